@@ -1,0 +1,119 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from . import roles
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    code = models.SlugField(max_length=20, unique=True)
+    active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class User(AbstractUser):
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, null=True, blank=False, related_name="members"
+    )
+    job_title = models.CharField(max_length=120, blank=True)
+    history = HistoricalRecords(excluded_fields=["password", "last_login"])
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+
+    def __str__(self):
+        return self.get_full_name() or self.username
+
+    @property
+    def role_names(self) -> set[str]:
+        cached = getattr(self, "_role_names", None)
+        if cached is None:
+            cached = set(self.groups.values_list("name", flat=True))
+            self._role_names = cached
+        return cached
+
+    def has_role(self, *names: str) -> bool:
+        return bool(self.role_names.intersection(names))
+
+    @property
+    def is_service_manager(self) -> bool:
+        return self.has_role(roles.SERVICE_MANAGER)
+
+    @property
+    def is_manager(self) -> bool:
+        return self.has_role(*roles.MANAGER_ROLES)
+
+    @property
+    def role_label(self) -> str:
+        for name in roles.ALL_ROLES:
+            if name in self.role_names:
+                return name
+        return ""
+
+
+class Agency(models.Model):
+    class Kind(models.TextChoices):
+        POLICE = "police", "Police"
+        HEALTH_VISITING = "health_visiting", "Health visiting"
+        SCHOOL = "school", "School"
+        GP = "gp", "GP"
+        PROBATION = "probation", "Probation"
+        HOUSING = "housing", "Housing"
+        ADULT_MENTAL_HEALTH = "adult_mental_health", "Adult mental health"
+        SUBSTANCE_MISUSE = "substance_misuse", "Substance misuse"
+        OTHER = "other", "Other"
+
+    name = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "agencies"
+
+    def __str__(self):
+        return self.name
+
+
+class ClosureDay(models.Model):
+    """A local closure day (not a bank holiday) that working-day deadlines skip."""
+
+    date = models.DateField(unique=True)
+    reason = models.CharField(max_length=200)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["date"]
+
+    def __str__(self):
+        return f"{self.date:%d %B %Y}: {self.reason}"
+
+
+class AccessLog(models.Model):
+    """Who looked at or exported which case, when and from where.
+
+    The case is held by id and reference rather than a foreign key: accounts sits
+    left of cases in the dependency order, and a log row must outlive anything.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    case_id = models.BigIntegerField(db_index=True)
+    case_reference = models.CharField(max_length=32)
+    what = models.CharField(max_length=200)
+    at = models.DateTimeField(db_index=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["user", "-at"])]
+
+    def __str__(self):
+        return f"{self.user} {self.what} {self.case_reference} at {self.at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,364 @@
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from accounts.models import Team
+
+from .validators import validate_nhs_number, validate_postcode, validate_upn
+
+
+class InErrorFields(models.Model):
+    """A record entered wrongly is kept, marked recorded-in-error with a reason."""
+
+    in_error = models.BooleanField("recorded in error", default=False)
+    in_error_reason = models.CharField(max_length=500, blank=True)
+    in_error_at = models.DateTimeField(null=True, blank=True)
+    in_error_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        abstract = True
+
+
+def _active_on(prefix: str, day: datetime.date, start="start_date", end="end_date") -> Q:
+    p = f"{prefix}__" if prefix else ""
+    return Q(**{f"{p}{start}__lte": day}) & (
+        Q(**{f"{p}{end}__isnull": True}) | Q(**{f"{p}{end}__gte": day})
+    )
+
+
+class CaseReferenceCounter(models.Model):
+    """The last case number issued in a year; incremented in one atomic statement."""
+
+    year = models.PositiveIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField()
+
+
+class Case(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    class ClosureReason(models.TextChoices):
+        NO_FURTHER_ACTION = "nfa", "No further action"
+        STEPPED_DOWN = "stepped_down", "Stepped down to early help"
+        TRANSFERRED_OUT = "transferred_out", "Family moved to another local authority"
+        CHILD_LOOKED_AFTER = "looked_after", "Child became looked after (case transferred)"
+        CHILD_REACHED_18 = "reached_18", "Child reached 18"
+        OTHER = "other", "Other"
+
+    reference = models.CharField(max_length=20, unique=True, editable=False)
+    family_name = models.CharField(max_length=120)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="cases")
+    allocated_workers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="allocated_cases", blank=True
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    opened_on = models.DateField()
+    closed_on = models.DateField(null=True, blank=True)
+    closure_reason = models.CharField(max_length=20, choices=ClosureReason.choices, blank=True)
+    closure_notes = models.TextField(blank=True, max_length=2000)
+    summary = models.TextField("summary of concerns", max_length=5000)
+    restricted = models.BooleanField(default=False)
+    restricted_to = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="restricted_cases_named", blank=True
+    )
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    history = HistoricalRecords(m2m_fields=[allocated_workers, restricted_to])
+
+    class Meta:
+        ordering = ["-opened_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                name="case_closed_has_date_and_reason",
+                condition=Q(status="open", closed_on__isnull=True)
+                | Q(status="closed", closed_on__isnull=False) & ~Q(closure_reason=""),
+            ),
+            models.CheckConstraint(
+                name="case_closed_not_before_opened",
+                condition=Q(closed_on__isnull=True) | Q(closed_on__gte=models.F("opened_on")),
+            ),
+        ]
+        indexes = [models.Index(fields=["team", "status"])]
+
+    def __str__(self):
+        return f"{self.reference} {self.family_name}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+
+class Person(models.Model):
+    class Sex(models.TextChoices):
+        FEMALE = "female", "Female"
+        MALE = "male", "Male"
+        NOT_KNOWN = "not_known", "Not known"
+
+    class Ethnicity(models.TextChoices):
+        # England and Wales 2021 census categories
+        WHITE_BRITISH = "WBRI", "White: English, Welsh, Scottish, Northern Irish or British"
+        WHITE_IRISH = "WIRI", "White: Irish"
+        WHITE_GYPSY = "WIRT", "White: Gypsy or Irish Traveller"
+        WHITE_ROMA = "WROM", "White: Roma"
+        WHITE_OTHER = "WOTH", "White: any other White background"
+        MIXED_WBC = "MWBC", "Mixed: White and Black Caribbean"
+        MIXED_WBA = "MWBA", "Mixed: White and Black African"
+        MIXED_WAS = "MWAS", "Mixed: White and Asian"
+        MIXED_OTHER = "MOTH", "Mixed: any other mixed background"
+        ASIAN_INDIAN = "AIND", "Asian: Indian"
+        ASIAN_PAKISTANI = "APKN", "Asian: Pakistani"
+        ASIAN_BANGLADESHI = "ABAN", "Asian: Bangladeshi"
+        ASIAN_CHINESE = "CHNE", "Asian: Chinese"
+        ASIAN_OTHER = "AOTH", "Asian: any other Asian background"
+        BLACK_AFRICAN = "BAFR", "Black: African"
+        BLACK_CARIBBEAN = "BCRB", "Black: Caribbean"
+        BLACK_OTHER = "BOTH", "Black: any other Black background"
+        ARAB = "ARAB", "Other: Arab"
+        OTHER = "OOTH", "Other: any other ethnic group"
+        REFUSED = "REFU", "Declined to say"
+        NOT_KNOWN = "NOBT", "Not yet obtained"
+
+    first_name = models.CharField(max_length=100, blank=True)
+    middle_names = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=100)
+    aliases = models.TextField(
+        "other names", blank=True, max_length=1000,
+        help_text="Other names or spellings this person is known by, one per line",
+    )
+    date_of_birth = models.DateField(null=True, blank=True)
+    expected_date_of_birth = models.DateField(null=True, blank=True)
+    sex = models.CharField(max_length=10, choices=Sex.choices, default=Sex.NOT_KNOWN)
+    gender = models.CharField("gender identity", max_length=60, blank=True)
+    ethnicity = models.CharField(max_length=4, choices=Ethnicity.choices, default="NOBT")
+    first_language = models.CharField(max_length=60, blank=True)
+    interpreter_needed = models.BooleanField(default=False)
+    disability = models.CharField(max_length=500, blank=True)
+    nhs_number = models.CharField(
+        "NHS number", max_length=10, blank=True, validators=[validate_nhs_number]
+    )
+    upn = models.CharField(
+        "unique pupil number (UPN)", max_length=13, blank=True, validators=[validate_upn]
+    )
+    la_child_id = models.CharField("local authority child ID", max_length=30, blank=True)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        verbose_name_plural = "people"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["nhs_number"], condition=~Q(nhs_number=""), name="person_nhs_unique"
+            ),
+            models.UniqueConstraint(fields=["upn"], condition=~Q(upn=""), name="person_upn_unique"),
+            models.CheckConstraint(
+                name="person_unborn_or_born",
+                condition=Q(date_of_birth__isnull=True) | Q(expected_date_of_birth__isnull=True),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["date_of_birth"]),
+            models.Index(fields=["last_name", "first_name"]),
+        ]
+
+    def __str__(self):
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.middle_names, self.last_name) if p)
+
+    @property
+    def is_unborn(self) -> bool:
+        return self.date_of_birth is None and self.expected_date_of_birth is not None
+
+    def age_on(self, day: datetime.date) -> int | None:
+        if self.date_of_birth is None:
+            return None
+        dob = self.date_of_birth
+        return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
+
+
+class Membership(InErrorFields):
+    """A person's part in a case over time. Ended, never deleted."""
+
+    class Relationship(models.TextChoices):
+        CHILD = "child", "Child"
+        MOTHER = "mother", "Mother"
+        FATHER = "father", "Father"
+        STEP_PARENT = "step_parent", "Step-parent"
+        PARTNER = "partner", "Partner of a parent"
+        SIBLING = "sibling", "Sibling (adult or not subject)"
+        GRANDPARENT = "grandparent", "Grandparent"
+        OTHER_ADULT = "other_adult", "Other adult"
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="memberships")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="memberships")
+    relationship = models.CharField(max_length=20, choices=Relationship.choices)
+    lives_in_household = models.BooleanField(default=True)
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    end_reason = models.CharField(max_length=300, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["start_date", "id"]
+        constraints = [
+            models.CheckConstraint(
+                name="membership_dates_in_order",
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
+            ),
+            models.UniqueConstraint(
+                fields=["case", "person"], condition=Q(end_date__isnull=True, in_error=False),
+                name="membership_one_open_per_person_and_case",
+            ),
+        ]
+        indexes = [models.Index(fields=["case", "end_date"])]
+
+    def __str__(self):
+        return f"{self.person} ({self.get_relationship_display()}) in {self.case.reference}"
+
+    @property
+    def is_child(self) -> bool:
+        return self.relationship == self.Relationship.CHILD
+
+    @staticmethod
+    def active_on_q(day: datetime.date, prefix: str = "") -> Q:
+        p = f"{prefix}__" if prefix else ""
+        return _active_on(prefix, day) & Q(**{f"{p}in_error": False})
+
+
+class Address(InErrorFields):
+    """Where the family lived and when; the current address is the open one."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="addresses")
+    line_1 = models.CharField("address line 1", max_length=120)
+    line_2 = models.CharField("address line 2", max_length=120, blank=True)
+    town = models.CharField("town or city", max_length=80)
+    postcode = models.CharField(max_length=8, validators=[validate_postcode])
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-start_date", "-id"]
+        verbose_name_plural = "addresses"
+        constraints = [
+            models.CheckConstraint(
+                name="address_dates_in_order",
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
+            ),
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(end_date__isnull=True, in_error=False),
+                name="address_one_current_per_case",
+            ),
+        ]
+        indexes = [models.Index(fields=["postcode"])]
+
+    def __str__(self):
+        return ", ".join(p for p in (self.line_1, self.line_2, self.town, self.postcode) if p)
+
+
+class ChildProtectionPlan(InErrorFields):
+    class Category(models.TextChoices):
+        NEGLECT = "neglect", "Neglect"
+        PHYSICAL = "physical", "Physical abuse"
+        EMOTIONAL = "emotional", "Emotional abuse"
+        SEXUAL = "sexual", "Sexual abuse"
+        MULTIPLE = "multiple", "Multiple"
+
+    child = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="cp_plans")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="cp_plans")
+    category = models.CharField("category of abuse", max_length=12, choices=Category.choices)
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    end_reason = models.CharField(max_length=300, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-start_date", "-id"]
+        verbose_name = "child protection plan"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["child"], condition=Q(end_date__isnull=True, in_error=False),
+                name="cp_plan_one_open_per_child",
+            ),
+            models.CheckConstraint(
+                name="cp_plan_dates_in_order",
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
+            ),
+        ]
+
+    def __str__(self):
+        return f"CP plan ({self.get_category_display()}) for {self.child} from {self.start_date}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.end_date is None and not self.in_error
+
+    @staticmethod
+    def active_on_q(day: datetime.date, prefix: str = "") -> Q:
+        p = f"{prefix}__" if prefix else ""
+        return _active_on(prefix, day) & Q(**{f"{p}in_error": False})
+
+
+class Hazard(InErrorFields):
+    """Something a visitor must know before they knock: on the case or on a person."""
+
+    class Kind(models.TextChoices):
+        ANIMAL = "animal", "Dog or other animal"
+        WEAPON = "weapon", "Weapon"
+        THREATS = "threats", "Threats or violence to staff"
+        AGGRESSIVE_ADULT = "aggressive_adult", "Aggressive adult"
+        INFECTION = "infection", "Infection risk"
+        OTHER = "other", "Other"
+
+    case = models.ForeignKey(
+        Case, on_delete=models.PROTECT, related_name="hazards", null=True, blank=True
+    )
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="hazards", null=True, blank=True
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    details = models.TextField(max_length=2000)
+    start_date = models.DateField("active from")
+    end_date = models.DateField("active to", null=True, blank=True)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-start_date", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                name="hazard_on_case_or_person",
+                condition=Q(case__isnull=False, person__isnull=True)
+                | Q(case__isnull=True, person__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="hazard_dates_in_order",
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.details[:60]}"
+
+    @staticmethod
+    def active_on_q(day: datetime.date, prefix: str = "") -> Q:
+        p = f"{prefix}__" if prefix else ""
+        return _active_on(prefix, day) & Q(**{f"{p}in_error": False})
