@@ -1,0 +1,121 @@
+import datetime
+
+import factory
+from django.contrib.auth.models import Group
+from django.utils import timezone
+from factory.django import DjangoModelFactory
+
+from accounts import roles
+from accounts.models import Agency, Team, User
+from cases.models import Address, Case, ChildProtectionPlan, Hazard, Membership, Person
+
+factory.Faker._DEFAULT_LOCALE = "en_GB"
+PASSWORD = "correct-horse-battery-staple"
+
+
+class TeamFactory(DjangoModelFactory):
+    class Meta:
+        model = Team
+        django_get_or_create = ("code",)
+
+    name = factory.Sequence(lambda n: f"Assessment Team {n}")
+    code = factory.Sequence(lambda n: f"team-{n}")
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@council.example")
+    team = factory.SubFactory(TeamFactory)
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        if not create:
+            return
+        self.save()
+        name = extracted or roles.SOCIAL_WORKER
+        self.groups.add(Group.objects.get(name=name))
+
+
+class AgencyFactory(DjangoModelFactory):
+    class Meta:
+        model = Agency
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Agency {n}")
+    kind = Agency.Kind.OTHER
+
+
+class CaseFactory(DjangoModelFactory):
+    class Meta:
+        model = Case
+        skip_postgeneration_save = True
+
+    reference = factory.Sequence(lambda n: f"SG-2026-{90000 + n:05d}")
+    family_name = factory.Faker("last_name")
+    team = factory.SubFactory(TeamFactory)
+    opened_on = datetime.date(2026, 1, 5)
+    summary = "Concerns about neglect reported by school."
+    created_at = factory.LazyFunction(timezone.now)
+    created_by = factory.SubFactory(UserFactory, team=factory.SelfAttribute("..team"))
+
+
+class PersonFactory(DjangoModelFactory):
+    class Meta:
+        model = Person
+
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    date_of_birth = datetime.date(2018, 4, 2)
+    created_at = factory.LazyFunction(timezone.now)
+    created_by = factory.SubFactory(UserFactory)
+
+
+class MembershipFactory(DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    case = factory.SubFactory(CaseFactory)
+    person = factory.SubFactory(PersonFactory)
+    relationship = Membership.Relationship.CHILD
+    start_date = datetime.date(2026, 1, 5)
+
+
+class AddressFactory(DjangoModelFactory):
+    class Meta:
+        model = Address
+
+    case = factory.SubFactory(CaseFactory)
+    line_1 = factory.Faker("street_address")
+    town = "Northtown"
+    postcode = "LS1 4AP"
+    start_date = datetime.date(2026, 1, 5)
+
+
+class PlanFactory(DjangoModelFactory):
+    class Meta:
+        model = ChildProtectionPlan
+
+    case = factory.SubFactory(CaseFactory)
+    child = factory.SubFactory(PersonFactory)
+    category = ChildProtectionPlan.Category.NEGLECT
+    start_date = datetime.date(2026, 2, 1)
+
+
+class HazardFactory(DjangoModelFactory):
+    class Meta:
+        model = Hazard
+
+    case = factory.SubFactory(CaseFactory)
+    kind = Hazard.Kind.ANIMAL
+    details = "Large dog, kept in the kitchen when asked"
+    start_date = datetime.date(2026, 1, 5)
+    created_at = factory.LazyFunction(timezone.now)
+    created_by = factory.SubFactory(UserFactory)
