@@ -1,0 +1,259 @@
+"""Reads of the case record, always scoped to the user asking."""
+
+import datetime
+import re
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from accounts import policy
+
+from .models import Address, Case, ChildProtectionPlan, Hazard, Membership, Person
+from .validators import normalise_nhs_number, normalise_postcode
+
+
+def cases_for(user) -> QuerySet:
+    return policy.visible_cases(user, Case.objects.all())
+
+
+def get_case(user, pk) -> Case:
+    """The case if this user may see it, else 404."""
+    return policy.get_case_for(user, Case.objects.select_related("team"), pk)
+
+
+def plans_active_on(day: datetime.date) -> QuerySet:
+    return ChildProtectionPlan.objects.filter(ChildProtectionPlan.active_on_q(day))
+
+
+def case_has_child_on_plan(case_id: int, day: datetime.date) -> bool:
+    """Is any child on this case subject to a Child Protection Plan on `day`?
+
+    One query. A child counts when their membership of the case as a child covers
+    the day (unborn children on a pre-birth plan included), whichever case the plan
+    was recorded under.
+    """
+    return (
+        ChildProtectionPlan.objects.filter(ChildProtectionPlan.active_on_q(day))
+        .filter(
+            Membership.active_on_q(day, prefix="child__memberships"),
+            child__memberships__case_id=case_id,
+            child__memberships__relationship=Membership.Relationship.CHILD,
+        )
+        .exists()
+    )
+
+
+def case_list(
+    user,
+    *,
+    search: str = "",
+    status: str = "",
+    on_plan: str = "",
+    worker_id: int | None = None,
+    mine: bool = False,
+    today: datetime.date | None = None,
+) -> QuerySet:
+    today = today or timezone.localdate()
+    qs = cases_for(user).select_related("team")
+    if mine:
+        qs = qs.filter(allocated_workers=user)
+    if status:
+        qs = qs.filter(status=status)
+    if worker_id:
+        qs = qs.filter(allocated_workers__id=worker_id)
+    plan_now = ChildProtectionPlan.objects.filter(
+        ChildProtectionPlan.active_on_q(today),
+        Membership.active_on_q(today, prefix="child__memberships"),
+        child__memberships__case=OuterRef("pk"),
+        child__memberships__relationship=Membership.Relationship.CHILD,
+    )
+    hazard_now = Hazard.objects.filter(Hazard.active_on_q(today), case=OuterRef("pk"))
+    qs = qs.annotate(on_plan=Exists(plan_now), has_hazard=Exists(hazard_now))
+    if on_plan == "yes":
+        qs = qs.filter(on_plan=True)
+    elif on_plan == "no":
+        qs = qs.filter(on_plan=False)
+    if search:
+        qs = qs.filter(_search_q(search.strip()))
+    current_children = Membership.objects.filter(
+        Membership.active_on_q(today), relationship=Membership.Relationship.CHILD
+    ).select_related("person")
+    current_address = Address.objects.filter(end_date__isnull=True, in_error=False)
+    return qs.prefetch_related(
+        Prefetch("memberships", queryset=current_children, to_attr="current_children"),
+        Prefetch("addresses", queryset=current_address, to_attr="current_addresses"),
+        "allocated_workers",
+    ).order_by("family_name", "reference")
+
+
+_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+
+
+def _search_q(text: str) -> Q:
+    """Reference, family or person name, date of birth (dd/mm/yyyy) or postcode."""
+    if not text:
+        return Q()
+    match = _DATE.match(text)
+    if match:
+        day, month, year = (int(g) for g in match.groups())
+        try:
+            dob = datetime.date(year, month, day)
+        except ValueError:
+            return Q(pk__in=[])
+        return Q(memberships__person__date_of_birth=dob) & Q(memberships__in_error=False)
+    q = Q(reference__iexact=text) | Q(family_name__icontains=text)
+    compact = text.replace(" ", "")
+    if 5 <= len(compact) <= 7 and re.search(r"\d", compact) and compact.isalnum():
+        q |= Q(addresses__postcode=normalise_postcode(text), addresses__in_error=False)
+    person_ids = Person.objects.filter(_name_q(text)).values("pk")
+    q |= Q(memberships__person__in=person_ids, memberships__in_error=False)
+    return Q(pk__in=Case.objects.filter(q).values("pk"))
+
+
+def _name_q(text: str) -> Q:
+    q = Q()
+    for word in text.split():
+        q &= (
+            Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(middle_names__icontains=word)
+            | Q(aliases__icontains=word)
+        )
+    return q
+
+
+@dataclass
+class PersonMatch:
+    person: Person
+    reasons: list[str]
+    visible_cases: list[Case]
+    other_case_count: int
+
+
+def person_matches(
+    user,
+    *,
+    first_name: str = "",
+    last_name: str = "",
+    date_of_birth: datetime.date | None = None,
+    nhs_number: str = "",
+    limit: int = 20,
+) -> list[PersonMatch]:
+    """People who may be the one about to be added, so no duplicate is made.
+
+    Matches on NHS number, or on date of birth with a similar name (same first
+    letters of the last name, or the first name, or an alias). Shown across the
+    authority, but people known only on restricted cases the user cannot see are
+    left out, and cases the user cannot see are counted, not named.
+    """
+    q = Q()
+    nhs = normalise_nhs_number(nhs_number)
+    if nhs:
+        q |= Q(nhs_number=nhs)
+    if date_of_birth:
+        name_q = Q()
+        if last_name.strip():
+            stem = last_name.strip()[:3]
+            name_q |= Q(last_name__istartswith=stem) | Q(aliases__icontains=last_name.strip())
+        if first_name.strip():
+            name_q |= Q(first_name__istartswith=first_name.strip()[:3]) | Q(
+                aliases__icontains=first_name.strip()
+            )
+        q |= Q(date_of_birth=date_of_birth) & name_q if name_q else Q(date_of_birth=date_of_birth)
+    if not q:
+        return []
+    visible_ids = set(cases_for(user).values_list("pk", flat=True))
+    # Someone known only on restricted cases this user cannot see is not shown.
+    allowed = Person.objects.filter(
+        Q(memberships__case__restricted=False)
+        | Q(memberships__case__in=visible_ids)
+        | Q(memberships__isnull=True)
+    ).values("pk")
+    people = (
+        Person.objects.filter(q)
+        .filter(pk__in=allowed)
+        .prefetch_related(
+            Prefetch(
+                "memberships",
+                queryset=Membership.objects.filter(in_error=False).select_related("case"),
+            )
+        )
+        .order_by("last_name", "first_name")[:limit]
+    )
+    results = []
+    for person in people:
+        reasons = []
+        if nhs and person.nhs_number == nhs:
+            reasons.append("same NHS number")
+        if date_of_birth and person.date_of_birth == date_of_birth:
+            reasons.append("same date of birth and a similar name")
+        cases = {m.case for m in person.memberships.all()}
+        seen = sorted((c for c in cases if c.pk in visible_ids), key=lambda c: c.reference)
+        results.append(PersonMatch(person, reasons, seen, len(cases) - len(seen)))
+    return results
+
+
+def household(case: Case, *, today: datetime.date) -> dict:
+    """Who lives there now, who is linked but lives elsewhere, and who used to."""
+    members = (
+        Membership.objects.filter(case=case, in_error=False)
+        .select_related("person")
+        .prefetch_related(
+            Prefetch(
+                "person__cp_plans",
+                queryset=ChildProtectionPlan.objects.filter(in_error=False),
+            )
+        )
+        .order_by("start_date", "id")
+    )
+    current, elsewhere, past = [], [], []
+    for m in members:
+        if m.end_date is not None and m.end_date < today:
+            past.append(m)
+        elif m.lives_in_household:
+            current.append(m)
+        else:
+            elsewhere.append(m)
+    past.sort(key=lambda m: m.end_date, reverse=True)
+    return {"current": current, "elsewhere": elsewhere, "past": past}
+
+
+def active_hazards(case: Case, *, today: datetime.date) -> list[Hazard]:
+    """Hazards on the case, and on anyone on it now, active today."""
+    people = Membership.objects.filter(
+        Membership.active_on_q(today), case=case
+    ).values("person_id")
+    return list(
+        Hazard.objects.filter(Hazard.active_on_q(today))
+        .filter(Q(case=case) | Q(person__in=people))
+        .select_related("person")
+        .order_by("kind", "-start_date")
+    )
+
+
+def children_plan_status(case: Case, *, today: datetime.date) -> list[tuple[Person, object]]:
+    """Each current child and their plan today (or None)."""
+    children = (
+        Membership.objects.filter(
+            Membership.active_on_q(today), case=case,
+            relationship=Membership.Relationship.CHILD,
+        )
+        .select_related("person")
+        .order_by("person__date_of_birth")
+    )
+    plans = {
+        p.child_id: p
+        for p in ChildProtectionPlan.objects.filter(
+            ChildProtectionPlan.active_on_q(today),
+            child__in=[m.person_id for m in children],
+        )
+    }
+    return [(m.person, plans.get(m.person_id)) for m in children]
+
+
+def people_for(user) -> QuerySet:
+    """People on cases this user may see."""
+    return Person.objects.filter(
+        memberships__case__in=cases_for(user).values("pk")
+    ).distinct()

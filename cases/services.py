@@ -1,0 +1,480 @@
+"""Writes to the case record. Each takes the acting user as `actor` and keeps history.
+
+Services validate what the database cannot (dates against other rows, who may do
+what) and raise ValidationError with field names, so pages and the API show the
+message beside the field. Nothing here deletes a row.
+"""
+
+import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts import policy
+
+from . import signals
+from .models import (
+    Address,
+    Case,
+    CaseReferenceCounter,
+    ChildProtectionPlan,
+    Hazard,
+    Membership,
+    Person,
+)
+from .validators import normalise_nhs_number, normalise_postcode, normalise_upn
+
+
+def _save(obj, actor, **kwargs):
+    """Save with the acting user recorded on the history row."""
+    obj._history_user = actor
+    obj.full_clean(validate_unique=False, validate_constraints=False)
+    obj.save(**kwargs)
+    return obj
+
+
+def _today(now: datetime.datetime) -> datetime.date:
+    return timezone.localdate(now)
+
+
+def _not_future(day: datetime.date, now, field: str, label: str):
+    if day > _today(now):
+        raise ValidationError({field: f"{label} must be today or in the past"})
+
+
+# --- Case -----------------------------------------------------------------------------
+
+
+def next_case_reference(year: int) -> str:
+    """Issue the next reference of a year, safely when many cases are opened at once.
+
+    One upsert statement increments the year's counter and returns the new number,
+    so two transactions never get the same one (the row lock serialises them).
+    """
+    table = CaseReferenceCounter._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (year, last_number) VALUES (%s, 1) "
+            f"ON CONFLICT (year) DO UPDATE SET last_number = {table}.last_number + 1 "
+            "RETURNING last_number",
+            [year],
+        )
+        (number,) = cursor.fetchone()
+    return f"SG-{year}-{number:05d}"
+
+
+@transaction.atomic
+def case_create(
+    *,
+    actor,
+    family_name: str,
+    team,
+    summary: str,
+    opened_on: datetime.date,
+    allocated_workers=(),
+    restricted: bool = False,
+    restricted_to=(),
+    now: datetime.datetime | None = None,
+) -> Case:
+    now = now or timezone.now()
+    _not_future(opened_on, now, "opened_on", "The date the case opened")
+    case = Case(
+        reference=next_case_reference(opened_on.year),
+        family_name=family_name.strip(),
+        team=team,
+        summary=summary.strip(),
+        opened_on=opened_on,
+        restricted=restricted,
+        created_at=now,
+        created_by=actor,
+    )
+    _save(case, actor)
+    workers = list(allocated_workers)
+    case.allocated_workers.set(workers)
+    if restricted:
+        # The people who open and work a restricted case can always see it.
+        case.restricted_to.set({*restricted_to, *workers, actor})
+    _save(case, actor)
+    signals.case_opened.send(sender=Case, case=case, actor=actor, now=now)
+    return case
+
+
+@transaction.atomic
+def case_update(*, actor, case: Case, family_name: str, summary: str, team=None) -> Case:
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    case.family_name = family_name.strip()
+    case.summary = summary.strip()
+    if team is not None:
+        case.team = team
+    return _save(case, actor)
+
+
+@transaction.atomic
+def case_allocate(*, actor, case: Case, workers) -> Case:
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    workers = list(workers)
+    case.allocated_workers.set(workers)
+    if case.restricted:
+        case.restricted_to.add(*workers)
+    return _save(case, actor)
+
+
+@transaction.atomic
+def case_set_restriction(*, actor, case: Case, restricted: bool, named_users) -> Case:
+    if not policy.can_manage_restriction(actor, case):
+        raise PermissionDenied("Only a manager can change who may see a case")
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    named = set(named_users)
+    if restricted:
+        named |= set(case.allocated_workers.all())
+        if actor not in named:
+            named.add(actor)
+    case.restricted = restricted
+    case.restricted_to.set(named if restricted else [])
+    return _save(case, actor)
+
+
+@transaction.atomic
+def case_close(
+    *, actor, case: Case, closed_on: datetime.date, reason: str, notes: str = "", now=None
+) -> Case:
+    now = now or timezone.now()
+    if not policy.can_close_case(actor, case):
+        raise PermissionDenied("Only an allocated worker or a manager can close this case")
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if not case.is_open:
+        raise ValidationError("This case is already closed")
+    _not_future(closed_on, now, "closed_on", "The closing date")
+    if closed_on < case.opened_on:
+        raise ValidationError({"closed_on": "The closing date must be on or after the date "
+                                            f"the case opened ({case.opened_on:%d/%m/%Y})"})
+    if reason not in Case.ClosureReason.values:
+        raise ValidationError({"reason": "Select why the case is closing"})
+    open_plans = ChildProtectionPlan.objects.filter(
+        case=case, end_date__isnull=True, in_error=False
+    )
+    if open_plans.exists():
+        raise ValidationError(
+            "End the child protection plans on this case before closing it"
+        )
+    case.status = Case.Status.CLOSED
+    case.closed_on = closed_on
+    case.closure_reason = reason
+    case.closure_notes = notes.strip()
+    _save(case, actor)
+    signals.case_closed.send(sender=Case, case=case, actor=actor, now=now)
+    return case
+
+
+@transaction.atomic
+def case_reopen(*, actor, case: Case, reason: str, now=None) -> Case:
+    now = now or timezone.now()
+    if not policy.can_reopen_case(actor, case):
+        raise PermissionDenied("Only a manager can reopen a case")
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if case.is_open:
+        raise ValidationError("This case is already open")
+    if not reason.strip():
+        raise ValidationError({"reason": "Enter why the case is being reopened"})
+    case.status = Case.Status.OPEN
+    case.closure_notes = (
+        f"{case.closure_notes}\n\nReopened {_today(now):%d/%m/%Y}: {reason.strip()}".strip()
+    )
+    case.closed_on = None
+    case.closure_reason = ""
+    case._change_reason = f"Reopened: {reason.strip()}"[:100]
+    _save(case, actor)
+    signals.case_reopened.send(sender=Case, case=case, actor=actor, now=now)
+    return case
+
+
+# --- Person ---------------------------------------------------------------------------
+
+PERSON_FIELDS = (
+    "first_name", "middle_names", "last_name", "aliases", "date_of_birth",
+    "expected_date_of_birth", "sex", "gender", "ethnicity", "first_language",
+    "interpreter_needed", "disability", "nhs_number", "upn", "la_child_id",
+)
+
+
+def _clean_person(person: Person, now):
+    person.nhs_number = normalise_nhs_number(person.nhs_number)
+    person.upn = normalise_upn(person.upn)
+    if person.date_of_birth and person.expected_date_of_birth:
+        raise ValidationError({
+            "expected_date_of_birth": "Give a date of birth or an expected date of birth, "
+                                      "not both"
+        })
+    if person.date_of_birth:
+        _not_future(person.date_of_birth, now, "date_of_birth", "Date of birth")
+    errors = {}
+    if person.nhs_number and Person.objects.filter(nhs_number=person.nhs_number).exclude(
+        pk=person.pk
+    ).exists():
+        errors["nhs_number"] = "Another person already has this NHS number: search for them"
+    if person.upn and Person.objects.filter(upn=person.upn).exclude(pk=person.pk).exists():
+        errors["upn"] = "Another person already has this UPN: search for them"
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def person_create(*, actor, now=None, **fields) -> Person:
+    now = now or timezone.now()
+    unknown = set(fields) - set(PERSON_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown person fields: {sorted(unknown)}")
+    person = Person(created_at=now, created_by=actor, **fields)
+    _clean_person(person, now)
+    return _save(person, actor)
+
+
+@transaction.atomic
+def person_update(*, actor, person: Person, now=None, **fields) -> Person:
+    now = now or timezone.now()
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    for name, value in fields.items():
+        if name not in PERSON_FIELDS:
+            raise TypeError(f"Unknown person field: {name}")
+        setattr(person, name, value)
+    _clean_person(person, now)
+    return _save(person, actor)
+
+
+# --- Membership -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def membership_add(
+    *,
+    actor,
+    case: Case,
+    person: Person,
+    relationship: str,
+    start_date: datetime.date,
+    lives_in_household: bool = True,
+    now=None,
+) -> Membership:
+    now = now or timezone.now()
+    Case.objects.select_for_update().get(pk=case.pk)
+    if not case.is_open:
+        raise ValidationError("This case is closed: reopen it before adding people")
+    _not_future(start_date, now, "start_date", "The date they joined")
+    if Membership.objects.filter(
+        case=case, person=person, end_date__isnull=True, in_error=False
+    ).exists():
+        raise ValidationError({"person": f"{person.full_name} is already on this case"})
+    previous = Membership.objects.filter(
+        case=case, person=person, in_error=False, end_date__gte=start_date
+    )
+    if previous.exists():
+        raise ValidationError({
+            "start_date": "They were on this case until "
+                          f"{previous.latest('end_date').end_date:%d/%m/%Y}: "
+                          "the new date must be after that"
+        })
+    membership = Membership(
+        case=case, person=person, relationship=relationship,
+        lives_in_household=lives_in_household, start_date=start_date,
+    )
+    _save(membership, actor)
+    signals.member_joined.send(sender=Membership, membership=membership, actor=actor, now=now)
+    return membership
+
+
+@transaction.atomic
+def membership_end(
+    *, actor, membership: Membership, end_date: datetime.date, reason: str = "", now=None
+) -> Membership:
+    now = now or timezone.now()
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if membership.end_date is not None:
+        raise ValidationError("This person has already left")
+    _not_future(end_date, now, "end_date", "The date they left")
+    if end_date < membership.start_date:
+        raise ValidationError({
+            "end_date": "The date they left must be on or after the date they joined "
+                        f"({membership.start_date:%d/%m/%Y})"
+        })
+    membership.end_date = end_date
+    membership.end_reason = reason.strip()
+    _save(membership, actor)
+    signals.member_left.send(sender=Membership, membership=membership, actor=actor, now=now)
+    return membership
+
+
+# --- Address --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def address_add(
+    *,
+    actor,
+    case: Case,
+    line_1: str,
+    town: str,
+    postcode: str,
+    start_date: datetime.date,
+    line_2: str = "",
+    now=None,
+) -> Address:
+    """The family's new address from `start_date`; the previous one ends the day before."""
+    now = now or timezone.now()
+    Case.objects.select_for_update().get(pk=case.pk)
+    _not_future(start_date, now, "start_date", "The date they moved in")
+    previous = Address.objects.filter(case=case, end_date__isnull=True, in_error=False).first()
+    if previous is not None:
+        if start_date <= previous.start_date:
+            raise ValidationError({
+                "start_date": "The move must be after they moved to the current address "
+                              f"({previous.start_date:%d/%m/%Y})"
+            })
+        previous.end_date = start_date - datetime.timedelta(days=1)
+        _save(previous, actor)
+    address = Address(
+        case=case, line_1=line_1.strip(), line_2=line_2.strip(), town=town.strip(),
+        postcode=normalise_postcode(postcode), start_date=start_date,
+    )
+    _save(address, actor)
+    signals.address_changed.send(
+        sender=Address, address=address, previous=previous, actor=actor, now=now
+    )
+    return address
+
+
+@transaction.atomic
+def address_end(*, actor, address: Address, end_date: datetime.date, now=None) -> Address:
+    """The family left this address and where they went is not known."""
+    now = now or timezone.now()
+    address = Address.objects.select_for_update().get(pk=address.pk)
+    if address.end_date is not None:
+        raise ValidationError("This address has already ended")
+    _not_future(end_date, now, "end_date", "The date they left")
+    if end_date < address.start_date:
+        raise ValidationError({"end_date": "The date they left must be on or after the date "
+                                           f"they moved in ({address.start_date:%d/%m/%Y})"})
+    address.end_date = end_date
+    _save(address, actor)
+    signals.address_changed.send(
+        sender=Address, address=None, previous=address, actor=actor, now=now
+    )
+    return address
+
+
+# --- Child protection plans -----------------------------------------------------------
+
+
+@transaction.atomic
+def plan_start(
+    *, actor, case: Case, child: Person, category: str, start_date: datetime.date, now=None
+) -> ChildProtectionPlan:
+    now = now or timezone.now()
+    _not_future(start_date, now, "start_date", "The plan start date")
+    # Lock the child so two plans cannot start for them at once.
+    Person.objects.select_for_update().get(pk=child.pk)
+    if not Membership.objects.filter(
+        Membership.active_on_q(start_date), case=case, person=child,
+        relationship=Membership.Relationship.CHILD,
+    ).exists():
+        raise ValidationError({
+            "child": "A plan can only start for a child on this case on the start date"
+        })
+    plans = ChildProtectionPlan.objects.filter(child=child, in_error=False)
+    if plans.filter(end_date__isnull=True).exists():
+        raise ValidationError({"child": f"{child.full_name} is already subject to a plan"})
+    if plans.filter(end_date__gte=start_date).exists():
+        raise ValidationError({"start_date": "This overlaps an earlier plan for this child"})
+    plan = ChildProtectionPlan(case=case, child=child, category=category, start_date=start_date)
+    _save(plan, actor)
+    signals.plan_started.send(sender=ChildProtectionPlan, plan=plan, actor=actor, now=now)
+    return plan
+
+
+@transaction.atomic
+def plan_end(
+    *, actor, plan: ChildProtectionPlan, end_date: datetime.date, reason: str = "", now=None
+) -> ChildProtectionPlan:
+    now = now or timezone.now()
+    plan = ChildProtectionPlan.objects.select_for_update().get(pk=plan.pk)
+    if not plan.is_open:
+        raise ValidationError("This plan has already ended")
+    _not_future(end_date, now, "end_date", "The plan end date")
+    if end_date < plan.start_date:
+        raise ValidationError({"end_date": "The plan cannot end before it started "
+                                           f"({plan.start_date:%d/%m/%Y})"})
+    plan.end_date = end_date
+    plan.end_reason = reason.strip()
+    _save(plan, actor)
+    signals.plan_ended.send(sender=ChildProtectionPlan, plan=plan, actor=actor, now=now)
+    return plan
+
+
+# --- Hazards --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def hazard_add(
+    *,
+    actor,
+    kind: str,
+    details: str,
+    start_date: datetime.date,
+    case: Case | None = None,
+    person: Person | None = None,
+    end_date: datetime.date | None = None,
+    now=None,
+) -> Hazard:
+    now = now or timezone.now()
+    if (case is None) == (person is None):
+        raise ValidationError("A hazard is about a case or about one person")
+    if end_date is not None and end_date < start_date:
+        raise ValidationError({"end_date": "The end date must be on or after the start date"})
+    hazard = Hazard(
+        case=case, person=person, kind=kind, details=details.strip(), start_date=start_date,
+        end_date=end_date, created_at=now, created_by=actor,
+    )
+    _save(hazard, actor)
+    signals.hazard_added.send(sender=Hazard, hazard=hazard, actor=actor, now=now)
+    return hazard
+
+
+@transaction.atomic
+def hazard_end(*, actor, hazard: Hazard, end_date: datetime.date, now=None) -> Hazard:
+    now = now or timezone.now()
+    hazard = Hazard.objects.select_for_update().get(pk=hazard.pk)
+    if hazard.end_date is not None and hazard.end_date <= _today(now):
+        raise ValidationError("This hazard has already ended")
+    if end_date < hazard.start_date:
+        raise ValidationError({"end_date": "The end date must be on or after the start date "
+                                           f"({hazard.start_date:%d/%m/%Y})"})
+    hazard.end_date = end_date
+    _save(hazard, actor)
+    signals.hazard_ended.send(sender=Hazard, hazard=hazard, actor=actor, now=now)
+    return hazard
+
+
+# --- Recorded in error ----------------------------------------------------------------
+
+IN_ERROR_MODELS = (Membership, Address, ChildProtectionPlan, Hazard)
+
+
+@transaction.atomic
+def record_mark_in_error(*, actor, record, reason: str, now=None):
+    """Keep a wrong record but take it out of every current view, with the reason."""
+    now = now or timezone.now()
+    if not isinstance(record, IN_ERROR_MODELS):
+        raise TypeError(f"{type(record).__name__} cannot be marked recorded in error")
+    if not reason.strip():
+        raise ValidationError({"reason": "Enter why this was recorded in error"})
+    record = type(record).objects.select_for_update().get(pk=record.pk)
+    if record.in_error:
+        raise ValidationError("This is already marked as recorded in error")
+    record.in_error = True
+    record.in_error_reason = reason.strip()
+    record.in_error_at = now
+    record.in_error_by = actor
+    record._change_reason = "Recorded in error"
+    _save(record, actor)
+    signals.record_in_error.send(sender=type(record), instance=record, actor=actor, now=now)
+    return record

@@ -1,0 +1,20 @@
+"""Events the case record publishes, sent by services inside their transaction.
+
+Apps to the right (the chronology) receive them; cases never imports those apps.
+Every signal is sent with `actor` and `now`, plus the objects named below.
+"""
+
+from django.dispatch import Signal
+
+case_opened = Signal()  # case
+case_closed = Signal()  # case
+case_reopened = Signal()  # case
+member_joined = Signal()  # membership
+member_changed = Signal()  # membership
+member_left = Signal()  # membership
+address_changed = Signal()  # address, previous (or None)
+plan_started = Signal()  # plan
+plan_ended = Signal()  # plan
+hazard_added = Signal()  # hazard
+hazard_ended = Signal()  # hazard
+record_in_error = Signal()  # instance
