@@ -1,0 +1,141 @@
+"""Working-day arithmetic for practice deadlines (DESIGN.md section 2).
+
+A working day is Monday to Friday, not a bank holiday of the configured region
+and not a local closure day (``accounts.models.ClosureDay``, edited by an admin).
+
+Bank holidays come from the ``holidays`` package with ``observed=True``: when a
+holiday falls on a weekend the package lists both the weekend date (harmless, it
+is a weekend anyway) and the substitute weekday, e.g. "Boxing Day (observed)" on
+Mon 2026-12-28, and "Christmas Day (observed)" / "Boxing Day (observed)" on Mon
+2027-12-27 / Tue 2027-12-28. The substitute day is what we skip.
+
+The country is ``settings.WORKDAYS_COUNTRY`` (default "GB"); the subdivision is
+the ``region`` argument, else ``settings.WORKDAYS_REGION`` (default "ENG";
+Wales has the same bank holidays as England; Scotland and Northern Ireland
+differ). An empty region means the country's nationwide holidays only.
+
+Counting rule: the triggering day is day 0 whatever day it is; day 1 is the
+first working day after it; ``add_working_days(start, n)`` is the date of day n.
+"""
+
+from __future__ import annotations
+
+import datetime
+from functools import lru_cache
+
+import holidays
+from django.conf import settings
+
+__all__ = ["add_working_days", "is_working_day", "working_days_between"]
+
+_ONE_DAY = datetime.timedelta(days=1)
+
+
+def add_working_days(start: datetime.date, n: int, *, region: str | None = None) -> datetime.date:
+    """Return the date of working day ``n`` counting ``start`` as day 0.
+
+    ``n == 0`` returns ``start`` unchanged (even on a weekend or holiday).
+    Raises ``ValueError`` for negative ``n``. Reads closure days with (almost
+    always) a single query.
+    """
+    _check_date(start)
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    if n == 0:
+        return start
+    holiday_lookup = _HolidayLookup(region)
+    closed: set[datetime.date] = set()
+    fetched_to = start
+    slack = 14
+    day, count = start, 0
+    while count < n:
+        day += _ONE_DAY
+        if day > fetched_to:
+            # Fetch closure days for a window that comfortably covers the rest:
+            # 2 calendar days per remaining working day plus slack. Only a run of
+            # closure days longer than the slack needs another (doubled) window.
+            fetched_to = day + datetime.timedelta(days=2 * (n - count) + slack)
+            closed |= _closure_days(day, fetched_to)
+            slack *= 2
+        if day.weekday() < 5 and not holiday_lookup.is_holiday(day) and day not in closed:
+            count += 1
+    return day
+
+
+def working_days_between(
+    start: datetime.date, end: datetime.date, *, region: str | None = None
+) -> int:
+    """Return the signed number of working days from ``start`` to ``end``.
+
+    For ``end > start`` this counts working days in ``(start, end]``, so
+    ``working_days_between(d, add_working_days(d, n)) == n``. It is 0 when
+    ``end == start`` and negative when ``end < start``
+    (``working_days_between(a, b) == -working_days_between(b, a)``), so
+    ``working_days_between(deadline, today)`` is the number of working days
+    overdue (positive) or remaining (negative). One closure-day query.
+    """
+    _check_date(start)
+    _check_date(end)
+    if end == start:
+        return 0
+    if end < start:
+        return -working_days_between(end, start, region=region)
+    holiday_lookup = _HolidayLookup(region)
+    closed = _closure_days(start + _ONE_DAY, end)
+    count = 0
+    day = start + _ONE_DAY
+    while day <= end:
+        if day.weekday() < 5 and not holiday_lookup.is_holiday(day) and day not in closed:
+            count += 1
+        day += _ONE_DAY
+    return count
+
+
+def is_working_day(day: datetime.date, *, region: str | None = None) -> bool:
+    """Return whether ``day`` is a working day (weekday, no bank holiday, no closure)."""
+    _check_date(day)
+    if day.weekday() >= 5 or _HolidayLookup(region).is_holiday(day):
+        return False
+    return not _closure_days(day, day)
+
+
+# --- internals ---------------------------------------------------------------------------
+
+
+def _check_date(value: object) -> None:
+    # datetime is a subclass of date; refuse it so callers choose the local date.
+    if isinstance(value, datetime.datetime) or not isinstance(value, datetime.date):
+        raise TypeError(f"expected a datetime.date, got {type(value).__name__}")
+
+
+def _closure_days(first: datetime.date, last: datetime.date) -> set[datetime.date]:
+    """Local closure days in ``[first, last]``: one query."""
+    from accounts.models import ClosureDay  # lazy: the app registry may not be ready at import
+
+    return set(ClosureDay.objects.filter(date__range=(first, last)).values_list("date", flat=True))
+
+
+class _HolidayLookup:
+    """Bank-holiday membership for the configured country and region."""
+
+    def __init__(self, region: str | None) -> None:
+        self.country = getattr(settings, "WORKDAYS_COUNTRY", "GB") or "GB"
+        if region is None:
+            region = getattr(settings, "WORKDAYS_REGION", "ENG")
+        self.region = region or None
+
+    def is_holiday(self, day: datetime.date) -> bool:
+        return day in _bank_holidays(self.country, self.region, day.year)
+
+
+@lru_cache(maxsize=256)
+def _bank_holidays(country: str, region: str | None, year: int) -> frozenset[datetime.date]:
+    """Bank-holiday dates (including observed substitutes) falling in ``year``.
+
+    Neighbouring years are generated too, because some countries move a holiday
+    into the previous or next calendar year when it is observed.
+    """
+    calendar = holidays.country_holidays(
+        country, subdiv=region, years=(year - 1, year, year + 1), observed=True
+    )
+    return frozenset(day for day in calendar if day.year == year)
