@@ -38,6 +38,9 @@ class CaseReferenceCounter(models.Model):
     year = models.PositiveIntegerField(primary_key=True)
     last_number = models.PositiveIntegerField()
 
+    def __str__(self):
+        return f"{self.year}: {self.last_number}"
+
 
 class Case(models.Model):
     class Status(models.TextChoices):

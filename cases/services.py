@@ -304,6 +304,20 @@ def membership_end(
     return membership
 
 
+@transaction.atomic
+def membership_set_household(
+    *, actor, membership: Membership, lives_in_household: bool, now=None
+) -> Membership:
+    now = now or timezone.now()
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if membership.lives_in_household == lives_in_household:
+        return membership
+    membership.lives_in_household = lives_in_household
+    _save(membership, actor)
+    signals.member_changed.send(sender=Membership, membership=membership, actor=actor, now=now)
+    return membership
+
+
 # --- Address --------------------------------------------------------------------------
 
 

@@ -19,10 +19,11 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 DEBUG = env_bool("DJANGO_DEBUG", False)
 # Demo mode prints and allows the demo logins; never set in production.
 DEMO_MODE = env_bool("DEMO_MODE", False)
+TESTING = env_bool("TESTING", False)
 
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
-    if DEBUG or DEMO_MODE or env_bool("TESTING", False):
+    if DEBUG or DEMO_MODE or TESTING:
         SECRET_KEY = "insecure-local-only-key-do-not-use-in-production-0123456789"
     else:
         raise ImproperlyConfigured("SECRET_KEY must be set unless DJANGO_DEBUG or DEMO_MODE is on")

@@ -1,0 +1,330 @@
+"""Forms for the case record. They collect input; services decide what is allowed."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from accounts.govuk_forms import GovukDateField
+from accounts.models import Team, User
+
+from .models import Case, ChildProtectionPlan, Hazard, Membership, Person
+from .validators import validate_nhs_number, validate_postcode, validate_upn
+
+
+def apply_service_errors(forms_or_form, exc: ValidationError) -> None:
+    """Show a service's ValidationError beside the field it names.
+
+    Given several forms, each error goes to the first form with that field; errors
+    about no field go to the top of the first form.
+    """
+    targets = forms_or_form if isinstance(forms_or_form, list | tuple) else [forms_or_form]
+    targets = [f for f in targets if f is not None]
+    items = exc.error_dict.items() if hasattr(exc, "error_dict") else [(None, exc.error_list)]
+    for field, errors in items:
+        form = next((f for f in targets if field in f.fields), None)
+        for error in errors:
+            message = error.message % (error.params or {})
+            if form is None:
+                targets[0].add_error(None, message)
+            else:
+                form.add_error(field, message)
+
+
+class WorkerChoiceField(forms.ModelMultipleChoiceField):
+    widget = forms.CheckboxSelectMultiple
+
+    def label_from_instance(self, obj):
+        return f"{obj.get_full_name()} ({obj.role_label or 'no role'})"
+
+
+def team_staff(team):
+    return User.objects.filter(is_active=True, team=team).order_by("first_name", "last_name")
+
+
+class CaseCreateForm(forms.Form):
+    family_name = forms.CharField(
+        max_length=120, help_text="The family's surname, as the family uses it"
+    )
+    team = forms.ModelChoiceField(queryset=Team.objects.filter(active=True), empty_label=None)
+    opened_on = GovukDateField(label="Date the case opened", help_text="For example, 27 3 2026")
+    summary = forms.CharField(
+        label="Summary of concerns", max_length=5000, widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="What brought the family to the service and what worries you about the children",
+    )
+    allocated_workers = WorkerChoiceField(queryset=User.objects.none(), required=False)
+    restricted = forms.BooleanField(
+        label="Restrict this case to named people", required=False,
+        help_text="For example, a member of staff's own family. Only the people named can "
+                  "see a restricted case.",
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["allocated_workers"].queryset = User.objects.filter(
+            is_active=True
+        ).order_by("first_name", "last_name")
+        if not user.is_service_manager:
+            self.fields["team"].queryset = Team.objects.filter(pk=user.team_id)
+            self.fields["allocated_workers"].queryset = team_staff(user.team)
+        self.fields["team"].initial = user.team_id
+
+    def clean(self):
+        data = super().clean()
+        team = data.get("team")
+        for worker in data.get("allocated_workers") or []:
+            if team is not None and worker.team_id != team.pk:
+                self.add_error("allocated_workers", f"{worker} is not in {team}")
+        return data
+
+
+class CaseEditForm(forms.Form):
+    family_name = forms.CharField(max_length=120)
+    summary = forms.CharField(
+        label="Summary of concerns", max_length=5000, widget=forms.Textarea(attrs={"rows": 6})
+    )
+
+
+class CaseFilterForm(forms.Form):
+    STATUS_CHOICES = [("", "Any status"), *Case.Status.choices]
+    PLAN_CHOICES = [("", "Any"), ("yes", "A child is on a plan"), ("no", "No child on a plan")]
+
+    q = forms.CharField(
+        label="Search", required=False, max_length=100,
+        help_text="Case reference, name, date of birth (like 27/03/2019) or postcode",
+    )
+    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False, initial="open")
+    on_plan = forms.ChoiceField(label="Child protection plan", choices=PLAN_CHOICES,
+                                required=False)
+    worker = forms.ModelChoiceField(
+        label="Allocated worker", queryset=User.objects.none(), required=False,
+        empty_label="Any worker",
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        if user.is_service_manager:
+            staff = User.objects.filter(is_active=True, allocated_cases__isnull=False).distinct()
+        else:
+            staff = team_staff(user.team)
+        self.fields["worker"].queryset = staff.order_by("first_name", "last_name")
+
+
+class CaseCloseForm(forms.Form):
+    closed_on = GovukDateField(label="Date the case closed")
+    reason = forms.ChoiceField(
+        label="Why is the case closing?", choices=Case.ClosureReason.choices,
+        widget=forms.RadioSelect,
+    )
+    notes = forms.CharField(
+        label="Closing summary", max_length=2000, required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What has changed for the children, and who still supports the family",
+    )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class AllocationForm(forms.Form):
+    workers = WorkerChoiceField(label="Allocated workers", queryset=User.objects.none(),
+                                required=False)
+
+    def __init__(self, *args, case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["workers"].queryset = team_staff(case.team)
+
+
+class RestrictionForm(forms.Form):
+    restricted = forms.BooleanField(label="Restrict this case to named people", required=False)
+    named_users = WorkerChoiceField(
+        label="People who may see it", queryset=User.objects.none(), required=False,
+        help_text="Allocated workers and you are always included",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["named_users"].queryset = User.objects.filter(is_active=True).order_by(
+            "first_name", "last_name"
+        )
+
+
+class PersonSearchForm(forms.Form):
+    """The search that must come before a new person is made."""
+
+    first_name = forms.CharField(max_length=100, required=False)
+    last_name = forms.CharField(max_length=100)
+    date_of_birth = GovukDateField(required=False, help_text="For example, 27 3 2019")
+    nhs_number = forms.CharField(
+        label="NHS number", max_length=12, required=False,
+        help_text="10 digits, like 943 476 5919",
+    )
+
+    def clean_nhs_number(self):
+        value = self.cleaned_data["nhs_number"]
+        if value:
+            validate_nhs_number(value)
+        return value
+
+
+class PersonChoiceForm(forms.Form):
+    person = forms.ChoiceField(
+        label="Is the person you are adding one of these?", widget=forms.RadioSelect,
+        error_messages={"required": "Select the person, or that they are not listed"},
+    )
+
+    def __init__(self, *args, matches, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["person"].choices = [
+            (str(m.person.pk), m.person.full_name or "Unborn baby") for m in matches
+        ] + [("new", "None of these: this is a new person")]
+
+
+class PersonForm(forms.ModelForm):
+    class Meta:
+        model = Person
+        fields = [
+            "first_name", "middle_names", "last_name", "aliases", "date_of_birth",
+            "expected_date_of_birth", "sex", "gender", "ethnicity", "first_language",
+            "interpreter_needed", "disability", "nhs_number", "upn", "la_child_id",
+        ]
+        widgets = {
+            "aliases": forms.Textarea(attrs={"rows": 2}),
+            "sex": forms.RadioSelect,
+            "disability": forms.Textarea(attrs={"rows": 2}),
+        }
+        help_texts = {
+            "first_name": "Leave blank for an unborn baby not yet named",
+            "gender": "If the person describes their gender differently from their sex",
+            "nhs_number": "10 digits, like 943 476 5919",
+            "upn": "For a child at school: a letter then 12 characters",
+        }
+
+    date_of_birth = GovukDateField(required=False, help_text="For example, 27 3 2019")
+    expected_date_of_birth = GovukDateField(
+        label="Expected date of birth", required=False,
+        help_text="For an unborn baby. Leave blank if the person is born.",
+    )
+
+    def clean_nhs_number(self):
+        value = self.cleaned_data["nhs_number"].replace(" ", "").replace("-", "")
+        if value:
+            validate_nhs_number(value)
+        return value
+
+    def clean_upn(self):
+        value = self.cleaned_data["upn"].replace(" ", "").upper()
+        if value:
+            validate_upn(value)
+        return value
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_of_birth") and data.get("expected_date_of_birth"):
+            self.add_error(
+                "expected_date_of_birth",
+                "Give a date of birth or an expected date of birth, not both",
+            )
+        return data
+
+    def _post_clean(self):
+        # Uniqueness and cross-row rules are the service's; skip the model's own.
+        pass
+
+
+class MembershipFields(forms.Form):
+    relationship = forms.ChoiceField(
+        label="Relationship in this family", choices=Membership.Relationship.choices,
+        widget=forms.RadioSelect,
+        help_text="Record every adult who lives in or visits the home, including partners",
+    )
+    lives_in_household = forms.TypedChoiceField(
+        label="Do they live in the household?",
+        choices=[("yes", "Yes, they live there"), ("no", "No, they live elsewhere")],
+        coerce=lambda v: v == "yes", widget=forms.RadioSelect,
+    )
+    start_date = GovukDateField(
+        label="Date they joined the household or the case",
+        help_text="When they moved in, or when the case learned of them",
+    )
+
+
+class MembershipEndForm(forms.Form):
+    end_date = GovukDateField(label="Date they left")
+    reason = forms.CharField(
+        label="What happened", max_length=300, required=False,
+        help_text="For example, moved out after arrest; went to live with grandparents",
+    )
+
+
+class MembershipChangeForm(forms.Form):
+    lives_in_household = forms.TypedChoiceField(
+        label="Do they live in the household?",
+        choices=[("yes", "Yes, they live there"), ("no", "No, they live elsewhere")],
+        coerce=lambda v: v == "yes", widget=forms.RadioSelect,
+    )
+
+
+class AddressForm(forms.Form):
+    line_1 = forms.CharField(label="Address line 1", max_length=120)
+    line_2 = forms.CharField(label="Address line 2", max_length=120, required=False)
+    town = forms.CharField(label="Town or city", max_length=80)
+    postcode = forms.CharField(max_length=10, validators=[validate_postcode])
+    start_date = GovukDateField(label="Date they moved in")
+
+
+class AddressEndForm(forms.Form):
+    end_date = GovukDateField(
+        label="Date they left", help_text="Use this when the new address is not known"
+    )
+
+
+def child_label(person: Person) -> str:
+    name = person.full_name or "Unborn baby"
+    if person.is_unborn:
+        return f"{name} (due {person.expected_date_of_birth:%d/%m/%Y})"
+    if person.date_of_birth:
+        return f"{name} (born {person.date_of_birth:%d/%m/%Y})"
+    return f"{name} (date of birth not known)"
+
+
+class PlanStartForm(forms.Form):
+    child = forms.ModelChoiceField(queryset=Person.objects.none(), widget=forms.RadioSelect,
+                                   empty_label=None)
+    category = forms.ChoiceField(
+        label="Category of abuse", choices=ChildProtectionPlan.Category.choices,
+        widget=forms.RadioSelect,
+    )
+    start_date = GovukDateField(label="Date the plan started",
+                                help_text="The date of the child protection conference")
+
+    def __init__(self, *args, children, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["child"].queryset = children
+        self.fields["child"].label_from_instance = child_label
+
+
+class PlanEndForm(forms.Form):
+    end_date = GovukDateField(label="Date the plan ended")
+    reason = forms.CharField(label="Reason", max_length=300, required=False,
+                             help_text="For example, review conference ended the plan")
+
+
+class HazardForm(forms.Form):
+    about = forms.ChoiceField(label="Who or what is the hazard about?",
+                              widget=forms.RadioSelect)
+    kind = forms.ChoiceField(label="Kind of hazard", choices=Hazard.Kind.choices,
+                             widget=forms.RadioSelect)
+    details = forms.CharField(
+        max_length=2000, widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What a visitor must know before they knock, and what to do about it",
+    )
+    start_date = GovukDateField(label="Active from")
+    end_date = GovukDateField(label="Active to", required=False,
+                              help_text="Leave blank if it has no end date")
+
+    def __init__(self, *args, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["about"].choices = [("case", "The household or the address")] + [
+            (str(m.person_id), f"{m.person.full_name} ({m.get_relationship_display()})")
+            for m in members
+        ]

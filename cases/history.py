@@ -1,0 +1,90 @@
+"""The history of changes to a case record, with who made each one."""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.db.models import Q
+
+from .models import Address, Case, ChildProtectionPlan, Hazard, Membership, Person
+
+ACTIONS = {"+": "Added", "~": "Changed", "-": "Removed"}
+HIDDEN_FIELDS = {"created_at", "created_by", "in_error_at", "in_error_by", "history_user"}
+
+
+@dataclass
+class Change:
+    when: datetime
+    who: object
+    what: str
+    record: str
+    action: str
+    reason: str = ""
+    fields: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def _show(model, name, value) -> str:
+    if value in (None, ""):
+        return "(blank)"
+    try:
+        f = model._meta.get_field(name)
+    except Exception:
+        return str(value)
+    if f.choices:
+        return str(dict(f.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, date):
+        return f"{value:%d/%m/%Y}"
+    if isinstance(value, list):
+        return f"{len(value)} people"
+    return str(value)
+
+
+def _changes_for(model, label: str, records) -> list[Change]:
+    changes = []
+    previous = {}
+    for record in records:
+        fields = []
+        before = previous.get(record.id)
+        if before is not None and record.history_type == "~":
+            try:
+                delta = record.diff_against(before)
+            except Exception:
+                delta = None
+            for c in delta.changes if delta else []:
+                if c.field in HIDDEN_FIELDS:
+                    continue
+                verbose = str(model._meta.get_field(c.field).verbose_name).capitalize()
+                fields.append((verbose, _show(model, c.field, c.old), _show(model, c.field, c.new)))
+            if not fields:
+                previous[record.id] = record
+                continue
+        changes.append(Change(
+            when=record.history_date, who=record.history_user, what=label,
+            record=str(record.instance), action=ACTIONS.get(record.history_type, "Changed"),
+            reason=record.history_change_reason or "", fields=fields,
+        ))
+        previous[record.id] = record
+    return changes
+
+
+def case_changes(case: Case, limit: int | None = None) -> list[Change]:
+    person_ids = list(
+        Membership.objects.filter(case=case).values_list("person_id", flat=True).distinct()
+    )
+    sources = [
+        (Case, "Case", Case.history.filter(id=case.pk)),
+        (Membership, "Household member", Membership.history.filter(case_id=case.pk)),
+        (Address, "Address", Address.history.filter(case_id=case.pk)),
+        (ChildProtectionPlan, "Child protection plan",
+         ChildProtectionPlan.history.filter(case_id=case.pk)),
+        (Hazard, "Hazard",
+         Hazard.history.filter(Q(case_id=case.pk) | Q(person_id__in=person_ids))),
+        (Person, "Person", Person.history.filter(id__in=person_ids)),
+    ]
+    changes = []
+    for model, label, qs in sources:
+        records = qs.select_related("history_user").order_by("history_date", "history_id")
+        changes.extend(_changes_for(model, label, records))
+    changes.sort(key=lambda c: c.when, reverse=True)
+    return changes[:limit] if limit else changes

@@ -1,0 +1,406 @@
+"""Fictional teams, users of every role and families whose shapes come from the guidance.
+
+Idempotent: users are matched by username and families by name within a team, so a
+second run adds nothing. `--scale N` adds N generated cases for benchmarks.
+Refuses to run outside demo, debug or test settings: demo passwords are printed.
+"""
+
+import datetime
+import random
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import roles
+from accounts.models import Agency, Team, User
+from cases import services
+from cases.models import Case, Membership, Person
+
+DEMO_PASSWORD = "demo-safeguarding-2026"
+
+TEAMS = [
+    ("north", "North Assessment and Safeguarding"),
+    ("south", "South Family Safeguarding"),
+]
+
+USERS = [
+    # username, first, last, team, role, job title
+    ("amira.hussain", "Amira", "Hussain", "north", roles.SOCIAL_WORKER, "Social worker"),
+    ("tom.fletcher", "Tom", "Fletcher", "north", roles.SOCIAL_WORKER, "Social worker"),
+    ("grace.okafor", "Grace", "Okafor", "north", roles.TEAM_MANAGER, "Team manager"),
+    ("priya.shah", "Priya", "Shah", "north", roles.PRACTICE_SUPERVISOR, "Practice supervisor"),
+    ("dave.morgan", "Dave", "Morgan", "north", roles.BUSINESS_SUPPORT, "Business support officer"),
+    ("helen.price", "Helen", "Price", "north", roles.SERVICE_MANAGER, "Head of service"),
+    ("jo.bennett", "Jo", "Bennett", "south", roles.SOCIAL_WORKER, "Social worker"),
+    ("sam.adeyemi", "Sam", "Adeyemi", "south", roles.SOCIAL_WORKER, "Senior social worker"),
+    ("rachel.green", "Rachel", "Greenwood", "south", roles.TEAM_MANAGER, "Team manager"),
+]
+
+AGENCIES = [
+    ("Northshire Police", Agency.Kind.POLICE),
+    ("Northshire Health Visiting Service", Agency.Kind.HEALTH_VISITING),
+    ("St Anne's Primary School", Agency.Kind.SCHOOL),
+    ("Riverside Medical Practice", Agency.Kind.GP),
+    ("Probation Service, Northshire", Agency.Kind.PROBATION),
+    ("Northshire Homes", Agency.Kind.HOUSING),
+    ("Community Mental Health Team", Agency.Kind.ADULT_MENTAL_HEALTH),
+    ("Turning Point substance misuse service", Agency.Kind.SUBSTANCE_MISUSE),
+]
+
+C, M, F = Membership.Relationship.CHILD, Membership.Relationship.MOTHER, Membership.Relationship.FATHER
+PARTNER, GP_ = Membership.Relationship.PARTNER, Membership.Relationship.GRANDPARENT
+STEP, OTHER = Membership.Relationship.STEP_PARENT, Membership.Relationship.OTHER_ADULT
+
+FIRST_F = ["Leanne", "Chelsea", "Kayleigh", "Gemma", "Stacey", "Natalie", "Jade", "Samantha",
+           "Nicola", "Amy", "Zara", "Aisha", "Megan", "Shannon", "Toni"]
+FIRST_M = ["Darren", "Lee", "Craig", "Wayne", "Jamie", "Ryan", "Dean", "Scott", "Kyle",
+           "Imran", "Liam", "Connor", "Marcus"]
+CHILD_NAMES = ["Kayden", "Mia", "Alfie", "Ruby", "Tyler", "Lexi", "Harley", "Poppy", "Jayden",
+               "Evie", "Riley", "Lacey", "Mason", "Skye", "Logan", "Ivy", "Noah", "Ava"]
+SURNAMES = ["Brennan", "Hughes", "Tate", "Marsh", "Kirby", "Lowe", "Parry", "Sutton", "Booth",
+            "Hollis", "Rowe", "Dunn", "Fenwick", "Pratt", "Quinn", "Lyons", "Moss", "Nash"]
+STREETS = ["Mill Lane", "Station Road", "Chapel Street", "Park Avenue", "Victoria Road",
+           "Church Close", "Albion Terrace", "Coronation Street", "Wharf Road", "Elm Grove"]
+POSTCODES = ["LS11 5QP", "LS12 3DT", "LS9 8AB", "LS14 6PX", "LS10 2JR", "LS8 4HE",
+             "BD3 9LT", "BD5 7QA", "WF1 2NB", "WF10 4SD"]
+
+
+def _day(today, days_ago):
+    return today - datetime.timedelta(days=days_ago)
+
+
+class Command(BaseCommand):
+    help = "Load fictional demo data (idempotent); --scale N adds N generated cases"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--scale", type=int, default=0,
+                            help="Also generate this many cases for benchmarks")
+        parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument("--quiet-logins", action="store_true",
+                            help="Do not print the demo logins")
+
+    def handle(self, *args, scale, seed, quiet_logins, **options):
+        if not (settings.DEMO_MODE or settings.DEBUG or settings.TESTING):
+            raise CommandError("seed_demo only runs with DEMO_MODE or DJANGO_DEBUG on: it "
+                               "creates users with a published password")
+        self.today = timezone.localdate()
+        self.rng = random.Random(seed)
+        with transaction.atomic():
+            teams = self._teams()
+            users = self._users(teams)
+            self._agencies()
+            made = self._families(teams, users)
+        self.stdout.write(f"Demo families: {made} added, "
+                          f"{Case.objects.count()} cases in all.")
+        if scale:
+            from safeguarding.demo_scale import build_scale
+
+            started = timezone.now()
+            build_scale(scale, teams=list(teams.values()), rng=self.rng, today=self.today,
+                        stdout=self.stdout)
+            took = (timezone.now() - started).total_seconds()
+            self.stdout.write(f"Scale data: {scale} cases in {took:.1f} s")
+        if not quiet_logins:
+            self._print_logins()
+
+    # --- reference data -------------------------------------------------------------
+
+    def _teams(self):
+        teams = {}
+        for code, name in TEAMS:
+            teams[code], _ = Team.objects.get_or_create(code=code, defaults={"name": name})
+        return teams
+
+    def _users(self, teams):
+        users = {}
+        for username, first, last, team, role, title in USERS:
+            user, created = User.objects.get_or_create(
+                username=username,
+                defaults={"first_name": first, "last_name": last, "team": teams[team],
+                          "job_title": title, "email": f"{username}@northshire.example"},
+            )
+            if created:
+                user.set_password(DEMO_PASSWORD)
+                user._history_user = user
+                user.save()
+                user.groups.add(Group.objects.get(name=role))
+            users[username] = user
+        admin, created = User.objects.get_or_create(
+            username="admin",
+            defaults={"first_name": "System", "last_name": "Administrator",
+                      "team": teams["north"], "is_staff": True, "is_superuser": True,
+                      "email": "admin@northshire.example"},
+        )
+        if created:
+            admin.set_password(DEMO_PASSWORD)
+            admin.save()
+            admin.groups.add(Group.objects.get(name=roles.BUSINESS_SUPPORT))
+        users["admin"] = admin
+        return users
+
+    def _agencies(self):
+        for name, kind in AGENCIES:
+            Agency.objects.get_or_create(name=name, defaults={"kind": kind})
+
+    def _print_logins(self):
+        self.stdout.write("")
+        self.stdout.write("Demo logins (password for all: %s)" % DEMO_PASSWORD)
+        rows = [("Social worker", "amira.hussain"), ("Social worker (south)", "jo.bennett"),
+                ("Team manager", "grace.okafor"), ("Practice supervisor", "priya.shah"),
+                ("Service manager", "helen.price"), ("Business support / admin", "dave.morgan"),
+                ("Django admin (superuser)", "admin")]
+        for label, username in rows:
+            self.stdout.write(f"  {label:<28} {username}")
+
+    # --- families ---------------------------------------------------------------------
+
+    def _families(self, teams, users):
+        made = 0
+        for spec in self._family_specs(users):
+            if Case.objects.filter(family_name=spec["family_name"], team=teams[spec["team"]]
+                                   ).exists():
+                continue
+            self._build_family(spec, teams, users)
+            made += 1
+        return made
+
+    def _person(self, actor, first, last, *, born=None, due=None, sex="not_known", **extra):
+        return services.person_create(
+            actor=actor, first_name=first, last_name=last, date_of_birth=born,
+            expected_date_of_birth=due, sex=sex, **extra,
+        )
+
+    def _build_family(self, spec, teams, users):
+        today = self.today
+        worker = users[spec["worker"]]
+        case = services.case_create(
+            actor=worker, family_name=spec["family_name"], team=teams[spec["team"]],
+            summary=spec["summary"], opened_on=_day(today, spec["opened_ago"]),
+            allocated_workers=[worker], restricted=spec.get("restricted", False),
+            restricted_to=[users[u] for u in spec.get("named", [])],
+        )
+        people = {}
+        for key, p in spec["people"].items():
+            born = _day(today, int(p["age"] * 365.25)) if "age" in p else None
+            due = today + datetime.timedelta(days=p["due_in"]) if "due_in" in p else None
+            people[key] = self._person(
+                worker, p["first"], p.get("last", spec["family_name"]), born=born, due=due,
+                sex=p.get("sex", "not_known"),
+                **{k: v for k, v in p.items()
+                   if k in ("first_language", "interpreter_needed", "nhs_number", "aliases",
+                            "ethnicity", "disability")},
+            )
+        for key, rel, start_ago, end_ago, lives, reason in spec["members"]:
+            m = services.membership_add(
+                actor=worker, case=case, person=people[key], relationship=rel,
+                start_date=max(_day(today, start_ago), case.opened_on) if start_ago is not None
+                else case.opened_on,
+                lives_in_household=lives,
+            )
+            if end_ago is not None:
+                services.membership_end(actor=worker, membership=m,
+                                        end_date=_day(today, end_ago), reason=reason)
+        for line_1, town, postcode, start_ago in spec["addresses"]:
+            services.address_add(actor=worker, case=case, line_1=line_1, town=town,
+                                 postcode=postcode, start_date=_day(today, start_ago))
+        for key, category, start_ago, end_ago in spec.get("plans", []):
+            plan = services.plan_start(actor=worker, case=case, child=people[key],
+                                       category=category, start_date=_day(today, start_ago))
+            if end_ago is not None:
+                services.plan_end(actor=worker, plan=plan, end_date=_day(today, end_ago),
+                                  reason="Review conference: plan no longer needed")
+        for about, kind, details, start_ago in spec.get("hazards", []):
+            target = {"case": case} if about == "case" else {"person": people[about]}
+            services.hazard_add(actor=worker, kind=kind, details=details,
+                                start_date=_day(today, start_ago), **target)
+        if spec.get("closed"):
+            manager = users["grace.okafor" if spec["team"] == "north" else "rachel.green"]
+            services.case_close(actor=manager, case=case,
+                                closed_on=_day(today, spec["closed"]), reason="stepped_down",
+                                notes="Engaging well with early help; children seen regularly.")
+        return case
+
+    def _family_specs(self, users):
+        specs = [
+            {
+                "family_name": "Carter", "team": "north", "worker": "amira.hussain",
+                "opened_ago": 240,
+                "summary": "Persistent neglect: children arriving at school hungry and in dirty "
+                           "clothes, home conditions poor. Mother misses health appointments.",
+                "people": {
+                    "mum": {"first": "Leanne", "age": 29, "sex": "female"},
+                    "k": {"first": "Kayden", "age": 7, "sex": "male",
+                          "nhs_number": "9434765919"},
+                    "m": {"first": "Mia", "age": 4, "sex": "female"},
+                },
+                "members": [("mum", M, None, None, True, ""), ("k", C, None, None, True, ""),
+                            ("m", C, None, None, True, "")],
+                "addresses": [("14 Mill Lane", "Leeds", "LS11 5QP", 400)],
+                "plans": [("k", "neglect", 200, None), ("m", "neglect", 200, None)],
+                "hazards": [("case", "animal", "Two Staffordshire bull terriers, not always "
+                             "shut away. Ask for them to be secured before entering.", 230)],
+            },
+            {
+                "family_name": "Walsh", "team": "north", "worker": "amira.hussain",
+                "opened_ago": 330,
+                "summary": "Domestic abuse: police called four times in a year. Mother's "
+                           "partner Darren Mills comes and goes; mother says he has left "
+                           "each time. Children describe shouting at night.",
+                "people": {
+                    "mum": {"first": "Chelsea", "age": 26, "sex": "female"},
+                    "d": {"first": "Darren", "last": "Mills", "age": 34, "sex": "male",
+                          "aliases": "Daz Mills\nDarren Miles"},
+                    "t": {"first": "Tyler", "age": 6, "sex": "male"},
+                    "l": {"first": "Lexi", "age": 2, "sex": "female"},
+                    "dad": {"first": "Scott", "last": "Walsh", "age": 30, "sex": "male"},
+                },
+                "members": [
+                    ("mum", M, None, None, True, ""), ("t", C, None, None, True, ""),
+                    ("l", C, None, None, True, ""),
+                    ("dad", F, None, None, False, ""),
+                    ("d", PARTNER, 320, 250, True, "Mother said he had moved out after "
+                     "police call-out"),
+                    ("d", PARTNER, 180, 120, True, "Bail conditions: not to attend the address"),
+                    ("d", PARTNER, 40, None, True, ""),
+                ],
+                "addresses": [("7 Albion Terrace", "Leeds", "LS12 3DT", 500)],
+                "plans": [("t", "emotional", 150, None), ("l", "emotional", 150, None)],
+                "hazards": [("d", "aggressive_adult", "Darren Mills has threatened staff and "
+                             "has convictions for assault. Joint visits only.", 300)],
+            },
+            {
+                "family_name": "Kowalski", "team": "north", "worker": "tom.fletcher",
+                "opened_ago": 380,
+                "summary": "Family has moved three times in a year after evictions. "
+                           "School attendance 62%. Mother speaks limited English.",
+                "people": {
+                    "mum": {"first": "Agnieszka", "age": 33, "sex": "female",
+                            "first_language": "Polish", "interpreter_needed": True,
+                            "ethnicity": "WOTH"},
+                    "a": {"first": "Oliwia", "age": 9, "sex": "female",
+                          "first_language": "Polish"},
+                    "b": {"first": "Kacper", "age": 5, "sex": "male",
+                          "first_language": "Polish"},
+                },
+                "members": [("mum", M, None, None, True, ""), ("a", C, None, None, True, ""),
+                            ("b", C, None, None, True, "")],
+                "addresses": [("Flat 3, 22 Station Road", "Leeds", "LS9 8AB", 370),
+                              ("41 Chapel Street", "Bradford", "BD3 9LT", 270),
+                              ("Room 6, Park View Hostel", "Leeds", "LS14 6PX", 150),
+                              ("9 Elm Grove", "Wakefield", "WF1 2NB", 30)],
+            },
+            {
+                "family_name": "Ahmed", "team": "north", "worker": "tom.fletcher",
+                "opened_ago": 90,
+                "summary": "Pre-birth assessment: mother's two older children were removed "
+                           "in 2023. Concerns about substance misuse and unstable housing.",
+                "people": {
+                    "mum": {"first": "Sana", "age": 24, "sex": "female", "ethnicity": "APKN"},
+                    "dad": {"first": "Imran", "last": "Khan", "age": 27, "sex": "male",
+                            "ethnicity": "APKN"},
+                    "baby": {"first": "", "due_in": 60},
+                },
+                "members": [("mum", M, None, None, True, ""), ("dad", F, None, None, True, ""),
+                            ("baby", C, None, None, True, "")],
+                "addresses": [("5 Wharf Road", "Leeds", "LS10 2JR", 200)],
+                "plans": [("baby", "neglect", 30, None)],
+                "hazards": [("case", "infection", "Needles have been found in the home. "
+                             "Do not sit on soft furnishings; wear gloves if handling items.",
+                             60)],
+            },
+            {
+                "family_name": "Doyle", "team": "north", "worker": "amira.hussain",
+                "opened_ago": 200,
+                "summary": "Children living with maternal grandparents after mother's "
+                           "admission to hospital. Mother visits and wants them back.",
+                "people": {
+                    "mum": {"first": "Gemma", "age": 31, "sex": "female"},
+                    "gran": {"first": "Maureen", "age": 62, "sex": "female"},
+                    "grandad": {"first": "Patrick", "age": 65, "sex": "male"},
+                    "a": {"first": "Ruby", "age": 11, "sex": "female"},
+                    "b": {"first": "Alfie", "age": 8, "sex": "male"},
+                },
+                "members": [("gran", GP_, None, None, True, ""),
+                            ("grandad", GP_, None, None, True, ""),
+                            ("a", C, None, None, True, ""), ("b", C, None, None, True, ""),
+                            ("mum", M, None, 150, True, "Admitted to hospital; children "
+                             "stayed with grandparents"),
+                            ],
+                "addresses": [("62 Church Close", "Leeds", "LS8 4HE", 600)],
+            },
+            {
+                "family_name": "Pemberton", "team": "north", "worker": "amira.hussain",
+                "opened_ago": 60, "restricted": True, "named": ["grace.okafor", "helen.price"],
+                "summary": "Restricted: a relative of a member of council staff. Allegation "
+                           "of physical harm to the younger child; strategy discussion held.",
+                "people": {
+                    "mum": {"first": "Claire", "age": 38, "sex": "female"},
+                    "step": {"first": "Mark", "last": "Dunn", "age": 41, "sex": "male"},
+                    "c": {"first": "Oscar", "age": 3, "sex": "male"},
+                },
+                "members": [("mum", M, None, None, True, ""), ("step", STEP, None, None, True, ""),
+                            ("c", C, None, None, True, "")],
+                "addresses": [("The Old Rectory, Park Avenue", "Harrogate", "LS1 4AP", 900)],
+                "plans": [("c", "physical", 20, None)],
+            },
+        ]
+        specs.extend(self._generated_specs(16))
+        return specs
+
+    def _generated_specs(self, count):
+        rng = random.Random(7)
+        workers = {"north": ["amira.hussain", "tom.fletcher"],
+                   "south": ["jo.bennett", "sam.adeyemi"]}
+        summaries = [
+            "Referral from school: child disclosed being hit with a belt.",
+            "Mother's heavy drinking; children left alone overnight.",
+            "Repeated missed health appointments; baby's weight faltering.",
+            "Older child caring for siblings; parent's mental health deteriorating.",
+            "Domestic abuse; father has breached a non-molestation order.",
+            "Home conditions very poor; family refuses entry to the bedrooms.",
+            "Child missing from education; family not at home for announced visits.",
+            "Parental cannabis and cocaine use; chaotic routines.",
+        ]
+        used = set()
+        specs = []
+        for i in range(count):
+            name = rng.choice(SURNAMES)
+            while name in used:
+                name = rng.choice(SURNAMES)
+            used.add(name)
+            team = "north" if i % 2 == 0 else "south"
+            opened = rng.randint(40, 700)
+            people = {"mum": {"first": rng.choice(FIRST_F), "age": rng.randint(20, 42),
+                              "sex": "female"}}
+            members = [("mum", M, None, None, True, "")]
+            for c in range(rng.randint(1, 4)):
+                key = f"c{c}"
+                people[key] = {"first": rng.choice(CHILD_NAMES),
+                               "age": round(rng.uniform(0.3, 15), 1)}
+                members.append((key, C, None, None, True, ""))
+            if rng.random() < 0.5:
+                people["man"] = {"first": rng.choice(FIRST_M), "last": rng.choice(SURNAMES),
+                                 "age": rng.randint(22, 48), "sex": "male"}
+                start = min(200, opened)
+                members.append(("man", PARTNER, start,
+                                start // 2 if rng.random() < 0.4 else None,
+                                True, "Left after an argument"))
+            plans = []
+            if rng.random() < 0.4:
+                plans = [("c0", rng.choice(["neglect", "emotional", "physical", "multiple"]),
+                          min(opened - 5, rng.randint(20, 300)), None)]
+            specs.append({
+                "family_name": name, "team": team, "worker": rng.choice(workers[team]),
+                "opened_ago": opened, "summary": rng.choice(summaries), "people": people,
+                "members": members,
+                "addresses": [(f"{rng.randint(1, 120)} {rng.choice(STREETS)}", "Leeds",
+                               rng.choice(POSTCODES), opened + rng.randint(10, 900))],
+                "plans": plans,
+                "hazards": [("case", "animal", "Dog in the house", opened)]
+                if rng.random() < 0.2 else [],
+                "closed": 10 if (i == 3 and not plans) else None,
+            })
+        return specs
