@@ -199,6 +199,11 @@ class PersonForm(forms.ModelForm):
             "upn": "For a child at school: a letter then 12 characters",
         }
 
+    # Room for the spaces people type; the stored form is the bare digits or letters.
+    nhs_number = forms.CharField(label="NHS number", max_length=14, required=False,
+                                 help_text="10 digits, like 943 476 5919")
+    upn = forms.CharField(label="Unique pupil number (UPN)", max_length=16, required=False,
+                          help_text="For a child at school: a letter then 12 characters")
     date_of_birth = GovukDateField(required=False, help_text="For example, 27 3 2019")
     expected_date_of_birth = GovukDateField(
         label="Expected date of birth", required=False,
