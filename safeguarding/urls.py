@@ -2,12 +2,16 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts import session_views
+
 from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
+    path("session/status", session_views.session_status, name="session-status"),
+    path("session/extend", session_views.session_extend, name="session-extend"),
     path("cases/", include("cases.urls")),
     path("api/v1/", include("safeguarding.api_urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
