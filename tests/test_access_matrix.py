@@ -1,0 +1,260 @@
+"""Every page and API endpoint, for every role, against three kinds of case.
+
+The URL list is read from the resolver, so an endpoint added later is in the matrix
+without anyone remembering to add it: a URL with a parameter this file cannot fill,
+or one that is neither case-scoped nor listed as not about a case, fails the test.
+"""
+
+import datetime
+import json
+
+import pytest
+from django.db.models.signals import pre_delete
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.authtoken.models import Token
+
+from accounts import roles
+from accounts.models import AccessLog
+from cases.models import Address, ChildProtectionPlan, Hazard, Membership
+from tests.factories import (
+    AddressFactory,
+    CaseFactory,
+    HazardFactory,
+    MembershipFactory,
+    PlanFactory,
+    TeamFactory,
+    UserFactory,
+)
+
+# URL names that are not about one case: checked for login only.
+NOT_CASE_SCOPED = {
+    "home", "healthz", "accounts:login", "accounts:logout", "api-schema", "api-docs",
+    "session-status", "session-extend", "api-root",
+}
+# Case lists: the case must be listed for those who may see it and absent for others.
+DOMAIN_APPS = {"accounts", "cases", "visits", "chronologies", "supervision", "auth"}
+
+
+def _walk(patterns, prefix=""):
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            ns = f"{p.namespace}:" if p.namespace else prefix
+            yield from _walk(p.url_patterns, ns if p.namespace else prefix)
+        elif isinstance(p, URLPattern) and p.name:
+            yield f"{prefix}{p.name}", p
+
+
+def project_urls():
+    names = {}
+    for name, pattern in _walk(get_resolver().url_patterns):
+        if name.startswith("admin:") or "format" in pattern.pattern.regex.groupindex:
+            continue
+        names[name] = sorted(pattern.pattern.regex.groupindex)
+    return names
+
+
+# ---------------------------------------------------------------------------------------
+
+@pytest.fixture
+def world(db):
+    team_a = TeamFactory(name="Team A", code="a")
+    team_b = TeamFactory(name="Team B", code="b")
+    users = {
+        "allocated_worker": UserFactory(username="alloc", team=team_a),
+        "team_worker": UserFactory(username="tw", team=team_a),
+        "team_manager": UserFactory(username="tm", team=team_a, role=roles.TEAM_MANAGER),
+        "supervisor": UserFactory(username="ps", team=team_a, role=roles.PRACTICE_SUPERVISOR),
+        "business_support": UserFactory(username="bs", team=team_a, role=roles.BUSINESS_SUPPORT),
+        "service_manager": UserFactory(username="sm", team=team_b, role=roles.SERVICE_MANAGER),
+        "other_worker": UserFactory(username="ow", team=team_b),
+        "other_manager": UserFactory(username="om", team=team_b, role=roles.TEAM_MANAGER),
+    }
+    cases = {}
+    for key, team, restricted in (("own_team", team_a, False), ("other_team", team_b, False),
+                                  ("restricted", team_a, True)):
+        case = CaseFactory(team=team, restricted=restricted, created_by=users["team_manager"],
+                           opened_on=datetime.date(2026, 1, 5))
+        if team == team_a:
+            case.allocated_workers.add(users["allocated_worker"])
+        if restricted:
+            case.restricted_to.add(users["allocated_worker"])
+        child = MembershipFactory(case=case, relationship="child")
+        objects = {
+            "case": case,
+            "membership": child,
+            "person": child.person,
+            "address": AddressFactory(case=case),
+            "plan": PlanFactory(case=case, child=child.person),
+            "hazard": HazardFactory(case=case),
+        }
+        cases[key] = objects
+    return users, cases
+
+
+VISIBLE = {
+    "own_team": {"allocated_worker", "team_worker", "team_manager", "supervisor",
+                 "business_support", "service_manager"},
+    "other_team": {"service_manager", "other_worker", "other_manager"},
+    "restricted": {"allocated_worker"},
+}
+
+API_BASENAMES = {"case": "case", "person": "person", "membership": "membership",
+                 "address": "address", "cpplan": "plan", "hazard": "hazard"}
+
+
+def page_kwargs(name, params, objects):
+    values = {
+        "pk": objects["case"].pk,
+        "person_pk": objects["person"].pk,
+        "membership_pk": objects["membership"].pk,
+        "address_pk": objects["address"].pk,
+        "plan_pk": objects["plan"].pk,
+        "hazard_pk": objects["hazard"].pk,
+        "record_pk": objects["membership"].pk,
+        "kind": "membership",
+    }
+    missing = set(params) - set(values)
+    assert not missing, f"{name}: the access matrix cannot fill {missing}; add them here"
+    return {p: values[p] for p in params}
+
+
+def classify(urls):
+    pages, api_details, api_lists, other = [], [], [], []
+    for name, params in urls.items():
+        if name in NOT_CASE_SCOPED:
+            other.append(name)
+        elif name.startswith("cases:"):
+            pages.append(name)
+        elif "-" in name and name.split("-")[0] in API_BASENAMES:
+            (api_details if params else api_lists).append(name)
+        else:
+            other.append(name)
+            raise AssertionError(f"{name} is not in the access matrix: classify it")
+    return pages, api_details, api_lists
+
+
+def test_it_knows_every_url_in_the_project():
+    pages, details, lists = classify(project_urls())
+    assert "cases:detail" in pages
+    assert "case-detail" in details and "case-list" in lists
+
+
+@pytest.fixture
+def no_deletes():
+    deleted = []
+
+    def record(sender, instance, **kwargs):
+        # Sessions end by deletion; the domain's records never do.
+        if sender._meta.app_label in DOMAIN_APPS:
+            deleted.append(f"{sender.__name__} {instance.pk}")
+
+    pre_delete.connect(record, weak=False, dispatch_uid="matrix-no-deletes")
+    yield deleted
+    pre_delete.disconnect(dispatch_uid="matrix-no-deletes")
+
+
+@pytest.mark.parametrize("user_key", ["allocated_worker", "team_worker", "team_manager",
+                                      "supervisor", "business_support", "service_manager",
+                                      "other_worker", "other_manager"])
+def test_it_applies_the_access_policy_to_every_page(client, world, user_key, no_deletes):
+    users, cases = world
+    user = users[user_key]
+    client.force_login(user)
+    pages, _, _ = classify(project_urls())
+    for case_key, objects in cases.items():
+        visible = user_key in VISIBLE[case_key]
+        case = objects["case"]
+        for name in pages:
+            params = project_urls()[name]
+            if not params:
+                continue
+            url = reverse(name, kwargs=page_kwargs(name, params, objects))
+            response = client.get(url)
+            if visible:
+                assert response.status_code in (200, 403), (name, case_key, response.status_code)
+            else:
+                assert response.status_code == 404, (name, case_key, response.status_code)
+                post = client.post(url, {})
+                assert post.status_code == 404, (name, case_key, "POST", post.status_code)
+        listing = client.get(reverse("cases:list") + "?scope=team")
+        assert listing.status_code == 200
+        assert (case.reference in listing.content.decode()) is visible, (case_key, "list")
+    logged = set(AccessLog.objects.filter(user=user).values_list("case_id", flat=True))
+    expected = {o["case"].pk for k, o in cases.items() if user_key in VISIBLE[k]}
+    assert logged == expected
+    assert no_deletes == []
+
+
+@pytest.mark.parametrize("user_key", ["allocated_worker", "team_manager", "service_manager",
+                                      "other_worker", "business_support"])
+def test_it_applies_the_access_policy_to_every_api_endpoint(client, world, user_key, no_deletes):
+    users, cases = world
+    user = users[user_key]
+    token = Token.objects.create(user=user)
+    auth = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
+    urls = project_urls()
+    _, details, lists = classify(urls)
+    for case_key, objects in cases.items():
+        visible = user_key in VISIBLE[case_key]
+        for name in details:
+            basename, _, action = name.partition("-")
+            obj = objects[API_BASENAMES[basename]]
+            url = reverse(name, kwargs={"pk": obj.pk})
+            if action == "detail":
+                response = client.get(url, **auth)
+                assert response.status_code == (200 if visible else 404), (name, case_key)
+                patch = client.patch(url, data="{}", content_type="application/json", **auth)
+                if patch.status_code != 405:  # read-only endpoints refuse PATCH for all
+                    assert (patch.status_code == 404) is not visible, (name, case_key, "PATCH")
+            else:
+                response = client.post(url, data="{}", content_type="application/json", **auth)
+                if visible:
+                    assert response.status_code in (400, 403), (name, case_key,
+                                                               response.status_code)
+                else:
+                    assert response.status_code == 404, (name, case_key, response.status_code)
+            assert client.delete(url, **auth).status_code in (404, 405), (name, "DELETE")
+        for name in lists:
+            basename = name.split("-")[0]
+            obj = objects[API_BASENAMES[basename]]
+            response = client.get(reverse(name), **auth)
+            assert response.status_code == 200, name
+            ids = {row["id"] for row in _all_rows(client, response, auth)}
+            assert (obj.pk in ids) is visible, (name, case_key)
+    assert no_deletes == []
+
+
+def _all_rows(client, response, auth):
+    body = json.loads(response.content)
+    rows = list(body["results"])
+    while body.get("next"):
+        body = json.loads(client.get(body["next"], **auth).content)
+        rows.extend(body["results"])
+    return rows
+
+
+def test_it_sends_anonymous_users_to_sign_in_from_every_url(client, world):
+    _, cases = world
+    objects = cases["own_team"]
+    urls = project_urls()
+    pages, details, lists = classify(urls)
+    for name in pages:
+        url = reverse(name, kwargs=page_kwargs(name, urls[name], objects))
+        response = client.get(url)
+        assert response.status_code == 302 and "/accounts/sign-in/" in response["Location"], name
+    for name in details:
+        basename = name.split("-")[0]
+        url = reverse(name, kwargs={"pk": objects[API_BASENAMES[basename]].pk})
+        assert client.get(url).status_code in (401, 403), name
+    for name in [*lists, "api-schema", "api-docs"]:
+        response = client.get(reverse(name))
+        assert response.status_code in (302, 401, 403), name
+        assert b"openapi" not in response.content.lower()
+
+
+def test_it_models_keep_rows_rather_than_delete_them():
+    # The recorded-in-error fields exist on every case record table that can be wrong.
+    for model in (Membership, Address, ChildProtectionPlan, Hazard):
+        assert {"in_error", "in_error_reason", "in_error_by"} <= {
+            f.name for f in model._meta.get_fields()
+        }
