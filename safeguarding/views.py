@@ -1,11 +1,11 @@
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-
-from .celery import app as celery_app
+from kombu import Connection
 
 
 @login_required
@@ -23,9 +23,15 @@ def _database_ok() -> bool:
 
 
 def _broker_ok() -> bool:
+    """Open a fresh connection to the configured broker, with a short timeout."""
+    options = dict(getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}) or {})
+    options.setdefault("socket_connect_timeout", 2)
+    options.setdefault("socket_timeout", 2)
     try:
-        with celery_app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
+        with Connection(
+            settings.CELERY_BROKER_URL, connect_timeout=2, transport_options=options
+        ) as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
         return True
     except Exception:
         return False
