@@ -1,4 +1,15 @@
+"""The REST API under /api/v1/ (schema and docs are routed in safeguarding/urls.py)."""
+
 from rest_framework.routers import DefaultRouter
 
+from cases import api as cases_api
+
 router = DefaultRouter()
+router.register("cases", cases_api.CaseViewSet, basename="case")
+router.register("people", cases_api.PersonViewSet, basename="person")
+router.register("memberships", cases_api.MembershipViewSet, basename="membership")
+router.register("addresses", cases_api.AddressViewSet, basename="address")
+router.register("cp-plans", cases_api.PlanViewSet, basename="cpplan")
+router.register("hazards", cases_api.HazardViewSet, basename="hazard")
+
 urlpatterns = router.urls
