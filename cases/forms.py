@@ -3,7 +3,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from accounts.govuk_forms import GovukDateField
+from accounts.govuk_forms import GovukDateField, GovukFormMixin
 from accounts.models import Team, User
 
 from .models import Case, ChildProtectionPlan, Hazard, Membership, Person
@@ -29,6 +29,10 @@ def apply_service_errors(forms_or_form, exc: ValidationError) -> None:
                 form.add_error(field, message)
 
 
+class GovukForm(GovukFormMixin, forms.Form):
+    """A form whose messages and widgets follow the GOV.UK Design System."""
+
+
 class WorkerChoiceField(forms.ModelMultipleChoiceField):
     widget = forms.CheckboxSelectMultiple
 
@@ -40,7 +44,7 @@ def team_staff(team):
     return User.objects.filter(is_active=True, team=team).order_by("first_name", "last_name")
 
 
-class CaseCreateForm(forms.Form):
+class CaseCreateForm(GovukForm):
     family_name = forms.CharField(
         max_length=120, help_text="The family's surname, as the family uses it"
     )
@@ -76,14 +80,14 @@ class CaseCreateForm(forms.Form):
         return data
 
 
-class CaseEditForm(forms.Form):
+class CaseEditForm(GovukForm):
     family_name = forms.CharField(max_length=120)
     summary = forms.CharField(
         label="Summary of concerns", max_length=5000, widget=forms.Textarea(attrs={"rows": 6})
     )
 
 
-class CaseFilterForm(forms.Form):
+class CaseFilterForm(GovukForm):
     STATUS_CHOICES = [("", "Any status"), *Case.Status.choices]
     PLAN_CHOICES = [("", "Any"), ("yes", "A child is on a plan"), ("no", "No child on a plan")]
 
@@ -108,7 +112,7 @@ class CaseFilterForm(forms.Form):
         self.fields["worker"].queryset = staff.order_by("first_name", "last_name")
 
 
-class CaseCloseForm(forms.Form):
+class CaseCloseForm(GovukForm):
     closed_on = GovukDateField(label="Date the case closed")
     reason = forms.ChoiceField(
         label="Why is the case closing?", choices=Case.ClosureReason.choices,
@@ -121,11 +125,11 @@ class CaseCloseForm(forms.Form):
     )
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(GovukForm):
     reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class AllocationForm(forms.Form):
+class AllocationForm(GovukForm):
     workers = WorkerChoiceField(label="Allocated workers", queryset=User.objects.none(),
                                 required=False)
 
@@ -134,7 +138,7 @@ class AllocationForm(forms.Form):
         self.fields["workers"].queryset = team_staff(case.team)
 
 
-class RestrictionForm(forms.Form):
+class RestrictionForm(GovukForm):
     restricted = forms.BooleanField(label="Restrict this case to named people", required=False)
     named_users = WorkerChoiceField(
         label="People who may see it", queryset=User.objects.none(), required=False,
@@ -148,7 +152,7 @@ class RestrictionForm(forms.Form):
         )
 
 
-class PersonSearchForm(forms.Form):
+class PersonSearchForm(GovukForm):
     """The search that must come before a new person is made."""
 
     first_name = forms.CharField(max_length=100, required=False)
@@ -166,7 +170,7 @@ class PersonSearchForm(forms.Form):
         return value
 
 
-class PersonChoiceForm(forms.Form):
+class PersonChoiceForm(GovukForm):
     person = forms.ChoiceField(
         label="Is the person you are adding one of these?", widget=forms.RadioSelect,
         error_messages={"required": "Select the person, or that they are not listed"},
@@ -179,7 +183,7 @@ class PersonChoiceForm(forms.Form):
         ] + [("new", "None of these: this is a new person")]
 
 
-class PersonForm(forms.ModelForm):
+class PersonForm(GovukFormMixin, forms.ModelForm):
     class Meta:
         model = Person
         fields = [
@@ -236,7 +240,7 @@ class PersonForm(forms.ModelForm):
         pass
 
 
-class MembershipFields(forms.Form):
+class MembershipFields(GovukForm):
     relationship = forms.ChoiceField(
         label="Relationship in this family", choices=Membership.Relationship.choices,
         widget=forms.RadioSelect,
@@ -253,7 +257,7 @@ class MembershipFields(forms.Form):
     )
 
 
-class MembershipEndForm(forms.Form):
+class MembershipEndForm(GovukForm):
     end_date = GovukDateField(label="Date they left")
     reason = forms.CharField(
         label="What happened", max_length=300, required=False,
@@ -261,7 +265,7 @@ class MembershipEndForm(forms.Form):
     )
 
 
-class MembershipChangeForm(forms.Form):
+class MembershipChangeForm(GovukForm):
     lives_in_household = forms.TypedChoiceField(
         label="Do they live in the household?",
         choices=[("yes", "Yes, they live there"), ("no", "No, they live elsewhere")],
@@ -269,7 +273,7 @@ class MembershipChangeForm(forms.Form):
     )
 
 
-class AddressForm(forms.Form):
+class AddressForm(GovukForm):
     line_1 = forms.CharField(label="Address line 1", max_length=120)
     line_2 = forms.CharField(label="Address line 2", max_length=120, required=False)
     town = forms.CharField(label="Town or city", max_length=80)
@@ -277,7 +281,7 @@ class AddressForm(forms.Form):
     start_date = GovukDateField(label="Date they moved in")
 
 
-class AddressEndForm(forms.Form):
+class AddressEndForm(GovukForm):
     end_date = GovukDateField(
         label="Date they left", help_text="Use this when the new address is not known"
     )
@@ -292,7 +296,7 @@ def child_label(person: Person) -> str:
     return f"{name} (date of birth not known)"
 
 
-class PlanStartForm(forms.Form):
+class PlanStartForm(GovukForm):
     child = forms.ModelChoiceField(queryset=Person.objects.none(), widget=forms.RadioSelect,
                                    empty_label=None)
     category = forms.ChoiceField(
@@ -308,13 +312,13 @@ class PlanStartForm(forms.Form):
         self.fields["child"].label_from_instance = child_label
 
 
-class PlanEndForm(forms.Form):
+class PlanEndForm(GovukForm):
     end_date = GovukDateField(label="Date the plan ended")
     reason = forms.CharField(label="Reason", max_length=300, required=False,
                              help_text="For example, review conference ended the plan")
 
 
-class HazardForm(forms.Form):
+class HazardForm(GovukForm):
     about = forms.ChoiceField(label="Who or what is the hazard about?",
                               widget=forms.RadioSelect)
     kind = forms.ChoiceField(label="Kind of hazard", choices=Hazard.Kind.choices,

@@ -285,7 +285,9 @@ def person_add(request, pk):
                      "date_of_birth": s["date_of_birth"], "nhs_number": s["nhs_number"]},
         )
         context.update(step=2, matches=matches, choice=choice, membership_form=membership,
-                       person_form=person_form)
+                       person_form=person_form,
+                       search_hidden=[(k, v) for k, v in request.POST.items()
+                                      if k.startswith("s-")])
         if action == "add" and choice.is_valid() and membership.is_valid():
             picked = choice.cleaned_data["person"]
             try:

@@ -21,7 +21,7 @@ def fill_date(page, legend, day):
 def sign_in(page, username, password):
     page.goto("/accounts/sign-in/")
     page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
+    page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
 
 
