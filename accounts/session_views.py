@@ -17,8 +17,8 @@ from django.views.decorators.http import require_GET, require_POST
 from .middleware import SESSION_LAST_ACTIVE, SESSION_STARTED
 
 
-def _signed_out() -> JsonResponse:
-    return JsonResponse({"signed_in": False}, status=401)
+def _signed_out(status: int) -> JsonResponse:
+    return JsonResponse({"signed_in": False}, status=status)
 
 
 def _times(request) -> dict:
@@ -41,9 +41,12 @@ def _times(request) -> dict:
 @never_cache
 @require_GET
 def session_status(request):
-    """Seconds left before the idle and the absolute limit; changes nothing."""
+    """Seconds left before the idle and the absolute limit; changes nothing.
+
+    Signed out is an answer, not a failure: 200 with signed_in false.
+    """
     if not request.user.is_authenticated:
-        return _signed_out()
+        return _signed_out(200)
     return JsonResponse(_times(request))
 
 
@@ -52,5 +55,5 @@ def session_status(request):
 def session_extend(request):
     """Stay signed in: the request itself was the activity."""
     if not request.user.is_authenticated:
-        return _signed_out()
+        return _signed_out(401)
     return JsonResponse(_times(request))
