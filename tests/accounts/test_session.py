@@ -243,3 +243,23 @@ def test_server_error_page_renders_without_a_request():
     html = loader.get_template("500.html").render()
     assert "Sorry, there is a problem with the service" in html
     assert "Sign out" not in html
+
+
+def test_messages_show_as_govuk_notification_banners():
+    from django.contrib.messages import constants
+    from django.contrib.messages.storage.base import Message
+    from django.template import loader
+
+    html = loader.get_template("404.html").render(
+        {
+            "messages": [
+                Message(constants.SUCCESS, "Visit recorded"),
+                Message(constants.INFO, "Case <b>moved</b>"),
+            ]
+        }
+    )
+    assert "govuk-notification-banner--success" in html
+    assert 'role="alert"' in html
+    assert ">Success</h2>" in html and ">Important</h2>" in html
+    assert "Visit recorded" in html
+    assert "Case &lt;b&gt;moved&lt;/b&gt;" in html
