@@ -77,6 +77,10 @@ def can_reopen_case(user, case) -> bool:
     return can_view_case(user, case) and user.is_manager
 
 
+def can_allocate_case(user, case) -> bool:
+    return can_view_case(user, case) and user.is_manager
+
+
 def can_manage_restriction(user, case) -> bool:
     return can_view_case(user, case) and user.is_manager
 

@@ -38,6 +38,16 @@ def _today(now: datetime.datetime) -> datetime.date:
     return timezone.localdate(now)
 
 
+def _require_open(case: Case, doing: str):
+    if not case.is_open:
+        raise ValidationError(f"This case is closed: reopen it before {doing}")
+
+
+def _require_not_in_error(record):
+    if record.in_error:
+        raise ValidationError("This was recorded in error and cannot be changed")
+
+
 def _not_future(day: datetime.date, now, field: str, label: str):
     if day > _today(now):
         raise ValidationError({field: f"{label} must be today or in the past"})
@@ -112,8 +122,13 @@ def case_update(*, actor, case: Case, family_name: str, summary: str, team=None)
 
 @transaction.atomic
 def case_allocate(*, actor, case: Case, workers) -> Case:
+    if not policy.can_allocate_case(actor, case):
+        raise PermissionDenied("Only a manager can allocate workers")
     case = Case.objects.select_for_update().get(pk=case.pk)
     workers = list(workers)
+    outside = [w for w in workers if w.team_id != case.team_id]
+    if outside:
+        raise ValidationError({"workers": f"{outside[0]} is not in {case.team}"})
     case.allocated_workers.set(workers)
     if case.restricted:
         case.restricted_to.add(*workers)
@@ -257,9 +272,8 @@ def membership_add(
     now=None,
 ) -> Membership:
     now = now or timezone.now()
-    Case.objects.select_for_update().get(pk=case.pk)
-    if not case.is_open:
-        raise ValidationError("This case is closed: reopen it before adding people")
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    _require_open(case, "adding people")
     _not_future(start_date, now, "start_date", "The date they joined")
     if Membership.objects.filter(
         case=case, person=person, end_date__isnull=True, in_error=False
@@ -289,6 +303,7 @@ def membership_end(
 ) -> Membership:
     now = now or timezone.now()
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    _require_not_in_error(membership)
     if membership.end_date is not None:
         raise ValidationError("This person has already left")
     _not_future(end_date, now, "end_date", "The date they left")
@@ -310,6 +325,7 @@ def membership_set_household(
 ) -> Membership:
     now = now or timezone.now()
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    _require_not_in_error(membership)
     if membership.lives_in_household == lives_in_household:
         return membership
     membership.lives_in_household = lives_in_household
@@ -335,7 +351,8 @@ def address_add(
 ) -> Address:
     """The family's new address from `start_date`; the previous one ends the day before."""
     now = now or timezone.now()
-    Case.objects.select_for_update().get(pk=case.pk)
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    _require_open(case, "recording a move")
     _not_future(start_date, now, "start_date", "The date they moved in")
     previous = Address.objects.filter(case=case, end_date__isnull=True, in_error=False).first()
     if previous is not None:
@@ -362,6 +379,7 @@ def address_end(*, actor, address: Address, end_date: datetime.date, now=None) -
     """The family left this address and where they went is not known."""
     now = now or timezone.now()
     address = Address.objects.select_for_update().get(pk=address.pk)
+    _require_not_in_error(address)
     if address.end_date is not None:
         raise ValidationError("This address has already ended")
     _not_future(end_date, now, "end_date", "The date they left")
@@ -384,6 +402,7 @@ def plan_start(
     *, actor, case: Case, child: Person, category: str, start_date: datetime.date, now=None
 ) -> ChildProtectionPlan:
     now = now or timezone.now()
+    _require_open(case, "starting a plan")
     _not_future(start_date, now, "start_date", "The plan start date")
     # Lock the child so two plans cannot start for them at once.
     Person.objects.select_for_update().get(pk=child.pk)
@@ -411,6 +430,7 @@ def plan_end(
 ) -> ChildProtectionPlan:
     now = now or timezone.now()
     plan = ChildProtectionPlan.objects.select_for_update().get(pk=plan.pk)
+    _require_not_in_error(plan)
     if not plan.is_open:
         raise ValidationError("This plan has already ended")
     _not_future(end_date, now, "end_date", "The plan end date")
@@ -442,6 +462,8 @@ def hazard_add(
     now = now or timezone.now()
     if (case is None) == (person is None):
         raise ValidationError("A hazard is about a case or about one person")
+    if case is not None:
+        _require_open(case, "adding a hazard")
     if end_date is not None and end_date < start_date:
         raise ValidationError({"end_date": "The end date must be on or after the start date"})
     hazard = Hazard(
@@ -457,6 +479,7 @@ def hazard_add(
 def hazard_end(*, actor, hazard: Hazard, end_date: datetime.date, now=None) -> Hazard:
     now = now or timezone.now()
     hazard = Hazard.objects.select_for_update().get(pk=hazard.pk)
+    _require_not_in_error(hazard)
     if hazard.end_date is not None and hazard.end_date <= _today(now):
         raise ValidationError("This hazard has already ended")
     if end_date < hazard.start_date:

@@ -216,7 +216,7 @@ def case_reopen(request, pk):
 @require_http_methods(["GET", "POST"])
 def case_allocate(request, pk):
     case = _case(request, pk, "opened allocation")
-    if not request.user.is_manager:
+    if not policy.can_allocate_case(request.user, case):
         raise PermissionDenied
     form = forms.AllocationForm(request.POST or None, case=case,
                                 initial={"workers": case.allocated_workers.all()})
