@@ -1,9 +1,11 @@
 """Session limits (DESIGN.md section 6) and no-store caching for signed-in pages."""
 
 import time
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -36,11 +38,18 @@ class SessionLimitsMiddleware:
                 logout(request)
                 if request.path.startswith("/api/"):
                     return self.get_response(request)
-                return redirect(f"{reverse('accounts:login')}?timeout=1")
+                target = f"{reverse('accounts:login')}?timeout=1"
+                if request.method == "GET":
+                    target += "&" + urlencode({"next": request.path})
+                if request.headers.get("HX-Request"):
+                    response = HttpResponse(status=204)
+                    response["HX-Redirect"] = target
+                    return response
+                return redirect(target)
             session.setdefault(SESSION_STARTED, started)
             if request.path not in PASSIVE_PATHS:
                 session[SESSION_LAST_ACTIVE] = now
-                session.set_expiry(settings.SESSION_IDLE_SECONDS)
+                session.set_expiry(settings.SESSION_COOKIE_AGE)
         return self.get_response(request)
 
 

@@ -3,9 +3,12 @@ from django.contrib.auth.views import LoginView
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
+from .forms import SignInForm
+
 
 class SignInView(LoginView):
     template_name = "accounts/sign_in.html"
+    authentication_form = SignInForm
     redirect_authenticated_user = True
 
     def get_context_data(self, **kwargs):

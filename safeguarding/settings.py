@@ -139,7 +139,9 @@ WHITENOISE_USE_FINDERS = True
 SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 30 * 60)
 SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 12 * 60 * 60)
 SESSION_WARNING_SECONDS = env_int("SESSION_WARNING_SECONDS", 5 * 60)
-SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
+# The stored session outlives the idle limit a little, so the middleware (not a
+# silent expiry) ends it and the sign-in page can say why.
+SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS + 5 * 60
 SESSION_SAVE_EVERY_REQUEST = False  # the middleware saves on activity; polling does not
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True

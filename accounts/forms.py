@@ -1,0 +1,11 @@
+from django.contrib.auth.forms import AuthenticationForm
+
+from .govuk_forms import GovukFormMixin
+
+
+class SignInForm(GovukFormMixin, AuthenticationForm):
+    error_messages = {
+        "invalid_login": "Enter a correct username and password. The password is "
+                         "case-sensitive.",
+        "inactive": "This account has been switched off. Ask your team manager.",
+    }
