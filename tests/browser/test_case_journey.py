@@ -109,7 +109,7 @@ def test_it_lets_a_worker_open_a_case_and_record_a_family(page, axe, screenshot,
     bar = page.get_by_role("region", name="Case summary")
     assert "Child protection plan" in bar.inner_text()
     assert "1 hazard" in bar.inner_text()
-    assert "Two large dogs" in page.get_by_role("region", name="Hazards for visitors").inner_text()
+    assert "Two large dogs" in page.get_by_role("region", name="Hazards for anyone visiting").inner_text()
     household = page.locator("#household + div table").inner_text()
     for name in ("Leanne Carter", "Darren Mills", "Kayden Carter", "Mia Carter"):
         assert name in household

@@ -184,7 +184,9 @@ class Command(BaseCommand):
         )
         people = {}
         for key, p in spec["people"].items():
-            born = _day(today, int(p["age"] * 365.25)) if "age" in p else None
+            # Spread birthdays through the year rather than all falling on today's date.
+            spread = (sum(map(ord, p["first"] + key)) * 37) % 300
+            born = _day(today, int(p["age"] * 365.25) + spread) if "age" in p else None
             due = today + datetime.timedelta(days=p["due_in"]) if "due_in" in p else None
             people[key] = self._person(
                 worker, p["first"], p.get("last", spec["family_name"]), born=born, due=due,
