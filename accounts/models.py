@@ -117,3 +117,50 @@ class AccessLog(models.Model):
 
     def __str__(self):
         return f"{self.user} {self.what} {self.case_reference} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class Notification(models.Model):
+    """An outbox row: one per recipient, event and channel, sent by a task.
+
+    `event_key` names the event (for example "escalation:42:fired"); the unique
+    constraint makes creating the same notification twice a no-op, however often
+    the tasks that create them run.
+    """
+
+    class Channel(models.TextChoices):
+        IN_APP = "in_app", "In the app"
+        EMAIL = "email", "Email"
+
+    recipient = models.ForeignKey(User, on_delete=models.PROTECT, related_name="notifications")
+    event_key = models.CharField(max_length=100)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    subject = models.CharField(max_length=200)
+    body = models.TextField(max_length=4000)
+    link = models.CharField(max_length=200, blank=True)
+    case_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(
+        null=True, blank=True, help_text="A sender is working on it until then"
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "event_key", "channel"], name="notification_once_per_event"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"], name="notification_unsent",
+                condition=models.Q(sent_at__isnull=True),
+            ),
+            models.Index(fields=["recipient", "-created_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.subject} to {self.recipient} ({self.get_channel_display()})"

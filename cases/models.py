@@ -2,10 +2,10 @@ import datetime
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
-from accounts.models import Team
+from accounts.models import Agency, Team
 
 from .validators import validate_nhs_number, validate_postcode, validate_upn
 
@@ -365,3 +365,132 @@ class Hazard(InErrorFields):
     def active_on_q(day: datetime.date, prefix: str = "") -> Q:
         p = f"{prefix}__" if prefix else ""
         return _active_on(prefix, day) & Q(**{f"{p}in_error": False})
+
+
+class Meeting(InErrorFields):
+    """A meeting about the family; one of the kind an escalation requires can meet it."""
+
+    class Kind(models.TextChoices):
+        STRATEGY = "strategy", "Strategy discussion"
+        MULTI_AGENCY = "multi_agency", "Multi-agency meeting"
+        CORE_GROUP = "core_group", "Core group"
+        INITIAL_CONFERENCE = "icpc", "Initial child protection conference"
+        REVIEW_CONFERENCE = "rcpc", "Review child protection conference"
+        CIN_REVIEW = "cin_review", "Child in need review"
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="meetings")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    held_on = models.DateField("date held")
+    chair = models.CharField(max_length=120)
+    staff_attendees = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="meetings_attended", blank=True
+    )
+    agencies = models.ManyToManyField(Agency, related_name="meetings", blank=True)
+    other_attendees = models.TextField(
+        "other attendees", max_length=2000, blank=True,
+        help_text="Family members and anyone else present, one per line",
+    )
+    decisions = models.TextField(max_length=10000)
+    actions = models.TextField(max_length=10000, blank=True)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    history = HistoricalRecords(m2m_fields=[staff_attendees, agencies])
+
+    class Meta:
+        ordering = ["-held_on", "-id"]
+        indexes = [models.Index(fields=["case", "kind", "held_on"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} on {self.held_on:%d/%m/%Y}"
+
+
+class Escalation(models.Model):
+    """A deadline set by a rule (R1-R3) or raised by hand, until a meeting meets it.
+
+    The child protection status and the required meeting are fixed when it fires.
+    `due_date` is stored so the sweep can find what is due through a partial index;
+    the sweep recomputes the state from the dates rather than trusting it.
+    """
+
+    class Kind(models.TextChoices):
+        DEFAULTED_VISITS = "defaulted_visits", "Defaulted visits"
+        NON_COMPLIANCE = "non_compliance", "Non-compliance concern"
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        MET = "met", "Met"
+        MET_LATE = "met_late", "Met late"
+        OVERDUE = "overdue", "Overdue"
+        CANCELLED = "cancelled", "Cancelled"
+
+    ACTIVE_STATES = (State.OPEN, State.OVERDUE)
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="escalations")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    trigger_date = models.DateField(help_text="Day 0: the date of the event that fired it")
+    child_on_plan = models.BooleanField(
+        help_text="Whether any child on the case was on a child protection plan on day 0"
+    )
+    required_meeting = models.CharField(max_length=20, choices=Meeting.Kind.choices)
+    working_days = models.PositiveSmallIntegerField()
+    due_date = models.DateField()
+    reason = models.TextField(max_length=2000)
+    trigger_count = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Defaulted visits counted when it fired"
+    )
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+", help_text="Empty when the rule fired it",
+    )
+    created_at = models.DateTimeField()
+    met_by = models.ForeignKey(
+        Meeting, on_delete=models.PROTECT, null=True, blank=True, related_name="escalations_met"
+    )
+    met_on = models.DateField(null=True, blank=True)
+    overdue_at = models.DateTimeField(null=True, blank=True)
+    reminder_queued_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+    cancelled_reason = models.TextField(max_length=2000, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["due_date", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "kind"], condition=Q(state__in=["open", "overdue"]),
+                name="escalation_one_active_per_case_and_kind",
+            ),
+            models.CheckConstraint(
+                name="escalation_due_after_trigger", condition=Q(due_date__gte=F("trigger_date"))
+            ),
+            models.CheckConstraint(
+                name="escalation_met_has_meeting",
+                condition=~Q(state__in=["met", "met_late"])
+                | Q(met_by__isnull=False, met_on__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="escalation_cancelled_has_reason",
+                condition=~Q(state="cancelled") | ~Q(cancelled_reason=""),
+            ),
+        ]
+        indexes = [
+            # What the sweep reads: active escalations by deadline.
+            models.Index(fields=["due_date"], name="escalation_active_due",
+                         condition=Q(state__in=["open", "overdue"])),
+            models.Index(fields=["case", "state"]),
+        ]
+
+    def __str__(self):
+        return (f"{self.get_kind_display()} escalation on {self.case.reference}: "
+                f"{self.get_required_meeting_display()} due {self.due_date:%d/%m/%Y}")
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in self.ACTIVE_STATES

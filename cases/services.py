@@ -8,21 +8,25 @@ message beside the field. Nothing here deletes a row.
 import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from accounts import policy
+from accounts import policy, roles
+from accounts.services import notify
 
-from . import signals
+from . import rules, signals
 from .models import (
     Address,
     Case,
     CaseReferenceCounter,
     ChildProtectionPlan,
+    Escalation,
     Hazard,
+    Meeting,
     Membership,
     Person,
 )
+from .queries import case_has_child_on_plan as queries_case_has_child_on_plan
 from .validators import normalise_nhs_number, normalise_postcode, normalise_upn
 
 
@@ -515,3 +519,261 @@ def record_mark_in_error(*, actor, record, reason: str, now=None):
     _save(record, actor)
     signals.record_in_error.send(sender=type(record), instance=record, actor=actor, now=now)
     return record
+
+
+# --- Meetings and escalations -----------------------------------------------------------
+
+
+def _escalation_recipients(case: Case, *, overdue: bool = False):
+    """Who hears about an escalation: the allocated workers and the team's managers;
+    once overdue, the team's managers and the service managers."""
+    from accounts.models import User
+
+    managers = User.objects.filter(
+        is_active=True, team_id=case.team_id, groups__name=roles.TEAM_MANAGER
+    )
+    if overdue:
+        service = User.objects.filter(is_active=True, groups__name=roles.SERVICE_MANAGER)
+        people = [*managers, *service]
+    else:
+        people = [*case.allocated_workers.filter(is_active=True), *managers]
+    if case.restricted:
+        allowed = set(case.restricted_to.values_list("pk", flat=True))
+        people = [u for u in people if u.pk in allowed]
+    return list({u.pk: u for u in people}.values())
+
+
+def _escalation_notify(escalation: Escalation, event: str, now):
+    case = escalation.case
+    meeting = escalation.get_required_meeting_display().lower()
+    due = f"{escalation.due_date:%A %d %B %Y}"
+    texts = {
+        "fired": (f"Escalation on {case.reference}: {meeting} due by {due}",
+                  f"{escalation.reason}\n\nA {meeting} must be held by the end of {due} "
+                  f"({escalation.working_days} working days)."),
+        "reminder": (f"Reminder: {meeting} for {case.reference} is due tomorrow",
+                     f"The {meeting} for {case.reference} is due by the end of {due} and has "
+                     "not been recorded yet."),
+        "overdue": (f"Overdue: {meeting} for {case.reference} was due {due}",
+                    f"No {meeting} was recorded for {case.reference} by the end of {due}. "
+                    f"The escalation fired on {escalation.trigger_date:%d %B %Y}: "
+                    f"{escalation.reason}"),
+    }
+    subject, body = texts[event]
+    notify(
+        recipients=_escalation_recipients(case, overdue=event == "overdue"),
+        event_key=f"escalation:{escalation.pk}:{event}", subject=subject, body=body,
+        link=f"/cases/{case.pk}/", case_id=case.pk, now=now,
+    )
+
+
+def escalation_open(
+    *,
+    case: Case,
+    kind: str,
+    trigger_date: datetime.date,
+    reason: str,
+    actor=None,
+    trigger_count: int | None = None,
+    now=None,
+) -> Escalation | None:
+    """Start the clock (R1-R3). Returns None if one of this kind is already active.
+
+    Whether a child is on a plan on the trigger date picks the meeting and the
+    deadline; both are fixed on the escalation. Safe under concurrency: the
+    database allows one active escalation per case and kind.
+    """
+    now = now or timezone.now()
+    if kind == Escalation.Kind.NON_COMPLIANCE:
+        if actor is None or not policy.can_view_case(actor, case):
+            raise PermissionDenied("Only someone who can see the case can raise an escalation")
+        if not reason.strip():
+            raise ValidationError({"reason": "Enter the non-compliance concern"})
+        _not_future(trigger_date, now, "trigger_date", "The date of the concern")
+    _require_open(case, "raising an escalation")
+    on_plan = queries_case_has_child_on_plan(case.pk, trigger_date)
+    days = rules.deadline_working_days(on_plan)
+    escalation = Escalation(
+        case=case, kind=kind, trigger_date=trigger_date, child_on_plan=on_plan,
+        required_meeting=rules.required_meeting(on_plan), working_days=days,
+        due_date=rules.due_date(trigger_date, days), reason=reason.strip(),
+        trigger_count=trigger_count, raised_by=actor, created_at=now,
+    )
+    escalation.state = rules.state_on(escalation, timezone.localdate(now))
+    try:
+        with transaction.atomic():
+            escalation._history_user = actor
+            escalation.save()
+    except IntegrityError:
+        return None  # another evaluation got there first
+    _escalation_notify(escalation, "fired", now)
+    if escalation.state == Escalation.State.OVERDUE:
+        _escalation_notify(escalation, "overdue", now)
+    signals.escalation_changed.send(sender=Escalation, escalation=escalation, actor=actor, now=now)
+    return escalation
+
+
+@transaction.atomic
+def escalation_cancel(*, actor, escalation: Escalation, reason: str, now=None) -> Escalation:
+    now = now or timezone.now()
+    if not (actor.is_manager and policy.can_view_case(actor, escalation.case)):
+        raise PermissionDenied("Only a manager can cancel an escalation")
+    if not reason.strip():
+        raise ValidationError({"reason": "Enter why the escalation is being cancelled"})
+    escalation = Escalation.objects.select_for_update().get(pk=escalation.pk)
+    if not escalation.is_active:
+        state = escalation.get_state_display().lower()
+        raise ValidationError(f"This escalation is already {state}")
+    escalation.state = Escalation.State.CANCELLED
+    escalation.cancelled_by = actor
+    escalation.cancelled_reason = reason.strip()
+    escalation.closed_at = now
+    escalation._history_user = actor
+    escalation.save()
+    signals.escalation_changed.send(sender=Escalation, escalation=escalation, actor=actor, now=now)
+    return escalation
+
+
+def escalation_refresh(escalation_id: int, *, now=None) -> Escalation | None:
+    """Recompute one active escalation from its dates and meetings, not from its stored
+    state: a closure day added since it fired moves the deadline; a meeting that meets
+    it closes it; a passed deadline makes it overdue (notifying managers once); the
+    working day before the deadline queues a reminder once.
+
+    Runs under a row lock taken with SKIP LOCKED, so two sweeps never work on the same
+    escalation; notifications are rows, sent after commit.
+    """
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    with transaction.atomic():
+        escalation = (
+            Escalation.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("case")
+            .filter(pk=escalation_id, state__in=Escalation.ACTIVE_STATES)
+            .first()
+        )
+        if escalation is None:
+            return None
+        changed = False
+        due = rules.due_date(escalation.trigger_date, escalation.working_days)
+        if due != escalation.due_date:
+            escalation.due_date, changed = due, True
+        meeting = _meeting_that_meets(escalation)
+        if meeting is not None:
+            _close_met(escalation, meeting, now)
+            return escalation
+        state = rules.state_on(escalation, today)
+        became_overdue = state == Escalation.State.OVERDUE and escalation.state != state
+        if state != escalation.state:
+            escalation.state, changed = state, True
+            if became_overdue:
+                escalation.overdue_at = now
+        remind = rules.is_reminder_day(escalation, today) and escalation.reminder_queued_at is None
+        if remind:
+            escalation.reminder_queued_at, changed = now, True
+        if changed:
+            escalation._history_user = None
+            escalation.save()
+        if became_overdue:
+            _escalation_notify(escalation, "overdue", now)
+            signals.escalation_changed.send(
+                sender=Escalation, escalation=escalation, actor=None, now=now
+            )
+        if remind:
+            _escalation_notify(escalation, "reminder", now)
+    return escalation
+
+
+def _meeting_that_meets(escalation: Escalation):
+    candidates = Meeting.objects.filter(
+        case_id=escalation.case_id, kind=escalation.required_meeting, in_error=False,
+        held_on__gte=escalation.trigger_date,
+    ).order_by("held_on", "id")
+    return next((m for m in candidates if rules.meeting_outcome(escalation, m)), None)
+
+
+def _close_met(escalation: Escalation, meeting: Meeting, now, actor=None):
+    escalation.state = rules.meeting_outcome(escalation, meeting)
+    escalation.met_by = meeting
+    escalation.met_on = meeting.held_on
+    escalation.closed_at = now
+    escalation._history_user = actor
+    escalation.save()
+    signals.escalation_changed.send(sender=Escalation, escalation=escalation, actor=actor, now=now)
+
+
+@transaction.atomic
+def meeting_record(
+    *,
+    actor,
+    case: Case,
+    kind: str,
+    held_on: datetime.date,
+    chair: str,
+    decisions: str,
+    actions: str = "",
+    staff_attendees=(),
+    agencies=(),
+    other_attendees: str = "",
+    meets: Escalation | None = None,
+    now=None,
+) -> Meeting:
+    """Record a meeting; it meets every active escalation on the case that asks for a
+    meeting of its kind and fired on or before the day it was held."""
+    now = now or timezone.now()
+    if not policy.can_edit_case(actor, case):
+        raise PermissionDenied
+    _not_future(held_on, now, "held_on", "The date of the meeting")
+    if held_on < case.opened_on:
+        raise ValidationError({"held_on": "The meeting cannot be before the case opened "
+                                          f"({case.opened_on:%d/%m/%Y})"})
+    if meets is not None:
+        if meets.case_id != case.pk:
+            raise ValidationError({"meets": "That escalation is on another case"})
+        if meets.required_meeting != kind:
+            raise ValidationError({"kind": "That escalation needs a "
+                                           f"{meets.get_required_meeting_display().lower()}"})
+        if held_on < meets.trigger_date:
+            raise ValidationError({"held_on": "A meeting held before the escalation fired "
+                                              f"({meets.trigger_date:%d/%m/%Y}) cannot meet it"})
+    meeting = Meeting(
+        case=case, kind=kind, held_on=held_on, chair=chair.strip(), decisions=decisions.strip(),
+        actions=actions.strip(), other_attendees=other_attendees.strip(), created_at=now,
+        created_by=actor,
+    )
+    _save(meeting, actor)
+    meeting.staff_attendees.set(staff_attendees)
+    meeting.agencies.set(agencies)
+    _save(meeting, actor)
+    signals.meeting_recorded.send(sender=Meeting, meeting=meeting, actor=actor, now=now)
+    active = Escalation.objects.select_for_update().filter(
+        case=case, state__in=Escalation.ACTIVE_STATES, required_meeting=kind,
+        trigger_date__lte=held_on,
+    )
+    for escalation in active:
+        if rules.meeting_outcome(escalation, meeting):
+            _close_met(escalation, meeting, now, actor=actor)
+    return meeting
+
+
+def escalations_sweep(*, now=None) -> dict:
+    """Every active escalation due within the next few days or already past due, found
+    by the partial index on the stored deadline, is recomputed from its dates. The
+    window is wide enough to catch reminders before a long bank-holiday weekend."""
+    from accounts.services import notifications_send_due
+
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    horizon = today + datetime.timedelta(days=14)
+    ids = list(
+        Escalation.objects.filter(
+            state__in=Escalation.ACTIVE_STATES, due_date__lte=horizon
+        ).values_list("pk", flat=True)
+    )
+    before = dict(Escalation.objects.filter(pk__in=ids).values_list("pk", "state"))
+    for pk in ids:
+        escalation_refresh(pk, now=now)
+    after = dict(Escalation.objects.filter(pk__in=ids).values_list("pk", "state"))
+    became = [pk for pk in ids if before.get(pk) != after.get(pk)]
+    sent = notifications_send_due(now=now)
+    return {"checked": len(ids), "changed": len(became), "emails_sent": sent}

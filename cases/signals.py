@@ -18,3 +18,5 @@ plan_ended = Signal()  # plan
 hazard_added = Signal()  # hazard
 hazard_ended = Signal()  # hazard
 record_in_error = Signal()  # instance
+meeting_recorded = Signal()  # meeting
+escalation_changed = Signal()  # escalation (its state says what happened)

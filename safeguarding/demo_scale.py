@@ -10,7 +10,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from cases.models import Address, Case, CaseReferenceCounter, ChildProtectionPlan, Membership, Person
+from cases.models import (
+    Address,
+    Case,
+    CaseReferenceCounter,
+    ChildProtectionPlan,
+    Membership,
+    Person,
+)
 
 BATCH = 2000
 

@@ -246,3 +246,31 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- Practice rules (DESIGN.md section 2) ---------------------------------------------
+# R1: the number of defaulted visits tolerated; the next one fires an escalation.
+DEFAULTED_VISITS_THRESHOLD = env_int("DEFAULTED_VISITS_THRESHOLD", 3)
+# R2 / R3: working days to the required meeting.
+ESCALATION_DAYS_NO_PLAN = env_int("ESCALATION_DAYS_NO_PLAN", 7)
+ESCALATION_DAYS_ON_PLAN = env_int("ESCALATION_DAYS_ON_PLAN", 3)
+# R5: how often children must be seen, in working days (a case may override).
+VISIT_EVERY_WORKING_DAYS_CP = env_int("VISIT_EVERY_WORKING_DAYS_CP", 10)
+VISIT_EVERY_WORKING_DAYS_CIN = env_int("VISIT_EVERY_WORKING_DAYS_CIN", 20)
+# The sweep: how often beat runs it, and how far back it re-evaluates changed cases.
+ESCALATION_SWEEP_SECONDS = env_int("ESCALATION_SWEEP_SECONDS", 300)
+ESCALATION_SWEEP_LOOKBACK_MINUTES = env_int("ESCALATION_SWEEP_LOOKBACK_MINUTES", 30)
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+
+# Schedules live in code; exactly one beat runs them (docker-compose.yml, bin/run).
+CELERY_BEAT_SCHEDULE = {
+    "escalations-sweep": {
+        "task": "cases.tasks.escalations_sweep",
+        "schedule": ESCALATION_SWEEP_SECONDS,
+        "options": {"expires": ESCALATION_SWEEP_SECONDS},
+    },
+    "visits-sweep-recent": {
+        "task": "visits.tasks.visits_sweep_recent",
+        "schedule": ESCALATION_SWEEP_SECONDS,
+        "options": {"expires": ESCALATION_SWEEP_SECONDS},
+    },
+}

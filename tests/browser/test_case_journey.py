@@ -48,7 +48,7 @@ def add_person(page, axe, *, first, last, born, relationship, match=None, sex=No
 
 def test_it_lets_a_worker_open_a_case_and_record_a_family(page, axe, screenshot, password):
     team = TeamFactory(name="North Assessment", code="north")
-    worker = UserFactory(username="amira", first_name="Amira", last_name="Hussain", team=team)
+    UserFactory(username="amira", first_name="Amira", last_name="Hussain", team=team)
     UserFactory(username="grace", team=team, role=roles.TEAM_MANAGER)
     # The father is already known to the service on another family's case.
     known = PersonFactory(first_name="Darren", last_name="Mills",
@@ -109,7 +109,8 @@ def test_it_lets_a_worker_open_a_case_and_record_a_family(page, axe, screenshot,
     bar = page.get_by_role("region", name="Case summary")
     assert "Child protection plan" in bar.inner_text()
     assert "1 hazard" in bar.inner_text()
-    assert "Two large dogs" in page.get_by_role("region", name="Hazards for anyone visiting").inner_text()
+    banner = page.get_by_role("region", name="Hazards for anyone visiting")
+    assert "Two large dogs" in banner.inner_text()
     household = page.locator("#household + div table").inner_text()
     for name in ("Leanne Carter", "Darren Mills", "Kayden Carter", "Mia Carter"):
         assert name in household

@@ -91,7 +91,7 @@ def test_it_shows_active_hazards_and_plan_status_at_the_top_of_every_case_page(s
 def test_it_shows_the_household_now_and_before(signed_in, worker, case):
     MembershipFactory(case=case, person__first_name="Leanne", person__last_name="Carter",
                       relationship="mother")
-    gone = MembershipFactory(case=case, person__first_name="Darren", person__last_name="Mills",
+    MembershipFactory(case=case, person__first_name="Darren", person__last_name="Mills",
                              relationship="partner",
                              start_date=D(2026, 1, 10), end_date=D(2026, 3, 1),
                              end_reason="Arrested")

@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts import roles
 from accounts.models import Agency, Team, User
 from cases import services
-from cases.models import Case, Membership, Person
+from cases.models import Case, Membership
 
 DEMO_PASSWORD = "demo-safeguarding-2026"
 
@@ -50,7 +50,8 @@ AGENCIES = [
     ("Turning Point substance misuse service", Agency.Kind.SUBSTANCE_MISUSE),
 ]
 
-C, M, F = Membership.Relationship.CHILD, Membership.Relationship.MOTHER, Membership.Relationship.FATHER
+R = Membership.Relationship
+C, M, F = R.CHILD, R.MOTHER, R.FATHER
 PARTNER, GP_ = Membership.Relationship.PARTNER, Membership.Relationship.GRANDPARENT
 STEP, OTHER = Membership.Relationship.STEP_PARENT, Membership.Relationship.OTHER_ADULT
 
@@ -147,7 +148,7 @@ class Command(BaseCommand):
 
     def _print_logins(self):
         self.stdout.write("")
-        self.stdout.write("Demo logins (password for all: %s)" % DEMO_PASSWORD)
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD})")
         rows = [("Social worker", "amira.hussain"), ("Social worker (south)", "jo.bennett"),
                 ("Team manager", "grace.okafor"), ("Practice supervisor", "priya.shah"),
                 ("Service manager", "helen.price"), ("Business support / admin", "dave.morgan"),

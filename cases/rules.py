@@ -1,0 +1,52 @@
+"""Rules for escalations (DESIGN.md section 2, R1-R3). They decide; they write nothing."""
+
+import datetime
+
+from django.conf import settings
+
+from safeguarding.workdays import add_working_days, is_working_day
+
+from .models import Escalation, Meeting
+
+
+def required_meeting(child_on_plan: bool) -> str:
+    """R3: a core group when a child is on a plan; R2: a multi-agency meeting otherwise."""
+    return Meeting.Kind.CORE_GROUP if child_on_plan else Meeting.Kind.MULTI_AGENCY
+
+
+def deadline_working_days(child_on_plan: bool) -> int:
+    return settings.ESCALATION_DAYS_ON_PLAN if child_on_plan else settings.ESCALATION_DAYS_NO_PLAN
+
+
+def due_date(trigger_date: datetime.date, working_days: int) -> datetime.date:
+    """Day 0 is the trigger date; the meeting is due by the end of day N."""
+    return add_working_days(trigger_date, working_days)
+
+
+def state_on(escalation: Escalation, today: datetime.date) -> str:
+    """What an active escalation's state should be today: open, or overdue once the
+    end of its due date has passed. Met, met late and cancelled are final."""
+    if escalation.state not in Escalation.ACTIVE_STATES:
+        return escalation.state
+    return Escalation.State.OVERDUE if today > escalation.due_date else Escalation.State.OPEN
+
+
+def meeting_outcome(escalation: Escalation, meeting: Meeting) -> str | None:
+    """Met, met late, or None if this meeting cannot meet this escalation."""
+    if meeting.in_error or meeting.kind != escalation.required_meeting:
+        return None
+    if meeting.held_on < escalation.trigger_date:
+        return None
+    if meeting.held_on <= escalation.due_date:
+        return Escalation.State.MET
+    return Escalation.State.MET_LATE
+
+
+def is_reminder_day(escalation: Escalation, today: datetime.date) -> bool:
+    """The working day before the deadline is the day to remind."""
+    return (
+        escalation.state == Escalation.State.OPEN
+        and today < escalation.due_date
+        and is_working_day(today)
+        and add_working_days(today, 1) == escalation.due_date
+    )

@@ -1,0 +1,172 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from accounts.models import Agency
+from cases.models import Case, InErrorFields, Person
+
+
+class Visit(InErrorFields):
+    """A planned contact with the family and, once it has happened, its outcome."""
+
+    class Kind(models.TextChoices):
+        HOME = "home", "Home visit"
+        OFFICE = "office", "Office appointment"
+        SCHOOL = "school", "School or nursery"
+        OTHER = "other", "Other"
+
+    class Outcome(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        COMPLETED = "completed", "Completed"
+        DEFAULTED = "defaulted", "Defaulted by the family"
+        CANCELLED_BY_WORKER = "cancelled", "Cancelled by the worker"
+
+    class DefaultReason(models.TextChoices):
+        NO_ANSWER = "no_answer", "No answer or no access"
+        REFUSED_ENTRY = "refused_entry", "Refused entry"
+        NOT_AT_HOME = "not_at_home", "Family not at home for an announced visit"
+        DID_NOT_ATTEND = "did_not_attend", "Did not attend an appointment"
+        CANCELLED_BY_FAMILY = "cancelled_by_family", "Cancelled by the family"
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="visits")
+    planned_for = models.DateTimeField("planned date and time")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.HOME)
+    announced = models.BooleanField(default=True)
+    lead_worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="visits_led"
+    )
+    joint_worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="visits_joined", verbose_name="joint visitor (colleague)",
+    )
+    joint_agency = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, null=True, blank=True, related_name="joint_visits",
+        verbose_name="joint visitor (agency)",
+    )
+    purpose = models.TextField(max_length=2000, blank=True)
+
+    outcome = models.CharField(max_length=12, choices=Outcome.choices, default=Outcome.PLANNED)
+    default_reason = models.CharField(max_length=24, choices=DefaultReason.choices, blank=True)
+    occurred_at = models.DateTimeField(
+        "when it happened", null=True, blank=True,
+        help_text="The real time of the visit or attempt, which may differ from the plan",
+    )
+    present_members = models.ManyToManyField(
+        Person, related_name="visits_present", blank=True,
+        verbose_name="household members present",
+    )
+    others_present = models.TextField(
+        max_length=2000, blank=True,
+        help_text="Anyone else there: who they are, or what they look like if unknown",
+    )
+    parent_report = models.TextField(
+        "what the parents or carers said", max_length=10000, blank=True,
+        help_text="Their account, kept apart from what you saw yourself",
+    )
+    notes = models.TextField("worker's notes", max_length=10000, blank=True)
+    outcome_recorded_at = models.DateTimeField(null=True, blank=True)
+    outcome_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    history = HistoricalRecords(m2m_fields=[present_members])
+
+    class Meta:
+        ordering = ["-planned_for", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                name="visit_default_has_reason",
+                condition=Q(outcome="defaulted", default_reason__gt="")
+                | (~Q(outcome="defaulted") & Q(default_reason="")),
+            ),
+            models.CheckConstraint(
+                name="visit_outcome_has_time",
+                condition=Q(outcome="planned") | Q(occurred_at__isnull=False),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["case", "outcome", "occurred_at"]),
+            models.Index(fields=["lead_worker", "planned_for"]),
+        ]
+
+    def __str__(self):
+        when = f"{self.planned_for:%d/%m/%Y %H:%M}"
+        return f"{self.get_kind_display()} {when} ({self.get_outcome_display()})"
+
+    @property
+    def is_default(self) -> bool:
+        return self.outcome == self.Outcome.DEFAULTED and not self.in_error
+
+
+class ChildSeen(models.Model):
+    """For each child in the household on the day: seen, seen alone, and their voice."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="children")
+    child = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="visits_as_child")
+    seen = models.BooleanField()
+    seen_alone = models.BooleanField(default=False)
+    reason_not_seen = models.CharField(
+        "why not seen (or not seen alone)", max_length=500, blank=True
+    )
+    bedroom_seen = models.BooleanField("bedroom seen", null=True, blank=True)
+    child_views = models.TextField(
+        "the child's views, in their own words", max_length=5000, blank=True
+    )
+    presentation = models.TextField(
+        "how the child presented", max_length=5000, blank=True,
+        help_text="Your view: appearance, mood, behaviour, interaction",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["child__date_of_birth", "id"]
+        verbose_name_plural = "children seen"
+        constraints = [
+            models.UniqueConstraint(fields=["visit", "child"], name="child_seen_once_per_visit"),
+            models.CheckConstraint(
+                name="seen_alone_needs_seen", condition=Q(seen=True) | Q(seen_alone=False)
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.child}: {'seen' if self.seen else 'not seen'}"
+
+
+class Observation(models.Model):
+    """Direct observation of parent-child interaction (R7): what the worker saw."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="observations")
+    adult = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="observations_as_adult", null=True,
+        blank=True,
+    )
+    child = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="observations_as_child", null=True,
+        blank=True,
+    )
+    what_was_seen = models.TextField(max_length=5000)
+    analysis = models.TextField("your analysis", max_length=5000, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"Observation on {self.visit}"
+
+
+class VisitFrequency(models.Model):
+    """A case's own visiting interval in working days, overriding the policy setting."""
+
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="visit_frequency")
+    working_days = models.PositiveSmallIntegerField()
+    reason = models.CharField(max_length=500)
+    history = HistoricalRecords()
+
+    def __str__(self):
+        return f"{self.case.reference}: every {self.working_days} working days"

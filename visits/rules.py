@@ -1,0 +1,87 @@
+"""R1: the defaulted-visits rule, and R5: when each child must next be seen.
+
+Rules decide from rows they are given or read; they write nothing.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils import timezone
+
+from cases.models import Case, Escalation
+from safeguarding.workdays import add_working_days
+
+from .models import Visit
+
+
+def count_window_start(case: Case) -> datetime.date:
+    """Defaults count from the case opening, or from the day after the last meeting that
+    met a defaulted-visits escalation, or the day after the last one a manager
+    cancelled fired, whichever is latest."""
+    start = case.opened_on
+    closed = Escalation.objects.filter(
+        case=case, kind=Escalation.Kind.DEFAULTED_VISITS,
+        state__in=[Escalation.State.MET, Escalation.State.MET_LATE, Escalation.State.CANCELLED],
+    )
+    for escalation in closed:
+        if escalation.state == Escalation.State.CANCELLED:
+            after = escalation.trigger_date
+        else:
+            after = escalation.met_on
+        start = max(start, after + datetime.timedelta(days=1))
+    return start
+
+
+@dataclass(frozen=True)
+class DefaultsVerdict:
+    fires: bool
+    count: int
+    trigger_visit: Visit | None
+    window_start: datetime.date
+
+    @property
+    def trigger_date(self) -> datetime.date | None:
+        if self.trigger_visit is None:
+            return None
+        return timezone.localdate(self.trigger_visit.occurred_at)
+
+
+def defaulted_visits_verdict(case: Case) -> DefaultsVerdict:
+    """Does this case's record of defaulted visits call for an escalation now?
+
+    The (threshold + 1)th default in the window, in the order they happened, fires;
+    its date is day 0. A worker's cancellation is not a default, and visits marked
+    recorded in error do not count.
+    """
+    start = count_window_start(case)
+    window_start_at = timezone.make_aware(datetime.datetime.combine(start, datetime.time.min))
+    defaults = list(
+        Visit.objects.filter(
+            case=case, outcome=Visit.Outcome.DEFAULTED, in_error=False,
+            occurred_at__gte=window_start_at,
+        ).order_by("occurred_at", "id")
+    )
+    threshold = settings.DEFAULTED_VISITS_THRESHOLD
+    if len(defaults) <= threshold:
+        return DefaultsVerdict(False, len(defaults), None, start)
+    active = Escalation.objects.filter(
+        case=case, kind=Escalation.Kind.DEFAULTED_VISITS, state__in=Escalation.ACTIVE_STATES
+    ).exists()
+    return DefaultsVerdict(not active and case.is_open, len(defaults), defaults[threshold], start)
+
+
+def visit_interval(case: Case, *, child_on_plan: bool) -> int:
+    """Working days allowed between visits to a child: the case's own, or the policy."""
+    override = getattr(case, "visit_frequency", None)
+    if override is not None:
+        return override.working_days
+    if child_on_plan:
+        return settings.VISIT_EVERY_WORKING_DAYS_CP
+    return settings.VISIT_EVERY_WORKING_DAYS_CIN
+
+
+def next_visit_due(last_seen: datetime.date | None, *, opened_on: datetime.date,
+                   interval: int) -> datetime.date:
+    """Due `interval` working days after the child was last seen (or the case opened)."""
+    return add_working_days(last_seen or opened_on, interval)
