@@ -4,9 +4,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts.govuk_forms import GovukDateField, GovukFormMixin
-from accounts.models import Team, User
+from accounts.models import Agency, Team, User
 
-from .models import Case, ChildProtectionPlan, Hazard, Membership, Person
+from .models import Case, ChildProtectionPlan, Escalation, Hazard, Meeting, Membership, Person
 from .validators import validate_nhs_number, validate_postcode, validate_upn
 
 
@@ -337,3 +337,52 @@ class HazardForm(GovukForm):
             (str(m.person_id), f"{m.person.full_name} ({m.get_relationship_display()})")
             for m in members
         ]
+
+
+class MeetingForm(GovukForm):
+    kind = forms.ChoiceField(label="Kind of meeting", choices=Meeting.Kind.choices,
+                             widget=forms.RadioSelect)
+    held_on = GovukDateField(label="Date held")
+    chair = forms.CharField(max_length=120, help_text="Name and role of who chaired it")
+    staff_attendees = WorkerChoiceField(label="Staff who attended", queryset=User.objects.none(),
+                                        required=False)
+    agencies = forms.ModelMultipleChoiceField(
+        label="Agencies that attended", queryset=Agency.objects.filter(active=True),
+        widget=forms.CheckboxSelectMultiple, required=False,
+    )
+    other_attendees = forms.CharField(
+        label="Other attendees", max_length=2000, required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Family members and anyone else present, one per line",
+    )
+    decisions = forms.CharField(max_length=10000, widget=forms.Textarea(attrs={"rows": 6}),
+                                help_text="What was decided, and why")
+    actions = forms.CharField(max_length=10000, required=False,
+                              widget=forms.Textarea(attrs={"rows": 4}),
+                              help_text="Who will do what, by when")
+    meets = forms.ModelChoiceField(
+        label="Does this meeting meet an escalation?", queryset=Escalation.objects.none(),
+        required=False, widget=forms.RadioSelect, empty_label="No, or not sure",
+        help_text="A meeting of the required kind held on or after the escalation fired meets "
+                  "it whether you choose it here or not",
+    )
+
+    def __init__(self, *args, case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["staff_attendees"].queryset = User.objects.filter(
+            is_active=True, team=case.team).order_by("first_name", "last_name")
+        self.fields["meets"].queryset = Escalation.objects.filter(
+            case=case, state__in=Escalation.ACTIVE_STATES)
+        self.fields["meets"].label_from_instance = lambda e: (
+            f"{e.get_required_meeting_display()} due {e.due_date:%d/%m/%Y} "
+            f"(fired {e.trigger_date:%d/%m/%Y})")
+
+
+class EscalationRaiseForm(GovukForm):
+    trigger_date = GovukDateField(label="Date of the concern",
+                                  help_text="Day 0: the deadline counts working days from it")
+    reason = forms.CharField(
+        label="The non-compliance concern", max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="What the family is doing or not doing, and the effect on the children",
+    )

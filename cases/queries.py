@@ -9,7 +9,15 @@ from django.utils import timezone
 
 from accounts import policy
 
-from .models import Address, Case, ChildProtectionPlan, Hazard, Membership, Person
+from .models import (
+    Address,
+    Case,
+    ChildProtectionPlan,
+    Escalation,
+    Hazard,
+    Membership,
+    Person,
+)
 from .validators import normalise_nhs_number, normalise_postcode
 
 
@@ -257,3 +265,27 @@ def people_for(user) -> QuerySet:
     return Person.objects.filter(
         memberships__case__in=cases_for(user).values("pk")
     ).distinct()
+
+
+def active_escalations(case: Case) -> list[Escalation]:
+    """Open and overdue escalations, soonest deadline first (R4: shown to all who visit)."""
+    return list(
+        Escalation.objects.filter(case=case, state__in=Escalation.ACTIVE_STATES)
+        .order_by("due_date", "id")
+    )
+
+
+def escalations_for(user, *, scope: str = "mine") -> QuerySet:
+    """Active escalations on cases the user may see, ordered by due date: a worker's
+    own cases, a manager's team, or everything a service manager can see."""
+    cases = cases_for(user)
+    if scope == "mine":
+        cases = cases.filter(allocated_workers=user)
+    elif scope == "team" and not user.is_service_manager:
+        cases = cases.filter(team_id=user.team_id)
+    return (
+        Escalation.objects.filter(case__in=cases.values("pk"),
+                                  state__in=Escalation.ACTIVE_STATES)
+        .select_related("case", "case__team")
+        .order_by("due_date", "id")
+    )

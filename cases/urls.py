@@ -6,6 +6,7 @@ app_name = "cases"
 urlpatterns = [
     path("", views.case_list, name="list"),
     path("new/", views.case_create, name="create"),
+    path("escalations/", views.escalation_list, name="escalations"),
     path("<int:pk>/", views.case_detail, name="detail"),
     path("<int:pk>/history/", views.case_history, name="history"),
     path("<int:pk>/edit/", views.case_edit, name="edit"),
@@ -25,6 +26,10 @@ urlpatterns = [
     path("<int:pk>/plans/<int:plan_pk>/end/", views.plan_end, name="plan_end"),
     path("<int:pk>/hazards/add/", views.hazard_add, name="hazard_add"),
     path("<int:pk>/hazards/<int:hazard_pk>/end/", views.hazard_end, name="hazard_end"),
-    path("<int:pk>/<str:kind>/<int:record_pk>/in-error/", views.mark_in_error,
+    path("<int:pk>/meetings/add/", views.meeting_add, name="meeting_add"),
+    path("<int:pk>/escalations/raise/", views.escalation_raise, name="escalation_raise"),
+    path("<int:pk>/escalations/<int:escalation_pk>/cancel/", views.escalation_cancel,
+         name="escalation_cancel"),
+    path("<int:pk>/in-error/<str:kind>/<int:record_pk>/", views.mark_in_error,
          name="mark_in_error"),
 ]

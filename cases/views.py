@@ -17,8 +17,16 @@ from django.views.decorators.http import require_http_methods
 from accounts import policy
 from accounts.services import access_log_record
 
-from . import forms, history, queries, services
-from .models import Address, Case, ChildProtectionPlan, Hazard, Membership, Person
+from . import forms, history, panels, queries, services
+from .models import (
+    Address,
+    Case,
+    ChildProtectionPlan,
+    Escalation,
+    Hazard,
+    Membership,
+    Person,
+)
 
 FILTERS_SESSION_KEY = "case_list_filters"
 
@@ -38,8 +46,20 @@ def _case_context(case: Case, today) -> dict:
         "children_status": children,
         "any_child_on_plan": any(plan for _, plan in children),
         "active_hazards": queries.active_hazards(case, today=today),
+        "active_escalations": queries.active_escalations(case),
         "today": today,
     }
+
+
+def case_for_page(request, pk, what: str) -> Case:
+    """For case pages in other apps: the case under the one policy, with the view logged."""
+    return _case(request, pk, what)
+
+
+def case_context(request, case: Case) -> dict:
+    """The top-of-page context for a case page in any app (identity bar, hazards,
+    escalations)."""
+    return _case_context(case, timezone.localdate())
 
 
 def _form_page(request, case, form, *, title, submit, intro="", cancel_url=None, **extra):
@@ -148,6 +168,10 @@ def case_detail(request, pk):
         can_reopen=not case.is_open and policy.can_reopen_case(request.user, case),
         can_restrict=policy.can_manage_restriction(request.user, case),
         recent_changes=history.case_changes(case, limit=8),
+        panels=panels.render_context(case, request.user, today),
+        meetings=case.meetings.filter(in_error=False).order_by("-held_on")[:10],
+        past_escalations=case.escalations.exclude(
+            state__in=Escalation.ACTIVE_STATES).order_by("-trigger_date")[:10],
     )
     return render(request, "cases/case_detail.html", context)
 
@@ -560,3 +584,93 @@ def mark_in_error(request, pk, kind, record_pk):
             return redirect("cases:detail", case.pk)
     return _form_page(request, case, form, title=f"Recorded in error: {record}",
                       submit="Mark as recorded in error")
+
+
+# --- Meetings and escalations -----------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def meeting_add(request, pk):
+    case = _case(request, pk, "opened record a meeting")
+    initial = {"held_on": timezone.localdate()}
+    wanted = request.GET.get("escalation", "")
+    escalation = case.escalations.filter(pk=wanted, state__in=Escalation.ACTIVE_STATES).first() \
+        if wanted.isdigit() else None
+    if escalation is not None:
+        initial.update(kind=escalation.required_meeting, meets=escalation.pk)
+    form = forms.MeetingForm(request.POST or None, case=case, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            meeting = services.meeting_record(actor=request.user, case=case, **form.cleaned_data)
+        except ValidationError as exc:
+            forms.apply_service_errors(form, exc)
+        else:
+            met = meeting.escalations_met.all()
+            note = "; it meets " + ", ".join(
+                f"the escalation due {e.due_date:%d/%m/%Y} ({e.get_state_display().lower()})"
+                for e in met) if met else ""
+            messages.success(request, f"{meeting.get_kind_display()} recorded{note}")
+            return redirect("cases:detail", case.pk)
+    return _form_page(request, case, form, title="Record a meeting", submit="Save meeting")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def escalation_raise(request, pk):
+    case = _case(request, pk, "opened raise an escalation")
+    _require_open(case)
+    form = forms.EscalationRaiseForm(request.POST or None,
+                                     initial={"trigger_date": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            escalation = services.escalation_open(
+                case=case, kind=Escalation.Kind.NON_COMPLIANCE, actor=request.user,
+                **form.cleaned_data)
+        except ValidationError as exc:
+            forms.apply_service_errors(form, exc)
+        else:
+            if escalation is None:
+                form.add_error(None, "A non-compliance escalation is already open on this case")
+            else:
+                messages.success(
+                    request, f"Escalation raised: {escalation.get_required_meeting_display()} "
+                             f"due by {escalation.due_date:%A %d %B %Y}")
+                return redirect("cases:detail", case.pk)
+    return _form_page(
+        request, case, form, title="Raise an escalation for non-compliance", submit="Raise",
+        intro="The team manager and allocated workers are told. If a child is on a plan on "
+              "the date of the concern, a core group is due within 3 working days; otherwise "
+              "a multi-agency meeting within 7.")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def escalation_cancel(request, pk, escalation_pk):
+    case = _case(request, pk, "opened cancel an escalation")
+    escalation = get_object_or_404(Escalation, pk=escalation_pk, case=case)
+    if not request.user.is_manager:
+        raise PermissionDenied
+    form = forms.ReasonForm(request.POST or None)
+    form.fields["reason"].label = "Why is this escalation being cancelled?"
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.escalation_cancel(actor=request.user, escalation=escalation,
+                                       reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            forms.apply_service_errors(form, exc)
+        else:
+            messages.success(request, "Escalation cancelled")
+            return redirect("cases:detail", case.pk)
+    return _form_page(request, case, form, title="Cancel an escalation", submit="Cancel it",
+                      intro=str(escalation))
+
+
+@login_required
+def escalation_list(request):
+    """Open and overdue escalations by due date: mine, my team's, or all I can see."""
+    scope = request.GET.get("scope") or ("team" if request.user.is_manager else "mine")
+    escalations = queries.escalations_for(request.user, scope=scope)
+    page = Paginator(escalations, 50).get_page(request.GET.get("page"))
+    return render(request, "cases/escalation_list.html", {
+        "page": page, "scope": scope, "today": timezone.localdate()})

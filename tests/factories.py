@@ -119,3 +119,44 @@ class HazardFactory(DjangoModelFactory):
     start_date = datetime.date(2026, 1, 5)
     created_at = factory.LazyFunction(timezone.now)
     created_by = factory.SubFactory(UserFactory)
+
+
+class VisitFactory(DjangoModelFactory):
+    class Meta:
+        model = "visits.Visit"
+
+    case = factory.SubFactory(CaseFactory)
+    planned_for = factory.LazyFunction(
+        lambda: timezone.make_aware(datetime.datetime(2026, 2, 2, 10, 0))
+    )
+    lead_worker = factory.SubFactory(UserFactory)
+    created_at = factory.LazyFunction(timezone.now)
+    created_by = factory.SelfAttribute("lead_worker")
+
+
+class MeetingFactory(DjangoModelFactory):
+    class Meta:
+        model = "cases.Meeting"
+
+    case = factory.SubFactory(CaseFactory)
+    kind = "multi_agency"
+    held_on = datetime.date(2026, 2, 10)
+    chair = "Grace Okafor, team manager"
+    decisions = "Unannounced visits twice a week; school to report attendance daily."
+    created_at = factory.LazyFunction(timezone.now)
+    created_by = factory.SubFactory(UserFactory)
+
+
+class EscalationFactory(DjangoModelFactory):
+    class Meta:
+        model = "cases.Escalation"
+
+    case = factory.SubFactory(CaseFactory)
+    kind = "defaulted_visits"
+    trigger_date = datetime.date(2026, 2, 4)
+    child_on_plan = False
+    required_meeting = "multi_agency"
+    working_days = 7
+    due_date = datetime.date(2026, 2, 13)
+    reason = "4 visits defaulted"
+    created_at = factory.LazyFunction(timezone.now)

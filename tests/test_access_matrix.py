@@ -19,11 +19,13 @@ from cases.models import Address, ChildProtectionPlan, Hazard, Membership
 from tests.factories import (
     AddressFactory,
     CaseFactory,
+    EscalationFactory,
     HazardFactory,
     MembershipFactory,
     PlanFactory,
     TeamFactory,
     UserFactory,
+    VisitFactory,
 )
 
 # URL names that are not about one case: checked for login only.
@@ -86,6 +88,8 @@ def world(db):
             "address": AddressFactory(case=case),
             "plan": PlanFactory(case=case, child=child.person),
             "hazard": HazardFactory(case=case),
+            "visit": VisitFactory(case=case, lead_worker=users["team_manager"]),
+            "escalation": EscalationFactory(case=case),
         }
         cases[key] = objects
     return users, cases
@@ -112,6 +116,8 @@ def page_kwargs(name, params, objects):
         "hazard_pk": objects["hazard"].pk,
         "record_pk": objects["membership"].pk,
         "kind": "membership",
+        "visit_pk": objects["visit"].pk,
+        "escalation_pk": objects["escalation"].pk,
     }
     missing = set(params) - set(values)
     assert not missing, f"{name}: the access matrix cannot fill {missing}; add them here"
@@ -123,7 +129,7 @@ def classify(urls):
     for name, params in urls.items():
         if name in NOT_CASE_SCOPED:
             other.append(name)
-        elif name.startswith("cases:"):
+        elif name.startswith(("cases:", "visits:")):
             pages.append(name)
         elif "-" in name and name.split("-")[0] in API_BASENAMES:
             (api_details if params else api_lists).append(name)

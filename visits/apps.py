@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class VisitsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "visits"
+
+    def ready(self):
+        from cases import panels
+
+        from .views import case_panel
+
+        panels.register(panels.Panel(key="visits", template="visits/_case_panel.html",
+                                     context=case_panel, order=10))

@@ -1,0 +1,58 @@
+"""Reads about visits. R5: for every child, last seen, last seen alone, next visit due."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from cases import queries as case_queries
+from cases.models import Case, Membership, Person
+
+from . import rules
+from .models import ChildSeen, Visit
+
+
+@dataclass
+class ChildSeenStatus:
+    child: Person
+    on_plan: bool
+    last_seen: datetime.date | None
+    last_seen_alone: datetime.date | None
+    next_due: datetime.date
+    interval: int
+
+    def overdue(self, today: datetime.date) -> bool:
+        return self.next_due < today
+
+
+def children_seen_status(case: Case, *, today: datetime.date) -> list[ChildSeenStatus]:
+    children = case_queries.children_plan_status(case, today=today)
+    ids = [child.pk for child, _ in children]
+    seen = (
+        ChildSeen.objects.filter(
+            child_id__in=ids, visit__case=case, visit__in_error=False,
+            visit__outcome=Visit.Outcome.COMPLETED, seen=True,
+        )
+        .values("child_id")
+        .annotate(last=Max("visit__occurred_at"),
+                  last_alone=Max("visit__occurred_at", filter=Q(seen_alone=True)))
+    )
+    by_child = {row["child_id"]: row for row in seen}
+    result = []
+    for child, plan in children:
+        row = by_child.get(child.pk, {})
+        last = row.get("last")
+        last_alone = row.get("last_alone")
+        interval = rules.visit_interval(case, child_on_plan=plan is not None)
+        last_day = timezone.localdate(last) if last else None
+        joined = Membership.objects.filter(case=case, person=child).order_by(
+            "start_date").values_list("start_date", flat=True).first() or case.opened_on
+        result.append(ChildSeenStatus(
+            child=child, on_plan=plan is not None, last_seen=last_day,
+            last_seen_alone=timezone.localdate(last_alone) if last_alone else None,
+            next_due=rules.next_visit_due(last_day, opened_on=max(joined, case.opened_on),
+                                          interval=interval),
+            interval=interval,
+        ))
+    return result
