@@ -17,11 +17,19 @@ import datetime
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Q
+from django.db import transaction
+from django.db.models import Prefetch, Q
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import exceptions, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.renderers import JSONRenderer
@@ -29,11 +37,20 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from accounts import policy
-from accounts.models import Team, User
+from accounts.models import Agency, Team, User
 from accounts.services import access_log_record
 
 from . import queries, services
-from .models import Address, Case, ChildProtectionPlan, Hazard, Membership, Person
+from .models import (
+    Address,
+    Case,
+    ChildProtectionPlan,
+    Escalation,
+    Hazard,
+    Meeting,
+    Membership,
+    Person,
+)
 from .validators import validate_nhs_number, validate_postcode, validate_upn
 
 HTTP_METHODS = ["get", "post", "patch", "head", "options"]  # never put or delete
@@ -138,6 +155,42 @@ class HazardSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class EscalationSerializer(serializers.ModelSerializer):
+    """An escalation and its deadline (R1-R4): what everyone who visits must know."""
+
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    state_display = serializers.CharField(source="get_state_display", read_only=True)
+    required_meeting_display = serializers.CharField(source="get_required_meeting_display",
+                                                     read_only=True)
+    raised_by_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Escalation
+        fields = [
+            "id", "case", "kind", "kind_display", "state", "state_display", "trigger_date",
+            "child_on_plan", "required_meeting", "required_meeting_display", "working_days",
+            "due_date", "reason", "trigger_count", "raised_by", "raised_by_name",
+            "created_at", "met_by", "met_on", "overdue_at", "cancelled_by",
+            "cancelled_reason", "closed_at",
+        ]
+        read_only_fields = fields
+
+    def get_raised_by_name(self, escalation) -> str:
+        """Empty when the defaulted-visits rule fired it."""
+        user = escalation.raised_by
+        return (user.get_full_name() or user.username) if user else ""
+
+
+def _active_escalations(case) -> list[Escalation]:
+    prefetched = getattr(case, "active_escalation_list", None)
+    if prefetched is not None:
+        return prefetched
+    return list(
+        Escalation.objects.filter(case=case, state__in=Escalation.ACTIVE_STATES)
+        .select_related("raised_by").order_by("due_date", "id")
+    )
+
+
 class CaseSerializer(serializers.ModelSerializer):
     team_name = serializers.CharField(source="team.name", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
@@ -156,6 +209,10 @@ class CaseSerializer(serializers.ModelSerializer):
     active_hazards = serializers.SerializerMethodField(
         help_text="Hazards on the case, and on anyone on it now, active today"
     )
+    active_escalations = serializers.SerializerMethodField(
+        help_text="Open and overdue escalations, soonest deadline first: the meeting "
+                  "required and when it is due (R4)"
+    )
 
     class Meta:
         model = Case
@@ -164,6 +221,7 @@ class CaseSerializer(serializers.ModelSerializer):
             "opened_on", "closed_on", "closure_reason", "closure_reason_display",
             "closure_notes", "summary",
             "restricted", "allocated_workers", "any_child_on_plan", "active_hazards",
+            "active_escalations",
         ]
         read_only_fields = fields
 
@@ -174,6 +232,11 @@ class CaseSerializer(serializers.ModelSerializer):
     def get_active_hazards(self, case):
         hazards = queries.active_hazards(case, today=timezone.localdate())
         return HazardSerializer(hazards, many=True, context=self.context).data
+
+    @extend_schema_field(EscalationSerializer(many=True))
+    def get_active_escalations(self, case):
+        return EscalationSerializer(_active_escalations(case), many=True,
+                                    context=self.context).data
 
 
 class PersonSerializer(serializers.ModelSerializer):
@@ -219,6 +282,22 @@ class PlanSerializer(serializers.ModelSerializer):
         fields = [
             "id", "case", "child", "child_name", "category", "category_display",
             "start_date", "end_date", "end_reason", "in_error", "in_error_reason", "in_error_at",
+        ]
+        read_only_fields = fields
+
+
+class MeetingSerializer(serializers.ModelSerializer):
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    escalations_met = serializers.PrimaryKeyRelatedField(
+        many=True, read_only=True, help_text="Escalations this meeting met (ids)"
+    )
+
+    class Meta:
+        model = Meeting
+        fields = [
+            "id", "case", "kind", "kind_display", "held_on", "chair", "staff_attendees",
+            "agencies", "other_attendees", "decisions", "actions", "escalations_met",
+            "created_at", "created_by", "in_error", "in_error_reason", "in_error_at",
         ]
         read_only_fields = fields
 
@@ -363,6 +442,46 @@ class HazardCreateSerializer(serializers.Serializer):
     end_date = serializers.DateField(required=False, allow_null=True)
 
 
+def _meetable_escalations(user):
+    return Escalation.objects.filter(
+        case__in=_visible_case_ids(user), state__in=Escalation.ACTIVE_STATES
+    )
+
+
+class MeetingCreateSerializer(serializers.Serializer):
+    case = VisibleCaseField()
+    kind = serializers.ChoiceField(choices=Meeting.Kind.choices)
+    held_on = serializers.DateField()
+    chair = serializers.CharField(max_length=120)
+    decisions = serializers.CharField(max_length=10000)
+    actions = _text(10000)
+    staff_attendees = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), many=True, required=False,
+        help_text="Staff who attended (user ids)",
+    )
+    agencies = serializers.PrimaryKeyRelatedField(
+        queryset=Agency.objects.filter(active=True), many=True, required=False,
+        help_text="Agencies represented (ids)",
+    )
+    other_attendees = _text(2000, help_text="Family members and anyone else, one per line")
+    meets = ScopedPrimaryKeyField(
+        scope=_meetable_escalations, model=Escalation, required=False, allow_null=True,
+        error_messages={"does_not_exist": "There is no open or overdue escalation "
+                                          "{pk_value} on a case you may see"},
+        help_text="The escalation this meeting is held to meet (id), if any. Any active "
+                  "escalation on the case asking for this kind of meeting is met anyway",
+    )
+
+
+class EscalationRaiseSerializer(serializers.Serializer):
+    trigger_date = serializers.DateField(help_text="Day 0: the date of the concern")
+    reason = serializers.CharField(max_length=2000, help_text="The non-compliance concern")
+
+
+class EscalationCancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
 # --- Filters --------------------------------------------------------------------------
 
 
@@ -442,7 +561,21 @@ class HazardFilter(filters.FilterSet):
         return queryset.filter(Q(case_id=value) | Q(person__in=members.values("person_id")))
 
 
+class MeetingFilter(CaseRecordFilter):
+    kind = filters.ChoiceFilter(choices=Meeting.Kind.choices)
+
+    class Meta:
+        model = Meeting
+        fields = ["case", "kind", "in_error"]
+
+
 # --- Viewsets -------------------------------------------------------------------------
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This conflicts with the current state of the record"
+    default_code = "conflict"
 
 
 class HasCaseAccess(permissions.BasePermission):
@@ -527,7 +660,15 @@ class CaseViewSet(CaseRecordViewSet):
         return (
             queries.cases_for(self.request.user)
             .select_related("team")
-            .prefetch_related("allocated_workers")
+            .prefetch_related(
+                "allocated_workers",
+                Prefetch(
+                    "escalations",
+                    queryset=Escalation.objects.filter(state__in=Escalation.ACTIVE_STATES)
+                    .select_related("raised_by").order_by("due_date", "id"),
+                    to_attr="active_escalation_list",
+                ),
+            )
         )
 
     def case_ids_of(self, objects):
@@ -589,6 +730,65 @@ class CaseViewSet(CaseRecordViewSet):
 
     def get_object_by_pk(self, pk):
         return policy.get_case_for(self.request.user, self.get_queryset(), pk)
+
+    # --- Escalations, nested under the case (R1-R4) ---
+
+    @extend_schema(methods=["GET"], request=None, responses=EscalationSerializer(many=True),
+                   summary="Escalations on a case, newest first, in every state")
+    @extend_schema(
+        methods=["POST"], request=EscalationRaiseSerializer,
+        responses={
+            201: EscalationSerializer,
+            409: OpenApiResponse(description="A non-compliance escalation is already open "
+                                             "or overdue on this case"),
+        },
+        summary="Raise a non-compliance escalation by hand",
+        description="The deadline and the meeting required follow from whether a child "
+                    "was on a child protection plan on the trigger date (R2, R3).",
+    )
+    @action(detail=True, methods=["get", "post"], filter_backends=[], pagination_class=None)
+    def escalations(self, request, pk=None):
+        case = self.get_object()
+        if request.method == "POST":
+            return self._raise_escalation(case)
+        rows = case.escalations.select_related("raised_by").order_by("-trigger_date", "-id")
+        self.log([case], "API read escalations")
+        return Response(EscalationSerializer(rows, many=True,
+                                             context=self.get_serializer_context()).data)
+
+    def _raise_escalation(self, case):
+        data = self.input(EscalationRaiseSerializer)
+        with transaction.atomic():
+            escalation = services.escalation_open(
+                case=case, kind=Escalation.Kind.NON_COMPLIANCE, actor=self.request.user,
+                trigger_date=data["trigger_date"], reason=data["reason"],
+            )
+        if escalation is None:
+            raise Conflict("There is already an open or overdue non-compliance escalation "
+                           "on this case: meet it, or ask a manager to cancel it, before "
+                           "raising another")
+        self.log([case], "API raised escalation")
+        return Response(EscalationSerializer(escalation,
+                                             context=self.get_serializer_context()).data,
+                        status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=EscalationCancelSerializer, responses=EscalationSerializer,
+        parameters=[OpenApiParameter("escalation_id", OpenApiTypes.INT, OpenApiParameter.PATH,
+                                     description="The escalation's id")],
+        summary="Cancel an open or overdue escalation, with the reason (managers)",
+    )
+    @action(detail=True, methods=["post"], url_name="escalation-cancel",
+            url_path=r"escalations/(?P<escalation_id>[0-9]+)/cancel")
+    def escalation_cancel(self, request, pk=None, escalation_id=None):
+        case = self.get_object()
+        escalation = get_object_or_404(case.escalations.all(), pk=escalation_id)
+        data = self.input(EscalationCancelSerializer)
+        escalation = services.escalation_cancel(actor=request.user, escalation=escalation,
+                                                reason=data["reason"])
+        self.log([case], "API cancelled escalation")
+        return Response(EscalationSerializer(escalation,
+                                             context=self.get_serializer_context()).data)
 
 
 @extend_schema_view(
@@ -821,3 +1021,30 @@ class HazardViewSet(_EndAndInErrorMixin, CaseRecordViewSet):
     @action(detail=True, methods=["post"])
     def in_error(self, request, pk=None):
         return self._in_error(request)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Meetings on cases you may see"),
+    retrieve=extend_schema(summary="A meeting (404 if you may not see its case)"),
+)
+class MeetingViewSet(CaseRecordViewSet):
+    """Meetings about a family. One of the kind an escalation requires, held on or after
+    the day it fired, meets it: on time by its deadline, late after."""
+
+    serializer_class = MeetingSerializer
+    filterset_class = MeetingFilter
+    label = "meeting"
+
+    def scoped_queryset(self):
+        return policy.visible_related(
+            self.request.user,
+            Meeting.objects.prefetch_related("staff_attendees", "agencies", "escalations_met"),
+        )
+
+    @extend_schema(request=MeetingCreateSerializer, responses={201: MeetingSerializer},
+                   summary="Record a meeting, meeting any escalation that asks for it")
+    def create(self, request):
+        data = self.input(MeetingCreateSerializer)
+        meeting = services.meeting_record(actor=request.user, **data)
+        return self.respond(self.get_queryset().get(pk=meeting.pk), "API recorded meeting",
+                            status.HTTP_201_CREATED)

@@ -3,6 +3,7 @@
 from rest_framework.routers import DefaultRouter
 
 from cases import api as cases_api
+from visits import api as visits_api
 
 router = DefaultRouter()
 router.register("cases", cases_api.CaseViewSet, basename="case")
@@ -11,5 +12,7 @@ router.register("memberships", cases_api.MembershipViewSet, basename="membership
 router.register("addresses", cases_api.AddressViewSet, basename="address")
 router.register("cp-plans", cases_api.PlanViewSet, basename="cpplan")
 router.register("hazards", cases_api.HazardViewSet, basename="hazard")
+router.register("meetings", cases_api.MeetingViewSet, basename="meeting")
+router.register("visits", visits_api.VisitViewSet, basename="visit")
 
 urlpatterns = router.urls

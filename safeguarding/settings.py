@@ -201,6 +201,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SERVE_AUTHENTICATION": ["rest_framework.authentication.SessionAuthentication"],
+    # Several models have a field called "kind"; each choice set gets its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "VisitKindEnum": "visits.models.Visit.Kind",
+        "MeetingKindEnum": "cases.models.Meeting.Kind",
+        "EscalationKindEnum": "cases.models.Escalation.Kind",
+        "HazardKindEnum": "cases.models.Hazard.Kind",
+    },
 }
 
 # --- Celery ----------------------------------------------------------------------------
@@ -229,7 +236,13 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- Email -------------------------------------------------------------------------------
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+# In demo mode emails are written to files under var/mail, so no mail server is needed.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.filebased.EmailBackend" if DEMO_MODE
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_FILE_PATH = VAR_DIR / "mail"
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "safeguarding@localhost")

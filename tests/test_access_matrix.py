@@ -21,6 +21,7 @@ from tests.factories import (
     CaseFactory,
     EscalationFactory,
     HazardFactory,
+    MeetingFactory,
     MembershipFactory,
     PlanFactory,
     TeamFactory,
@@ -90,6 +91,7 @@ def world(db):
             "hazard": HazardFactory(case=case),
             "visit": VisitFactory(case=case, lead_worker=users["team_manager"]),
             "escalation": EscalationFactory(case=case),
+            "meeting": MeetingFactory(case=case, created_by=users["team_manager"]),
         }
         cases[key] = objects
     return users, cases
@@ -103,7 +105,19 @@ VISIBLE = {
 }
 
 API_BASENAMES = {"case": "case", "person": "person", "membership": "membership",
-                 "address": "address", "cpplan": "plan", "hazard": "hazard"}
+                 "address": "address", "cpplan": "plan", "hazard": "hazard", "visit": "visit",
+                 "meeting": "meeting"}
+
+
+def api_kwargs(name, params, objects):
+    """The URL kwargs of an API route: `pk` is the object its basename names; a nested
+    route's other ids come from the same case's objects."""
+    basename = name.split("-")[0]
+    values = {"pk": objects[API_BASENAMES[basename]].pk,
+              "escalation_id": objects["escalation"].pk}
+    missing = set(params) - set(values)
+    assert not missing, f"{name}: the access matrix cannot fill {missing}; add them here"
+    return {p: values[p] for p in params}
 
 
 def page_kwargs(name, params, objects):
@@ -203,9 +217,8 @@ def test_it_applies_the_access_policy_to_every_api_endpoint(client, world, user_
     for case_key, objects in cases.items():
         visible = user_key in VISIBLE[case_key]
         for name in details:
-            basename, _, action = name.partition("-")
-            obj = objects[API_BASENAMES[basename]]
-            url = reverse(name, kwargs={"pk": obj.pk})
+            _, _, action = name.partition("-")
+            url = reverse(name, kwargs=api_kwargs(name, urls[name], objects))
             if action == "detail":
                 response = client.get(url, **auth)
                 assert response.status_code == (200 if visible else 404), (name, case_key)
@@ -219,6 +232,9 @@ def test_it_applies_the_access_policy_to_every_api_endpoint(client, world, user_
                                                                response.status_code)
                 else:
                     assert response.status_code == 404, (name, case_key, response.status_code)
+                get = client.get(url, **auth)  # an action may also read (405 if it does not)
+                assert get.status_code in ((200, 405) if visible else (404, 405)), (
+                    name, case_key, "GET", get.status_code)
             assert client.delete(url, **auth).status_code in (404, 405), (name, "DELETE")
         for name in lists:
             basename = name.split("-")[0]
@@ -249,9 +265,9 @@ def test_it_sends_anonymous_users_to_sign_in_from_every_url(client, world):
         response = client.get(url)
         assert response.status_code == 302 and "/accounts/sign-in/" in response["Location"], name
     for name in details:
-        basename = name.split("-")[0]
-        url = reverse(name, kwargs={"pk": objects[API_BASENAMES[basename]].pk})
+        url = reverse(name, kwargs=api_kwargs(name, urls[name], objects))
         assert client.get(url).status_code in (401, 403), name
+        assert client.post(url, {}).status_code in (401, 403), name
     for name in [*lists, "api-schema", "api-docs"]:
         response = client.get(reverse(name))
         assert response.status_code in (302, 401, 403), name
