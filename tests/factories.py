@@ -160,3 +160,40 @@ class EscalationFactory(DjangoModelFactory):
     due_date = datetime.date(2026, 2, 13)
     reason = "4 visits defaulted"
     created_at = factory.LazyFunction(timezone.now)
+
+
+# --- Visits with an outcome, escalations with computed deadlines -------------------------
+
+
+def _add_working_days(start, n):
+    from safeguarding.workdays import add_working_days
+
+    return add_working_days(start, n)
+
+
+class RecordedVisitFactory(VisitFactory):
+    """A visit that has happened: `outcome` defaults to a family default (no answer);
+    it happened at `planned_for` unless `occurred_at` says otherwise."""
+
+    lead_worker = factory.SubFactory(UserFactory, team=factory.SelfAttribute("..case.team"))
+    outcome = "defaulted"
+    occurred_at = factory.SelfAttribute("planned_for")
+    default_reason = factory.LazyAttribute(
+        lambda v: "no_answer" if v.outcome == "defaulted" else ""
+    )
+    outcome_recorded_at = factory.SelfAttribute("occurred_at")
+    outcome_recorded_by = factory.SelfAttribute("lead_worker")
+
+
+class RuleEscalationFactory(EscalationFactory):
+    """An escalation as the rule fires it: the meeting and deadline follow from
+    `child_on_plan` and `trigger_date` through the working-day calendar."""
+
+    state = "open"
+    trigger_date = datetime.date(2026, 3, 2)
+    required_meeting = factory.LazyAttribute(
+        lambda e: "core_group" if e.child_on_plan else "multi_agency"
+    )
+    working_days = factory.LazyAttribute(lambda e: 3 if e.child_on_plan else 7)
+    due_date = factory.LazyAttribute(lambda e: _add_working_days(e.trigger_date, e.working_days))
+    trigger_count = 4
