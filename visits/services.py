@@ -121,10 +121,10 @@ def _validate_outcome(visit: Visit, data: Outcome, now) -> None:
         errors["default_reason"] = "Only a defaulted visit has a reason for the default"
     if errors:
         raise ValidationError(errors)
-    if data.outcome != Visit.Outcome.COMPLETED:
-        if data.children and any(c.seen for c in data.children):
-            raise ValidationError({"children": "A child can only be seen on a completed visit"})
-        return
+    completed = data.outcome == Visit.Outcome.COMPLETED
+    if not completed and any(c.seen for c in data.children):
+        raise ValidationError({"children": "A child can only be seen on a completed visit"})
+    # Children rows are saved whatever the outcome, so each is checked whatever it is.
     day = timezone.localdate(data.occurred_at)
     household = {p.pk for p in children_in_household(visit.case, day)}
     for i, child in enumerate(data.children):
@@ -134,7 +134,7 @@ def _validate_outcome(visit: Visit, data: Outcome, now) -> None:
         if child.seen_alone and not child.seen:
             raise ValidationError({f"children-{i}": f"{child.child.full_name} cannot be seen "
                                                     "alone without being seen"})
-        if not child.seen and not child.reason_not_seen.strip():
+        if completed and not child.seen and not child.reason_not_seen.strip():
             raise ValidationError({f"children-{i}": "Say why "
                                                     f"{child.child.full_name} was not seen"})
     members = {m.person_id for m in household_on(visit.case, day)} | {
