@@ -567,6 +567,7 @@ def _escalation_notify(escalation: Escalation, event: str, now):
     )
 
 
+@transaction.atomic
 def escalation_open(
     *,
     case: Case,
@@ -581,7 +582,8 @@ def escalation_open(
 
     Whether a child is on a plan on the trigger date picks the meeting and the
     deadline; both are fixed on the escalation. Safe under concurrency: the
-    database allows one active escalation per case and kind.
+    database allows one active escalation per case and kind. The escalation and its
+    notifications are written in one transaction: nothing fires without being heard.
     """
     now = now or timezone.now()
     if kind == Escalation.Kind.NON_COMPLIANCE:
@@ -600,6 +602,8 @@ def escalation_open(
         trigger_count=trigger_count, raised_by=actor, created_at=now,
     )
     escalation.state = rules.state_on(escalation, timezone.localdate(now))
+    if escalation.state == Escalation.State.OVERDUE:
+        escalation.overdue_at = now  # fired already past its deadline (recorded late)
     try:
         with transaction.atomic():
             escalation._history_user = actor

@@ -354,3 +354,15 @@ def test_it_fires_from_the_task_queued_when_the_fourth_default_is_committed(
     assert (escalation.trigger_date, escalation.required_meeting, escalation.due_date) == (
         D(2026, 12, 23), MA, D(2027, 1, 6))
     assert escalation.created_at == at(D(2026, 12, 23), 11)
+
+
+def test_it_takes_day_0_from_the_local_date_of_the_fourth_default(case, child, worker):
+    # 00:30 on Wed 10 Jun 2026 in London is 23:30 on Tue 9 Jun in UTC.
+    for day in (D(2026, 6, 1), D(2026, 6, 3), D(2026, 6, 5)):
+        RecordedVisitFactory(case=case, lead_worker=worker, planned_for=at(day))
+    RecordedVisitFactory(case=case, lead_worker=worker, planned_for=at(D(2026, 6, 10), 0, 30))
+
+    escalation = services.visits_evaluate_case(case.pk, now=at(D(2026, 6, 10), 9))
+
+    # 7 WD from Wed 10 Jun 2026: 11, 12, 15, 16, 17, 18, 19.
+    assert (escalation.trigger_date, escalation.due_date) == (D(2026, 6, 10), D(2026, 6, 19))
