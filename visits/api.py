@@ -211,24 +211,20 @@ class VisitRecordSerializer(serializers.Serializer):
 _ITEM_KEY = re.compile(r"^(children|observations)-(\d+)$")
 
 
-def _record_errors(exc: DjangoValidationError, sent: dict) -> exceptions.ValidationError:
+def _record_errors(exc: DjangoValidationError) -> exceptions.ValidationError:
     """The service names an error about the 2nd child `children-1`; give it back where
-    DRF puts errors about items of a list: {"children": [{}, {"non_field_errors": ...}]}."""
+    DRF puts errors about one item of a list: {"children": {"1": {"non_field_errors":
+    [...]}}}, as for a child id not on the case."""
     detail = drf_validation_error(exc).detail
-    if not isinstance(detail, dict):
-        return exceptions.ValidationError(detail)
     out = {}
     for key, messages in detail.items():
         match = _ITEM_KEY.match(key)
-        if not match:
-            out.setdefault(key, []).extend(messages)
-            continue
-        name, index = match[1], int(match[2])
-        items = out.get(name)
-        if not isinstance(items, list) or (items and not isinstance(items[0], dict)):
-            count = max(len(sent.get(name) or []), index + 1)
-            items = out[name] = [{} for _ in range(count)]
-        items[index] = {api_settings.NON_FIELD_ERRORS_KEY: list(messages)}
+        if match:
+            items = out.setdefault(match[1], {})
+            if isinstance(items, dict):
+                items[int(match[2])] = {api_settings.NON_FIELD_ERRORS_KEY: list(messages)}
+                continue
+        out.setdefault(key, []).extend(messages)
     return exceptions.ValidationError(out)
 
 
@@ -297,8 +293,7 @@ class VisitViewSet(CaseRecordViewSet):
         try:
             services.visit_record(actor=request.user, visit=visit, data=serializer.to_outcome())
         except DjangoValidationError as exc:
-            raise _record_errors(exc, request.data if isinstance(request.data, dict)
-                                 else {}) from exc
+            raise _record_errors(exc) from exc
         return self.respond(self.fresh(visit), "API recorded visit")
 
     @extend_schema(request=ReasonSerializer, responses=VisitSerializer,
