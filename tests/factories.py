@@ -41,7 +41,8 @@ class UserFactory(DjangoModelFactory):
             return
         self.save()
         name = extracted or roles.SOCIAL_WORKER
-        self.groups.add(Group.objects.get(name=name))
+        # Role groups come from a migration; a transactional test may have emptied them.
+        self.groups.add(Group.objects.get_or_create(name=name)[0])
 
 
 class AgencyFactory(DjangoModelFactory):

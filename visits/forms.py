@@ -20,13 +20,18 @@ def _yes_no(value):
     return {"yes": True, "no": False}.get(value)
 
 
-class TimeField(forms.CharField):
+class TimeField(forms.Field):
     """A time typed as 14:30, 1430, 2:30pm or 9am."""
 
     default_error_messages = {"invalid": "Enter a real time, like 14:30 or 2:30pm"}
 
+    def __init__(self, *, max_length=10, **kwargs):
+        kwargs.setdefault("widget", forms.TextInput(attrs={"autocomplete": "off"}))
+        super().__init__(**kwargs)
+        self.widget.attrs["maxlength"] = str(max_length)
+
     def to_python(self, value):
-        value = super().to_python(value).strip().lower().replace(".", ":")
+        value = (value or "").strip().lower().replace(".", ":")
         if not value:
             return None
         match = re.fullmatch(r"(\d{1,2})(?::?(\d{2}))?\s*(am|pm)?", value)
@@ -73,8 +78,7 @@ class VisitDetailsForm(GovukForm):
 
 class VisitPlanForm(VisitDetailsForm):
     date = GovukDateField(label="Date of the visit")
-    time = TimeField(label="Time", max_length=10, help_text="For example, 14:30 or 7am",
-                     widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    time = TimeField(label="Time", help_text="For example, 14:30 or 7am")
     field_order = ["date", "time", "kind", "announced", "joint_worker", "joint_agency",
                    "purpose"]
 
@@ -98,7 +102,7 @@ class VisitOutcomeForm(GovukForm):
         choices=Visit.DefaultReason.choices,
     )
     date = GovukDateField(label="Date it happened")
-    time = TimeField(label="Time it happened", max_length=10,
+    time = TimeField(label="Time it happened",
                      help_text="The real time, for example 07:15 or 4:45pm")
     present_members = forms.ModelMultipleChoiceField(
         label="Who from the household was there?", queryset=User.objects.none(),

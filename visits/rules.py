@@ -54,6 +54,11 @@ def defaulted_visits_verdict(case: Case) -> DefaultsVerdict:
     its date is day 0. A worker's cancellation is not a default, and visits marked
     recorded in error do not count.
     """
+    # Checked before the count is read: an escalation closed by a meeting in between
+    # is then seen closed by the count too, and its defaults do not fire another.
+    active = Escalation.objects.filter(
+        case=case, kind=Escalation.Kind.DEFAULTED_VISITS, state__in=Escalation.ACTIVE_STATES
+    ).exists()
     start = count_window_start(case)
     window_start_at = timezone.make_aware(datetime.datetime.combine(start, datetime.time.min))
     defaults = list(
@@ -65,9 +70,6 @@ def defaulted_visits_verdict(case: Case) -> DefaultsVerdict:
     threshold = settings.DEFAULTED_VISITS_THRESHOLD
     if len(defaults) <= threshold:
         return DefaultsVerdict(False, len(defaults), None, start)
-    active = Escalation.objects.filter(
-        case=case, kind=Escalation.Kind.DEFAULTED_VISITS, state__in=Escalation.ACTIVE_STATES
-    ).exists()
     return DefaultsVerdict(not active and case.is_open, len(defaults), defaults[threshold], start)
 
 

@@ -135,6 +135,7 @@ def govuk_field(
     label=None,
     heading=False,
     form_group_classes="",
+    mark_optional=True,
 ):
     """Render one bound field as the matching GOV.UK component.
 
@@ -144,6 +145,8 @@ def govuk_field(
     hint: replaces the field's help_text.
     label: replaces the field's label.
     heading: put the label (or legend) in an <h1>, for one-question pages.
+    mark_optional: False leaves "(optional)" off a field that is required only in
+        some answers (the form says when).
     """
     if not isinstance(bound, BoundField):
         return ""
@@ -156,7 +159,8 @@ def govuk_field(
     hint_text = bound.help_text if hint is None else hint
     errors = list(bound.errors)
     label_text = bound.label if label is None else label
-    optional = not bound.field.required and kind not in {"checkbox", "checkboxes"}
+    optional = (mark_optional and not bound.field.required
+                and kind not in {"checkbox", "checkboxes"})
     size = label_size if label_size in SIZES else ""
 
     described_by = []

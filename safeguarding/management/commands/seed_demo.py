@@ -94,8 +94,13 @@ class Command(BaseCommand):
             users = self._users(teams)
             self._agencies()
             made = self._families(teams, users)
+            visits = self._visits_and_escalations(users)
+        from cases.services import escalations_sweep
+
+        escalations_sweep(now=timezone.now())
         self.stdout.write(f"Demo families: {made} added, "
                           f"{Case.objects.count()} cases in all.")
+        self.stdout.write(f"Demo visits: {visits} families given visit histories.")
         if scale:
             from safeguarding.demo_scale import build_scale
 
@@ -225,6 +230,127 @@ class Command(BaseCommand):
                                 closed_on=_day(today, spec["closed"]), reason="stepped_down",
                                 notes="Engaging well with early help; children seen regularly.")
         return case
+
+    # --- visits, meetings and escalations (one of each state) -------------------------------
+
+    VISIT_STORIES = {
+        # family: (escalation story, days ago of the 4th default or of the concern)
+        "Carter": ("met", 60),
+        "Doyle": ("met_late", 45),
+        "Kowalski": ("overdue", 20),
+        "Walsh": ("open", 1),
+        "Ahmed": ("cancelled", 20),
+    }
+
+    def _visits_and_escalations(self, users):
+        done = 0
+        for case in Case.objects.filter(visits__isnull=True).order_by("pk"):
+            story = self.VISIT_STORIES.get(case.family_name)
+            if story is None and case.status != Case.Status.OPEN:
+                continue
+            self._routine_visits(case, story)
+            if story:
+                self._escalation_story(case, users, *story)
+            done += 1
+        return done
+
+    def _at(self, days_ago, hour, minute=0):
+        day = _day(self.today, days_ago)
+        return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour, minute)))
+
+    def _children_seen(self, case, day, *, alone):
+        from visits.services import ChildSeenInput, children_in_household
+
+        voices = ["I like it when Mum walks me to school.", "He shouts at night and I hide.",
+                  "I'm hungry at bedtime.", "Nan makes my tea.", "Don't tell Mum I said.",
+                  "I want my own bed."]
+        return [
+            ChildSeenInput(
+                child=child, seen=True, seen_alone=alone and (child.age_on(day) or 0) >= 3,
+                bedroom_seen=alone, child_views=self.rng.choice(voices)
+                if (child.age_on(day) or 0) >= 4 else "",
+                presentation="Clean and appropriately dressed; quiet at first, then chatty."
+                if alone else "Stayed close to the adults; watched them before answering.",
+                reason_not_seen="" if alone else "Parent would not leave the room",
+            )
+            for child in children_in_household(case, day)
+        ]
+
+    def _routine_visits(self, case, story):
+        """A few completed visits over the last months, mostly announced and 9 to 5."""
+        from visits.services import ObservationInput, Outcome, visit_log
+
+        worker = case.allocated_workers.first()
+        if worker is None:
+            return
+        for days_ago in (80, 58, 37, 16):
+            when = self._at(days_ago, self.rng.choice([10, 11, 14, 15]))
+            if timezone.localdate(when) < case.opened_on:
+                continue
+            alone = case.family_name not in ("Walsh",) and self.rng.random() < 0.6
+            visit_log(
+                actor=worker, case=case, now=when + datetime.timedelta(hours=1),
+                data=Outcome(
+                    outcome="completed", occurred_at=when,
+                    children=self._children_seen(case, timezone.localdate(when), alone=alone),
+                    parent_report="Says things are better and the partner has gone.",
+                    observations=[ObservationInput(
+                        what_was_seen="Mother did not respond when the youngest cried; the "
+                                      "eldest child picked the baby up.",
+                        analysis="Role reversal: the eldest is caring for the youngest.")]
+                    if case.family_name in ("Carter", "Walsh") else [],
+                    notes="Home conditions as before.",
+                ),
+            )
+
+    def _escalation_story(self, case, users, state, days_ago):
+        from cases import services as case_services
+        from cases.models import Escalation
+        from visits.services import Outcome, visit_log, visits_evaluate_case
+
+        worker = case.allocated_workers.first()
+        manager = users["grace.okafor" if case.team.code == "north" else "rachel.green"]
+        if state == "cancelled":
+            escalation = case_services.escalation_open(
+                case=case, kind=Escalation.Kind.NON_COMPLIANCE, actor=worker,
+                trigger_date=_day(self.today, days_ago),
+                reason="Father refuses to engage with the drug service and will not let the "
+                       "health visitor in.", now=self._at(days_ago, 17),
+            )
+            case_services.escalation_cancel(
+                actor=manager, escalation=escalation, now=self._at(days_ago - 1, 9),
+                reason="Raised before the pre-birth conference had set the plan; the "
+                       "conference covers the concern.",
+            )
+            return
+        reasons = ["no_answer", "refused_entry", "not_at_home", "no_answer"]
+        gaps = [9, 6, 3, 0]
+        for gap, reason in zip(gaps, reasons, strict=True):
+            when = self._at(days_ago + gap, 8 if gap % 2 else 16, 15)
+            visit_log(
+                actor=worker, case=case, announced=reason == "not_at_home",
+                now=when + datetime.timedelta(minutes=30),
+                data=Outcome(outcome="defaulted", occurred_at=when, default_reason=reason,
+                             others_present="A man's voice behind the door"
+                             if reason == "refused_entry" else ""),
+            )
+        escalation = visits_evaluate_case(case.pk, now=self._at(days_ago, 17))
+        if escalation is None:
+            return
+        if state in ("met", "met_late"):
+            held = _day(self.today, days_ago - 1) if state == "met" else _day(self.today,
+                                                                              days_ago - 15)
+            case_services.meeting_record(
+                actor=manager, case=case, kind=escalation.required_meeting, held_on=held,
+                chair=f"{manager.get_full_name()}, team manager",
+                decisions="Unannounced visits twice a week, including early morning. School to "
+                          "report attendance daily. Police to share call-outs within 24 hours.",
+                actions="Worker: two unannounced visits a week. School: daily attendance.",
+                staff_attendees=[worker, manager],
+                agencies=list(Agency.objects.filter(kind__in=["police", "school",
+                                                              "health_visiting"])),
+                now=self._at(days_ago - (1 if state == "met" else 15), 16),
+            )
 
     def _family_specs(self, users):
         specs = [
