@@ -23,7 +23,7 @@ from tests.factories import (
     RecordedVisitFactory,
     UserFactory,
 )
-from visits import services
+from visits import rules, services
 from visits.models import Visit
 
 D = datetime.date
@@ -366,3 +366,29 @@ def test_it_takes_day_0_from_the_local_date_of_the_fourth_default(case, child, w
 
     # 7 WD from Wed 10 Jun 2026: 11, 12, 15, 16, 17, 18, 19.
     assert (escalation.trigger_date, escalation.due_date) == (D(2026, 6, 10), D(2026, 6, 19))
+
+
+def test_it_does_not_fire_again_from_old_defaults_when_a_meeting_closes_it_meanwhile(
+        case, child, worker, manager, monkeypatch):
+    # A meeting is recorded while an evaluation is under way, between its reading of
+    # the count and its check for an active escalation. The evaluation must not take
+    # the old defaults, counted before the meeting, as a new 4th default.
+    for day in (D(2026, 3, 2), D(2026, 3, 4), D(2026, 3, 6), D(2026, 3, 10)):
+        RecordedVisitFactory(case=case, lead_worker=worker, planned_for=at(day))
+    first = services.visits_evaluate_case(case.pk, now=at(D(2026, 3, 10), 11))
+    real_window_start = rules.count_window_start
+
+    def window_start_then_meeting(case_):
+        start = real_window_start(case_)
+        if not Meeting.objects.exists():
+            case_services.meeting_record(
+                actor=manager, case=case, kind=MA, held_on=D(2026, 3, 12), chair="TM",
+                decisions="Plan agreed", now=at(D(2026, 3, 12), 15))
+        return start
+
+    monkeypatch.setattr(rules, "count_window_start", window_start_then_meeting)
+    again = services.visits_evaluate_case(case.pk, now=at(D(2026, 3, 12), 15))
+
+    assert again is None
+    assert list(Escalation.objects.filter(case=case).values_list("pk", "state")) == [
+        (first.pk, Escalation.State.MET)]
