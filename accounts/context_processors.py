@@ -7,3 +7,28 @@ def session_limits(request):
         "session_warning_seconds": settings.SESSION_WARNING_SECONDS,
         "demo_mode": settings.DEMO_MODE,
     }
+
+
+NAV_ITEMS = [
+    ("cases", "/cases/", "Cases"),
+    ("escalations", "/cases/escalations/", "Escalations"),
+    ("notifications", "/accounts/notifications/", "Notifications"),
+    ("api", "/api/v1/docs/", "API"),
+]
+
+
+def navigation(request):
+    """The service navigation: which section is current, and unread notifications."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    from .models import Notification
+
+    # The most specific section the path is in: /cases/escalations/ is not "Cases".
+    matches = [(len(href), key) for key, href, _ in NAV_ITEMS if request.path.startswith(href)]
+    section = max(matches)[1] if matches else ""
+
+    unread = Notification.objects.filter(
+        recipient=user, channel=Notification.Channel.IN_APP, read_at__isnull=True
+    ).count()
+    return {"nav_items": NAV_ITEMS, "nav_section": section, "unread_notifications": unread}

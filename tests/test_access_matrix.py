@@ -33,6 +33,8 @@ from tests.factories import (
 NOT_CASE_SCOPED = {
     "home", "healthz", "accounts:login", "accounts:logout", "api-schema", "api-docs",
     "session-status", "session-extend", "api-root",
+    # A user's own notifications: recipients are chosen through the policy when written.
+    "accounts:notifications", "accounts:notifications_read",
 }
 # Case lists: the case must be listed for those who may see it and absent for others.
 DOMAIN_APPS = {"accounts", "cases", "visits", "chronologies", "supervision", "auth"}
@@ -196,9 +198,11 @@ def test_it_applies_the_access_policy_to_every_page(client, world, user_key, no_
                 assert response.status_code == 404, (name, case_key, response.status_code)
                 post = client.post(url, {})
                 assert post.status_code == 404, (name, case_key, "POST", post.status_code)
-        listing = client.get(reverse("cases:list") + "?scope=team")
-        assert listing.status_code == 200
-        assert (case.reference in listing.content.decode()) is visible, (case_key, "list")
+        for listing_name in ("cases:list", "cases:escalations"):
+            listing = client.get(reverse(listing_name) + "?scope=team")
+            assert listing.status_code == 200
+            assert (case.reference in listing.content.decode()) is visible, (case_key,
+                                                                             listing_name)
     logged = set(AccessLog.objects.filter(user=user).values_list("case_id", flat=True))
     expected = {o["case"].pk for k, o in cases.items() if user_key in VISIBLE[k]}
     assert logged == expected
