@@ -81,6 +81,13 @@ def can_allocate_case(user, case) -> bool:
     return can_view_case(user, case) and user.is_manager
 
 
+def can_raise_escalation(user, case) -> bool:
+    """Workers, supervisors and managers raise escalations; business support does not."""
+    return can_view_case(user, case) and user.has_role(
+        roles.SOCIAL_WORKER, roles.PRACTICE_SUPERVISOR, *roles.MANAGER_ROLES
+    )
+
+
 def can_manage_restriction(user, case) -> bool:
     return can_view_case(user, case) and user.is_manager
 

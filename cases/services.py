@@ -43,7 +43,8 @@ def _today(now: datetime.datetime) -> datetime.date:
 
 
 def _require_open(case: Case, doing: str):
-    if not case.is_open:
+    # Read the status now: the instance passed in may have been loaded before a close.
+    if not Case.objects.filter(pk=case.pk, status=Case.Status.OPEN).exists():
         raise ValidationError(f"This case is closed: reopen it before {doing}")
 
 
@@ -587,8 +588,9 @@ def escalation_open(
     """
     now = now or timezone.now()
     if kind == Escalation.Kind.NON_COMPLIANCE:
-        if actor is None or not policy.can_view_case(actor, case):
-            raise PermissionDenied("Only someone who can see the case can raise an escalation")
+        if actor is None or not policy.can_raise_escalation(actor, case):
+            raise PermissionDenied("Only a worker or manager who can see the case can raise "
+                                   "an escalation")
         if not reason.strip():
             raise ValidationError({"reason": "Enter the non-compliance concern"})
         _not_future(trigger_date, now, "trigger_date", "The date of the concern")
@@ -727,6 +729,7 @@ def meeting_record(
     now = now or timezone.now()
     if not policy.can_edit_case(actor, case):
         raise PermissionDenied
+    _require_open(case, "recording a meeting")
     _not_future(held_on, now, "held_on", "The date of the meeting")
     if held_on < case.opened_on:
         raise ValidationError({"held_on": "The meeting cannot be before the case opened "
@@ -734,6 +737,9 @@ def meeting_record(
     if meets is not None:
         if meets.case_id != case.pk:
             raise ValidationError({"meets": "That escalation is on another case"})
+        if not meets.is_active:
+            state = meets.get_state_display().lower()
+            raise ValidationError({"meets": f"That escalation is already {state}"})
         if meets.required_meeting != kind:
             raise ValidationError({"kind": "That escalation needs a "
                                            f"{meets.get_required_meeting_display().lower()}"})
