@@ -43,10 +43,10 @@ def meeting_outcome(escalation: Escalation, meeting: Meeting) -> str | None:
 
 
 def is_reminder_day(escalation: Escalation, today: datetime.date) -> bool:
-    """The working day before the deadline is the day to remind."""
-    return (
-        escalation.state == Escalation.State.OPEN
-        and today < escalation.due_date
-        and is_working_day(today)
-        and add_working_days(today, 1) == escalation.due_date
-    )
+    """The working day before the deadline is the day to remind. If no sweep ran that
+    day, the reminder still goes on any later day up to the deadline itself."""
+    if escalation.state != Escalation.State.OPEN or today > escalation.due_date:
+        return False
+    if today == escalation.due_date:
+        return True
+    return is_working_day(today) and add_working_days(today, 1) == escalation.due_date

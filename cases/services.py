@@ -539,8 +539,13 @@ def _escalation_recipients(case: Case, *, overdue: bool = False):
     else:
         people = [*case.allocated_workers.filter(is_active=True), *managers]
     if case.restricted:
-        allowed = set(case.restricted_to.values_list("pk", flat=True))
+        named = list(case.restricted_to.filter(is_active=True))
+        allowed = {u.pk for u in named}
         people = [u for u in people if u.pk in allowed]
+        if not people:
+            # Nobody in the usual group may see it: tell the people who can, rather
+            # than no one.
+            people = named
     return list({u.pk: u for u in people}.values())
 
 

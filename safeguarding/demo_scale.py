@@ -167,3 +167,28 @@ _STREETS = ["High Street", "Queen Street", "King's Road", "Mill Lane", "Green La
             "Manor Road", "School Lane", "Park Road"]
 _POSTCODES = ["LS11 5QP", "LS12 3DT", "LS9 8AB", "LS14 6PX", "LS10 2JR", "BD3 9LT",
               "WF1 2NB", "HD1 2SP", "HX1 5AB", "YO1 7HH"]
+
+
+def add_due_escalations(*, fraction: float, rng, today: datetime.date) -> int:
+    """Active defaulted-visits escalations on a fraction of open cases, due between three
+    days ago and tomorrow: what the sweep must find, for benchmarks."""
+    from cases.models import Escalation
+
+    open_ids = list(
+        Case.objects.filter(status=Case.Status.OPEN)
+        .exclude(escalations__state__in=Escalation.ACTIVE_STATES)
+        .values_list("pk", flat=True)
+    )
+    chosen = rng.sample(open_ids, max(1, int(len(open_ids) * fraction)))
+    now = timezone.now()
+    rows = []
+    for case_id in chosen:
+        due = today + datetime.timedelta(days=rng.randint(-3, 1))
+        rows.append(Escalation(
+            case_id=case_id, kind=Escalation.Kind.DEFAULTED_VISITS, state="open",
+            trigger_date=due - datetime.timedelta(days=9), child_on_plan=False,
+            required_meeting="multi_agency", working_days=7, due_date=due,
+            reason="Generated for benchmarks.", trigger_count=4, created_at=now,
+        ))
+    Escalation.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)

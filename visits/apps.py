@@ -6,7 +6,13 @@ class VisitsConfig(AppConfig):
     name = "visits"
 
     def ready(self):
-        from cases import panels
+        from cases import panels, signals
+
+        from .receivers import reevaluate_when_escalation_closes
+
+        signals.escalation_changed.connect(
+            reevaluate_when_escalation_closes, dispatch_uid="visits-reevaluate-on-close"
+        )
 
         from .views import case_panel
 

@@ -5,6 +5,8 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from cases.models import Escalation
+
 from . import services
 from .models import Visit
 
@@ -28,6 +30,12 @@ def visits_sweep_recent():
     case_ids = set(
         Visit.objects.filter(
             Q(outcome_recorded_at__gte=since) | Q(in_error_at__gte=since)
+        ).values_list("case_id", flat=True)
+    )
+    # A met or cancelled escalation restarts the count: look at those cases too.
+    case_ids |= set(
+        Escalation.objects.filter(
+            kind=Escalation.Kind.DEFAULTED_VISITS, closed_at__gte=since
         ).values_list("case_id", flat=True)
     )
     fired = 0

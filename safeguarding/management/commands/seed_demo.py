@@ -80,10 +80,13 @@ class Command(BaseCommand):
         parser.add_argument("--scale", type=int, default=0,
                             help="Also generate this many cases for benchmarks")
         parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument("--due-escalations", type=float, default=0.0,
+                            help="With --scale: make this fraction of open cases have an "
+                                 "escalation due now (e.g. 0.01), for the sweep benchmark")
         parser.add_argument("--quiet-logins", action="store_true",
                             help="Do not print the demo logins")
 
-    def handle(self, *args, scale, seed, quiet_logins, **options):
+    def handle(self, *args, scale, seed, quiet_logins, due_escalations, **options):
         if not (settings.DEMO_MODE or settings.DEBUG or settings.TESTING):
             raise CommandError("seed_demo only runs with DEMO_MODE or DJANGO_DEBUG on: it "
                                "creates users with a published password")
@@ -109,6 +112,11 @@ class Command(BaseCommand):
                         stdout=self.stdout)
             took = (timezone.now() - started).total_seconds()
             self.stdout.write(f"Scale data: {scale} cases in {took:.1f} s")
+        if due_escalations:
+            from safeguarding.demo_scale import add_due_escalations
+
+            made = add_due_escalations(fraction=due_escalations, rng=self.rng, today=self.today)
+            self.stdout.write(f"Escalations due now: {made}")
         if not quiet_logins:
             self._print_logins()
 
