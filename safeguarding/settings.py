@@ -272,6 +272,10 @@ ESCALATION_DAYS_ON_PLAN = env_int("ESCALATION_DAYS_ON_PLAN", 3)
 # R5: how often children must be seen, in working days (a case may override).
 VISIT_EVERY_WORKING_DAYS_CP = env_int("VISIT_EVERY_WORKING_DAYS_CP", 10)
 VISIT_EVERY_WORKING_DAYS_CIN = env_int("VISIT_EVERY_WORKING_DAYS_CIN", 20)
+# R9: formal supervision every N days, and every case with a child on a CP plan
+# discussed in supervision at least every N days.
+SUPERVISION_FORMAL_EVERY_DAYS = env_int("SUPERVISION_FORMAL_EVERY_DAYS", 28)
+SUPERVISION_CP_CASE_EVERY_DAYS = env_int("SUPERVISION_CP_CASE_EVERY_DAYS", 28)
 # The sweep: how often beat runs it, and how far back it re-evaluates changed cases.
 ESCALATION_SWEEP_SECONDS = env_int("ESCALATION_SWEEP_SECONDS", 300)
 ESCALATION_SWEEP_LOOKBACK_MINUTES = env_int("ESCALATION_SWEEP_LOOKBACK_MINUTES", 30)

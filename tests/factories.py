@@ -198,3 +198,63 @@ class RuleEscalationFactory(EscalationFactory):
     working_days = factory.LazyAttribute(lambda e: 3 if e.child_on_plan else 7)
     due_date = factory.LazyAttribute(lambda e: _add_working_days(e.trigger_date, e.working_days))
     trigger_count = 4
+
+
+# --- Supervision ----------------------------------------------------------------------
+
+
+class SupervisionSessionFactory(DjangoModelFactory):
+    class Meta:
+        model = "supervision.SupervisionSession"
+
+    supervisee = factory.SubFactory(UserFactory)
+    supervisor = factory.SubFactory(UserFactory, team=factory.SelfAttribute("..supervisee.team"),
+                                    role=roles.PRACTICE_SUPERVISOR)
+    date = datetime.date(2026, 3, 2)
+    kind = "formal"
+    status = "held"
+    created_at = factory.LazyFunction(timezone.now)
+    created_by = factory.SelfAttribute("supervisor")
+
+
+class CaseDiscussionFactory(DjangoModelFactory):
+    class Meta:
+        model = "supervision.CaseDiscussion"
+
+    session = factory.SubFactory(SupervisionSessionFactory)
+    case = factory.SubFactory(CaseFactory, team=factory.SelfAttribute("..session.supervisee.team"))
+    lived_experience = "Mia is hungry at school and frightened of the noise at home."
+    assumptions = "Mother is overwhelmed rather than neglectful: school reports support it."
+    assessment_changed_not_discussed = True
+    other_source_not_discussed = True
+    other_explanations_not_discussed = True
+    child_life_not_discussed = True
+    hypothesis_not_discussed = True
+    created_at = factory.LazyFunction(timezone.now)
+    created_by = factory.SelfAttribute("session.supervisor")
+
+
+class DecisionFactory(DjangoModelFactory):
+    class Meta:
+        model = "supervision.Decision"
+
+    discussion = factory.SubFactory(CaseDiscussionFactory)
+    case = factory.SelfAttribute("discussion.case")
+    decision = "Unannounced visit within the week"
+    reasons = "Announced visits have found the home tidied"
+    decided_on = factory.SelfAttribute("discussion.session.date")
+    created_at = factory.LazyFunction(timezone.now)
+    created_by = factory.SelfAttribute("discussion.session.supervisor")
+
+
+class SupervisionActionFactory(DjangoModelFactory):
+    class Meta:
+        model = "supervision.Action"
+
+    discussion = factory.SubFactory(CaseDiscussionFactory)
+    case = factory.SelfAttribute("discussion.case")
+    description = "Speak to the school nurse about Mia's weight"
+    owner = factory.SelfAttribute("discussion.session.supervisee")
+    due_date = datetime.date(2026, 3, 16)
+    created_at = factory.LazyFunction(timezone.now)
+    created_by = factory.SelfAttribute("discussion.session.supervisor")

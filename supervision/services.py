@@ -1,0 +1,364 @@
+"""Writes to supervision records. Each takes the acting user as `actor` and keeps history.
+
+A session is planned, then held or cancelled (never deleted: a cancellation needs a
+reason and a new date, and is counted). The supervisor records it and signs it off;
+after sign-off a change needs a reason, written as an Amendment and kept on the
+history rows. Decisions and actions belong to a case discussed in the session.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import policy
+from cases.models import Case
+
+from . import queries, signals
+from .models import (
+    QUESTION_FIELDS,
+    Action,
+    Amendment,
+    CaseDiscussion,
+    Decision,
+    SupervisionSession,
+)
+
+SESSION_FIELDS = ("most_worried_case", "most_worried_why", "least_worried_case",
+                  "least_worried_why", "wellbeing_impact", "wellbeing_support")
+
+
+def _save(obj, actor, reason: str = ""):
+    obj._history_user = actor
+    if reason:
+        obj._change_reason = reason[:100]
+    obj.full_clean(validate_unique=False, validate_constraints=False)
+    obj.save()
+    return obj
+
+
+def _today(now) -> datetime.date:
+    return timezone.localdate(now)
+
+
+def _lock(session: SupervisionSession) -> SupervisionSession:
+    return SupervisionSession.objects.select_for_update().get(pk=session.pk)
+
+
+def _require_recorder(actor, session):
+    if not queries.can_record_session(actor, session):
+        raise PermissionDenied("Only the supervisor or a manager can change this record")
+
+
+def _amend(*, actor, session, what: str, reason: str, now) -> str:
+    """After sign-off, a change needs a reason; returns it for the history row."""
+    if not session.is_signed_off:
+        return ""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "This record is signed off: enter why you are "
+                                         "changing it"})
+    amendment = Amendment(session=session, what=what[:200], reason=reason, at=now, by=actor)
+    _save(amendment, actor)
+    return f"After sign-off: {reason}"
+
+
+# --- Sessions -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def session_create(*, actor, supervisee, date: datetime.date, kind: str = "formal",
+                   supervisor=None, now=None) -> SupervisionSession:
+    now = now or timezone.now()
+    supervisor = supervisor or actor
+    if not (actor.pk == supervisor.pk or actor.is_manager):
+        raise PermissionDenied("You can only arrange supervision you give")
+    if supervisee is None:
+        raise ValidationError({"supervisee": "Select who is being supervised"})
+    if supervisee.pk == supervisor.pk:
+        raise ValidationError({"supervisee": "Someone cannot supervise themselves"})
+    if kind not in SupervisionSession.Kind.values:
+        raise ValidationError({"kind": "Select the kind of supervision"})
+    session = SupervisionSession(supervisee=supervisee, supervisor=supervisor, date=date,
+                                 kind=kind, created_at=now, created_by=actor)
+    return _save(session, actor)
+
+
+@transaction.atomic
+def session_hold(*, actor, session: SupervisionSession, date: datetime.date | None = None,
+                 now=None) -> SupervisionSession:
+    """Record that the session took place (on `date`, today or earlier)."""
+    now = now or timezone.now()
+    _require_recorder(actor, session)
+    session = _lock(session)
+    if session.status != SupervisionSession.Status.PLANNED:
+        raise ValidationError(f"This supervision is already {session.get_status_display().lower()}")
+    date = date or session.date
+    if date > _today(now):
+        raise ValidationError({"date": "A supervision can only be held today or in the past"})
+    session.date = date
+    session.status = SupervisionSession.Status.HELD
+    session.held_at = now
+    _save(session, actor)
+    signals.session_held.send(sender=SupervisionSession, session=session, actor=actor, now=now)
+    return session
+
+
+@transaction.atomic
+def session_cancel(*, actor, session: SupervisionSession, reason: str,
+                   new_date: datetime.date | None, now=None) -> SupervisionSession:
+    """Cancel a planned session: a reason and a new date are required, and the new
+    session is booked. Cancellations are counted per supervisor."""
+    now = now or timezone.now()
+    _require_recorder(actor, session)
+    session = _lock(session)
+    if session.status != SupervisionSession.Status.PLANNED:
+        raise ValidationError("Only a planned supervision can be cancelled")
+    if session.discussions.exists():
+        raise ValidationError("Cases have been discussed in this supervision: record it as "
+                              "held instead")
+    errors = {}
+    reason = (reason or "").strip()
+    if not reason:
+        errors["reason"] = "Enter why the supervision is cancelled"
+    if new_date is None:
+        errors["new_date"] = "Enter the new date for the supervision"
+    elif new_date < _today(now):
+        errors["new_date"] = "The new date must be today or in the future"
+    if errors:
+        raise ValidationError(errors)
+    rearranged = SupervisionSession(
+        supervisee=session.supervisee, supervisor=session.supervisor, date=new_date,
+        kind=session.kind, created_at=now, created_by=actor,
+    )
+    _save(rearranged, actor)
+    session.status = SupervisionSession.Status.CANCELLED
+    session.cancelled_reason = reason
+    session.cancelled_at = now
+    session.cancelled_by = actor
+    session.rearranged_as = rearranged
+    _save(session, actor)
+    signals.session_cancelled.send(sender=SupervisionSession, session=session, actor=actor,
+                                   now=now)
+    return session
+
+
+def _check_case_for_session(session, case, field_name):
+    if case is None:
+        return
+    for person, who in ((session.supervisee, "the supervisee"),
+                        (session.supervisor, "the supervisor")):
+        if not policy.can_view_case(person, case):
+            raise ValidationError({field_name: f"{case.reference} is not a case {who} can see"})
+
+
+@transaction.atomic
+def session_update(*, actor, session: SupervisionSession, reason: str = "", now=None,
+                   **fields) -> SupervisionSession:
+    """The worries (most and least, and why) and the worker's wellbeing and support."""
+    now = now or timezone.now()
+    _require_recorder(actor, session)
+    session = _lock(session)
+    if session.status == SupervisionSession.Status.CANCELLED:
+        raise ValidationError("This supervision was cancelled")
+    for name, value in fields.items():
+        if name not in SESSION_FIELDS:
+            raise TypeError(f"Unknown session field: {name}")
+        if isinstance(value, str):
+            value = value.strip()
+        setattr(session, name, value)
+    _check_case_for_session(session, session.most_worried_case, "most_worried_case")
+    _check_case_for_session(session, session.least_worried_case, "least_worried_case")
+    if (session.most_worried_case_id and session.most_worried_case_id
+            == session.least_worried_case_id):
+        raise ValidationError({"least_worried_case": "Choose a different case from the one "
+                                                     "that worries you most"})
+    change = _amend(actor=actor, session=session, what="Worries and wellbeing",
+                    reason=reason, now=now)
+    return _save(session, actor, change)
+
+
+@transaction.atomic
+def session_sign_off(*, actor, session: SupervisionSession, now=None) -> SupervisionSession:
+    now = now or timezone.now()
+    session = _lock(session)
+    if actor.pk != session.supervisor_id:
+        raise PermissionDenied("Only the supervisor signs the record off")
+    if session.status != SupervisionSession.Status.HELD:
+        raise ValidationError("Record the supervision as held before signing it off")
+    if session.is_signed_off:
+        raise ValidationError("This record is already signed off")
+    session.signed_off_at = now
+    session.signed_off_by = actor
+    _save(session, actor, "Signed off")
+    signals.session_signed_off.send(sender=SupervisionSession, session=session, actor=actor,
+                                    now=now)
+    return session
+
+
+# --- Case discussions -----------------------------------------------------------------
+
+
+@dataclass
+class Answers:
+    """The reflective questions: each an answer, or in `not_discussed`."""
+
+    lived_experience: str = ""
+    answers: dict[str, str] = field(default_factory=dict)
+    not_discussed: set[str] = field(default_factory=set)
+
+
+def _apply_answers(discussion: CaseDiscussion, data: Answers):
+    errors = {}
+    discussion.lived_experience = (data.lived_experience or "").strip()
+    if not discussion.lived_experience:
+        errors["lived_experience"] = ("Describe the child's lived experience now, in a "
+                                      "sentence")
+    unknown = (set(data.answers) | set(data.not_discussed)) - set(QUESTION_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown questions: {sorted(unknown)}")
+    for name in QUESTION_FIELDS:
+        answer = (data.answers.get(name) or "").strip()
+        skipped = name in data.not_discussed
+        if answer and skipped:
+            errors[name] = "Give an answer or mark it not discussed, not both"
+        elif not answer and not skipped:
+            errors[name] = "Give an answer, or mark it not discussed"
+        setattr(discussion, name, answer)
+        setattr(discussion, f"{name}_not_discussed", skipped)
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def discussion_create(*, actor, session: SupervisionSession, case: Case, data: Answers,
+                      reason: str = "", now=None) -> CaseDiscussion:
+    now = now or timezone.now()
+    _require_recorder(actor, session)
+    session = _lock(session)
+    if session.status == SupervisionSession.Status.CANCELLED:
+        raise ValidationError("This supervision was cancelled")
+    if case is None:
+        raise ValidationError({"case": "Select the case discussed"})
+    _check_case_for_session(session, case, "case")
+    if not policy.can_view_case(actor, case):
+        raise ValidationError({"case": "Select a case you can see"})
+    if CaseDiscussion.objects.filter(session=session, case=case).exists():
+        raise ValidationError({"case": f"{case.reference} is already discussed in this "
+                                       "supervision: change that discussion instead"})
+    discussion = CaseDiscussion(session=session, case=case, created_at=now, created_by=actor)
+    _apply_answers(discussion, data)
+    change = _amend(actor=actor, session=session, what=f"Added discussion of {case.reference}",
+                    reason=reason, now=now)
+    _save(discussion, actor, change)
+    signals.discussion_recorded.send(sender=CaseDiscussion, discussion=discussion,
+                                     actor=actor, now=now)
+    return discussion
+
+
+@transaction.atomic
+def discussion_update(*, actor, discussion: CaseDiscussion, data: Answers, reason: str = "",
+                      now=None) -> CaseDiscussion:
+    now = now or timezone.now()
+    _require_recorder(actor, discussion.session)
+    session = _lock(discussion.session)
+    discussion = CaseDiscussion.objects.select_for_update().get(pk=discussion.pk)
+    _apply_answers(discussion, data)
+    change = _amend(actor=actor, session=session,
+                    what=f"Changed discussion of {discussion.case.reference}",
+                    reason=reason, now=now)
+    _save(discussion, actor, change)
+    signals.discussion_recorded.send(sender=CaseDiscussion, discussion=discussion,
+                                     actor=actor, now=now)
+    return discussion
+
+
+# --- Decisions and actions -------------------------------------------------------------
+
+
+@transaction.atomic
+def decision_record(*, actor, discussion: CaseDiscussion, decision: str, reasons: str,
+                    reason: str = "", now=None) -> Decision:
+    now = now or timezone.now()
+    _require_recorder(actor, discussion.session)
+    session = _lock(discussion.session)
+    errors = {}
+    if not (decision or "").strip():
+        errors["decision"] = "Enter the decision"
+    if not (reasons or "").strip():
+        errors["reasons"] = "Enter the reasons for the decision"
+    if errors:
+        raise ValidationError(errors)
+    change = _amend(actor=actor, session=session,
+                    what=f"Added a decision on {discussion.case.reference}", reason=reason,
+                    now=now)
+    row = Decision(discussion=discussion, case_id=discussion.case_id,
+                   decision=decision.strip(), reasons=reasons.strip(), decided_on=session.date,
+                   created_at=now, created_by=actor)
+    _save(row, actor, change)
+    signals.decision_recorded.send(sender=Decision, decision=row, actor=actor, now=now)
+    return row
+
+
+@transaction.atomic
+def action_create(*, actor, discussion: CaseDiscussion, description: str, owner,
+                  due_date: datetime.date, reason: str = "", now=None) -> Action:
+    now = now or timezone.now()
+    _require_recorder(actor, discussion.session)
+    session = _lock(discussion.session)
+    errors = {}
+    if not (description or "").strip():
+        errors["description"] = "Enter what needs doing"
+    if owner is None:
+        errors["owner"] = "Select who will do it"
+    elif not policy.can_view_case(owner, discussion.case):
+        errors["owner"] = f"{owner} cannot see this case"
+    if due_date is None:
+        errors["due_date"] = "Enter the date it is due"
+    if errors:
+        raise ValidationError(errors)
+    change = _amend(actor=actor, session=session,
+                    what=f"Added an action on {discussion.case.reference}", reason=reason,
+                    now=now)
+    action = Action(discussion=discussion, case_id=discussion.case_id,
+                    description=description.strip(), owner=owner, due_date=due_date,
+                    created_at=now, created_by=actor)
+    _save(action, actor, change)
+    signals.action_changed.send(sender=Action, action=action, actor=actor, now=now)
+    return action
+
+
+def _may_progress(actor, action) -> bool:
+    return actor.pk == action.owner_id or queries.can_record_session(
+        actor, action.discussion.session)
+
+
+@transaction.atomic
+def action_set_status(*, actor, action: Action, status: str, now=None) -> Action:
+    """Move an action on; completing it records who and when, reopening clears that."""
+    now = now or timezone.now()
+    action = Action.objects.select_for_update().select_related("discussion__session").get(
+        pk=action.pk)
+    if not _may_progress(actor, action):
+        raise PermissionDenied("Only the action's owner or the supervisor can change it")
+    if status not in Action.Status.values:
+        raise ValidationError({"status": "Select the action's status"})
+    if status == action.status:
+        return action
+    action.status = status
+    if status == Action.Status.COMPLETED:
+        action.completed_at = now
+        action.completed_by = actor
+    else:
+        action.completed_at = None
+        action.completed_by = None
+    _save(action, actor, f"Status: {action.get_status_display()}")
+    signals.action_changed.send(sender=Action, action=action, actor=actor, now=now)
+    return action
+
+
+def action_complete(*, actor, action: Action, now=None) -> Action:
+    return action_set_status(actor=actor, action=action, status=Action.Status.COMPLETED,
+                             now=now)
