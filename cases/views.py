@@ -65,10 +65,30 @@ def case_context(request, case: Case) -> dict:
 def _form_page(request, case, form, *, title, submit, intro="", cancel_url=None, **extra):
     context = _case_context(case, timezone.localdate())
     context.update(
-        form=form, title=title, submit=submit, intro=intro,
-        cancel_url=cancel_url or reverse("cases:detail", args=[case.pk]), **extra,
+        form=form,
+        title=title,
+        submit=submit,
+        intro=intro,
+        cancel_url=cancel_url or reverse("cases:detail", args=[case.pk]),
+        **extra,
     )
     return render(request, "cases/form_page.html", context, status=400 if form.errors else 200)
+
+
+def _submit(request, case, form, save, *, success, title, submit, intro=""):
+    """The shape of every small case form: on a valid post call the service; show its
+    ValidationError beside the fields and keep what was typed; on success say so and go
+    back to the case. `success` is a message, or a function of what the service returned.
+    """
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = save(form.cleaned_data)
+        except ValidationError as exc:
+            forms.apply_service_errors(form, exc)
+        else:
+            messages.success(request, success(result) if callable(success) else success)
+            return redirect("cases:detail", case.pk)
+    return _form_page(request, case, form, title=title, submit=submit, intro=intro)
 
 
 def _require_open(case):
@@ -99,8 +119,9 @@ def case_list(request):
             return redirect(f"{reverse('cases:list')}?s={key}")
     else:
         data = stored.get(request.GET.get("s", ""), None)
-        form = forms.CaseFilterForm(data if data is not None else None, user=user,
-                                    initial={"status": "open"})
+        form = forms.CaseFilterForm(
+            data if data is not None else None, user=user, initial={"status": "open"}
+        )
     scope = request.GET.get("scope") or ("mine" if not user.is_manager else "team")
     filters = {"status": "open"}
     if form.is_bound and form.is_valid():
@@ -114,35 +135,51 @@ def case_list(request):
         mine=scope == "mine",
     )
     page = Paginator(cases, 25).get_page(request.GET.get("page"))
-    return render(request, "cases/case_list.html", {
-        "form": form, "page": page, "scope": scope,
-        "search_key": request.GET.get("s", ""),
-        "status_code": 400 if form.errors else 200,
-    }, status=400 if form.errors else 200)
+    return render(
+        request,
+        "cases/case_list.html",
+        {
+            "form": form,
+            "page": page,
+            "scope": scope,
+            "search_key": request.GET.get("s", ""),
+            "status_code": 400 if form.errors else 200,
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def case_create(request):
     user = request.user
-    form = forms.CaseCreateForm(request.POST or None, user=user,
-                                initial={"opened_on": timezone.localdate()})
+    form = forms.CaseCreateForm(
+        request.POST or None, user=user, initial={"opened_on": timezone.localdate()}
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             case = services.case_create(
-                actor=user, family_name=data["family_name"], team=data["team"],
-                summary=data["summary"], opened_on=data["opened_on"],
-                allocated_workers=data["allocated_workers"], restricted=data["restricted"],
+                actor=user,
+                family_name=data["family_name"],
+                team=data["team"],
+                summary=data["summary"],
+                opened_on=data["opened_on"],
+                allocated_workers=data["allocated_workers"],
+                restricted=data["restricted"],
             )
         except ValidationError as exc:
             forms.apply_service_errors(form, exc)
         else:
-            messages.success(request, f"Case {case.reference} opened for the {case.family_name} "
-                                      "family. Add the people in the household next.")
+            messages.success(
+                request,
+                f"Case {case.reference} opened for the {case.family_name} "
+                "family. Add the people in the household next.",
+            )
             return redirect("cases:detail", case.pk)
-    return render(request, "cases/case_create.html", {"form": form},
-                  status=400 if form.errors else 200)
+    return render(
+        request, "cases/case_create.html", {"form": form}, status=400 if form.errors else 200
+    )
 
 
 # --- The case page ----------------------------------------------------------------------
@@ -162,7 +199,10 @@ def case_detail(request, pk):
         hazards=case.hazards.select_related("created_by").order_by("-start_date"),
         person_hazards=Hazard.objects.filter(
             person__memberships__case=case, person__memberships__in_error=False
-        ).select_related("person").distinct().order_by("-start_date"),
+        )
+        .select_related("person")
+        .distinct()
+        .order_by("-start_date"),
         workers=case.allocated_workers.all(),
         can_close=case.is_open and policy.can_close_case(request.user, case),
         can_reopen=not case.is_open and policy.can_reopen_case(request.user, case),
@@ -170,8 +210,9 @@ def case_detail(request, pk):
         recent_changes=history.case_changes(case, limit=8),
         panels=panels.render_context(case, request.user, today),
         meetings=case.meetings.filter(in_error=False).order_by("-held_on")[:10],
-        past_escalations=case.escalations.exclude(
-            state__in=Escalation.ACTIVE_STATES).order_by("-trigger_date")[:10],
+        past_escalations=case.escalations.exclude(state__in=Escalation.ACTIVE_STATES).order_by(
+            "-trigger_date"
+        )[:10],
     )
     return render(request, "cases/case_detail.html", context)
 
@@ -189,8 +230,9 @@ def case_history(request, pk):
 @require_http_methods(["GET", "POST"])
 def case_edit(request, pk):
     case = _case(request, pk, "opened edit case details")
-    form = forms.CaseEditForm(request.POST or None, initial={
-        "family_name": case.family_name, "summary": case.summary})
+    form = forms.CaseEditForm(
+        request.POST or None, initial={"family_name": case.family_name, "summary": case.summary}
+    )
     if request.method == "POST" and form.is_valid():
         services.case_update(actor=request.user, case=case, **form.cleaned_data)
         messages.success(request, "Case details saved")
@@ -205,16 +247,16 @@ def case_close(request, pk):
     if not policy.can_close_case(request.user, case):
         raise PermissionDenied
     form = forms.CaseCloseForm(request.POST or None, initial={"closed_on": timezone.localdate()})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.case_close(actor=request.user, case=case, **form.cleaned_data)
-        except ValidationError as exc:
-            forms.apply_service_errors(form, exc)
-        else:
-            messages.success(request, f"Case {case.reference} closed")
-            return redirect("cases:detail", case.pk)
-    return _form_page(request, case, form, title="Close this case", submit="Close case",
-                      intro="A closed case can be reopened by a manager.")
+    return _submit(
+        request,
+        case,
+        form,
+        lambda data: services.case_close(actor=request.user, case=case, **data),
+        success=f"Case {case.reference} closed",
+        title="Close this case",
+        submit="Close case",
+        intro="A closed case can be reopened by a manager.",
+    )
 
 
 @login_required
@@ -225,15 +267,15 @@ def case_reopen(request, pk):
         raise PermissionDenied
     form = forms.ReasonForm(request.POST or None)
     form.fields["reason"].label = "Why is the case being reopened?"
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.case_reopen(actor=request.user, case=case, **form.cleaned_data)
-        except ValidationError as exc:
-            forms.apply_service_errors(form, exc)
-        else:
-            messages.success(request, f"Case {case.reference} reopened")
-            return redirect("cases:detail", case.pk)
-    return _form_page(request, case, form, title="Reopen this case", submit="Reopen case")
+    return _submit(
+        request,
+        case,
+        form,
+        lambda data: services.case_reopen(actor=request.user, case=case, **data),
+        success=f"Case {case.reference} reopened",
+        title="Reopen this case",
+        submit="Reopen case",
+    )
 
 
 @login_required
@@ -242,8 +284,9 @@ def case_allocate(request, pk):
     case = _case(request, pk, "opened allocation")
     if not policy.can_allocate_case(request.user, case):
         raise PermissionDenied
-    form = forms.AllocationForm(request.POST or None, case=case,
-                                initial={"workers": case.allocated_workers.all()})
+    form = forms.AllocationForm(
+        request.POST or None, case=case, initial={"workers": case.allocated_workers.all()}
+    )
     if request.method == "POST" and form.is_valid():
         services.case_allocate(actor=request.user, case=case, workers=form.cleaned_data["workers"])
         messages.success(request, "Allocation saved")
@@ -257,11 +300,15 @@ def case_restrict(request, pk):
     case = _case(request, pk, "opened restriction")
     if not policy.can_manage_restriction(request.user, case):
         raise PermissionDenied
-    form = forms.RestrictionForm(request.POST or None, initial={
-        "restricted": case.restricted, "named_users": case.restricted_to.all()})
+    form = forms.RestrictionForm(
+        request.POST or None,
+        initial={"restricted": case.restricted, "named_users": case.restricted_to.all()},
+    )
     if request.method == "POST" and form.is_valid():
         services.case_set_restriction(
-            actor=request.user, case=case, restricted=form.cleaned_data["restricted"],
+            actor=request.user,
+            case=case,
+            restricted=form.cleaned_data["restricted"],
             named_users=form.cleaned_data["named_users"],
         )
         messages.success(request, "Access to this case saved")
@@ -286,32 +333,44 @@ def person_add(request, pk):
     case = _case(request, pk, "opened add a person")
     _require_open(case)
     action = request.POST.get("action", "")
-    search = forms.PersonSearchForm(request.POST if action in ("search", "add") else None,
-                                    prefix="s")
+    search = forms.PersonSearchForm(
+        request.POST if action in ("search", "add") else None, prefix="s"
+    )
     context = _case_context(case, timezone.localdate())
     context.update(search=search, step=1)
     if action in ("search", "add") and search.is_valid():
         s = search.cleaned_data
         matches = queries.person_matches(
-            request.user, first_name=s["first_name"], last_name=s["last_name"],
-            date_of_birth=s["date_of_birth"], nhs_number=s["nhs_number"],
+            request.user,
+            first_name=s["first_name"],
+            last_name=s["last_name"],
+            date_of_birth=s["date_of_birth"],
+            nhs_number=s["nhs_number"],
         )
-        choice = forms.PersonChoiceForm(request.POST if action == "add" else None,
-                                        matches=matches)
+        choice = forms.PersonChoiceForm(request.POST if action == "add" else None, matches=matches)
         membership = forms.MembershipFields(
-            request.POST if action == "add" else None, prefix="m",
+            request.POST if action == "add" else None,
+            prefix="m",
             initial={"start_date": timezone.localdate(), "lives_in_household": "yes"},
         )
         person_form = forms.PersonForm(
             request.POST if action == "add" and request.POST.get("person") == "new" else None,
             prefix="p",
-            initial={"first_name": s["first_name"], "last_name": s["last_name"],
-                     "date_of_birth": s["date_of_birth"], "nhs_number": s["nhs_number"]},
+            initial={
+                "first_name": s["first_name"],
+                "last_name": s["last_name"],
+                "date_of_birth": s["date_of_birth"],
+                "nhs_number": s["nhs_number"],
+            },
         )
-        context.update(step=2, matches=matches, choice=choice, membership_form=membership,
-                       person_form=person_form,
-                       search_hidden=[(k, v) for k, v in request.POST.items()
-                                      if k.startswith("s-")])
+        context.update(
+            step=2,
+            matches=matches,
+            choice=choice,
+            membership_form=membership,
+            person_form=person_form,
+            search_hidden=[(k, v) for k, v in request.POST.items() if k.startswith("s-")],
+        )
         if action == "add" and choice.is_valid() and membership.is_valid():
             picked = choice.cleaned_data["person"]
             try:
@@ -322,8 +381,9 @@ def person_add(request, pk):
                         person = None
                 else:
                     person = _matchable_person(request.user, picked)
-                    services.membership_add(actor=request.user, case=case, person=person,
-                                            **membership.cleaned_data)
+                    services.membership_add(
+                        actor=request.user, case=case, person=person, **membership.cleaned_data
+                    )
             except ValidationError as exc:
                 forms.apply_service_errors([membership, person_form, choice], exc)
             else:
@@ -332,17 +392,23 @@ def person_add(request, pk):
                         request, f"{person.full_name or 'Unborn baby'} added to the case"
                     )
                     return redirect("cases:detail", case.pk)
-    has_errors = any(f.errors for f in (
-        search, context.get("choice"), context.get("membership_form"),
-        context.get("person_form")) if f is not None and f.is_bound)
+    has_errors = any(
+        f.errors
+        for f in (
+            search,
+            context.get("choice"),
+            context.get("membership_form"),
+            context.get("person_form"),
+        )
+        if f is not None and f.is_bound
+    )
     return render(request, "cases/person_add.html", context, status=400 if has_errors else 200)
 
 
 def _add_new_person(actor, case, person_form, membership) -> Person:
     with transaction.atomic():
         person = services.person_create(actor=actor, **person_form.cleaned_data)
-        services.membership_add(actor=actor, case=case, person=person,
-                                **membership.cleaned_data)
+        services.membership_add(actor=actor, case=case, person=person, **membership.cleaned_data)
     return person
 
 
@@ -365,17 +431,19 @@ def person_edit(request, pk, person_pk):
     case = _case(request, pk, "opened edit person")
     person = get_object_or_404(Person, pk=person_pk, memberships__case=case)
     form = forms.PersonForm(request.POST or None, instance=person)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.person_update(actor=request.user, person=person, **{
-                f: form.cleaned_data[f] for f in forms.PersonForm.Meta.fields})
-        except ValidationError as exc:
-            forms.apply_service_errors(form, exc)
-        else:
-            messages.success(request, f"Details of {person.full_name} saved")
-            return redirect("cases:detail", case.pk)
-    return _form_page(request, case, form, title=f"Change details of {person.full_name}",
-                      submit="Save details")
+    return _submit(
+        request,
+        case,
+        form,
+        lambda data: services.person_update(
+            actor=request.user,
+            person=person,
+            **{f: form.cleaned_data[f] for f in forms.PersonForm.Meta.fields},
+        ),
+        success=f"Details of {person.full_name} saved",
+        title=f"Change details of {person.full_name}",
+        submit="Save details",
+    )
 
 
 def _membership(case, membership_pk) -> Membership:
@@ -387,19 +455,16 @@ def _membership(case, membership_pk) -> Membership:
 def membership_end(request, pk, membership_pk):
     case = _case(request, pk, "opened end membership")
     membership = _membership(case, membership_pk)
-    form = forms.MembershipEndForm(request.POST or None,
-                                   initial={"end_date": timezone.localdate()})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.membership_end(actor=request.user, membership=membership,
-                                    **form.cleaned_data)
-        except ValidationError as exc:
-            forms.apply_service_errors(form, exc)
-        else:
-            messages.success(request, f"{membership.person.full_name} recorded as having left")
-            return redirect("cases:detail", case.pk)
-    return _form_page(request, case, form, submit="Record that they left",
-                      title=f"{membership.person.full_name} has left the household or case")
+    form = forms.MembershipEndForm(request.POST or None, initial={"end_date": timezone.localdate()})
+    return _submit(
+        request,
+        case,
+        form,
+        lambda data: services.membership_end(actor=request.user, membership=membership, **data),
+        success=f"{membership.person.full_name} recorded as having left",
+        submit="Record that they left",
+        title=f"{membership.person.full_name} has left the household or case",
+    )
 
 
 @login_required
@@ -407,17 +472,21 @@ def membership_end(request, pk, membership_pk):
 def membership_change(request, pk, membership_pk):
     case = _case(request, pk, "opened change membership")
     membership = _membership(case, membership_pk)
-    form = forms.MembershipChangeForm(request.POST or None, initial={
-        "lives_in_household": "yes" if membership.lives_in_household else "no"})
+    form = forms.MembershipChangeForm(
+        request.POST or None,
+        initial={"lives_in_household": "yes" if membership.lives_in_household else "no"},
+    )
     if request.method == "POST" and form.is_valid():
         services.membership_set_household(
-            actor=request.user, membership=membership,
+            actor=request.user,
+            membership=membership,
             lives_in_household=form.cleaned_data["lives_in_household"],
         )
         messages.success(request, "Saved")
         return redirect("cases:detail", case.pk)
-    return _form_page(request, case, form, submit="Save",
-                      title=f"Where does {membership.person.full_name} live?")
+    return _form_page(
+        request, case, form, submit="Save", title=f"Where does {membership.person.full_name} live?"
+    )
 
 
 # --- Addresses, plans, hazards -------------------------------------------------------
@@ -428,16 +497,16 @@ def membership_change(request, pk, membership_pk):
 def address_add(request, pk):
     case = _case(request, pk, "opened add address")
     form = forms.AddressForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.address_add(actor=request.user, case=case, **form.cleaned_data)
-        except ValidationError as exc:
-            forms.apply_service_errors(form, exc)
-        else:
-            messages.success(request, "New address saved; the previous one has been ended")
-            return redirect("cases:detail", case.pk)
-    return _form_page(request, case, form, title="The family has moved", submit="Save address",
-                      intro="The current address ends the day before the move.")
+    return _submit(
+        request,
+        case,
+        form,
+        lambda data: services.address_add(actor=request.user, case=case, **data),
+        success="New address saved; the previous one has been ended",
+        title="The family has moved",
+        submit="Save address",
+        intro="The current address ends the day before the move.",
+    )
 
 
 @login_required
@@ -446,16 +515,15 @@ def address_end(request, pk, address_pk):
     case = _case(request, pk, "opened end address")
     address = get_object_or_404(Address, pk=address_pk, case=case, in_error=False)
     form = forms.AddressEndForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.address_end(actor=request.user, address=address, **form.cleaned_data)
-        except ValidationError as exc:
-            forms.apply_service_errors(form, exc)
-        else:
-            messages.success(request, "Address ended. Where the family lives now is not known.")
-            return redirect("cases:detail", case.pk)
-    return _form_page(request, case, form, title=f"The family left {address}",
-                      submit="Record that they left")
+    return _submit(
+        request,
+        case,
+        form,
+        lambda data: services.address_end(actor=request.user, address=address, **data),
+        success="Address ended. Where the family lives now is not known.",
+        title=f"The family left {address}",
+        submit="Record that they left",
+    )
 
 
 @login_required
@@ -466,20 +534,21 @@ def plan_start(request, pk):
     today = timezone.localdate()
     children = Person.objects.filter(
         Membership.active_on_q(today, prefix="memberships"),
-        memberships__case=case, memberships__relationship=Membership.Relationship.CHILD,
+        memberships__case=case,
+        memberships__relationship=Membership.Relationship.CHILD,
     ).distinct()
-    form = forms.PlanStartForm(request.POST or None, children=children,
-                               initial={"start_date": today})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.plan_start(actor=request.user, case=case, **form.cleaned_data)
-        except ValidationError as exc:
-            forms.apply_service_errors(form, exc)
-        else:
-            messages.success(request, "Child protection plan started")
-            return redirect("cases:detail", case.pk)
-    return _form_page(request, case, form, title="Start a child protection plan",
-                      submit="Start plan")
+    form = forms.PlanStartForm(
+        request.POST or None, children=children, initial={"start_date": today}
+    )
+    return _submit(
+        request,
+        case,
+        form,
+        lambda data: services.plan_start(actor=request.user, case=case, **data),
+        success="Child protection plan started",
+        title="Start a child protection plan",
+        submit="Start plan",
+    )
 
 
 @login_required
@@ -488,16 +557,15 @@ def plan_end(request, pk, plan_pk):
     case = _case(request, pk, "opened end plan")
     plan = get_object_or_404(ChildProtectionPlan, pk=plan_pk, case=case, in_error=False)
     form = forms.PlanEndForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.plan_end(actor=request.user, plan=plan, **form.cleaned_data)
-        except ValidationError as exc:
-            forms.apply_service_errors(form, exc)
-        else:
-            messages.success(request, "Child protection plan ended")
-            return redirect("cases:detail", case.pk)
-    return _form_page(request, case, form, submit="End plan",
-                      title=f"End the plan for {plan.child.full_name or 'the unborn baby'}")
+    return _submit(
+        request,
+        case,
+        form,
+        lambda data: services.plan_end(actor=request.user, plan=plan, **data),
+        success="Child protection plan ended",
+        submit="End plan",
+        title=f"End the plan for {plan.child.full_name or 'the unborn baby'}",
+    )
 
 
 @login_required
@@ -506,13 +574,17 @@ def hazard_add(request, pk):
     case = _case(request, pk, "opened add hazard")
     today = timezone.localdate()
     members = case.memberships.filter(Membership.active_on_q(today)).select_related("person")
-    form = forms.HazardForm(request.POST or None, members=members,
-                            initial={"start_date": today, "about": "case"})
+    form = forms.HazardForm(
+        request.POST or None, members=members, initial={"start_date": today, "about": "case"}
+    )
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         about = data.pop("about")
-        target = {"case": case} if about == "case" else {
-            "person": get_object_or_404(Person, pk=about, memberships__case=case)}
+        target = (
+            {"case": case}
+            if about == "case"
+            else {"person": get_object_or_404(Person, pk=about, memberships__case=case)}
+        )
         try:
             services.hazard_add(actor=request.user, **target, **data)
         except ValidationError as exc:
@@ -539,16 +611,15 @@ def hazard_end(request, pk, hazard_pk):
     form = forms.AddressEndForm(request.POST or None, initial={"end_date": timezone.localdate()})
     form.fields["end_date"].label = "Date the hazard ended"
     form.fields["end_date"].help_text = ""
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.hazard_end(actor=request.user, hazard=hazard, **form.cleaned_data)
-        except ValidationError as exc:
-            forms.apply_service_errors(form, exc)
-        else:
-            messages.success(request, "Hazard ended")
-            return redirect("cases:detail", case.pk)
-    return _form_page(request, case, form, title=f"End hazard: {hazard.get_kind_display()}",
-                      submit="End hazard")
+    return _submit(
+        request,
+        case,
+        form,
+        lambda data: services.hazard_end(actor=request.user, hazard=hazard, **data),
+        success="Hazard ended",
+        title=f"End hazard: {hazard.get_kind_display()}",
+        submit="End hazard",
+    )
 
 
 IN_ERROR_KINDS = {
@@ -573,17 +644,17 @@ def mark_in_error(request, pk, kind, record_pk):
     form = forms.ReasonForm(request.POST or None)
     form.fields["reason"].label = "Why was this recorded in error?"
     form.fields["reason"].help_text = "The record is kept, struck through, with this reason"
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.record_mark_in_error(actor=request.user, record=record,
-                                          reason=form.cleaned_data["reason"])
-        except ValidationError as exc:
-            forms.apply_service_errors(form, exc)
-        else:
-            messages.success(request, "Marked as recorded in error")
-            return redirect("cases:detail", case.pk)
-    return _form_page(request, case, form, title=f"Recorded in error: {record}",
-                      submit="Mark as recorded in error")
+    return _submit(
+        request,
+        case,
+        form,
+        lambda data: services.record_mark_in_error(
+            actor=request.user, record=record, reason=data["reason"]
+        ),
+        success="Marked as recorded in error",
+        title=f"Recorded in error: {record}",
+        submit="Mark as recorded in error",
+    )
 
 
 # --- Meetings and escalations -----------------------------------------------------------
@@ -595,8 +666,11 @@ def meeting_add(request, pk):
     case = _case(request, pk, "opened record a meeting")
     initial = {"held_on": timezone.localdate()}
     wanted = request.GET.get("escalation", "")
-    escalation = case.escalations.filter(pk=wanted, state__in=Escalation.ACTIVE_STATES).first() \
-        if wanted.isdigit() else None
+    escalation = (
+        case.escalations.filter(pk=wanted, state__in=Escalation.ACTIVE_STATES).first()
+        if wanted.isdigit()
+        else None
+    )
     if escalation is not None:
         initial.update(kind=escalation.required_meeting, meets=escalation.pk)
     form = forms.MeetingForm(request.POST or None, case=case, initial=initial)
@@ -607,9 +681,15 @@ def meeting_add(request, pk):
             forms.apply_service_errors(form, exc)
         else:
             met = meeting.escalations_met.all()
-            note = "; it meets " + ", ".join(
-                f"the escalation due {e.due_date:%d/%m/%Y} ({e.get_state_display().lower()})"
-                for e in met) if met else ""
+            note = (
+                "; it meets "
+                + ", ".join(
+                    f"the escalation due {e.due_date:%d/%m/%Y} ({e.get_state_display().lower()})"
+                    for e in met
+                )
+                if met
+                else ""
+            )
             messages.success(request, f"{meeting.get_kind_display()} recorded{note}")
             return redirect("cases:detail", case.pk)
     return _form_page(request, case, form, title="Record a meeting", submit="Save meeting")
@@ -620,13 +700,17 @@ def meeting_add(request, pk):
 def escalation_raise(request, pk):
     case = _case(request, pk, "opened raise an escalation")
     _require_open(case)
-    form = forms.EscalationRaiseForm(request.POST or None,
-                                     initial={"trigger_date": timezone.localdate()})
+    form = forms.EscalationRaiseForm(
+        request.POST or None, initial={"trigger_date": timezone.localdate()}
+    )
     if request.method == "POST" and form.is_valid():
         try:
             escalation = services.escalation_open(
-                case=case, kind=Escalation.Kind.NON_COMPLIANCE, actor=request.user,
-                **form.cleaned_data)
+                case=case,
+                kind=Escalation.Kind.NON_COMPLIANCE,
+                actor=request.user,
+                **form.cleaned_data,
+            )
         except ValidationError as exc:
             forms.apply_service_errors(form, exc)
         else:
@@ -634,14 +718,21 @@ def escalation_raise(request, pk):
                 form.add_error(None, "A non-compliance escalation is already open on this case")
             else:
                 messages.success(
-                    request, f"Escalation raised: {escalation.get_required_meeting_display()} "
-                             f"due by {escalation.due_date:%A %d %B %Y}")
+                    request,
+                    f"Escalation raised: {escalation.get_required_meeting_display()} "
+                    f"due by {escalation.due_date:%A %d %B %Y}",
+                )
                 return redirect("cases:detail", case.pk)
     return _form_page(
-        request, case, form, title="Raise an escalation for non-compliance", submit="Raise",
+        request,
+        case,
+        form,
+        title="Raise an escalation for non-compliance",
+        submit="Raise",
         intro="The team manager and allocated workers are told. If a child is on a plan on "
-              "the date of the concern, a core group is due within 3 working days; otherwise "
-              "a multi-agency meeting within 7.")
+        "the date of the concern, a core group is due within 3 working days; otherwise "
+        "a multi-agency meeting within 7.",
+    )
 
 
 @login_required
@@ -653,17 +744,18 @@ def escalation_cancel(request, pk, escalation_pk):
         raise PermissionDenied
     form = forms.ReasonForm(request.POST or None)
     form.fields["reason"].label = "Why is this escalation being cancelled?"
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.escalation_cancel(actor=request.user, escalation=escalation,
-                                       reason=form.cleaned_data["reason"])
-        except ValidationError as exc:
-            forms.apply_service_errors(form, exc)
-        else:
-            messages.success(request, "Escalation cancelled")
-            return redirect("cases:detail", case.pk)
-    return _form_page(request, case, form, title="Cancel an escalation", submit="Cancel it",
-                      intro=str(escalation))
+    return _submit(
+        request,
+        case,
+        form,
+        lambda data: services.escalation_cancel(
+            actor=request.user, escalation=escalation, reason=data["reason"]
+        ),
+        success="Escalation cancelled",
+        title="Cancel an escalation",
+        submit="Cancel it",
+        intro=str(escalation),
+    )
 
 
 @login_required
@@ -672,5 +764,8 @@ def escalation_list(request):
     scope = request.GET.get("scope") or ("team" if request.user.is_manager else "mine")
     escalations = queries.escalations_for(request.user, scope=scope)
     page = Paginator(escalations, 50).get_page(request.GET.get("page"))
-    return render(request, "cases/escalation_list.html", {
-        "page": page, "scope": scope, "today": timezone.localdate()})
+    return render(
+        request,
+        "cases/escalation_list.html",
+        {"page": page, "scope": scope, "today": timezone.localdate()},
+    )
