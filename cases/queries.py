@@ -77,7 +77,12 @@ def case_list(
         child__memberships__relationship=Membership.Relationship.CHILD,
     )
     hazard_now = Hazard.objects.filter(Hazard.active_on_q(today), case=OuterRef("pk"))
-    qs = qs.annotate(on_plan=Exists(plan_now), has_hazard=Exists(hazard_now))
+    escalations = Escalation.objects.filter(case=OuterRef("pk"))
+    qs = qs.annotate(
+        on_plan=Exists(plan_now), has_hazard=Exists(hazard_now),
+        escalation_open=Exists(escalations.filter(state=Escalation.State.OPEN)),
+        escalation_overdue=Exists(escalations.filter(state=Escalation.State.OVERDUE)),
+    )
     if on_plan == "yes":
         qs = qs.filter(on_plan=True)
     elif on_plan == "no":

@@ -19,6 +19,7 @@ from cases.models import Address, ChildProtectionPlan, Hazard, Membership
 from tests.factories import (
     AddressFactory,
     CaseFactory,
+    DecisionFactory,
     EscalationFactory,
     HazardFactory,
     MeetingFactory,
@@ -36,6 +37,15 @@ NOT_CASE_SCOPED = {
     # A user's own notifications: recipients are chosen through the policy when written.
     "accounts:notifications", "accounts:notifications_read",
 }
+# Supervision sessions are seen by the supervisee, the supervisor and their managers,
+# not by everyone who may see a case: tests/supervision/test_privacy.py is their matrix.
+SUPERVISION_SCOPED = {
+    "supervision:home", "supervision:my_actions", "supervision:action_status",
+    "supervision:create", "supervision:detail", "supervision:hold", "supervision:cancel",
+    "supervision:record", "supervision:sign_off", "supervision:discussion_add",
+    "supervision:discussion_edit", "supervision:decision_add", "supervision:action_add",
+}
+SUPERVISION_API = {"supervisionsession", "supervisiondiscussion", "supervisionaction"}
 # Case lists: the case must be listed for those who may see it and absent for others.
 DOMAIN_APPS = {"accounts", "cases", "visits", "chronologies", "supervision", "auth"}
 
@@ -94,6 +104,7 @@ def world(db):
             "visit": VisitFactory(case=case, lead_worker=users["team_manager"]),
             "escalation": EscalationFactory(case=case),
             "meeting": MeetingFactory(case=case, created_by=users["team_manager"]),
+            "decision": DecisionFactory(case=case, discussion__case=case),
         }
         cases[key] = objects
     return users, cases
@@ -109,6 +120,7 @@ VISIBLE = {
 API_BASENAMES = {"case": "case", "person": "person", "membership": "membership",
                  "address": "address", "cpplan": "plan", "hazard": "hazard", "visit": "visit",
                  "meeting": "meeting"}
+API_BASENAMES["supervisiondecision"] = "decision"  # case record
 
 
 def api_kwargs(name, params, objects):
@@ -143,10 +155,12 @@ def page_kwargs(name, params, objects):
 def classify(urls):
     pages, api_details, api_lists, other = [], [], [], []
     for name, params in urls.items():
-        if name in NOT_CASE_SCOPED:
+        if name in NOT_CASE_SCOPED or name in SUPERVISION_SCOPED:
             other.append(name)
-        elif name.startswith(("cases:", "visits:")):
+        elif name.startswith(("cases:", "visits:", "supervision_case:")):
             pages.append(name)
+        elif "-" in name and name.split("-")[0] in SUPERVISION_API:
+            other.append(name)
         elif "-" in name and name.split("-")[0] in API_BASENAMES:
             (api_details if params else api_lists).append(name)
         else:

@@ -215,3 +215,17 @@ def test_it_marks_a_record_in_error_and_keeps_it(signed_in, worker, case):
     assert m.in_error and m.in_error_by == worker and m.in_error_reason
     body = signed_in.get(reverse("cases:detail", args=[case.pk])).content.decode()
     assert "Wrong" not in body.split('id="household"')[1].split('id="addresses"')[0]
+
+
+def test_it_flags_cases_with_an_open_or_overdue_escalation_in_the_list(signed_in, case):
+    from tests.factories import EscalationFactory
+
+    other = CaseFactory(team=case.team, family_name="Walsh")
+    other.allocated_workers.add(*case.allocated_workers.all())
+    EscalationFactory(case=case, state="overdue")
+    EscalationFactory(case=other, state="open")
+    body = signed_in.get(reverse("cases:list")).content.decode()
+    carter = body.split(case.reference)[1].split("</tr>")[0]
+    walsh = body.split(other.reference)[1].split("</tr>")[0]
+    assert "Escalation overdue" in carter
+    assert ">Escalation<" in walsh

@@ -1,0 +1,336 @@
+"""Supervision pages. Views collect input and call services and queries.
+
+Sessions, and the worker's wellbeing in them, are shown only through
+`queries.get_session` (the supervisee, the supervisor and their managers; 404 for
+anyone else). The case page shows decisions only.
+"""
+
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.services import access_log_record
+from cases.forms import apply_service_errors
+from cases.views import case_context, case_for_page
+
+from . import forms, queries, services
+from .models import Action, CaseDiscussion
+
+
+def _session(request, session_pk, *, write=False):
+    session = queries.get_session(request.user, session_pk)
+    if write and not queries.can_record_session(request.user, session):
+        raise PermissionDenied("Only the supervisor or a manager can change this record")
+    return session
+
+
+def _form_page(request, session, form, *, title, submit, intro="", cancel_url=None):
+    return render(request, "supervision/form_page.html", {
+        "session": session, "form": form, "title": title, "submit": submit, "intro": intro,
+        "cancel_url": cancel_url or (reverse("supervision:detail", args=[session.pk])
+                                     if session else reverse("supervision:home")),
+    }, status=400 if form.errors else 200)
+
+
+@login_required
+def home(request):
+    user, today = request.user, timezone.localdate()
+    sessions = queries.sessions_for(user).select_related("supervisee", "supervisor")
+    context = {
+        "today": today,
+        "upcoming": sessions.filter(status="planned").order_by("date")[:20],
+        "recent": sessions.exclude(status="planned").order_by("-date", "-id")[:20],
+        "watcher": queries.watches_supervision(user),
+        "action_count": queries.my_actions(user).count(),
+    }
+    if context["watcher"]:
+        context.update(
+            overdue=queries.overdue_supervisions(user, today=today),
+            undiscussed=queries.undiscussed_cp_cases(user, today=today),
+            cancellations=[c for c in queries.cancellation_counts(
+                user, since=today - datetime.timedelta(days=365)) if c["cancelled"]],
+        )
+    return render(request, "supervision/home.html", context)
+
+
+@login_required
+def my_actions(request):
+    today = timezone.localdate()
+    actions = list(queries.my_actions(request.user))
+    return render(request, "supervision/my_actions.html", {
+        "actions": actions, "today": today,
+        "overdue": sum(1 for a in actions if a.is_overdue(today)),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def session_create(request):
+    if not queries.watches_supervision(request.user):
+        raise PermissionDenied("Only supervisors and managers arrange supervision")
+    form = forms.SessionCreateForm(request.POST or None, user=request.user,
+                                   initial={"kind": "formal"})
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            session = services.session_create(actor=request.user, supervisee=d["supervisee"],
+                                              date=d["date"], kind=d["kind"])
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, "Supervision arranged")
+            return redirect("supervision:detail", session.pk)
+    return _form_page(request, None, form, title="Arrange supervision", submit="Arrange")
+
+
+@login_required
+def session_detail(request, session_pk):
+    session = _session(request, session_pk)
+    discussions = list(
+        CaseDiscussion.objects.filter(session=session).select_related("case")
+        .prefetch_related("decisions", "actions__owner")
+    )
+    for discussion in discussions:
+        access_log_record(user=request.user, case=discussion.case,
+                          what="viewed a supervision discussion", request=request)
+    return render(request, "supervision/session_detail.html", {
+        "session": session, "discussions": discussions, "today": timezone.localdate(),
+        "can_record": queries.can_record_session(request.user, session),
+        "amendments": session.amendments.select_related("by"),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def session_hold(request, session_pk):
+    session = _session(request, session_pk, write=True)
+    form = forms.HoldForm(request.POST or None,
+                          initial={"date": min(session.date, timezone.localdate())})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.session_hold(actor=request.user, session=session,
+                                  date=form.cleaned_data["date"])
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, "Supervision recorded as held")
+            return redirect("supervision:detail", session.pk)
+    return _form_page(request, session, form, title="Record that the supervision took place",
+                      submit="Save")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def session_cancel(request, session_pk):
+    session = _session(request, session_pk, write=True)
+    form = forms.CancelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            session = services.session_cancel(actor=request.user, session=session,
+                                              reason=form.cleaned_data["reason"],
+                                              new_date=form.cleaned_data["new_date"])
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, f"Supervision cancelled and rearranged for "
+                                      f"{session.rearranged_as.date:%d %B %Y}")
+            return redirect("supervision:detail", session.rearranged_as.pk)
+    return _form_page(request, session, form, title="Cancel the supervision", submit="Cancel it",
+                      intro="Guidance says case supervision should not be cancelled. If it "
+                            "must be, give the reason and the new date.")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def session_record(request, session_pk):
+    session = _session(request, session_pk, write=True)
+    initial = {name: getattr(session, name) for name in services.SESSION_FIELDS}
+    form = forms.SessionRecordForm(request.POST or None, session=session, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        reason = data.pop("reason", "")
+        try:
+            services.session_update(actor=request.user, session=session, reason=reason, **data)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, "Supervision record saved")
+            return redirect("supervision:detail", session.pk)
+    return _form_page(request, session, form, title="Worries and wellbeing", submit="Save")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def discussion_add(request, session_pk):
+    session = _session(request, session_pk, write=True)
+    form = forms.DiscussionForm(request.POST or None, session=session)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            with transaction.atomic():
+                discussion = services.discussion_create(
+                    actor=request.user, session=session, case=d["case"], data=form.answers(),
+                    reason=d.get("reason", ""))
+                if d.get("decision"):
+                    services.decision_record(actor=request.user, discussion=discussion,
+                                             decision=d["decision"], reasons=d["reasons"],
+                                             reason=d.get("reason", ""))
+                if d.get("action"):
+                    services.action_create(actor=request.user, discussion=discussion,
+                                           description=d["action"], owner=d["owner"],
+                                           due_date=d["due_date"], reason=d.get("reason", ""))
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict") and "description" in exc.error_dict:
+                exc = ValidationError({"action": exc.error_dict.pop("description"),
+                                       **exc.error_dict})
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, f"Discussion of {discussion.case.family_name} saved")
+            return redirect("supervision:detail", session.pk)
+    return _form_page(request, session, form, title="Discuss a case", submit="Save discussion",
+                      intro="Answer each question, or mark it not discussed.")
+
+
+def _discussion(request, session, discussion_pk):
+    discussion = get_object_or_404(CaseDiscussion.objects.select_related("case"),
+                                   pk=discussion_pk, session=session)
+    access_log_record(user=request.user, case=discussion.case,
+                      what="opened a supervision discussion", request=request)
+    return discussion
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def discussion_edit(request, session_pk, discussion_pk):
+    session = _session(request, session_pk, write=True)
+    discussion = _discussion(request, session, discussion_pk)
+    initial = {"lived_experience": discussion.lived_experience}
+    for name in services.QUESTION_FIELDS:
+        initial[name] = getattr(discussion, name)
+        initial[f"{name}_not_discussed"] = getattr(discussion, f"{name}_not_discussed")
+    form = forms.DiscussionForm(request.POST or None, session=session, discussion=discussion,
+                                with_first_items=False, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.discussion_update(actor=request.user, discussion=discussion,
+                                       data=form.answers(),
+                                       reason=form.cleaned_data.get("reason", ""))
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, "Discussion saved")
+            return redirect("supervision:detail", session.pk)
+    return _form_page(request, session, form, submit="Save discussion",
+                      title=f"Discussion of {discussion.case.family_name}")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def decision_add(request, session_pk, discussion_pk):
+    session = _session(request, session_pk, write=True)
+    discussion = _discussion(request, session, discussion_pk)
+    form = forms.DecisionForm(request.POST or None, session=session)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            services.decision_record(actor=request.user, discussion=discussion,
+                                     decision=d["decision"], reasons=d["reasons"],
+                                     reason=d.get("reason", ""))
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, "Decision recorded")
+            return redirect("supervision:detail", session.pk)
+    return _form_page(request, session, form, submit="Save decision",
+                      title=f"Decision on {discussion.case.family_name}")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def action_add(request, session_pk, discussion_pk):
+    session = _session(request, session_pk, write=True)
+    discussion = _discussion(request, session, discussion_pk)
+    form = forms.ActionForm(request.POST or None, session=session)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            services.action_create(actor=request.user, discussion=discussion,
+                                   description=d["description"], owner=d["owner"],
+                                   due_date=d["due_date"], reason=d.get("reason", ""))
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, "Action recorded")
+            return redirect("supervision:detail", session.pk)
+    return _form_page(request, session, form, submit="Save action",
+                      title=f"Action on {discussion.case.family_name}")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def session_sign_off(request, session_pk):
+    session = _session(request, session_pk)
+    if request.user.pk != session.supervisor_id:
+        raise PermissionDenied("Only the supervisor signs the record off")
+    form = forms.GovukForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.session_sign_off(actor=request.user, session=session)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, "Supervision record signed off")
+            return redirect("supervision:detail", session.pk)
+    return _form_page(request, session, form, title="Sign off the record", submit="Sign off",
+                      intro="Once signed off, any change needs a reason, and the change and "
+                            "the reason are kept.")
+
+
+@login_required
+@require_POST
+def action_status(request, action_pk):
+    action = get_object_or_404(queries.actions_for(request.user), pk=action_pk)
+    form = forms.ActionStatusForm(request.POST)
+    if form.is_valid():
+        try:
+            services.action_set_status(actor=request.user, action=action,
+                                       status=form.cleaned_data["status"])
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            if form.cleaned_data["status"] == Action.Status.COMPLETED:
+                messages.success(request, "Action completed")
+            else:
+                messages.success(request, "Action updated")
+    nxt = request.POST.get("next", "")
+    if nxt not in ("actions", "session"):
+        nxt = "actions"
+    if nxt == "session" and queries.can_view_session(request.user,
+                                                     action.discussion.session):
+        return redirect("supervision:detail", action.discussion.session_id)
+    return redirect("supervision:my_actions")
+
+
+# --- On the case ------------------------------------------------------------------------
+
+
+@login_required
+def case_decisions(request, pk):
+    """Every supervision decision on a case: shown to everyone who may see the case."""
+    case = case_for_page(request, pk, "viewed supervision decisions")
+    context = case_context(request, case)
+    context["decisions"] = queries.case_decisions(case)
+    return render(request, "supervision/case_decisions.html", context)
+
+
+def case_panel(case, user, today) -> dict:
+    """The supervision section of the case page: decisions only, never the session."""
+    return {"case": case, "decisions": list(queries.case_decisions(case)[:5]),
+            "count": queries.case_decisions(case).count()}
