@@ -12,6 +12,7 @@ def session_limits(request):
 NAV_ITEMS = [
     ("cases", "/cases/", "Cases"),
     ("escalations", "/cases/escalations/", "Escalations"),
+    ("supervision", "/supervision/", "Supervision"),
     ("notifications", "/accounts/notifications/", "Notifications"),
     ("api", "/api/v1/docs/", "API"),
 ]

@@ -3,6 +3,7 @@
 from rest_framework.routers import DefaultRouter
 
 from cases import api as cases_api
+from supervision import api as supervision_api
 from visits import api as visits_api
 
 router = DefaultRouter()
@@ -14,5 +15,13 @@ router.register("cp-plans", cases_api.PlanViewSet, basename="cpplan")
 router.register("hazards", cases_api.HazardViewSet, basename="hazard")
 router.register("meetings", cases_api.MeetingViewSet, basename="meeting")
 router.register("visits", visits_api.VisitViewSet, basename="visit")
+router.register("supervision/sessions", supervision_api.SessionViewSet,
+                basename="supervisionsession")
+router.register("supervision/discussions", supervision_api.DiscussionViewSet,
+                basename="supervisiondiscussion")
+router.register("supervision/actions", supervision_api.ActionViewSet,
+                basename="supervisionaction")
+router.register("supervision/decisions", supervision_api.DecisionViewSet,
+                basename="supervisiondecision")
 
 urlpatterns = router.urls
