@@ -117,7 +117,9 @@ class DiscussionInputSerializer(serializers.Serializer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["session"].queryset = queries.sessions_for(self.context["request"].user)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["session"].queryset = queries.sessions_for(request.user)
 
     def validate_answers(self, answers):
         unknown = set(answers) - set(QUESTION_FIELDS)

@@ -98,6 +98,9 @@ class Command(BaseCommand):
             self._agencies()
             made = self._families(teams, users)
             visits = self._visits_and_escalations(users)
+            from supervision.demo import seed as seed_supervision
+
+            seed_supervision(users=users, today=self.today, rng=self.rng, stdout=self.stdout)
         from cases.services import escalations_sweep
 
         escalations_sweep(now=timezone.now())
