@@ -1,0 +1,68 @@
+"""Write chronology entries for records that existed before the chronology did.
+
+Safe to run again: every entry is keyed by its source, so it updates rather than
+duplicates."""
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from cases.models import Address, Case, ChildProtectionPlan, Escalation, Hazard, Meeting, Membership
+from chronologies import receivers
+from chronologies.services import entries_mark_source_in_error
+from visits.models import Visit
+
+
+class Command(BaseCommand):
+    help = "Write or update chronology entries from existing records (idempotent)"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--case", type=int, help="Only this case id")
+
+    def handle(self, *args, case=None, **options):
+        cases = Case.objects.all()
+        if case:
+            cases = cases.filter(pk=case)
+        total = 0
+        for c in cases.iterator():
+            with transaction.atomic():
+                total += backfill_case(c)
+        self.stdout.write(f"{total} entries written or checked")
+
+
+def backfill_case(case) -> int:
+    n = 0
+    receivers.case_opened(case)
+    n += 1
+    if case.closed_on:
+        receivers.case_closed(case)
+    for m in Membership.objects.filter(case=case).select_related("person", "case"):
+        receivers.member_joined(m)
+        receivers.member_left(m)
+        n += 1
+    for a in Address.objects.filter(case=case).select_related("case"):
+        receivers.address_moved_in(a)
+        receivers.address_left(a)
+        n += 1
+    for p in ChildProtectionPlan.objects.filter(case=case).select_related("child", "case"):
+        receivers.plan_started(p)
+        receivers.plan_ended(p)
+        n += 1
+    for h in Hazard.objects.filter(case=case).select_related("case"):
+        receivers.hazard_added(h)
+        receivers.hazard_ended(h)
+        n += 1
+    for mt in Meeting.objects.filter(case=case).select_related("case"):
+        receivers.meeting_recorded(mt)
+        n += 1
+    for e in Escalation.objects.filter(case=case).select_related("case"):
+        receivers.escalation_changed(e)
+        n += 1
+    for v in Visit.objects.filter(case=case).exclude(outcome=Visit.Outcome.PLANNED) \
+            .select_related("case"):
+        receivers.visit_recorded(v)
+        if v.in_error:
+            entries_mark_source_in_error(source_types=("visit",), source_id=v.pk)
+            for obs in v.observations.all():
+                entries_mark_source_in_error(source_types=("observation",), source_id=obs.pk)
+        n += 1
+    return n

@@ -1,0 +1,329 @@
+"""Receivers for the events cases/ and visits/ publish (their signals.py). Each turns
+its objects into the one entry keyed by the source, through `services.entry_record`.
+The same functions rebuild entries from existing records (`chronology_backfill`)."""
+
+from django.utils import timezone
+
+from cases import signals as case_signals
+from cases.models import Address, ChildProtectionPlan, Escalation, Hazard, Meeting, Membership
+from visits import signals as visit_signals
+from visits.models import Visit
+
+from .models import Category, Significance
+from .services import entries_mark_source_in_error, entry_record
+
+S = Significance
+
+
+def _name(person) -> str:
+    return person.full_name or "Unborn baby"
+
+
+def _children(case):
+    return [m.person for m in case.memberships.filter(relationship="child", in_error=False)
+            .select_related("person")]
+
+
+# --- Case --------------------------------------------------------------------------------
+
+
+def case_opened(case, *, actor=None, now=None):
+    return entry_record(
+        case=case, source_type="case_opened", source_id=case.pk, category=Category.CASE,
+        occurred_on=case.opened_on, title="Case opened", details=case.summary,
+        significance=S.SIGNIFICANT, actor=actor, now=now)
+
+
+def case_closed(case, *, actor=None, now=None):
+    if not case.closed_on:
+        return None
+    details = case.get_closure_reason_display()
+    if case.closure_notes:
+        details = f"{details}. {case.closure_notes}"
+    return entry_record(
+        case=case, source_type="case_closed", source_id=f"{case.pk}:{case.closed_on}",
+        category=Category.CASE, occurred_on=case.closed_on, title="Case closed",
+        details=details, children=_children(case), significance=S.SIGNIFICANT,
+        actor=actor, now=now)
+
+
+def case_reopened(case, *, actor=None, now=None):
+    now = now or timezone.now()
+    return entry_record(
+        case=case, source_type="case_reopened", source_id=f"{case.pk}:{now.isoformat()}",
+        category=Category.CASE, occurred_on=timezone.localdate(now), title="Case reopened",
+        children=_children(case), significance=S.SIGNIFICANT, actor=actor, now=now)
+
+
+# --- Household and addresses ---------------------------------------------------------------
+
+
+def member_joined(membership, *, actor=None, now=None):
+    who = _name(membership.person)
+    rel = membership.get_relationship_display().lower()
+    where = ("joined the household" if membership.lives_in_household
+             else "added (not living in the household)")
+    early = membership.start_date <= membership.case.opened_on
+    return entry_record(
+        case=membership.case, source_type="member_joined", source_id=membership.pk,
+        category=Category.HOUSEHOLD, occurred_on=membership.start_date,
+        title=f"{who} ({rel}) {where}",
+        children=[membership.person] if membership.is_child else [],
+        significance=S.ROUTINE if membership.is_child or early else S.SIGNIFICANT,
+        source_in_error=membership.in_error, actor=actor, now=now)
+
+
+def member_left(membership, *, actor=None, now=None):
+    if not membership.end_date:
+        return None
+    who = _name(membership.person)
+    rel = membership.get_relationship_display().lower()
+    return entry_record(
+        case=membership.case, source_type="member_left", source_id=membership.pk,
+        category=Category.HOUSEHOLD, occurred_on=membership.end_date,
+        title=f"{who} ({rel}) left the household", details=membership.end_reason,
+        children=[membership.person] if membership.is_child else [],
+        significance=S.SIGNIFICANT, source_in_error=membership.in_error, actor=actor, now=now)
+
+
+def member_changed(membership, *, actor=None, now=None):
+    now = now or timezone.now()
+    who = _name(membership.person)
+    what = "now lives in the household" if membership.lives_in_household else \
+        "no longer lives in the household"
+    return entry_record(
+        case=membership.case, source_type="member_changed",
+        source_id=f"{membership.pk}:{now.isoformat()}", category=Category.HOUSEHOLD,
+        occurred_on=timezone.localdate(now), title=f"{who} {what}",
+        children=[membership.person] if membership.is_child else [],
+        significance=S.SIGNIFICANT, source_in_error=membership.in_error, actor=actor, now=now)
+
+
+def address_moved_in(address, *, actor=None, now=None):
+    return entry_record(
+        case=address.case, source_type="address", source_id=address.pk,
+        category=Category.ADDRESS, occurred_on=address.start_date,
+        title=f"Family moved to {address.town} ({address.postcode})",
+        children=_children(address.case),
+        significance=(S.ROUTINE if address.start_date <= address.case.opened_on
+                      else S.SIGNIFICANT),
+        source_in_error=address.in_error, actor=actor, now=now)
+
+
+def address_left(address, *, actor=None, now=None):
+    if not address.end_date:
+        return None
+    return entry_record(
+        case=address.case, source_type="address_left", source_id=address.pk,
+        category=Category.ADDRESS, occurred_on=address.end_date,
+        title=f"Family left their address in {address.town}; new address not known",
+        children=_children(address.case), significance=S.SIGNIFICANT,
+        source_in_error=address.in_error, actor=actor, now=now)
+
+
+# --- Plans, hazards, meetings, escalations --------------------------------------------------
+
+
+def plan_started(plan, *, actor=None, now=None):
+    return entry_record(
+        case=plan.case, source_type="plan_started", source_id=plan.pk, category=Category.PLAN,
+        occurred_on=plan.start_date,
+        title=f"{_name(plan.child)} made subject to a child protection plan "
+              f"({plan.get_category_display().lower()})",
+        children=[plan.child], significance=S.CRITICAL, source_in_error=plan.in_error,
+        actor=actor, now=now)
+
+
+def plan_ended(plan, *, actor=None, now=None):
+    if not plan.end_date:
+        return None
+    return entry_record(
+        case=plan.case, source_type="plan_ended", source_id=plan.pk, category=Category.PLAN,
+        occurred_on=plan.end_date, title=f"Child protection plan for {_name(plan.child)} ended",
+        details=plan.end_reason, children=[plan.child], significance=S.SIGNIFICANT,
+        source_in_error=plan.in_error, actor=actor, now=now)
+
+
+def hazard_added(hazard, *, actor=None, now=None):
+    case = hazard.case
+    if case is None:
+        return None
+    return entry_record(
+        case=case, source_type="hazard", source_id=hazard.pk, category=Category.HAZARD,
+        occurred_on=hazard.start_date, title=f"Hazard to staff: {hazard.get_kind_display()}",
+        details=hazard.details, significance=S.SIGNIFICANT, source_in_error=hazard.in_error,
+        actor=actor, now=now)
+
+
+def hazard_ended(hazard, *, actor=None, now=None):
+    if hazard.case is None or not hazard.end_date:
+        return None
+    return entry_record(
+        case=hazard.case, source_type="hazard_ended", source_id=hazard.pk,
+        category=Category.HAZARD, occurred_on=hazard.end_date,
+        title=f"Hazard no longer active: {hazard.get_kind_display()}",
+        source_in_error=hazard.in_error, actor=actor, now=now)
+
+
+def meeting_recorded(meeting, *, actor=None, now=None):
+    agencies = ", ".join(a.name for a in meeting.agencies.all())
+    details = meeting.decisions
+    if agencies:
+        details = f"Agencies present: {agencies}.\n{details}"
+    return entry_record(
+        case=meeting.case, source_type="meeting", source_id=meeting.pk,
+        category=Category.MEETING, occurred_on=meeting.held_on,
+        title=f"{meeting.get_kind_display()} held (chair: {meeting.chair})", details=details,
+        action_taken=meeting.actions, children=_children(meeting.case),
+        significance=S.SIGNIFICANT, source_in_error=meeting.in_error, actor=actor, now=now)
+
+
+def escalation_changed(escalation, *, actor=None, now=None):
+    """The escalation firing is one entry (updated with its state); becoming overdue and
+    being met or cancelled are entries of their own."""
+    case = escalation.case
+    kind = escalation.get_required_meeting_display().lower()
+    fired = entry_record(
+        case=case, source_type="escalation", source_id=escalation.pk,
+        category=Category.ESCALATION, occurred_on=escalation.trigger_date,
+        title=f"Escalation: {escalation.get_kind_display().lower()}; {kind} due by "
+              f"{escalation.due_date:%-d %B %Y} ({escalation.get_state_display().lower()})",
+        details=escalation.reason, children=_children(case), significance=S.CRITICAL,
+        actor=actor, now=now)
+    state = escalation.state
+    if state == Escalation.State.OVERDUE or escalation.overdue_at:
+        overdue_on = (timezone.localdate(escalation.overdue_at) if escalation.overdue_at
+                      else escalation.due_date)
+        entry_record(
+            case=case, source_type="escalation_overdue", source_id=escalation.pk,
+            category=Category.ESCALATION, occurred_on=overdue_on,
+            title=f"Escalation overdue: no {kind} held by {escalation.due_date:%-d %B %Y}",
+            children=_children(case), significance=S.CRITICAL, actor=actor, now=now)
+    if state in (Escalation.State.MET, Escalation.State.MET_LATE):
+        entry_record(
+            case=case, source_type="escalation_closed", source_id=escalation.pk,
+            category=Category.ESCALATION,
+            occurred_on=escalation.met_on or timezone.localdate(escalation.closed_at),
+            title=f"Escalation {escalation.get_state_display().lower()} by the {kind}",
+            significance=S.SIGNIFICANT, actor=actor, now=now)
+    elif state == Escalation.State.CANCELLED:
+        entry_record(
+            case=case, source_type="escalation_closed", source_id=escalation.pk,
+            category=Category.ESCALATION, occurred_on=timezone.localdate(escalation.closed_at),
+            title="Escalation cancelled by a manager", details=escalation.cancelled_reason,
+            significance=S.SIGNIFICANT, actor=actor, now=now)
+    return fired
+
+
+# --- Visits -------------------------------------------------------------------------------
+
+
+def visit_recorded(visit, *, actor=None, now=None):
+    if visit.outcome == Visit.Outcome.PLANNED or visit.occurred_at is None:
+        return None
+    when = visit.occurred_at
+    kind = visit.get_kind_display()
+    announced = "announced" if visit.announced else "unannounced"
+    rows = list(visit.children.select_related("child"))
+    lines = []
+    significance = S.ROUTINE
+    if visit.outcome == Visit.Outcome.DEFAULTED:
+        title = f"{kind} ({announced}) defaulted: {visit.get_default_reason_display().lower()}"
+        significance = S.SIGNIFICANT
+    elif visit.outcome == Visit.Outcome.CANCELLED_BY_WORKER:
+        title = f"{kind} ({announced}) cancelled by the worker"
+    else:
+        seen = [r for r in rows if r.seen]
+        alone = [r for r in rows if r.seen_alone]
+        title = (f"{kind} ({announced}) completed: {len(seen)} of {len(rows)} children seen, "
+                 f"{len(alone)} seen alone")
+        if len(seen) < len(rows):
+            significance = S.SIGNIFICANT
+    for r in rows:
+        state = ("seen alone" if r.seen_alone else "seen, not alone") if r.seen else "not seen"
+        line = f"{_name(r.child)}: {state}"
+        if r.reason_not_seen:
+            line += f" ({r.reason_not_seen})"
+        if r.child_views:
+            line += f". In their words: {r.child_views}"
+        lines.append(line)
+    if visit.parent_report:
+        lines.append(f"Parent's account (reported, not observed): {visit.parent_report}")
+    entry = entry_record(
+        case=visit.case, source_type="visit", source_id=visit.pk, category=Category.VISIT,
+        occurred_on=timezone.localdate(when), occurred_at=when, title=title,
+        details="\n".join(lines), analysis=visit.notes,
+        children=[r.child for r in rows], significance=significance,
+        source_in_error=visit.in_error, actor=actor, now=now)
+    for obs in visit.observations.select_related("adult", "child"):
+        who = " and ".join(_name(p) for p in (obs.adult, obs.child) if p)
+        entry_record(
+            case=visit.case, source_type="observation", source_id=obs.pk,
+            category=Category.OBSERVATION, occurred_on=timezone.localdate(when),
+            occurred_at=when, title=f"Observed directly{': ' + who if who else ''}",
+            details=obs.what_was_seen, analysis=obs.analysis,
+            children=[obs.child] if obs.child else [r.child for r in rows],
+            source_in_error=visit.in_error, actor=actor, now=now)
+    return entry
+
+
+IN_ERROR_SOURCES = {
+    Membership: ("member_joined", "member_left"),
+    Address: ("address", "address_left"),
+    ChildProtectionPlan: ("plan_started", "plan_ended"),
+    Hazard: ("hazard", "hazard_ended"),
+    Meeting: ("meeting",),
+}
+
+
+def record_in_error(instance, *, actor=None, now=None):
+    types = IN_ERROR_SOURCES.get(type(instance))
+    if types:
+        entries_mark_source_in_error(source_types=types, source_id=instance.pk, actor=actor,
+                                     now=now)
+        if isinstance(instance, Membership):
+            from .models import ChronologyEntry
+            for entry in ChronologyEntry.objects.filter(
+                    source_type="member_changed", source_id__startswith=f"{instance.pk}:"):
+                entries_mark_source_in_error(source_types=("member_changed",),
+                                             source_id=entry.source_id, actor=actor, now=now)
+
+
+# --- Wiring ------------------------------------------------------------------------------
+
+def _receiver(fn, arg):
+    def receive(sender, actor=None, now=None, **kwargs):
+        fn(kwargs[arg], actor=actor, now=now)
+    receive.__name__ = f"chronology_{fn.__name__}"
+    return receive
+
+
+def _address(sender, address=None, previous=None, actor=None, now=None, **kwargs):
+    if address is not None:
+        address_moved_in(address, actor=actor, now=now)
+    elif previous is not None:
+        address_left(previous, actor=actor, now=now)
+
+
+RECEIVERS = [
+    (case_signals.case_opened, _receiver(case_opened, "case")),
+    (case_signals.case_closed, _receiver(case_closed, "case")),
+    (case_signals.case_reopened, _receiver(case_reopened, "case")),
+    (case_signals.member_joined, _receiver(member_joined, "membership")),
+    (case_signals.member_changed, _receiver(member_changed, "membership")),
+    (case_signals.member_left, _receiver(member_left, "membership")),
+    (case_signals.address_changed, _address),
+    (case_signals.plan_started, _receiver(plan_started, "plan")),
+    (case_signals.plan_ended, _receiver(plan_ended, "plan")),
+    (case_signals.hazard_added, _receiver(hazard_added, "hazard")),
+    (case_signals.hazard_ended, _receiver(hazard_ended, "hazard")),
+    (case_signals.record_in_error, _receiver(record_in_error, "instance")),
+    (case_signals.meeting_recorded, _receiver(meeting_recorded, "meeting")),
+    (case_signals.escalation_changed, _receiver(escalation_changed, "escalation")),
+    (visit_signals.visit_recorded, _receiver(visit_recorded, "visit")),
+]
+
+
+def connect():
+    for i, (signal, receiver) in enumerate(RECEIVERS):
+        signal.connect(receiver, weak=False, dispatch_uid=f"chronology-{i}-{receiver.__name__}")

@@ -1,0 +1,325 @@
+"""Writes to the chronology. Every recorded event goes through `entry_record`, keyed by
+its source, so that saving the same event twice updates one entry."""
+
+import datetime
+import uuid
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts import policy
+
+from .models import Category, ChronologyEntry, InformantType, Significance
+
+SIGNIFICANCE_ORDER = {Significance.ROUTINE: 0, Significance.SIGNIFICANT: 1,
+                      Significance.CRITICAL: 2}
+
+
+def _save(obj, actor):
+    obj._history_user = actor
+    obj.save()
+    return obj
+
+
+@transaction.atomic
+def entry_record(
+    *, case, source_type: str, source_id, category: str, occurred_on: datetime.date,
+    title: str, details: str = "", analysis: str = "", action_taken: str = "",
+    occurred_at=None, children=(), significance: str = Significance.ROUTINE,
+    source_in_error: bool = False, actor=None, now=None,
+) -> ChronologyEntry:
+    """Write or update the one entry for this source. A significance a person chose
+    is kept; the source's own significance applies otherwise."""
+    now = now or timezone.now()
+    key = {"source_type": source_type, "source_id": str(source_id)}
+    values = dict(
+        case=case, category=category, occurred_on=occurred_on, occurred_at=occurred_at,
+        title=title[:300], details=details, analysis=analysis, action_taken=action_taken,
+        source_in_error=source_in_error,
+    )
+    entry = ChronologyEntry.objects.select_for_update().filter(**key).first()
+    created = False
+    if entry is None:
+        try:
+            with transaction.atomic():
+                entry = _save(ChronologyEntry(
+                    **key, **values, significance=significance, created_at=now,
+                    created_by=actor, updated_at=now), actor)
+            created = True
+        except IntegrityError:  # written meanwhile by another transaction
+            entry = ChronologyEntry.objects.select_for_update().get(**key)
+    if not created:
+        changed = [k for k, v in values.items() if getattr(entry, k) != v]
+        if entry.significance_set_by_id is None and entry.significance != significance:
+            entry.significance = significance
+            changed.append("significance")
+        if changed:
+            for k in changed:
+                if k in values:
+                    setattr(entry, k, values[k])
+            entry.updated_at = now
+            _save(entry, actor)
+    wanted = {c.pk for c in children}
+    if set(entry.children.values_list("pk", flat=True)) != wanted:
+        entry.children.set(wanted)
+    return entry
+
+
+@transaction.atomic
+def entries_mark_source_in_error(*, source_types, source_id, actor=None, now=None) -> int:
+    """The source was recorded in error: its entries stay, struck through."""
+    now = now or timezone.now()
+    count = 0
+    for entry in ChronologyEntry.objects.select_for_update().filter(
+            source_type__in=source_types, source_id=str(source_id), source_in_error=False):
+        entry.source_in_error = True
+        entry.updated_at = now
+        _save(entry, actor)
+        count += 1
+    return count
+
+
+# --- Manual multi-agency entries -----------------------------------------------------------
+
+
+@dataclass
+class ManualEntryInput:
+    occurred_on: datetime.date | None
+    title: str
+    details: str
+    date_is_approximate: bool = False
+    agency: object = None
+    informant_type: str = ""
+    informant_name: str = ""
+    informant_address: str = ""
+    analysis: str = ""
+    action_taken: str = ""
+    children: list = field(default_factory=list)
+    significance: str = Significance.ROUTINE
+
+
+def _validate_manual(case, data: ManualEntryInput, now) -> None:
+    errors = {}
+    if data.occurred_on is None:
+        errors["occurred_on"] = "Enter the date, or the month and year if that is all you know"
+    elif data.occurred_on > timezone.localdate(now):
+        errors["occurred_on"] = "The date must be today or in the past"
+    if data.agency is None and not data.informant_type:
+        errors["source"] = "Select the agency or the kind of informant the information came from"
+    if data.agency is not None and data.informant_type:
+        errors["source"] = "Select an agency or an informant, not both"
+    if data.informant_type and data.informant_type not in InformantType.values:
+        errors["informant_type"] = "Select a kind of informant from the list"
+    if not data.title.strip():
+        errors["title"] = "Enter a short summary"
+    if not data.details.strip():
+        errors["details"] = "Enter what was reported"
+    if data.significance not in Significance.values:
+        errors["significance"] = "Select routine, significant or critical"
+    child_ids = set(case.memberships.filter(relationship="child", in_error=False)
+                    .values_list("person_id", flat=True))
+    if any(c.pk not in child_ids for c in data.children):
+        errors["children"] = "Select children in this case"
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def entry_add_manual(*, actor, case, data: ManualEntryInput, now=None) -> ChronologyEntry:
+    now = now or timezone.now()
+    if not policy.can_edit_case(actor, case):
+        raise PermissionDenied
+    _validate_manual(case, data, now)
+    occurred_on = data.occurred_on
+    if data.date_is_approximate:
+        occurred_on = occurred_on.replace(day=1)
+    entry = ChronologyEntry(
+        case=case, source_type=ChronologyEntry.MANUAL, source_id=uuid.uuid4().hex,
+        category=Category.MULTI_AGENCY, occurred_on=occurred_on,
+        date_is_approximate=data.date_is_approximate, title=data.title.strip()[:300],
+        details=data.details.strip(), analysis=data.analysis.strip(),
+        action_taken=data.action_taken.strip(), agency=data.agency,
+        informant_type=data.informant_type if data.agency is None else "",
+        informant_name=data.informant_name.strip()[:200],
+        informant_address=data.informant_address.strip()[:300],
+        significance=data.significance, significance_set_by=actor,
+        created_at=now, created_by=actor, updated_at=now,
+    )
+    _save(entry, actor)
+    entry.children.set(data.children)
+    return entry
+
+
+@transaction.atomic
+def entry_set_significance(*, actor, entry: ChronologyEntry, significance: str,
+                           now=None) -> ChronologyEntry:
+    now = now or timezone.now()
+    if not policy.can_edit_case(actor, entry.case):
+        raise PermissionDenied
+    if significance not in Significance.values:
+        raise ValidationError({"significance": "Select routine, significant or critical"})
+    entry = ChronologyEntry.objects.select_for_update().get(pk=entry.pk)
+    if entry.in_error:
+        raise ValidationError("This entry is recorded in error")
+    entry.significance = significance
+    entry.significance_set_by = actor
+    entry.updated_at = now
+    return _save(entry, actor)
+
+
+@transaction.atomic
+def entry_mark_in_error(*, actor, entry: ChronologyEntry, reason: str,
+                        now=None) -> ChronologyEntry:
+    now = now or timezone.now()
+    if not policy.can_edit_case(actor, entry.case):
+        raise PermissionDenied
+    if not reason.strip():
+        raise ValidationError({"reason": "Enter why this entry was recorded in error"})
+    entry = ChronologyEntry.objects.select_for_update().get(pk=entry.pk)
+    if entry.in_error:
+        raise ValidationError("This entry is already marked as recorded in error")
+    entry.in_error, entry.in_error_reason = True, reason.strip()[:500]
+    entry.in_error_at, entry.in_error_by, entry.updated_at = now, actor, now
+    entry._change_reason = "Recorded in error"
+    return _save(entry, actor)
+
+
+# --- Exports -------------------------------------------------------------------------------
+
+
+def export_dir():
+    from django.conf import settings
+    path = settings.CHRONOLOGY_EXPORT_DIR
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def export_request(*, actor, case, format: str, redacted: bool, in_error: str,
+                   filters: dict, request=None, now=None):
+    """Record the request (in the access log too); the caller renders it now or queues it."""
+    from accounts.services import access_log_record
+
+    from .models import ChronologyExport
+    now = now or timezone.now()
+    if not policy.can_view_case(actor, case):
+        raise PermissionDenied
+    if format not in ChronologyExport.Format.values:
+        raise ValidationError({"format": "Select PDF or CSV"})
+    if in_error not in ("leave_out", "strike"):
+        raise ValidationError({"in_error": "Select whether to leave out or strike through "
+                                           "entries recorded in error"})
+    export = ChronologyExport.objects.create(
+        case=case, requested_by=actor, requested_at=now, format=format, redacted=redacted,
+        in_error=in_error, filters=filters)
+    access_log_record(user=actor, case=case, request=request, now=now,
+                      what=f"exported chronology ({format}{', redacted' if redacted else ''})")
+    return export
+
+
+def _set_progress(export_id, progress, **fields):
+    from .models import ChronologyExport
+    ChronologyExport.objects.filter(pk=export_id).update(progress=progress, **fields)
+
+
+def filter_labels(case, filters) -> list[str]:
+    from .models import Category, InformantType
+    labels = []
+    if filters.date_from:
+        labels.append(f"From {filters.date_from:%-d %B %Y}")
+    if filters.date_to:
+        labels.append(f"To {filters.date_to:%-d %B %Y}")
+    if filters.child_id:
+        from cases.models import Person
+        p = Person.objects.filter(pk=filters.child_id).first()
+        labels.append(f"Child: {p.full_name if p else filters.child_id}")
+    if filters.category:
+        labels.append(f"Category: {Category(filters.category).label}")
+    if filters.source:
+        src = filters.source
+        if src.startswith("agency-"):
+            from accounts.models import Agency
+            a = Agency.objects.filter(pk=src[7:]).first() if src[7:].isdigit() else None
+            labels.append(f"Source: {a.name if a else src}")
+        elif src.startswith("informant-") and src[10:] in InformantType.values:
+            labels.append(f"Source: {InformantType(src[10:]).label}")
+        else:
+            labels.append("Source: recorded by the service")
+    if filters.significant_only:
+        labels.append("Significant and critical only")
+    elif filters.significance:
+        labels.append(f"Significance: {Significance(filters.significance).label}")
+    return labels
+
+
+def export_render(export_id: int, *, now=None):
+    """Render one export to its file. Idempotent: a finished export is left alone; a
+    second worker finds the row claimed. No row locks are held while rendering."""
+    import datetime
+
+    from django.conf import settings
+
+    from . import export as render
+    from . import queries
+    from .models import ChronologyExport
+    now = now or timezone.now()
+    claimed = ChronologyExport.objects.filter(
+        pk=export_id, status=ChronologyExport.Status.QUEUED).update(
+        status=ChronologyExport.Status.RUNNING, progress=5)
+    if not claimed:
+        return ChronologyExport.objects.get(pk=export_id)
+    export = ChronologyExport.objects.select_related("case", "requested_by").get(pk=export_id)
+    case = export.case
+    try:
+        filters = queries.Filters.from_dict(export.filters)
+        entries = queries.case_entries(case, filters,
+                                       include_in_error=export.in_error == "strike")
+        rows = render.rows_for(entries, redacted=export.redacted)
+        _set_progress(export_id, 20, rows=len(rows))
+        name = f"{export.pk}-{uuid.uuid4().hex}.{export.format}"
+        pages = None
+        if export.format == ChronologyExport.Format.CSV:
+            data = render.csv_bytes(rows)
+        else:
+            dates = [e.occurred_on for e in entries]
+            cover = {
+                "children": queries.case_children(case),
+                "date_range": (f"{min(dates):%-d %B %Y} to {max(dates):%-d %B %Y}" if dates
+                               else "No entries"),
+                "filters": filter_labels(case, filters),
+                "in_error": ("Shown struck through" if export.in_error == "strike"
+                             else "Left out"),
+                "generated_by": export.requested_by.get_full_name()
+                or export.requested_by.username,
+                "redacted": export.redacted,
+            }
+            data, pages = render.pdf_bytes(
+                case=case, rows=rows, cover=cover,
+                progress=lambda p: _set_progress(export_id, p))
+        (export_dir() / name).write_bytes(data)
+        done = timezone.now()
+        _set_progress(export_id, 100, status=ChronologyExport.Status.DONE, file_name=name,
+                      pages=pages, finished_at=done,
+                      expires_at=done + datetime.timedelta(
+                          hours=settings.CHRONOLOGY_EXPORT_KEEP_HOURS))
+    except Exception as exc:
+        _set_progress(export_id, 100, status=ChronologyExport.Status.FAILED,
+                      error=str(exc)[:300], finished_at=timezone.now())
+        raise
+    export.refresh_from_db()
+    return export
+
+
+def exports_remove_expired(*, now=None) -> int:
+    """Delete the files of exports past their time; the rows stay, marked removed."""
+    from .models import ChronologyExport
+    now = now or timezone.now()
+    removed = 0
+    due = ChronologyExport.objects.filter(removed_at__isnull=True, expires_at__lte=now)
+    for export in due:
+        if export.file_name:
+            (export_dir() / export.file_name).unlink(missing_ok=True)
+        removed += ChronologyExport.objects.filter(pk=export.pk, removed_at__isnull=True).update(
+            removed_at=now, status=ChronologyExport.Status.EXPIRED)
+    return removed
