@@ -222,6 +222,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_broker_dir / "out"),
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
+        # The file-system broker is polled; a short interval keeps the demo responsive.
+        "polling_interval": 0.2,
         "store_processed": False,
     }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
@@ -281,6 +283,12 @@ ESCALATION_SWEEP_SECONDS = env_int("ESCALATION_SWEEP_SECONDS", 300)
 ESCALATION_SWEEP_LOOKBACK_MINUTES = env_int("ESCALATION_SWEEP_LOOKBACK_MINUTES", 30)
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
+# Chronology exports: where files are kept, for how long, and up to how many entries
+# an export renders straight away rather than on a worker.
+CHRONOLOGY_EXPORT_DIR = Path(env_str("CHRONOLOGY_EXPORT_DIR", str(VAR_DIR / "exports")))
+CHRONOLOGY_EXPORT_KEEP_HOURS = env_int("CHRONOLOGY_EXPORT_KEEP_HOURS", 24)
+CHRONOLOGY_EXPORT_SYNC_MAX_ENTRIES = env_int("CHRONOLOGY_EXPORT_SYNC_MAX_ENTRIES", 150)
+
 # Schedules live in code; exactly one beat runs them (docker-compose.yml, bin/run).
 CELERY_BEAT_SCHEDULE = {
     "escalations-sweep": {
@@ -292,5 +300,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "visits.tasks.visits_sweep_recent",
         "schedule": ESCALATION_SWEEP_SECONDS,
         "options": {"expires": ESCALATION_SWEEP_SECONDS},
+    },
+    "chronology-exports-remove-expired": {
+        "task": "chronologies.tasks.chronology_exports_remove_expired",
+        "schedule": 15 * 60,
+        "options": {"expires": 15 * 60},
     },
 }
