@@ -18,6 +18,7 @@ from .models import QUESTION_FIELDS, SupervisionSession
 # worker, supervisor, [(days ago, what happened)]; the newest held session decides
 # whether their supervision is now overdue.
 HISTORIES = [
+    # After a cancellation, the next entry is the session rearranged for 7 days later.
     ("amira.hussain", "priya.shah", [(70, "held"), (42, "cancelled"), (35, "held")]),
     ("tom.fletcher", "priya.shah", [(40, "held"), (12, "held"), (-16, "planned")]),
     ("jo.bennett", "rachel.green", [(48, "held"), (20, "held")]),
@@ -73,18 +74,26 @@ def seed(*, users, today: datetime.date, rng, stdout) -> int:
         cases = [c for c in Case.objects.filter(allocated_workers=worker,
                                                 status=Case.Status.OPEN).order_by("reference")
                  if policy.can_view_case(supervisor, c)]
+        rearranged = None
         for index, (days_ago, what) in enumerate(events):
-            _session(worker, supervisor, today, days_ago, what, cases, rng, index)
+            session = _session(worker, supervisor, today, days_ago, what, cases, rng, index,
+                               rearranged)
+            rearranged = session.rearranged_as
         made += 1
     stdout.write(f"Demo supervision: {made} workers given supervision histories.")
     return made
 
 
-def _session(worker, supervisor, today, days_ago, what, cases, rng, index):
+def _session(worker, supervisor, today, days_ago, what, cases, rng, index, rearranged):
+    """One session; after a cancellation, the next one is the session rearranged for it."""
     day = today - datetime.timedelta(days=days_ago)
     booked = _at(min(day, today) - datetime.timedelta(days=14))
-    session = services.session_create(actor=supervisor, supervisee=worker, date=day,
-                                       now=booked)
+    if rearranged is not None:
+        session = rearranged
+        day = session.date
+    else:
+        session = services.session_create(actor=supervisor, supervisee=worker, date=day,
+                                           now=booked)
     if what == "planned":
         return session
     if what == "cancelled":
@@ -108,7 +117,7 @@ def _session(worker, supervisor, today, days_ago, what, cases, rng, index):
                                         description=ACTIONS[pick], owner=worker,
                                         due_date=day + datetime.timedelta(days=14), now=now)
         # Older actions were done; the latest session's are open, overdue once past due.
-        if days_ago > 30:
+        if days_ago > 40:
             services.action_complete(actor=worker, action=action,
                                      now=_at(day + datetime.timedelta(days=10), 15))
     if cases:

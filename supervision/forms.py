@@ -61,6 +61,8 @@ class HoldForm(GovukForm):
 
 class CancelForm(GovukForm):
     reason = forms.CharField(label="Why is it cancelled?", max_length=1000,
+                             error_messages={"required": "Enter why the supervision is "
+                                                         "cancelled"},
                              widget=forms.Textarea(attrs={"rows": 3}),
                              help_text="Supervision should not be cancelled: cancellations "
                                        "are counted for each supervisor")
@@ -104,6 +106,8 @@ class DiscussionForm(GovukForm):
                            empty_label="Select a case")
     lived_experience = forms.CharField(
         label="What is life like for the child now, in a sentence?", max_length=500,
+        error_messages={"required": "Describe the child's lived experience now, in a "
+                                    "sentence"},
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
@@ -117,6 +121,7 @@ class DiscussionForm(GovukForm):
             self.fields[name] = forms.CharField(
                 label=question, max_length=5000, required=False,
                 widget=forms.Textarea(attrs={"rows": 3}))
+            self.fields[name].no_optional_mark = True  # an answer, or "not discussed"
             self.fields[f"{name}_not_discussed"] = forms.BooleanField(
                 label="Not discussed", required=False)
         if with_first_items:
@@ -133,6 +138,12 @@ class DiscussionForm(GovukForm):
                 label="Who will do it?", required=False, empty_label="Select a person",
                 queryset=_owners(session))
             self.fields["due_date"] = GovukDateField(label="Action due by", required=False)
+            for name in ("decision", "reasons", "action", "owner", "due_date"):
+                self.fields[name].help_text = "If one was agreed; add more after saving"
+                self.fields[name].no_optional_mark = True
+            self.fields["reasons"].help_text = "Needed with a decision"
+            self.fields["owner"].help_text = self.fields["due_date"].help_text = (
+                "Needed with an action")
         if session.is_signed_off:
             self.fields["reason"] = _reason_field()
 
