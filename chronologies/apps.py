@@ -6,6 +6,11 @@ class ChronologiesConfig(AppConfig):
     name = "chronologies"
 
     def ready(self):
+        from cases import panels
+
         from . import receivers
+        from .views import case_panel
 
         receivers.connect()
+        panels.register(panels.Panel(key="chronology", template="chronologies/_case_panel.html",
+                                     context=case_panel, order=30))

@@ -3,6 +3,7 @@
 from rest_framework.routers import DefaultRouter
 
 from cases import api as cases_api
+from chronologies import api as chronology_api
 from supervision import api as supervision_api
 from visits import api as visits_api
 
@@ -23,5 +24,9 @@ router.register("supervision/actions", supervision_api.ActionViewSet,
                 basename="supervisionaction")
 router.register("supervision/decisions", supervision_api.DecisionViewSet,
                 basename="supervisiondecision")
+router.register(r"cases/(?P<case_pk>[0-9]+)/chronology", chronology_api.ChronologyViewSet,
+                basename="chronology")
+router.register(r"cases/(?P<case_pk>[0-9]+)/chronology-exports",
+                chronology_api.ChronologyExportViewSet, basename="chronologyexport")
 
 urlpatterns = router.urls

@@ -263,6 +263,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # WeasyPrint logs every layout step at INFO; only its warnings are worth keeping.
+    "loggers": {"weasyprint.progress": {"level": "WARNING"}},
 }
 
 # --- Practice rules (DESIGN.md section 2) ---------------------------------------------

@@ -14,6 +14,7 @@ urlpatterns = [
     path("session/extend", session_views.session_extend, name="session-extend"),
     path("cases/", include("cases.urls")),
     path("cases/", include("visits.urls")),
+    path("cases/", include("chronologies.urls")),
     path("cases/", include("supervision.case_urls")),
     path("supervision/", include("supervision.urls")),
     path("api/v1/", include("safeguarding.api_urls")),

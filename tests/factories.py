@@ -258,3 +258,49 @@ class SupervisionActionFactory(DjangoModelFactory):
     due_date = datetime.date(2026, 3, 16)
     created_at = factory.LazyFunction(timezone.now)
     created_by = factory.SelfAttribute("discussion.session.supervisor")
+
+
+# --- Chronologies ---------------------------------------------------------------------
+
+
+class ChronologyEntryFactory(DjangoModelFactory):
+    """A manual multi-agency entry, written directly (services are tested on their own)."""
+
+    class Meta:
+        model = "chronologies.ChronologyEntry"
+
+    case = factory.SubFactory(CaseFactory)
+    source_type = "manual"
+    source_id = factory.Sequence(lambda n: f"factory-{n}")
+    category = "multi_agency"
+    occurred_on = datetime.date(2026, 2, 1)
+    title = "School reports child hungry"
+    details = "Child asked for food at breakfast club"
+    informant_type = "neighbour"
+    significance = "routine"
+    created_at = factory.LazyFunction(timezone.now)
+    updated_at = factory.LazyFunction(timezone.now)
+
+
+class ChronologyExportFactory(DjangoModelFactory):
+    """A finished export with its file on disk."""
+
+    class Meta:
+        model = "chronologies.ChronologyExport"
+        skip_postgeneration_save = True
+
+    case = factory.SubFactory(CaseFactory)
+    requested_by = factory.SubFactory(UserFactory)
+    requested_at = factory.LazyFunction(timezone.now)
+    format = "csv"
+    status = "done"
+    progress = 100
+    rows = 1
+    file_name = factory.Sequence(lambda n: f"factory-{n}.csv")
+    finished_at = factory.LazyFunction(timezone.now)
+    expires_at = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(hours=1))
+
+    @factory.post_generation
+    def write_file(obj, create, extracted, **kwargs):
+        from chronologies.services import export_dir
+        (export_dir() / obj.file_name).write_bytes(b"Date,Summary\r\n")

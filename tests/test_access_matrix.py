@@ -19,6 +19,8 @@ from cases.models import Address, ChildProtectionPlan, Hazard, Membership
 from tests.factories import (
     AddressFactory,
     CaseFactory,
+    ChronologyEntryFactory,
+    ChronologyExportFactory,
     DecisionFactory,
     EscalationFactory,
     HazardFactory,
@@ -105,6 +107,8 @@ def world(db):
             "escalation": EscalationFactory(case=case),
             "meeting": MeetingFactory(case=case, created_by=users["team_manager"]),
             "decision": DecisionFactory(case=case, discussion__case=case),
+            "entry": ChronologyEntryFactory(case=case),
+            "export": ChronologyExportFactory(case=case, requested_by=users["team_manager"]),
         }
         cases[key] = objects
     return users, cases
@@ -119,8 +123,10 @@ VISIBLE = {
 
 API_BASENAMES = {"case": "case", "person": "person", "membership": "membership",
                  "address": "address", "cpplan": "plan", "hazard": "hazard", "visit": "visit",
-                 "meeting": "meeting"}
+                 "meeting": "meeting", "chronology": "entry", "chronologyexport": "export"}
 API_BASENAMES["supervisiondecision"] = "decision"  # case record
+# API actions that only read (GET): POST is refused with 405 for everyone.
+READ_ONLY_ACTIONS = {"chronologyexport-download"}
 
 
 def api_kwargs(name, params, objects):
@@ -128,7 +134,7 @@ def api_kwargs(name, params, objects):
     route's other ids come from the same case's objects."""
     basename = name.split("-")[0]
     values = {"pk": objects[API_BASENAMES[basename]].pk,
-              "escalation_id": objects["escalation"].pk}
+              "escalation_id": objects["escalation"].pk, "case_pk": objects["case"].pk}
     missing = set(params) - set(values)
     assert not missing, f"{name}: the access matrix cannot fill {missing}; add them here"
     return {p: values[p] for p in params}
@@ -146,6 +152,8 @@ def page_kwargs(name, params, objects):
         "kind": "membership",
         "visit_pk": objects["visit"].pk,
         "escalation_pk": objects["escalation"].pk,
+        "entry_pk": objects["entry"].pk,
+        "export_pk": objects["export"].pk,
     }
     missing = set(params) - set(values)
     assert not missing, f"{name}: the access matrix cannot fill {missing}; add them here"
@@ -157,7 +165,7 @@ def classify(urls):
     for name, params in urls.items():
         if name in NOT_CASE_SCOPED or name in SUPERVISION_SCOPED:
             other.append(name)
-        elif name.startswith(("cases:", "visits:", "supervision_case:")):
+        elif name.startswith(("cases:", "visits:", "supervision_case:", "chronologies:")):
             pages.append(name)
         elif "-" in name and name.split("-")[0] in SUPERVISION_API:
             other.append(name)
@@ -243,6 +251,11 @@ def test_it_applies_the_access_policy_to_every_api_endpoint(client, world, user_
                 patch = client.patch(url, data="{}", content_type="application/json", **auth)
                 if patch.status_code != 405:  # read-only endpoints refuse PATCH for all
                     assert (patch.status_code == 404) is not visible, (name, case_key, "PATCH")
+            elif name in READ_ONLY_ACTIONS:
+                assert client.post(url, data="{}", content_type="application/json",
+                                   **auth).status_code == 405, (name, "POST")
+                get = client.get(url, **auth)
+                assert get.status_code == (200 if visible else 404), (name, case_key)
             else:
                 response = client.post(url, data="{}", content_type="application/json", **auth)
                 if visible:

@@ -1,0 +1,225 @@
+"""The chronology over REST: /api/v1/cases/{case_pk}/chronology/ (list with filters, add
+a manual entry, change significance, mark in error) and
+/api/v1/cases/{case_pk}/chronology-exports/ (request, status, download).
+
+The case comes first through the one policy (404 for anyone who may not see it), then
+the input is checked; services decide and write. Every read and download is logged.
+"""
+
+import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from accounts.models import Agency
+from accounts.services import access_log_record
+from cases.api import CaseRecordViewSet, ReasonSerializer
+from cases.models import Case, Person
+from cases.queries import cases_for
+
+from . import queries, services, tasks
+from .models import Category, ChronologyEntry, ChronologyExport, InformantType, Significance
+
+
+class EntrySerializer(serializers.ModelSerializer):
+    category_display = serializers.CharField(source="get_category_display", read_only=True)
+    source = serializers.CharField(source="source_label", read_only=True)
+    date = serializers.CharField(source="date_label", read_only=True)
+    recorded_in_error = serializers.BooleanField(source="is_struck", read_only=True)
+
+    class Meta:
+        model = ChronologyEntry
+        fields = [
+            "id", "case", "occurred_on", "date_is_approximate", "date", "occurred_at",
+            "category", "category_display", "source_type", "title", "details", "analysis",
+            "action_taken", "children", "agency", "informant_type", "informant_name",
+            "informant_address", "source", "significance", "recorded_in_error", "in_error",
+            "in_error_reason", "source_in_error", "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class ManualEntrySerializer(serializers.Serializer):
+    occurred_on = serializers.DateField()
+    date_is_approximate = serializers.BooleanField(required=False, default=False)
+    agency = serializers.PrimaryKeyRelatedField(queryset=Agency.objects.filter(active=True),
+                                                required=False, allow_null=True)
+    informant_type = serializers.ChoiceField(choices=InformantType.choices, required=False,
+                                             allow_blank=True, default="")
+    informant_name = serializers.CharField(max_length=200, required=False, allow_blank=True,
+                                           default="")
+    informant_address = serializers.CharField(max_length=300, required=False,
+                                              allow_blank=True, default="")
+    title = serializers.CharField(max_length=300)
+    details = serializers.CharField(max_length=10000)
+    analysis = serializers.CharField(max_length=10000, required=False, allow_blank=True,
+                                     default="")
+    action_taken = serializers.CharField(max_length=5000, required=False, allow_blank=True,
+                                         default="")
+    children = serializers.PrimaryKeyRelatedField(queryset=Person.objects.all(), many=True,
+                                                  required=False, default=list)
+    significance = serializers.ChoiceField(choices=Significance.choices,
+                                           default=Significance.ROUTINE)
+
+
+class SignificanceSerializer(serializers.Serializer):
+    significance = serializers.ChoiceField(choices=Significance.choices)
+
+
+class ExportSerializer(serializers.ModelSerializer):
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ChronologyExport
+        fields = ["id", "case", "format", "redacted", "in_error", "filters", "status",
+                  "progress", "rows", "pages", "requested_at", "finished_at", "expires_at",
+                  "download_url"]
+        read_only_fields = fields
+
+    def get_download_url(self, export) -> str | None:
+        if not export.is_ready:
+            return None
+        return f"/api/v1/cases/{export.case_id}/chronology-exports/{export.pk}/download/"
+
+
+class ExportRequestSerializer(serializers.Serializer):
+    format = serializers.ChoiceField(choices=ChronologyExport.Format.choices)
+    redacted = serializers.BooleanField(required=False, default=False)
+    in_error = serializers.ChoiceField(choices=[("leave_out", "Leave out"),
+                                                ("strike", "Strike through")],
+                                       required=False, default="leave_out")
+
+
+FILTER_PARAMS = [
+    OpenApiParameter("date_from", datetime.date), OpenApiParameter("date_to", datetime.date),
+    OpenApiParameter("child", int, description="Child (person) id"),
+    OpenApiParameter("category", str, enum=Category.values),
+    OpenApiParameter("source", str, description="recorded, agency-<id> or informant-<code>"),
+    OpenApiParameter("significance", str, enum=Significance.values),
+    OpenApiParameter("significant_only", bool),
+]
+
+
+def filters_from(params) -> queries.Filters:
+    errors = {}
+    out = queries.Filters()
+    for key in ("date_from", "date_to"):
+        if params.get(key):
+            try:
+                setattr(out, key, datetime.date.fromisoformat(params[key]))
+            except ValueError:
+                errors[key] = ["Enter a date as YYYY-MM-DD"]
+    if params.get("child"):
+        if params["child"].isdigit():
+            out.child_id = int(params["child"])
+        else:
+            errors["child"] = ["Enter a child's id"]
+    if params.get("category"):
+        if params["category"] in Category.values:
+            out.category = params["category"]
+        else:
+            errors["category"] = ["Unknown category"]
+    if params.get("significance"):
+        if params["significance"] in Significance.values:
+            out.significance = params["significance"]
+        else:
+            errors["significance"] = ["Unknown significance"]
+    out.source = params.get("source", "")[:40]
+    out.significant_only = params.get("significant_only", "") in ("1", "true", "on")
+    if errors:
+        raise serializers.ValidationError(errors)
+    return out
+
+
+class _CaseScoped(CaseRecordViewSet):
+    def case(self) -> Case:
+        return get_object_or_404(cases_for(self.request.user), pk=self.kwargs["case_pk"])
+
+
+class ChronologyViewSet(_CaseScoped):
+    serializer_class = EntrySerializer
+    label = "chronology"
+
+    def scoped_queryset(self):
+        return queries.case_entries(self.case(), filters_from(self.request.query_params))
+
+    @extend_schema(parameters=FILTER_PARAMS)
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=ManualEntrySerializer, responses={201: EntrySerializer})
+    def create(self, request, case_pk=None):
+        case = self.case()
+        data = self.input(ManualEntrySerializer)
+        entry = services.entry_add_manual(actor=request.user, case=case,
+                                          data=services.ManualEntryInput(**data))
+        return self.respond(entry, "API added chronology entry", status.HTTP_201_CREATED)
+
+    def _entry(self, pk):
+        return get_object_or_404(ChronologyEntry.objects.filter(case=self.case()), pk=pk)
+
+    @extend_schema(request=ReasonSerializer, responses=EntrySerializer)
+    @action(detail=True, methods=["post"], url_path="in-error")
+    def in_error(self, request, case_pk=None, pk=None):
+        entry = self._entry(pk)
+        data = self.input(ReasonSerializer)
+        entry = services.entry_mark_in_error(actor=request.user, entry=entry,
+                                             reason=data["reason"])
+        return self.respond(entry, "API marked chronology entry in error")
+
+    @extend_schema(request=SignificanceSerializer, responses=EntrySerializer)
+    @action(detail=True, methods=["post"])
+    def significance(self, request, case_pk=None, pk=None):
+        entry = self._entry(pk)
+        data = self.input(SignificanceSerializer)
+        entry = services.entry_set_significance(actor=request.user, entry=entry,
+                                                significance=data["significance"])
+        return self.respond(entry, "API changed chronology entry significance")
+
+
+class ChronologyExportViewSet(_CaseScoped):
+    serializer_class = ExportSerializer
+    label = "chronology exports"
+
+    def scoped_queryset(self):
+        return ChronologyExport.objects.filter(case=self.case())
+
+    def retrieve(self, request, case_pk=None, pk=None):
+        export = get_object_or_404(self.get_queryset(), pk=pk)
+        return self.respond(export, "API read chronology export status")
+
+    @extend_schema(request=ExportRequestSerializer, responses={202: ExportSerializer},
+                   parameters=FILTER_PARAMS)
+    def create(self, request, case_pk=None):
+        case = self.case()
+        data = self.input(ExportRequestSerializer)
+        filters = filters_from(request.query_params)
+        export = services.export_request(actor=request.user, case=case, filters=filters.as_dict(),
+                                         request=request, **data)
+        if queries.case_entries(case, filters).count() <= \
+                settings.CHRONOLOGY_EXPORT_SYNC_MAX_ENTRIES:
+            export = services.export_render(export.pk)
+        else:
+            export_id = export.pk
+            transaction.on_commit(lambda: tasks.chronology_export_render.delay(export_id))
+        return Response(self.get_serializer(export).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @action(detail=True, methods=["get"])
+    def download(self, request, case_pk=None, pk=None):
+        export = get_object_or_404(self.get_queryset(), pk=pk)
+        path = services.export_dir() / export.file_name if export.file_name else None
+        if not export.is_ready or path is None or not path.exists():
+            raise Http404
+        access_log_record(user=request.user, case=export.case, request=request,
+                          what=f"API downloaded chronology export {export.pk}")
+        return FileResponse(path.open("rb"), as_attachment=True,
+                            filename=export.download_name,
+                            content_type="application/pdf" if export.format == "pdf"
+                            else "text/csv; charset=utf-8")

@@ -1,0 +1,75 @@
+"""A large export through a real Celery worker on Redis: requested through the API,
+progress visible while it renders, then downloaded. Needs PostgreSQL and Redis (CI)."""
+
+import datetime
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from accounts.models import AccessLog
+from chronologies.models import ChronologyEntry, ChronologyExport
+from safeguarding.celery import app as celery_app
+from tests.factories import CaseFactory, TeamFactory, UserFactory
+from tests.safeguarding.test_processes import stack  # noqa: F401  (the fixture)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def redis_and_postgres():
+    if connection.vendor != "postgresql" or not settings.CELERY_BROKER_URL.startswith("redis"):
+        pytest.skip("needs PostgreSQL and Redis (DATABASE_URL, CELERY_BROKER_URL)")
+
+
+@pytest.fixture
+def publish_to(stack):  # noqa: F811
+    before = (celery_app.conf.task_default_queue, celery_app.conf.task_always_eager)
+    celery_app.conf.task_default_queue = f"test-{stack.tag}"
+    celery_app.conf.task_always_eager = False
+    yield stack
+    celery_app.conf.task_default_queue, celery_app.conf.task_always_eager = before
+
+
+def test_it_renders_a_large_export_on_a_worker_with_progress(
+        redis_and_postgres, publish_to, client, settings):
+    procs = publish_to
+    settings.CHRONOLOGY_EXPORT_SYNC_MAX_ENTRIES = 10
+    procs.env.update(CELERY_TASK_DEFAULT_QUEUE=f"test-{procs.tag}",
+                     CHRONOLOGY_EXPORT_DIR=str(settings.CHRONOLOGY_EXPORT_DIR))
+    worker_proc = procs.start("worker")
+    procs.wait_for("the worker to be ready", lambda: " ready." in worker_proc.output())
+
+    team = TeamFactory(name="North Assessment", code="north")
+    worker = UserFactory(username="amira", team=team)
+    case = CaseFactory(team=team, family_name="Walsh", opened_on=datetime.date(2025, 1, 5))
+    case.allocated_workers.add(worker)
+    now = timezone.now()
+    ChronologyEntry.objects.bulk_create([ChronologyEntry(
+        case=case, source_type="bulk", source_id=str(i), category="multi_agency",
+        occurred_on=datetime.date(2025, 1, 5) + datetime.timedelta(days=i),
+        title=f"Entry {i}", details="School reports concern", informant_type="neighbour",
+        created_at=now, updated_at=now) for i in range(150)])
+    auth = {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=worker).key}"}
+
+    response = client.post(f"/api/v1/cases/{case.pk}/chronology-exports/",
+                           {"format": "pdf"}, content_type="application/json", **auth)
+    assert response.status_code == 202 and response.json()["status"] == "queued"
+    export_id = response.json()["id"]
+    seen = set()
+
+    def finished():
+        export = ChronologyExport.objects.get(pk=export_id)
+        seen.add(export.progress)
+        return export if export.is_finished else None
+
+    export = procs.wait_for("the worker to render the export", finished, timeout=120)
+    assert export.status == "done" and export.pages > 2 and export.rows == 150
+    assert len(seen - {0}) >= 1
+    status = client.get(f"/api/v1/cases/{case.pk}/chronology-exports/{export_id}/", **auth)
+    download = client.get(status.json()["download_url"], **auth)
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content).startswith(b"%PDF")
+    assert AccessLog.objects.filter(user=worker, what__startswith="API downloaded").exists()
