@@ -29,7 +29,13 @@ class DecisionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+# Plain strings, not choice fields, for `status` and `kind`: the schema's enum names
+# would collide with the case record's (the services check the values).
+STATUS_HELP = ", ".join(Action.Status.values)
+
+
 class ActionSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True, help_text=STATUS_HELP)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     session = serializers.IntegerField(source="discussion.session_id", read_only=True)
 
@@ -54,6 +60,10 @@ class DiscussionSerializer(serializers.ModelSerializer):
 
 
 class SessionSerializer(serializers.ModelSerializer):
+    kind = serializers.CharField(read_only=True,
+                                 help_text=", ".join(SupervisionSession.Kind.values))
+    status = serializers.CharField(read_only=True,
+                                   help_text=", ".join(SupervisionSession.Status.values))
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     discussions = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
@@ -80,8 +90,8 @@ def _text(max_length, **kwargs):
 class SessionCreateSerializer(serializers.Serializer):
     supervisee = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
     date = serializers.DateField()
-    kind = serializers.ChoiceField(choices=SupervisionSession.Kind.choices, required=False,
-                                   default=SupervisionSession.Kind.FORMAL)
+    kind = serializers.CharField(required=False, default=SupervisionSession.Kind.FORMAL,
+                                 help_text=", ".join(SupervisionSession.Kind.values))
 
 
 class HoldSerializer(serializers.Serializer):
@@ -142,7 +152,7 @@ class ActionInputSerializer(serializers.Serializer):
 
 
 class ActionStatusSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=Action.Status.choices)
+    status = serializers.CharField(help_text=STATUS_HELP)
 
 
 # --- Viewsets -------------------------------------------------------------------------
