@@ -21,7 +21,7 @@ from cases.forms import apply_service_errors
 from cases.views import case_context, case_for_page
 
 from . import forms, queries, services
-from .models import Action, CaseDiscussion
+from .models import Action
 
 
 def _session(request, session_pk, *, write=False):
@@ -93,8 +93,9 @@ def session_create(request):
 @login_required
 def session_detail(request, session_pk):
     session = _session(request, session_pk)
+    # A manager who sees the session may still not see a restricted case discussed in it.
     discussions = list(
-        CaseDiscussion.objects.filter(session=session).select_related("case")
+        queries.discussions_for(request.user).filter(session=session).select_related("case")
         .prefetch_related("decisions", "actions__owner")
     )
     for discussion in discussions:
@@ -199,8 +200,9 @@ def discussion_add(request, session_pk):
 
 
 def _discussion(request, session, discussion_pk):
-    discussion = get_object_or_404(CaseDiscussion.objects.select_related("case"),
-                                   pk=discussion_pk, session=session)
+    discussion = get_object_or_404(
+        queries.discussions_for(request.user).select_related("case"),
+        pk=discussion_pk, session=session)
     access_log_record(user=request.user, case=discussion.case,
                       what="opened a supervision discussion", request=request)
     return discussion

@@ -148,3 +148,22 @@ def test_it_lets_a_manager_of_another_team_see_nothing_of_the_lists(client, peop
     body = client.get(reverse("supervision:home")).content.decode()
     assert people["worker"].get_full_name() not in body
     assert cp_case.family_name not in body
+
+
+def test_it_leaves_a_restricted_case_out_of_a_session_its_manager_sees(client, people, record):
+    from tests.factories import CaseFactory
+
+    secret = CaseFactory(team=people["team"], family_name="Restrictedfamily", restricted=True)
+    secret.allocated_workers.add(people["worker"])
+    secret.restricted_to.add(people["worker"], people["supervisor"])
+    CaseDiscussionFactory(session=record["session"], case=secret,
+                          lived_experience="Secret lived experience")
+    client.force_login(people["manager"])
+    body = client.get(reverse("supervision:detail", args=[record["session"].pk])
+                      ).content.decode()
+    assert ANSWER in body
+    assert "Restrictedfamily" not in body and "Secret lived experience" not in body
+    client.force_login(people["supervisor"])
+    body = client.get(reverse("supervision:detail", args=[record["session"].pk])
+                      ).content.decode()
+    assert "Secret lived experience" in body
