@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.services import access_log_record
 from cases.forms import apply_service_errors
+from cases.queries import cases_for
 from cases.views import case_context, case_for_page
 
 from . import forms, queries, services
@@ -101,8 +102,12 @@ def session_detail(request, session_pk):
     for discussion in discussions:
         access_log_record(user=request.user, case=discussion.case,
                           what="viewed a supervision discussion", request=request)
+    worried = [session.most_worried_case_id, session.least_worried_case_id]
+    visible_case_ids = set(cases_for(request.user).filter(pk__in=[pk for pk in worried if pk])
+                           .values_list("pk", flat=True))
     return render(request, "supervision/session_detail.html", {
         "session": session, "discussions": discussions, "today": timezone.localdate(),
+        "visible_case_ids": visible_case_ids,
         "can_record": queries.can_record_session(request.user, session),
         "amendments": session.amendments.select_related("by"),
     })

@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
+from supervision.models import SupervisionSession
 from tests.factories import (
     CaseDiscussionFactory,
     DecisionFactory,
@@ -158,11 +159,13 @@ def test_it_leaves_a_restricted_case_out_of_a_session_its_manager_sees(client, p
     secret.restricted_to.add(people["worker"], people["supervisor"])
     CaseDiscussionFactory(session=record["session"], case=secret,
                           lived_experience="Secret lived experience")
+    SupervisionSession.objects.filter(pk=record["session"].pk).update(most_worried_case=secret)
     client.force_login(people["manager"])
     body = client.get(reverse("supervision:detail", args=[record["session"].pk])
                       ).content.decode()
     assert ANSWER in body
     assert "Restrictedfamily" not in body and "Secret lived experience" not in body
+    assert "Bruising unexplained" not in body and "A case you cannot see" in body
     client.force_login(people["supervisor"])
     body = client.get(reverse("supervision:detail", args=[record["session"].pk])
                       ).content.decode()
