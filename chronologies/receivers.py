@@ -321,6 +321,8 @@ RECEIVERS = [
     (case_signals.meeting_recorded, _receiver(meeting_recorded, "meeting")),
     (case_signals.escalation_changed, _receiver(escalation_changed, "escalation")),
     (visit_signals.visit_recorded, _receiver(visit_recorded, "visit")),
+    # Rewriting a visit's entries carries its recorded-in-error mark to them.
+    (visit_signals.visit_in_error, _receiver(visit_recorded, "visit")),
 ]
 
 

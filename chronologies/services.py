@@ -323,23 +323,3 @@ def exports_remove_expired(*, now=None) -> int:
         removed += ChronologyExport.objects.filter(pk=export.pk, removed_at__isnull=True).update(
             removed_at=now, status=ChronologyExport.Status.EXPIRED)
     return removed
-
-
-def entries_sync_visits_in_error(*, now=None) -> int:
-    """visits/ sends no signal when a visit is marked recorded in error, so a sweep
-    strikes the entries of such visits (and their observations). Idempotent."""
-    from django.db.models import Q
-
-    from visits.models import Observation, Visit
-    in_error = Visit.objects.filter(in_error=True)
-    ids = [str(pk) for pk in in_error.values_list("pk", flat=True)]
-    obs_ids = [str(pk) for pk in Observation.objects.filter(visit__in=in_error)
-               .values_list("pk", flat=True)]
-    stale = ChronologyEntry.objects.filter(
-        Q(source_type="visit", source_id__in=ids)
-        | Q(source_type="observation", source_id__in=obs_ids), source_in_error=False)
-    count = 0
-    for entry in stale:
-        count += entries_mark_source_in_error(source_types=(entry.source_type,),
-                                              source_id=entry.source_id, now=now)
-    return count

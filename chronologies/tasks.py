@@ -14,7 +14,3 @@ def chronology_export_render(export_id: int):
 def chronology_exports_remove_expired():
     return services.exports_remove_expired()
 
-
-@shared_task(acks_late=True, soft_time_limit=120, time_limit=150)
-def chronology_sync_visits_in_error():
-    return services.entries_sync_visits_in_error()

@@ -308,9 +308,4 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 15 * 60,
         "options": {"expires": 15 * 60},
     },
-    "chronology-sync-visits-in-error": {
-        "task": "chronologies.tasks.chronology_sync_visits_in_error",
-        "schedule": ESCALATION_SWEEP_SECONDS,
-        "options": {"expires": ESCALATION_SWEEP_SECONDS},
-    },
 }

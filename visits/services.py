@@ -241,4 +241,7 @@ def visit_mark_in_error(*, actor, visit: Visit, reason: str, now=None) -> Visit:
     visit.in_error, visit.in_error_reason = True, reason.strip()
     visit.in_error_at, visit.in_error_by = now, actor
     _save(visit, actor)
+    signals.visit_in_error.send(sender=Visit, visit=visit, actor=actor, now=now)
+    case_id = visit.case_id
+    transaction.on_commit(lambda: _enqueue_evaluation(case_id))
     return visit

@@ -243,13 +243,13 @@ def test_significance_and_in_error(case, worker):
     assert entry.is_struck and ChronologyEntry.objects.filter(pk=entry.pk).exists()
 
 
-def test_visits_in_error_are_struck_by_the_sweep(case, worker, child):
+def test_visits_in_error_are_struck_at_once(case, worker, child):
     data = Outcome(outcome=Visit.Outcome.COMPLETED, occurred_at=at(D(2026, 3, 10)),
                    children=[ChildSeenInput(child=child, seen=True, seen_alone=False)],
                    observations=[ObservationInput(what_was_seen="Dad shouted at the baby")])
     visit = vs.visit_log(actor=worker, case=case, data=data, now=NOW)
+    struck = entries(case).filter(source_type__in=("visit", "observation"))
+    assert struck.count() == 2 and not any(e.source_in_error for e in struck)
     vs.visit_mark_in_error(actor=worker, visit=visit, reason="Wrong family")
-    assert services.entries_sync_visits_in_error() == 2
-    assert services.entries_sync_visits_in_error() == 0
     assert all(e.source_in_error for e in entries(case).filter(
         source_type__in=("visit", "observation")))
