@@ -101,9 +101,13 @@ class Command(BaseCommand):
             from supervision.demo import seed as seed_supervision
 
             seed_supervision(users=users, today=self.today, rng=self.rng, stdout=self.stdout)
+        from django.core.management import call_command
+
         from cases.services import escalations_sweep
 
         escalations_sweep(now=timezone.now())
+        # Multi-agency information, so the demo chronologies read like real ones.
+        call_command("chronology_demo", stdout=self.stdout)
         self.stdout.write(f"Demo families: {made} added, "
                           f"{Case.objects.count()} cases in all.")
         self.stdout.write(f"Demo visits: {visits} families given visit histories.")
