@@ -208,6 +208,8 @@ SPECTACULAR_SETTINGS = {
         "MeetingKindEnum": "cases.models.Meeting.Kind",
         "EscalationKindEnum": "cases.models.Escalation.Kind",
         "HazardKindEnum": "cases.models.Hazard.Kind",
+        "PlanCategoryEnum": "cases.models.ChildProtectionPlan.Category",
+        "ChronologyCategoryEnum": "chronologies.models.Category",
     },
 }
 
