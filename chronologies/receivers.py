@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from cases import signals as case_signals
 from cases.models import Address, ChildProtectionPlan, Escalation, Hazard, Meeting, Membership
+from supervision import signals as supervision_signals
 from visits import signals as visit_signals
 from visits.models import Visit
 
@@ -267,6 +268,15 @@ def visit_recorded(visit, *, actor=None, now=None):
     return entry
 
 
+def supervision_decision(decision, *, actor=None, now=None):
+    """A decision made in case supervision is part of the case record (R9)."""
+    return entry_record(
+        case=decision.case, source_type="supervision_decision", source_id=decision.pk,
+        category=Category.SUPERVISION, occurred_on=decision.decided_on,
+        title="Decision in case supervision", details=decision.decision,
+        analysis=decision.reasons, significance=S.SIGNIFICANT, actor=actor, now=now)
+
+
 IN_ERROR_SOURCES = {
     Membership: ("member_joined", "member_left"),
     Address: ("address", "address_left"),
@@ -323,6 +333,7 @@ RECEIVERS = [
     (visit_signals.visit_recorded, _receiver(visit_recorded, "visit")),
     # Rewriting a visit's entries carries its recorded-in-error mark to them.
     (visit_signals.visit_in_error, _receiver(visit_recorded, "visit")),
+    (supervision_signals.decision_recorded, _receiver(supervision_decision, "decision")),
 ]
 
 

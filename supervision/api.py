@@ -13,6 +13,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts import policy
 from accounts.models import User
 from cases.api import CaseRecordViewSet, VisibleCaseField
 
@@ -77,6 +78,19 @@ class SessionSerializer(serializers.ModelSerializer):
                   "wellbeing_support", "held_at", "signed_off_at", "signed_off_by",
                   "discussions", "created_at", "created_by"]
         read_only_fields = fields
+
+    def to_representation(self, session):
+        """As on the session page: a worry about a case the reader may not see is not
+        named, and nor is the reason given for it."""
+        data = super().to_representation(session)
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        for which in ("most", "least"):
+            case = getattr(session, f"{which}_worried_case")
+            if case is not None and not policy.can_view_case(user, case):
+                data[f"{which}_worried_case"] = None
+                data[f"{which}_worried_why"] = ""
+        return data
 
 
 # --- Input serializers ----------------------------------------------------------------
