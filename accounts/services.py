@@ -1,6 +1,7 @@
+from django.db import transaction
 from django.utils import timezone
 
-from .models import AccessLog
+from .models import AccessLog, Notification
 
 
 def client_ip(request) -> str | None:
@@ -31,18 +32,13 @@ def access_log_record(*, user, case, what: str, request=None, now=None) -> Acces
 def notify(
     *, recipients, event_key: str, subject: str, body: str, link: str = "",
     case_id: int | None = None, now=None, email: bool = True,
-) -> int:
+) -> None:
     """Queue one notification per recipient and channel for an event.
 
     Creating the same event twice adds nothing (a unique constraint, not a read
     first). In-app notifications are delivered by being written; emails are sent
     after the transaction commits, and retried by the sweep if that fails.
-    Returns the number of rows newly created.
     """
-    from django.db import transaction
-
-    from .models import Notification
-
     now = now or timezone.now()
     channels = [Notification.Channel.IN_APP] + ([Notification.Channel.EMAIL] if email else [])
     users = {u.pk: u for u in recipients if u is not None and u.is_active}
@@ -55,14 +51,12 @@ def notify(
         for user in users.values() for channel in channels
         if channel != Notification.Channel.EMAIL or user.email
     ]
-    before = Notification.objects.filter(event_key=event_key).count()
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    created = Notification.objects.filter(event_key=event_key).count() - before
-    if email and created:
-        from .tasks import notifications_send
+    if any(row.channel == Notification.Channel.EMAIL for row in rows):
+        from .tasks import notifications_send  # tasks imports this module
 
+        # Sending finds nothing to do if these rows already existed: that is harmless.
         transaction.on_commit(lambda: notifications_send.delay())
-    return created
 
 
 def notifications_send_due(*, now=None, batch: int = 50, claim_seconds: int = 300) -> int:
@@ -73,8 +67,6 @@ def notifications_send_due(*, now=None, batch: int = 50, claim_seconds: int = 30
 
     from django.core.mail import send_mail
     from django.db.models import Q
-
-    from .models import Notification
 
     now = now or timezone.now()
     sent = 0
