@@ -10,6 +10,7 @@ def session_limits(request):
 
 
 NAV_ITEMS = [
+    ("dashboards", "/dashboards/", "Dashboard"),
     ("cases", "/cases/", "Cases"),
     ("escalations", "/cases/escalations/", "Escalations"),
     ("supervision", "/supervision/", "Supervision"),

@@ -17,6 +17,7 @@ urlpatterns = [
     path("cases/", include("chronologies.urls")),
     path("cases/", include("supervision.case_urls")),
     path("supervision/", include("supervision.urls")),
+    path("dashboards/", include("safeguarding.dashboards.urls")),
     path("api/v1/", include("safeguarding.api_urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"),

@@ -10,7 +10,7 @@ from kombu import Connection
 
 @login_required
 def home(request):
-    return redirect("cases:list")
+    return redirect("dashboards:home")
 
 
 def _database_ok() -> bool:

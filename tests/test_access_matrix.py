@@ -47,6 +47,9 @@ SUPERVISION_SCOPED = {
     "supervision:record", "supervision:sign_off", "supervision:discussion_add",
     "supervision:discussion_edit", "supervision:decision_add", "supervision:action_add",
 }
+# Dashboards are about the user's own work, team or service; every figure on them is
+# scoped through the policy, tested in tests/safeguarding/dashboards/.
+DASHBOARD_SCOPED = {"dashboards:home", "dashboards:mine"}
 SUPERVISION_API = {"supervisionsession", "supervisiondiscussion", "supervisionaction"}
 # Case lists: the case must be listed for those who may see it and absent for others.
 DOMAIN_APPS = {"accounts", "cases", "visits", "chronologies", "supervision", "auth"}
@@ -163,7 +166,7 @@ def page_kwargs(name, params, objects):
 def classify(urls):
     pages, api_details, api_lists, other = [], [], [], []
     for name, params in urls.items():
-        if name in NOT_CASE_SCOPED or name in SUPERVISION_SCOPED:
+        if name in NOT_CASE_SCOPED or name in SUPERVISION_SCOPED or name in DASHBOARD_SCOPED:
             other.append(name)
         elif name.startswith(("cases:", "visits:", "supervision_case:", "chronologies:")):
             pages.append(name)
