@@ -179,8 +179,15 @@ def visit_record(*, actor, visit: Visit, data: Outcome, now=None) -> Visit:
         row.child_views = item.child_views.strip()
         row.presentation = item.presentation.strip()
         _save(row, actor)
+    # Observations are added, never replaced: what was seen stays on record. Sending
+    # the same observation again (a re-recorded visit, a retried request) adds nothing.
+    kept = {(o.adult_id, o.child_id, o.what_was_seen, o.analysis)
+            for o in visit.observations.all()}
     for item in data.observations:
-        if item.what_was_seen.strip():
+        key = (item.adult.pk if item.adult else None, item.child.pk if item.child else None,
+               item.what_was_seen.strip(), item.analysis.strip())
+        if item.what_was_seen.strip() and key not in kept:
+            kept.add(key)
             _save(Observation(visit=visit, adult=item.adult, child=item.child,
                               what_was_seen=item.what_was_seen.strip(),
                               analysis=item.analysis.strip()), actor)

@@ -97,6 +97,22 @@ def test_it_records_the_outcome_children_and_observations_and_queues_the_rule(
     assert len(queued) == 1
 
 
+def test_it_keeps_one_copy_of_an_observation_sent_again_and_adds_a_new_one(
+        worker, visit, child):
+    record(worker, visit, completed(child))
+    record(worker, visit, completed(child))
+    assert list(Observation.objects.filter(visit=visit).values_list(
+        "what_was_seen", flat=True)) == ["Mum soothed the baby"]
+
+    record(worker, visit, completed(child, observations=[
+        ObservationInput(what_was_seen="Mum soothed the baby"),
+        ObservationInput(what_was_seen="Dad kept his distance from the children")]))
+
+    assert list(Observation.objects.filter(visit=visit).values_list(
+        "what_was_seen", flat=True)) == ["Mum soothed the baby",
+                                         "Dad kept his distance from the children"]
+
+
 # --- Bad input: each refused with the field named, nothing saved ------------------------
 
 
