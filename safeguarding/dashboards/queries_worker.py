@@ -1,0 +1,386 @@
+"""Reads for "My work": the cases a user is allocated to and what they must do next.
+
+Everything here is scoped through accounts.policy, and every read is set-based: the
+number of queries is the same for a worker with two cases as for one with forty. The
+children's figures follow the case page's definitions (visits.queries
+children_seen_status, visits.rules visit_interval and next_visit_due) for all the
+user's cases at once.
+
+"My cases" are the open cases the user is allocated to. Whatever their role, a user
+opening "My work" sees their own allocations, visits, escalations on their cases,
+supervision actions they own and their notifications; team-wide figures belong to
+the manager dashboards.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.db.models import Exists, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from accounts import policy
+from accounts.models import Notification
+from cases.models import Case, ChildProtectionPlan, Escalation, Hazard, Membership, Person
+from safeguarding.workdays import _closure_days, _HolidayLookup
+from supervision import queries as supervision_queries
+from supervision.models import Action
+from visits import rules as visit_rules
+from visits.models import ChildSeen, Visit
+
+ESCALATION_DUE_SOON_WORKING_DAYS = 2
+NOTIFICATIONS_SHOWN = 5
+
+
+# --- Working days for many dates at once -------------------------------------------------
+
+
+class WorkingDayCalendar:
+    """`safeguarding.workdays.add_working_days` for many start dates with one query.
+
+    The same bank holidays and local closure days, and the same counting (the start
+    is day 0, day n is the nth working day after it); closure days are read once for
+    a window covering every start, and again only if a long run of them outruns it.
+    """
+
+    def __init__(self, starts: list[datetime.date], longest: int):
+        self._holidays = _HolidayLookup(None)
+        self._first = min(starts, default=timezone.localdate()) + datetime.timedelta(days=1)
+        self._last = max(starts, default=self._first) + datetime.timedelta(
+            days=2 * longest + 14)
+        self._closed = _closure_days(self._first, self._last)
+
+    def _cover(self, day: datetime.date) -> None:
+        if day < self._first:
+            self._closed |= _closure_days(day, self._first - datetime.timedelta(days=1))
+            self._first = day
+        if day > self._last:
+            until = day + (day - self._first)
+            self._closed |= _closure_days(self._last + datetime.timedelta(days=1), until)
+            self._last = until
+
+    def is_working_day(self, day: datetime.date) -> bool:
+        self._cover(day)
+        return (day.weekday() < 5 and not self._holidays.is_holiday(day)
+                and day not in self._closed)
+
+    def add(self, start: datetime.date, n: int) -> datetime.date:
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        day, count = start, 0
+        while count < n:
+            day += datetime.timedelta(days=1)
+            if self.is_working_day(day):
+                count += 1
+        return day
+
+
+# --- My cases and their children ---------------------------------------------------------
+
+
+@dataclass
+class ChildStatus:
+    """One child on one of my cases: as visits.queries.ChildSeenStatus, for many cases."""
+
+    child: Person
+    case: Case
+    on_plan: bool
+    last_seen: datetime.date | None
+    last_seen_alone: datetime.date | None
+    next_due: datetime.date
+    interval: int
+    overdue: bool
+    days_overdue: int
+
+    @property
+    def never_seen(self) -> bool:
+        return self.last_seen is None
+
+    @property
+    def never_seen_alone(self) -> bool:
+        return self.last_seen_alone is None
+
+
+@dataclass
+class CaseRow:
+    case: Case
+    children: list[ChildStatus] = field(default_factory=list)
+    on_plan: bool = False
+
+    @property
+    def overdue_children(self) -> list[ChildStatus]:
+        return [c for c in self.children if c.overdue]
+
+    @property
+    def next_due(self) -> datetime.date | None:
+        return min((c.next_due for c in self.children), default=None)
+
+
+def my_cases_qs(user) -> QuerySet:
+    """Open cases the user is allocated to and may see under the policy."""
+    return policy.visible_cases(
+        user, Case.objects.filter(allocated_workers=user, status=Case.Status.OPEN))
+
+
+def _current_children(today: datetime.date) -> QuerySet:
+    """Memberships of children on the case today, as children_plan_status lists them,
+    with what children_seen_status reads per child computed by subqueries."""
+    seen = ChildSeen.objects.filter(
+        child_id=OuterRef("person_id"), visit__case_id=OuterRef("case_id"),
+        visit__in_error=False, visit__outcome=Visit.Outcome.COMPLETED, seen=True,
+    ).order_by().values("child_id")
+    joined = Membership.objects.filter(
+        case_id=OuterRef("case_id"), person_id=OuterRef("person_id"),
+    ).order_by().values("person_id")
+    plan_today = ChildProtectionPlan.objects.filter(
+        ChildProtectionPlan.active_on_q(today), child_id=OuterRef("person_id"))
+    return (
+        Membership.objects.filter(Membership.active_on_q(today),
+                                  relationship=Membership.Relationship.CHILD)
+        .select_related("person")
+        .annotate(
+            last_seen_at=Subquery(seen.annotate(m=Max("visit__occurred_at")).values("m")),
+            last_alone_at=Subquery(seen.filter(seen_alone=True)
+                                   .annotate(m=Max("visit__occurred_at")).values("m")),
+            joined_on=Subquery(joined.annotate(m=Min("start_date")).values("m")),
+            on_plan=Exists(plan_today),
+        )
+        .order_by("person__date_of_birth", "id")
+    )
+
+
+def my_cases(user, *, today: datetime.date) -> list[CaseRow]:
+    """My open cases, each with its current children's last seen, last seen alone and
+    next visit due; the case with the child most overdue first. Three queries."""
+    cases = list(
+        my_cases_qs(user)
+        .select_related("team", "visit_frequency")
+        .annotate(escalation_overdue=Exists(Escalation.objects.filter(
+            case=OuterRef("pk"), state=Escalation.State.OVERDUE)),
+            escalation_open=Exists(Escalation.objects.filter(
+                case=OuterRef("pk"), state=Escalation.State.OPEN)))
+        .prefetch_related(Prefetch("memberships", queryset=_current_children(today),
+                                   to_attr="current_child_memberships"))
+        .order_by("family_name", "reference")
+    )
+    pending = []
+    for case in cases:
+        for m in case.current_child_memberships:
+            last = timezone.localdate(m.last_seen_at) if m.last_seen_at else None
+            interval = visit_rules.visit_interval(case, child_on_plan=m.on_plan)
+            start = last or max(m.joined_on or case.opened_on, case.opened_on)
+            pending.append((case, m, last, interval, start))
+    calendar = WorkingDayCalendar([p[4] for p in pending],
+                                  max((p[3] for p in pending), default=0))
+    rows = {case.pk: CaseRow(case) for case in cases}
+    for case, m, last, interval, start in pending:
+        due = calendar.add(start, interval)
+        row = rows[case.pk]
+        row.on_plan = row.on_plan or m.on_plan
+        row.children.append(ChildStatus(
+            child=m.person, case=case, on_plan=m.on_plan, last_seen=last,
+            last_seen_alone=timezone.localdate(m.last_alone_at) if m.last_alone_at else None,
+            next_due=due, interval=interval, overdue=due < today,
+            days_overdue=max((today - due).days, 0),
+        ))
+    far = datetime.date.max
+    return sorted(rows.values(), key=lambda r: (r.next_due or far, r.case.family_name,
+                                                r.case.reference))
+
+
+def children_out_of_view(rows: list[CaseRow]) -> list[ChildStatus]:
+    """Children past the date they had to be seen by, longest overdue first."""
+    children = [c for row in rows for c in row.children if c.overdue]
+    return sorted(children, key=lambda c: (c.next_due, c.case.reference, c.child.pk))
+
+
+# --- Visits -------------------------------------------------------------------------------
+
+
+def _local_midnight(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def week_of(today: datetime.date) -> tuple[datetime.date, datetime.date]:
+    """Monday and Sunday of the week holding `today`."""
+    monday = today - datetime.timedelta(days=today.weekday())
+    return monday, monday + datetime.timedelta(days=6)
+
+
+def month_of(today: datetime.date) -> tuple[datetime.date, datetime.date]:
+    """The first day of `today`'s month and the first day of the next."""
+    first = today.replace(day=1)
+    following = (first + datetime.timedelta(days=32)).replace(day=1)
+    return first, following
+
+
+def _active_hazards(today: datetime.date) -> QuerySet:
+    """Hazards active today on the visit's case or on anyone on it today (as the case
+    page's cases.queries.active_hazards), for an Exists on visits."""
+    people = Membership.objects.filter(Membership.active_on_q(today),
+                                       case_id=OuterRef(OuterRef("case_id"))).values("person_id")
+    return Hazard.objects.filter(Hazard.active_on_q(today)).filter(
+        Q(case_id=OuterRef("case_id")) | Q(person_id__in=people))
+
+
+@dataclass
+class WeekVisits:
+    earlier: list[Visit]
+    today: list[Visit]
+    later: list[Visit]
+
+    @property
+    def count(self) -> int:
+        return len(self.earlier) + len(self.today) + len(self.later)
+
+
+def visits_this_week(user, *, today: datetime.date) -> WeekVisits:
+    """Visits still planned this week (Monday to Sunday) that the user leads or joins,
+    or on their open cases: earlier this week (the outcome is not yet recorded), today,
+    and later this week."""
+    monday, sunday = week_of(today)
+    visits = (
+        policy.visible_related(user, Visit.objects.filter(
+            Q(lead_worker=user) | Q(joint_worker=user)
+            | Q(case_id__in=my_cases_qs(user).values("pk")),
+            outcome=Visit.Outcome.PLANNED, in_error=False,
+            planned_for__gte=_local_midnight(monday),
+            planned_for__lt=_local_midnight(sunday + datetime.timedelta(days=1)),
+        ))
+        .select_related("case", "lead_worker", "joint_worker", "joint_agency")
+        .annotate(has_hazard=Exists(_active_hazards(today)))
+        .order_by("planned_for", "id")
+    )
+    result = WeekVisits([], [], [])
+    for visit in visits:
+        day = timezone.localdate(visit.planned_for)
+        (result.earlier if day < today else result.today if day == today
+         else result.later).append(visit)
+    return result
+
+
+@dataclass
+class CaseDefaults:
+    case: Case
+    visits: list[Visit]
+
+
+def defaulted_this_month(user, *, today: datetime.date) -> list[CaseDefaults]:
+    """Visits to my open cases the family defaulted this calendar month, by case
+    (most defaults first). Visits marked recorded in error do not count."""
+    first, following = month_of(today)
+    visits = (
+        Visit.objects.filter(
+            case_id__in=my_cases_qs(user).values("pk"), outcome=Visit.Outcome.DEFAULTED,
+            in_error=False, occurred_at__gte=_local_midnight(first),
+            occurred_at__lt=_local_midnight(following),
+        )
+        .select_related("case")
+        .order_by("case__family_name", "case__reference", "occurred_at", "id")
+    )
+    by_case: dict[int, CaseDefaults] = {}
+    for visit in visits:
+        by_case.setdefault(visit.case_id, CaseDefaults(visit.case, [])).visits.append(visit)
+    return sorted(by_case.values(), key=lambda d: -len(d.visits))
+
+
+# --- Escalations, supervision actions, notifications -----------------------------------
+
+
+@dataclass
+class EscalationRow:
+    escalation: Escalation
+    overdue: bool
+    due_today: bool
+    due_soon: bool
+
+
+def open_escalations(user, *, today: datetime.date,
+                     calendar: WorkingDayCalendar | None = None) -> list[EscalationRow]:
+    """Open and overdue escalations on my cases, soonest deadline first; due soon means
+    within ESCALATION_DUE_SOON_WORKING_DAYS working days."""
+    from cases.queries import escalations_for
+
+    calendar = calendar or WorkingDayCalendar([today], ESCALATION_DUE_SOON_WORKING_DAYS)
+    soon = calendar.add(today, ESCALATION_DUE_SOON_WORKING_DAYS)
+    return [
+        EscalationRow(
+            e, overdue=e.state == Escalation.State.OVERDUE or e.due_date < today,
+            due_today=e.due_date == today, due_soon=today < e.due_date <= soon,
+        )
+        for e in escalations_for(user, scope="mine")
+    ]
+
+
+def my_actions(user) -> list[Action]:
+    """Supervision actions the user owns, not completed, soonest due first."""
+    return list(supervision_queries.my_actions(user))
+
+
+def unread_notifications(user, *, limit: int = NOTIFICATIONS_SHOWN) -> list[Notification]:
+    """The user's latest unread in-app notifications."""
+    return list(
+        Notification.objects.filter(recipient=user, channel=Notification.Channel.IN_APP,
+                                    read_at__isnull=True)
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+# --- The page -------------------------------------------------------------------------------
+
+
+@dataclass
+class MyWork:
+    today: datetime.date
+    week_start: datetime.date
+    week_end: datetime.date
+    cases: list[CaseRow]
+    out_of_view: list[ChildStatus]
+    visits: WeekVisits
+    defaults: list[CaseDefaults]
+    escalations: list[EscalationRow]
+    actions: list[Action]
+    notifications: list[Notification]
+
+    @property
+    def visit_groups(self) -> list[tuple[str, list[Visit], str]]:
+        """Heading, visits and what to say when there are none (blank: leave it out)."""
+        return [
+            ("Earlier this week: outcome not recorded", self.visits.earlier, ""),
+            ("Today", self.visits.today, "No visits planned today."),
+            ("Later this week", self.visits.later, "No more visits planned this week."),
+        ]
+
+    @property
+    def children_count(self) -> int:
+        return sum(len(row.children) for row in self.cases)
+
+    @property
+    def defaults_count(self) -> int:
+        return sum(len(d.visits) for d in self.defaults)
+
+    @property
+    def escalations_overdue(self) -> int:
+        return sum(1 for e in self.escalations if e.overdue)
+
+    @property
+    def actions_overdue(self) -> int:
+        return sum(1 for a in self.actions if a.is_overdue(self.today))
+
+
+def my_work(user, *, now: datetime.datetime) -> MyWork:
+    """Everything on "My work" for this user at `now`, in a fixed number of queries."""
+    today = timezone.localdate(now)
+    cases = my_cases(user, today=today)
+    monday, sunday = week_of(today)
+    return MyWork(
+        today=today,
+        week_start=monday,
+        week_end=sunday,
+        cases=cases,
+        out_of_view=children_out_of_view(cases),
+        visits=visits_this_week(user, today=today),
+        defaults=defaulted_this_month(user, today=today),
+        escalations=open_escalations(user, today=today),
+        actions=my_actions(user),
+        notifications=unread_notifications(user),
+    )
