@@ -1,0 +1,94 @@
+"""Charts for the managers' dashboards, drawn on the server as inline SVG in the style of
+chronologies.analysis (no script, no CDN). Each is shown with the table it was drawn
+from; the SVG carries a label and is hidden from the accessibility tree's detail."""
+
+from dataclasses import dataclass, field
+
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+
+from chronologies.analysis import BLUE, GREEN, GREY, ORANGE, PURPLE, RED
+
+__all__ = ["BLUE", "GREEN", "GREY", "ORANGE", "PURPLE", "RED", "Chart", "grouped_hbars",
+           "stacked_hbars"]
+
+
+@dataclass
+class Chart:
+    key: str
+    title: str
+    summary: str
+    svg: str
+    headers: list
+    rows: list = field(default_factory=list)
+
+
+def _open(width, height, title):
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+            f'role="img" aria-label="{escape(title)}" class="app-chart" focusable="false" '
+            'font-family="Arial, sans-serif">')
+
+
+def _legend(series, x, y):
+    parts = []
+    for i, (label, colour) in enumerate(series):
+        xx = x + i * 170
+        parts.append(f'<rect x="{xx}" y="{y}" width="12" height="12" fill="{colour}"/>'
+                     f'<text x="{xx + 18}" y="{y + 10}" font-size="13">{escape(label)}</text>')
+    return "".join(parts)
+
+
+def _label(text, limit=28):
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def grouped_hbars(labels, series, *, title):
+    """A group of thin horizontal bars per label; series is [(name, colour, values)]."""
+    left, width, bar, gap = 210, 640, 12, 14
+    group_h = bar * len(series) + gap
+    top = 30
+    height = top + group_h * max(len(labels), 1) + 10
+    maxv = max([v for _, _, values in series for v in values] + [1])
+    plot = width - left - 50
+    out = [_open(width, height, title),
+           _legend([(name, colour) for name, colour, _ in series], left, 6)]
+    for i, label in enumerate(labels):
+        y0 = top + i * group_h
+        out.append(f'<text x="{left - 8}" y="{y0 + group_h / 2 + 2:.1f}" font-size="13" '
+                   f'text-anchor="end">{escape(_label(label))}</text>')
+        for j, (_, colour, values) in enumerate(series):
+            y = y0 + j * bar
+            w = plot * values[i] / maxv
+            out.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar - 2}" '
+                       f'fill="{colour}"/><text x="{left + w + 4:.1f}" y="{y + bar - 3}" '
+                       f'font-size="11">{values[i]}</text>')
+    out.append("</svg>")
+    return mark_safe("".join(out))
+
+
+def stacked_hbars(labels, series, *, title):
+    """One horizontal bar per label, split into the series; [(name, colour, values)]."""
+    left, width, bar = 210, 640, 22
+    top = 30
+    height = top + (bar + 8) * max(len(labels), 1) + 10
+    totals = [sum(values[i] for _, _, values in series) for i in range(len(labels))]
+    maxv = max(totals + [1])
+    plot = width - left - 50
+    out = [_open(width, height, title),
+           _legend([(name, colour) for name, colour, _ in series], left, 6)]
+    for i, label in enumerate(labels):
+        y = top + i * (bar + 8)
+        out.append(f'<text x="{left - 8}" y="{y + bar / 2 + 4:.1f}" font-size="13" '
+                   f'text-anchor="end">{escape(_label(label))}</text>')
+        x = left
+        for _, colour, values in series:
+            w = plot * values[i] / maxv
+            if w:
+                out.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar}" '
+                           f'fill="{colour}" stroke="#ffffff" stroke-width="1"/>')
+            x += w
+        out.append(f'<text x="{x + 4:.1f}" y="{y + bar / 2 + 4:.1f}" font-size="12">'
+                   f'{totals[i]}</text>')
+    out.append("</svg>")
+    return mark_safe("".join(out))

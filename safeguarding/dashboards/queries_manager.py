@@ -1,0 +1,544 @@
+"""Reads for the team manager's and the service manager's dashboards.
+
+Every figure is counted by a set-based query grouped by team, so the team page and
+the service page (teams side by side) ask the same questions, and the number of
+queries does not grow with the number of cases, children, visits or teams. Each
+figure has a list behind it, built from the same filter as its count.
+
+Scope: cases the user may see under the one policy (accounts.policy), open, of the
+team asked for (a team manager's own team; any team for a service manager).
+
+Definitions (where the issue is silent, decided here):
+- "Child" is a current child membership (active today, not recorded in error) of
+  an open case; on a CP plan when the child has a plan active today, whatever case
+  it was recorded under (as cases.queries); otherwise a child in need. Children
+  are counted once per team even when on two of its cases; a case is "CP" when
+  any current child on it is on a plan.
+- Escalations: "open" is active (open or overdue state) with a deadline not yet
+  passed; "overdue" is active with the deadline passed (the stored state, or a
+  deadline the sweep has not reached yet); "due within 2 working days" is open and
+  due by working day 2 counting today as day 0; "met late this quarter" was met
+  late on a date in this calendar quarter (which is also the financial quarter).
+  Escalations are counted on every case the user may see in the team, open or
+  closed.
+- Not seen within policy: exactly the case page's rule (visits.queries
+  children_seen_status): next due is the visiting interval in working days (the
+  case's own, else the CP or CIN setting) after the last completed, not-in-error
+  visit where the child was seen, or after the later of the child joining the case
+  and the case opening; overdue when that date is before today. Because the
+  working-day step is monotonic, "due before today" is "last seen before the
+  interval's cut-off day" (the interval'th working day before today), which SQL
+  can compare row by row.
+- Not seen alone at any of the last 3 visits: the child's last three completed,
+  not-in-error visits on the case that recorded them (seen or not); counted when
+  they had at least one such visit and none of the (up to) three saw them alone.
+- Defaulted visits this month: defaults not recorded in error that happened in
+  this calendar month (local time) on open cases.
+- Workload: active members of the team who are social workers or practice
+  supervisors, and anyone allocated to one of its open cases; cases allocated,
+  their current children, and those of them on plans.
+- Supervision overdue: formal supervision as supervision.queries and rules: due
+  SUPERVISION_FORMAL_EVERY_DAYS after the last held formal session (or the day they
+  joined); overdue the day after. For active social workers and practice
+  supervisors of the team.
+- Hazards with a visit this week: open cases with a hazard active today on the case
+  or on someone on it now, and a planned (not yet recorded) visit from Monday to
+  Sunday of this week.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import (
+    Case as CaseWhen,
+)
+from django.db.models import (
+    Count,
+    DateField,
+    DateTimeField,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from accounts import policy, roles
+from accounts.models import Team, User
+from cases.models import Case, ChildProtectionPlan, Escalation, Hazard, Membership
+from supervision.models import SupervisionSession
+from visits.models import ChildSeen, Visit, VisitFrequency
+
+from .calendar_manager import WorkingCalendar, calendar_around
+
+CASELOAD_ROLES = (roles.SOCIAL_WORKER, roles.PRACTICE_SUPERVISOR)
+DUE_SOON_WORKING_DAYS = 2
+
+
+# --- Time: one place -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Moment:
+    """Now, and the day, week, month and quarter the figures are about."""
+
+    now: datetime.datetime
+    today: datetime.date
+    week_start: datetime.date
+    month_start: datetime.date
+    quarter_start: datetime.date
+
+    def at(self, day: datetime.date) -> datetime.datetime:
+        """Local midnight at the start of `day`."""
+        return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+    @property
+    def week_end(self) -> datetime.date:
+        return self.week_start + datetime.timedelta(days=6)
+
+    @property
+    def next_month_start(self) -> datetime.date:
+        return (self.month_start + datetime.timedelta(days=32)).replace(day=1)
+
+
+def moment(now: datetime.datetime | None = None) -> Moment:
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    return Moment(
+        now=now, today=today,
+        week_start=today - datetime.timedelta(days=today.weekday()),
+        month_start=today.replace(day=1),
+        quarter_start=datetime.date(today.year, (today.month - 1) // 3 * 3 + 1, 1),
+    )
+
+
+# --- Scope ---------------------------------------------------------------------------------
+
+
+def is_dashboard_manager(user) -> bool:
+    return user.is_authenticated and user.is_active and user.has_role(*roles.MANAGER_ROLES)
+
+
+def teams_for(user) -> QuerySet:
+    """Teams whose dashboard this user may open: all for a service manager, their own
+    for a team manager, none for anyone else."""
+    if not is_dashboard_manager(user):
+        return Team.objects.none()
+    if user.is_service_manager:
+        return Team.objects.filter(active=True)
+    return Team.objects.filter(pk=user.team_id)
+
+
+def scoped_cases(user, team_id: int | None = None, *, open_only: bool = True) -> QuerySet:
+    """Cases the figures are about: visible to the user, of the team (or of every team
+    the user may open), open unless asked otherwise."""
+    cases = Case.objects.filter(team__in=teams_for(user).values("pk"))
+    if team_id is not None:
+        cases = cases.filter(team_id=team_id)
+    if open_only:
+        cases = cases.filter(status=Case.Status.OPEN)
+    return policy.visible_cases(user, cases)
+
+
+# --- Building blocks -----------------------------------------------------------------------
+
+
+def _plan_now(m: Moment, child_ref: str) -> QuerySet:
+    return ChildProtectionPlan.objects.filter(
+        ChildProtectionPlan.active_on_q(m.today), child_id=OuterRef(child_ref)
+    )
+
+
+def _case_plan_now(m: Moment) -> Exists:
+    """Any current child on the case is on a plan today (cases.queries.case_list)."""
+    return Exists(ChildProtectionPlan.objects.filter(
+        ChildProtectionPlan.active_on_q(m.today),
+        Membership.active_on_q(m.today, prefix="child__memberships"),
+        child__memberships__case=OuterRef("pk"),
+        child__memberships__relationship=Membership.Relationship.CHILD,
+    ))
+
+
+def _hazard_now(m: Moment) -> Q:
+    on_case = Exists(Hazard.objects.filter(Hazard.active_on_q(m.today), case=OuterRef("pk")))
+    on_person = Exists(Hazard.objects.filter(
+        Hazard.active_on_q(m.today),
+        Membership.active_on_q(m.today, prefix="person__memberships"),
+        person__memberships__case=OuterRef("pk"),
+    ))
+    return on_case | on_person
+
+
+def _planned_this_week(m: Moment) -> QuerySet:
+    return Visit.objects.filter(
+        case=OuterRef("pk"), outcome=Visit.Outcome.PLANNED, in_error=False,
+        planned_for__gte=m.at(m.week_start),
+        planned_for__lt=m.at(m.week_start + datetime.timedelta(days=7)),
+    )
+
+
+def annotate_cases(cases: QuerySet, m: Moment) -> QuerySet:
+    return cases.annotate(
+        on_plan=_case_plan_now(m),
+        hazard_visit=_hazard_now(m) & Exists(_planned_this_week(m)),
+    )
+
+
+def _child_visits(completed_only=True) -> QuerySet:
+    """ChildSeen rows of one (case, child) membership row, for a subquery."""
+    rows = ChildSeen.objects.filter(
+        child_id=OuterRef("person_id"), visit__case_id=OuterRef("case_id"),
+        visit__in_error=False,
+    )
+    if completed_only:
+        rows = rows.filter(visit__outcome=Visit.Outcome.COMPLETED)
+    return rows
+
+
+def _intervals() -> list[int]:
+    """Every visiting interval in use: the two settings and the cases' own (one query)."""
+    own = set(VisitFrequency.objects.values_list("working_days", flat=True).distinct())
+    return sorted(own | {settings.VISIT_EVERY_WORKING_DAYS_CP,
+                         settings.VISIT_EVERY_WORKING_DAYS_CIN})
+
+
+@dataclass
+class ChildClock:
+    """The visiting-interval cut-offs for today, and a calendar to date each row."""
+
+    calendar: WorkingCalendar
+    cutoffs: dict[int, datetime.date]
+
+
+def child_clock(m: Moment) -> ChildClock:
+    intervals = _intervals()
+    longest = max(intervals)
+    calendar = calendar_around(m.today, back_working_days=longest, ahead_working_days=longest)
+    return ChildClock(calendar, {i: calendar.back(m.today, i) for i in intervals if i > 0})
+
+
+def child_rows(cases: QuerySet, m: Moment, clock: ChildClock) -> QuerySet:
+    """Current child memberships of the cases, annotated with plan, interval, last seen,
+    last seen alone, the cut-off their interval gives, and the two flags."""
+    interval = Coalesce(
+        F("case__visit_frequency__working_days"),
+        CaseWhen(When(on_plan=True, then=Value(settings.VISIT_EVERY_WORKING_DAYS_CP)),
+                 default=Value(settings.VISIT_EVERY_WORKING_DAYS_CIN)),
+        output_field=IntegerField(),
+    )
+    # A zero interval means due the day they were last seen: never before today's cut.
+    cutoff = CaseWhen(
+        *[When(interval=i, then=Value(day)) for i, day in clock.cutoffs.items()],
+        default=Value(m.today - datetime.timedelta(days=1)), output_field=DateField(),
+    )
+    cutoff_at = CaseWhen(
+        *[When(interval=i, then=Value(m.at(day))) for i, day in clock.cutoffs.items()],
+        default=Value(m.at(m.today - datetime.timedelta(days=1))), output_field=DateTimeField(),
+    )
+    seen = _child_visits().filter(seen=True)
+    last3 = ChildSeen.objects.filter(
+        child_id=OuterRef(OuterRef("person_id")),
+        visit__case_id=OuterRef(OuterRef("case_id")),
+        visit__in_error=False, visit__outcome=Visit.Outcome.COMPLETED,
+    ).order_by("-visit__occurred_at", "-visit_id").values("pk")[:3]
+    rows = (
+        Membership.objects.filter(
+            Membership.active_on_q(m.today), relationship=Membership.Relationship.CHILD,
+            case__in=cases.values("pk"),
+        )
+        .annotate(
+            on_plan=Exists(_plan_now(m, "person_id")),
+            interval=interval,
+            joined=Subquery(
+                Membership.objects.filter(case_id=OuterRef("case_id"),
+                                          person_id=OuterRef("person_id"))
+                .order_by("start_date").values("start_date")[:1]
+            ),
+            last_seen_at=Subquery(
+                seen.order_by().values("child_id").annotate(last=Max("visit__occurred_at"))
+                .values("last")
+            ),
+            last_alone_at=Subquery(
+                seen.filter(seen_alone=True).order_by().values("child_id")
+                .annotate(last=Max("visit__occurred_at")).values("last")
+            ),
+        )
+        .annotate(
+            cutoff=cutoff, cutoff_at=cutoff_at,
+            had_visit=Exists(_child_visits()),
+            alone_lately=Exists(ChildSeen.objects.filter(pk__in=Subquery(last3),
+                                                         seen_alone=True)),
+        )
+    )
+    return rows
+
+
+NOT_SEEN_Q = (
+    Q(last_seen_at__lt=F("cutoff_at"))
+    | Q(last_seen_at__isnull=True, joined__lt=F("cutoff"), case__opened_on__lt=F("cutoff"))
+)
+NOT_SEEN_ALONE_Q = Q(had_visit=True, alone_lately=False)
+
+
+def escalations(user, team_id: int | None = None) -> QuerySet:
+    return Escalation.objects.filter(
+        case__in=scoped_cases(user, team_id, open_only=False).values("pk"))
+
+
+def escalation_filters(m: Moment, due_soon_by: datetime.date) -> dict[str, Q]:
+    active = Q(state__in=Escalation.ACTIVE_STATES)
+    return {
+        "escalations-open": active & Q(due_date__gte=m.today),
+        "escalations-due-soon": active & Q(due_date__gte=m.today, due_date__lte=due_soon_by),
+        "escalations-overdue": active & Q(due_date__lt=m.today),
+        "escalations-met-late": Q(state=Escalation.State.MET_LATE,
+                                  met_on__gte=m.quarter_start, met_on__lte=m.today),
+    }
+
+
+def defaulted_visits(cases: QuerySet, m: Moment) -> QuerySet:
+    return Visit.objects.filter(
+        case__in=cases.values("pk"), outcome=Visit.Outcome.DEFAULTED, in_error=False,
+        occurred_at__gte=m.at(m.month_start), occurred_at__lt=m.at(m.next_month_start),
+    )
+
+
+def _count_of(qs: QuerySet) -> Subquery:
+    return Subquery(qs.order_by().annotate(n=Count("pk")).values("n")[:1],
+                    output_field=IntegerField())
+
+
+def workers(user, m: Moment, team_id: int | None = None) -> QuerySet:
+    """Workers of the teams (or team) with their caseloads and supervision, one query."""
+    cases = scoped_cases(user, team_id)
+    teams = teams_for(user).values("pk")
+    members = Q(team__in=teams, is_active=True, groups__name__in=CASELOAD_ROLES)
+    if team_id is not None:
+        members &= Q(team_id=team_id)
+    ids = User.objects.filter(members | Q(allocated_cases__in=cases.values("pk"))).values("pk")
+    mine = cases.filter(allocated_workers=OuterRef("pk"))
+    children = Membership.objects.filter(
+        Membership.active_on_q(m.today), relationship=Membership.Relationship.CHILD,
+        case__in=mine.values("pk"),
+    )
+    on_plan = ChildProtectionPlan.objects.filter(ChildProtectionPlan.active_on_q(m.today))
+    cases_n = cases.filter(allocated_workers=OuterRef("pk")).values("allocated_workers")
+    return (
+        User.objects.filter(pk__in=ids).select_related("team")
+        .annotate(
+            cases_n=_count_of(cases_n),
+            children_n=Subquery(
+                children.order_by().values("relationship")
+                .annotate(n=Count("person_id", distinct=True)).values("n")[:1],
+                output_field=IntegerField()),
+            children_cp_n=Subquery(
+                children.filter(person_id__in=on_plan.values("child_id")).order_by()
+                .values("relationship").annotate(n=Count("person_id", distinct=True))
+                .values("n")[:1],
+                output_field=IntegerField()),
+            last_supervised=Subquery(
+                SupervisionSession.objects.filter(
+                    supervisee=OuterRef("pk"), status=SupervisionSession.Status.HELD,
+                    kind=SupervisionSession.Kind.FORMAL,
+                ).order_by().values("supervisee").annotate(last=Max("date")).values("last")),
+            watched=Exists(User.objects.filter(Q(pk=OuterRef("pk")) & members)),
+        )
+        .order_by("team__name", "last_name", "first_name")
+    )
+
+
+def supervision_due(worker, m: Moment) -> datetime.date:
+    """supervision.rules.next_due with the settings, as supervision.queries uses it."""
+    from supervision import rules
+
+    return rules.next_due(worker.last_supervised, since=worker.date_joined.date(),
+                          every_days=settings.SUPERVISION_FORMAL_EVERY_DAYS)
+
+
+def supervision_overdue_q(m: Moment) -> Q:
+    """Set-based form of rules.is_overdue(next_due(...)): overdue when the last formal
+    supervision (or, with none, the day they joined, in UTC as `date_joined.date()`)
+    is more than the interval ago."""
+    latest_ok = m.today - datetime.timedelta(days=settings.SUPERVISION_FORMAL_EVERY_DAYS + 1)
+    joined_before = datetime.datetime.combine(latest_ok + datetime.timedelta(days=1),
+                                              datetime.time.min, tzinfo=datetime.UTC)
+    return Q(watched=True) & (
+        Q(last_supervised__lte=latest_ok)
+        | Q(last_supervised__isnull=True, date_joined__lt=joined_before)
+    )
+
+
+# --- Figures ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    label: str
+    kind: str  # "cases", "children", "escalations", "visits", "workers"
+    group: str
+    hint: str = ""
+
+
+FIGURES = [
+    Figure("cases-cp", "Cases with a child on a CP plan", "cases", "caseload"),
+    Figure("cases-cin", "Child in need cases", "cases", "caseload",
+           "No child on a child protection plan"),
+    Figure("children-cp", "Children on a CP plan", "children", "caseload"),
+    Figure("children-cin", "Children in need", "children", "caseload"),
+    Figure("escalations-open", "Escalations open", "escalations", "escalations",
+           "Deadline not yet passed"),
+    Figure("escalations-due-soon", "Due within 2 working days", "escalations",
+           "escalations"),
+    Figure("escalations-overdue", "Escalations overdue", "escalations", "escalations"),
+    Figure("escalations-met-late", "Met late this quarter", "escalations", "escalations"),
+    Figure("children-not-seen", "Children not seen within policy", "children", "children"),
+    Figure("children-not-seen-alone", "Not seen alone at their last 3 visits", "children",
+           "children"),
+    Figure("defaulted-visits", "Defaulted visits this month", "visits", "children"),
+    Figure("hazard-visits", "Cases with hazards and a visit this week", "cases", "children"),
+    Figure("workload", "Workers", "workers", "workload"),
+    Figure("supervision-overdue", "Supervision overdue", "workers", "workload"),
+]
+FIGURE_BY_KEY = {f.key: f for f in FIGURES}
+
+
+def counts_by_team(user, m: Moment, team_id: int | None = None) -> dict[str, dict[int, int]]:
+    """{figure key: {team id: count}}, in a fixed number of queries."""
+    counts: dict[str, dict[int, int]] = {f.key: {} for f in FIGURES}
+    counts["defaulted-cases"] = {}
+    counts["children-total"] = {}
+    counts["cases-total"] = {}
+    cases = scoped_cases(user, team_id)
+
+    for row in (annotate_cases(cases, m).order_by().values("team_id").annotate(
+            total=Count("pk"), cp=Count("pk", filter=Q(on_plan=True)),
+            hazard=Count("pk", filter=Q(hazard_visit=True)))):
+        t = row["team_id"]
+        counts["cases-total"][t] = row["total"]
+        counts["cases-cp"][t] = row["cp"]
+        counts["cases-cin"][t] = row["total"] - row["cp"]
+        counts["hazard-visits"][t] = row["hazard"]
+
+    clock = child_clock(m)
+    for row in (child_rows(cases, m, clock).order_by().values("case__team_id").annotate(
+            total=Count("person_id", distinct=True),
+            cp=Count("person_id", distinct=True, filter=Q(on_plan=True)),
+            not_seen=Count("pk", filter=NOT_SEEN_Q),
+            not_alone=Count("pk", filter=NOT_SEEN_ALONE_Q))):
+        t = row["case__team_id"]
+        counts["children-total"][t] = row["total"]
+        counts["children-cp"][t] = row["cp"]
+        counts["children-cin"][t] = row["total"] - row["cp"]
+        counts["children-not-seen"][t] = row["not_seen"]
+        counts["children-not-seen-alone"][t] = row["not_alone"]
+
+    due_soon_by = clock.calendar.add(m.today, DUE_SOON_WORKING_DAYS)
+    filters = escalation_filters(m, due_soon_by)
+    aggregates = {key.replace("-", "_"): Count("pk", filter=q) for key, q in filters.items()}
+    for row in escalations(user, team_id).order_by().values("case__team_id").annotate(
+            **aggregates):
+        for key in filters:
+            counts[key][row["case__team_id"]] = row[key.replace("-", "_")]
+
+    for row in defaulted_visits(cases, m).order_by().values("case__team_id").annotate(
+            n=Count("pk"), cases=Count("case_id", distinct=True)):
+        counts["defaulted-visits"][row["case__team_id"]] = row["n"]
+        counts["defaulted-cases"][row["case__team_id"]] = row["cases"]
+
+    overdue = supervision_overdue_q(m)
+    for row in workers(user, m, team_id).order_by().values("team_id").annotate(
+            n=Count("pk", filter=Q(watched=True)), late=Count("pk", filter=overdue)):
+        counts["workload"][row["team_id"]] = row["n"]
+        counts["supervision-overdue"][row["team_id"]] = row["late"]
+    return counts
+
+
+# --- The lists behind the figures --------------------------------------------------------------
+
+
+def figure_rows(user, m: Moment, key: str, team_id: int | None = None) -> QuerySet:
+    """The rows behind one figure, as a queryset the page paginates."""
+    cases = scoped_cases(user, team_id)
+    if key in ("cases-cp", "cases-cin", "hazard-visits"):
+        rows = annotate_cases(cases, m).select_related("team").annotate(
+            children_n=Count("memberships", distinct=True, filter=Q(
+                Membership.active_on_q(m.today, prefix="memberships"),
+                memberships__relationship=Membership.Relationship.CHILD)),
+            next_visit=Subquery(_planned_this_week(m).order_by("planned_for")
+                                .values("planned_for")[:1]),
+        )
+        flag = {"cases-cp": Q(on_plan=True), "cases-cin": Q(on_plan=False),
+                "hazard-visits": Q(hazard_visit=True)}[key]
+        rows = rows.filter(flag)
+        if key == "hazard-visits":
+            return rows.order_by("next_visit", "reference")
+        return rows.order_by("family_name", "reference")
+    if key.startswith("children-"):
+        clock = child_clock(m)
+        rows = child_rows(cases, m, clock).select_related("person", "case", "case__team")
+        flag = {"children-cp": Q(on_plan=True), "children-cin": Q(on_plan=False),
+                "children-not-seen": NOT_SEEN_Q,
+                "children-not-seen-alone": NOT_SEEN_ALONE_Q}[key]
+        order = ("last_seen_at", "person__last_name", "pk") if key == "children-not-seen" \
+            else ("person__last_name", "person__first_name", "pk")
+        return rows.filter(flag).order_by(*order)
+    if key.startswith("escalations-"):
+        calendar = calendar_around(m.today, ahead_working_days=DUE_SOON_WORKING_DAYS)
+        q = escalation_filters(m, calendar.add(m.today, DUE_SOON_WORKING_DAYS))[key]
+        order = ("-met_on", "id") if key == "escalations-met-late" else ("due_date", "id")
+        return escalations(user, team_id).filter(q).select_related(
+            "case", "case__team").order_by(*order)
+    if key == "defaulted-visits":
+        defaults = defaulted_visits(cases, m)
+        return (cases.filter(pk__in=defaults.values("case_id")).select_related("team")
+                .annotate(defaults_n=_count_of(defaults.filter(case=OuterRef("pk"))
+                                               .values("case_id")),
+                          last_default=Subquery(defaults.filter(case=OuterRef("pk"))
+                                                .order_by("-occurred_at")
+                                                .values("occurred_at")[:1]))
+                .order_by("-defaults_n", "reference"))
+    if key == "workload":
+        return workers(user, m, team_id).order_by("-cases_n", "last_name", "first_name")
+    if key == "supervision-overdue":
+        return workers(user, m, team_id).filter(supervision_overdue_q(m)).order_by(
+            F("last_supervised").asc(nulls_first=True), "last_name")
+    raise KeyError(key)
+
+
+def decorate_children(rows, m: Moment) -> list:
+    """Next due date for each child row on a page, from the same calendar (no queries
+    per row): the case page's `next_visit_due`."""
+    rows = list(rows)
+    if not rows:
+        return rows
+    longest = max(r.interval for r in rows)
+    earliest = min(timezone.localdate(r.last_seen_at) if r.last_seen_at
+                   else max(r.joined, r.case.opened_on) for r in rows)
+    calendar = WorkingCalendar(min(earliest, m.today) - datetime.timedelta(days=1),
+                               max(earliest, m.today) + datetime.timedelta(days=2 * longest + 31))
+    for r in rows:
+        r.last_seen = timezone.localdate(r.last_seen_at) if r.last_seen_at else None
+        r.last_seen_alone = timezone.localdate(r.last_alone_at) if r.last_alone_at else None
+        base = r.last_seen or max(r.joined, r.case.opened_on)
+        r.next_due = calendar.add(base, r.interval)
+        r.overdue = r.next_due < m.today
+    return rows
+
+
+def decorate_workers(rows, m: Moment) -> list:
+    from supervision import rules
+
+    rows = list(rows)
+    for w in rows:
+        w.supervision_due = supervision_due(w, m)
+        w.supervision_days_overdue = rules.days_overdue(w.supervision_due, m.today)
+    return rows
