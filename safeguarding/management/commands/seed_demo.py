@@ -112,13 +112,18 @@ class Command(BaseCommand):
                           f"{Case.objects.count()} cases in all.")
         self.stdout.write(f"Demo visits: {visits} families given visit histories.")
         if scale:
-            from safeguarding.demo_scale import build_scale
+            from safeguarding.demo_scale import build_scale, scale_teams
 
-            started = timezone.now()
-            build_scale(scale, teams=list(teams.values()), rng=self.rng, today=self.today,
-                        stdout=self.stdout)
-            took = (timezone.now() - started).total_seconds()
-            self.stdout.write(f"Scale data: {scale} cases in {took:.1f} s")
+            existing = Case.objects.filter(team__in=scale_teams()).count()
+            if existing:
+                self.stdout.write(f"Scale data: {existing} generated cases already here; "
+                                  f"adding {scale} more on new teams")
+            counts = build_scale(scale, rng=self.rng, today=self.today,
+                                 password=DEMO_PASSWORD, stdout=self.stdout)
+            made = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()
+                             if k not in ("seconds", "peak_rss_mb"))
+            self.stdout.write(f"Scale data: {made} in {counts['seconds']:.1f} s "
+                              f"(peak memory {counts['peak_rss_mb']} MB)")
         if due_escalations:
             from safeguarding.demo_scale import add_due_escalations
 
