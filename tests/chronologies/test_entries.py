@@ -18,6 +18,7 @@ from chronologies.services import ManualEntryInput
 from tests.factories import (
     AgencyFactory,
     CaseFactory,
+    DecisionFactory,
     MembershipFactory,
     PersonFactory,
     UserFactory,
@@ -189,6 +190,24 @@ def test_backfill_is_idempotent(case, worker, child):
     count = entries(case).count()
     call_command("chronology_backfill")
     assert count >= 3 and entries(case).count() == count
+
+
+def test_backfill_writes_supervision_decisions(case):
+    decision = DecisionFactory(discussion__case=case, decided_on=D(2026, 3, 2),
+                               decision="Unannounced visit within the week")
+    assert not entries(case).filter(source_type="supervision_decision").exists()
+    call_command("chronology_backfill", case=case.pk)
+    entry = entries(case).get(source_type="supervision_decision", source_id=str(decision.pk))
+    assert entry.occurred_on == D(2026, 3, 2) and entry.category == "supervision"
+    assert entry.details == "Unannounced visit within the week"
+    assert entry.analysis == decision.reasons
+    decision.decision = "Unannounced visit within two days"
+    decision.save()
+    count = entries(case).count()
+    call_command("chronology_backfill", case=case.pk)
+    entry.refresh_from_db()
+    assert entry.details == "Unannounced visit within two days"
+    assert entries(case).count() == count
 
 
 # --- Manual entries ----------------------------------------------------------------------

@@ -9,6 +9,7 @@ from django.db import transaction
 from cases.models import Address, Case, ChildProtectionPlan, Escalation, Hazard, Meeting, Membership
 from chronologies import receivers
 from chronologies.services import entries_mark_source_in_error
+from supervision.models import Decision
 from visits.models import Visit
 
 
@@ -64,5 +65,8 @@ def backfill_case(case) -> int:
             entries_mark_source_in_error(source_types=("visit",), source_id=v.pk)
             for obs in v.observations.all():
                 entries_mark_source_in_error(source_types=("observation",), source_id=obs.pk)
+        n += 1
+    for d in Decision.objects.filter(case=case).select_related("case"):
+        receivers.supervision_decision(d)
         n += 1
     return n
