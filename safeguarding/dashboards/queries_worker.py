@@ -151,6 +151,11 @@ def _current_children(today: datetime.date) -> QuerySet:
 def my_cases(user, *, today: datetime.date) -> list[CaseRow]:
     """My open cases, each with its current children's last seen, last seen alone and
     next visit due; the case with the child most overdue first. Three queries."""
+    return _my_cases(user, today=today)[0]
+
+
+def _my_cases(user, *, today: datetime.date) -> tuple[list[CaseRow], WorkingDayCalendar]:
+    """my_cases, and the working-day calendar it read (which covers today too)."""
     cases = list(
         my_cases_qs(user)
         .select_related("team", "visit_frequency")
@@ -169,8 +174,9 @@ def my_cases(user, *, today: datetime.date) -> list[CaseRow]:
             interval = visit_rules.visit_interval(case, child_on_plan=m.on_plan)
             start = last or max(m.joined_on or case.opened_on, case.opened_on)
             pending.append((case, m, last, interval, start))
-    calendar = WorkingDayCalendar([p[4] for p in pending],
-                                  max((p[3] for p in pending), default=0))
+    calendar = WorkingDayCalendar(
+        [today, *(p[4] for p in pending)],
+        max([ESCALATION_DUE_SOON_WORKING_DAYS, *(p[3] for p in pending)]))
     rows = {case.pk: CaseRow(case) for case in cases}
     for case, m, last, interval, start in pending:
         due = calendar.add(start, interval)
@@ -184,7 +190,7 @@ def my_cases(user, *, today: datetime.date) -> list[CaseRow]:
         ))
     far = datetime.date.max
     return sorted(rows.values(), key=lambda r: (r.next_due or far, r.case.family_name,
-                                                r.case.reference))
+                                                r.case.reference)), calendar
 
 
 def children_out_of_view(rows: list[CaseRow]) -> list[ChildStatus]:
@@ -370,7 +376,7 @@ class MyWork:
 def my_work(user, *, now: datetime.datetime) -> MyWork:
     """Everything on "My work" for this user at `now`, in a fixed number of queries."""
     today = timezone.localdate(now)
-    cases = my_cases(user, today=today)
+    cases, calendar = _my_cases(user, today=today)
     monday, sunday = week_of(today)
     return MyWork(
         today=today,
@@ -380,7 +386,7 @@ def my_work(user, *, now: datetime.datetime) -> MyWork:
         out_of_view=children_out_of_view(cases),
         visits=visits_this_week(user, today=today),
         defaults=defaulted_this_month(user, today=today),
-        escalations=open_escalations(user, today=today),
+        escalations=open_escalations(user, today=today, calendar=calendar),
         actions=my_actions(user),
         notifications=unread_notifications(user),
     )
