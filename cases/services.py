@@ -549,7 +549,41 @@ def _escalation_recipients(case: Case, *, overdue: bool = False):
     return list({u.pk: u for u in people}.values())
 
 
-def _escalation_notify(escalation: Escalation, event: str, now):
+def _escalation_recipients_by_case(cases, *, overdue: bool = False) -> dict:
+    """`_escalation_recipients` for many cases, in a few queries whatever their number."""
+    from accounts.models import User
+
+    cases = list({case.pk: case for case in cases}.values())
+    managers: dict[int, list] = {}
+    for user in User.objects.filter(is_active=True, groups__name=roles.TEAM_MANAGER,
+                                    team_id__in={c.team_id for c in cases}).distinct():
+        managers.setdefault(user.team_id, []).append(user)
+    service = list(User.objects.filter(is_active=True, groups__name=roles.SERVICE_MANAGER)
+                   .distinct()) if overdue else []
+
+    def users_by_case(through, case_ids):
+        found: dict[int, list] = {}
+        if case_ids:
+            for row in through.objects.filter(case_id__in=case_ids, user__is_active=True
+                                              ).select_related("user"):
+                found.setdefault(row.case_id, []).append(row.user)
+        return found
+
+    workers = {} if overdue else users_by_case(Case.allocated_workers.through,
+                                               [c.pk for c in cases])
+    named = users_by_case(Case.restricted_to.through, [c.pk for c in cases if c.restricted])
+    result = {}
+    for case in cases:
+        team = managers.get(case.team_id, [])
+        people = [*team, *service] if overdue else [*workers.get(case.pk, []), *team]
+        if case.restricted:
+            allowed = {u.pk for u in named.get(case.pk, [])}
+            people = [u for u in people if u.pk in allowed] or named.get(case.pk, [])
+        result[case.pk] = list({u.pk: u for u in people}.values())
+    return result
+
+
+def _escalation_notify(escalation: Escalation, event: str, now, recipients=None):
     case = escalation.case
     meeting = escalation.get_required_meeting_display().lower()
     due = f"{escalation.due_date:%A %d %B %Y}"
@@ -566,8 +600,10 @@ def _escalation_notify(escalation: Escalation, event: str, now):
                     f"{escalation.reason}"),
     }
     subject, body = texts[event]
+    if recipients is None:
+        recipients = _escalation_recipients(case, overdue=event == "overdue")
     notify(
-        recipients=_escalation_recipients(case, overdue=event == "overdue"),
+        recipients=recipients,
         event_key=f"escalation:{escalation.pk}:{event}", subject=subject, body=body,
         link=f"/cases/{case.pk}/", case_id=case.pk, now=now,
     )
@@ -654,53 +690,86 @@ def escalation_refresh(escalation_id: int, *, now=None) -> Escalation | None:
     Runs under a row lock taken with SKIP LOCKED, so two sweeps never work on the same
     escalation; notifications are rows, sent after commit.
     """
+    refreshed = escalations_refresh([escalation_id], now=now)
+    return refreshed[0][0] if refreshed else None
+
+
+def escalations_refresh(ids, *, now=None) -> list[tuple[Escalation, str]]:
+    """`escalation_refresh` for many escalations at once, at a cost that grows with their
+    number only: one statement locks them (SKIP LOCKED: rows another sweep holds are
+    left to it), one reads the meetings that could meet them, deadlines are worked out
+    once per trigger date, the changed rows are written (with their history) in one
+    statement and the recipients of their notifications read once per event.
+
+    Returns each escalation this call held the lock on, with its state before."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     with transaction.atomic():
-        escalation = (
+        rows = list(
             Escalation.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("case")
-            .filter(pk=escalation_id, state__in=Escalation.ACTIVE_STATES)
-            .first()
+            .filter(pk__in=list(ids), state__in=Escalation.ACTIVE_STATES)
+            .order_by("pk")
         )
-        if escalation is None:
-            return None
-        changed = False
-        due = rules.due_date(escalation.trigger_date, escalation.working_days)
-        if due != escalation.due_date:
-            escalation.due_date, changed = due, True
-        meeting = _meeting_that_meets(escalation)
-        if meeting is not None:
-            _close_met(escalation, meeting, now)
-            return escalation
-        state = rules.state_on(escalation, today)
-        became_overdue = state == Escalation.State.OVERDUE and escalation.state != state
-        if state != escalation.state:
-            escalation.state, changed = state, True
-            if became_overdue:
-                escalation.overdue_at = now
-        remind = rules.is_reminder_day(escalation, today) and escalation.reminder_queued_at is None
-        if remind:
-            escalation.reminder_queued_at, changed = now, True
-        if changed:
-            escalation._history_user = None
-            escalation.save()
-        if became_overdue:
-            _escalation_notify(escalation, "overdue", now)
-            signals.escalation_changed.send(
-                sender=Escalation, escalation=escalation, actor=None, now=now
-            )
-        if remind:
-            _escalation_notify(escalation, "reminder", now)
-    return escalation
+        if not rows:
+            return []
+        before = [(escalation, escalation.state) for escalation in rows]
+        meetings: dict[tuple[int, str], list[Meeting]] = {}
+        for meeting in Meeting.objects.filter(
+            case_id__in={e.case_id for e in rows}, in_error=False,
+            held_on__gte=min(e.trigger_date for e in rows),
+        ).order_by("held_on", "id"):
+            meetings.setdefault((meeting.case_id, meeting.kind), []).append(meeting)
+        deadlines: dict[tuple[datetime.date, int], datetime.date] = {}
+        reminder_days: dict[tuple[str, datetime.date], bool] = {}
+        to_save, overdue, reminders = [], [], []
+        for escalation in rows:
+            key = (escalation.trigger_date, escalation.working_days)
+            if key not in deadlines:
+                deadlines[key] = rules.due_date(*key)
+            changed = False
+            if deadlines[key] != escalation.due_date:
+                escalation.due_date, changed = deadlines[key], True
+            meeting = next((m for m in meetings.get((escalation.case_id,
+                                                     escalation.required_meeting), ())
+                            if rules.meeting_outcome(escalation, m)), None)
+            if meeting is not None:
+                _close_met(escalation, meeting, now)
+                continue
+            state = rules.state_on(escalation, today)
+            if state != escalation.state:
+                if state == Escalation.State.OVERDUE:
+                    escalation.overdue_at = now
+                    overdue.append(escalation)
+                escalation.state, changed = state, True
+            # The rule reads the calendar; it depends on the state and deadline only.
+            reminder_key = (escalation.state, escalation.due_date)
+            if reminder_key not in reminder_days:
+                reminder_days[reminder_key] = rules.is_reminder_day(escalation, today)
+            if reminder_days[reminder_key] and escalation.reminder_queued_at is None:
+                escalation.reminder_queued_at, changed = now, True
+                reminders.append(escalation)
+            if changed:
+                to_save.append(escalation)
+        if to_save:
+            from simple_history.utils import bulk_update_with_history
 
-
-def _meeting_that_meets(escalation: Escalation):
-    candidates = Meeting.objects.filter(
-        case_id=escalation.case_id, kind=escalation.required_meeting, in_error=False,
-        held_on__gte=escalation.trigger_date,
-    ).order_by("held_on", "id")
-    return next((m for m in candidates if rules.meeting_outcome(escalation, m)), None)
+            bulk_update_with_history(
+                to_save, Escalation,
+                ["due_date", "state", "overdue_at", "reminder_queued_at"], default_user=None)
+        if overdue:
+            people = _escalation_recipients_by_case([e.case for e in overdue], overdue=True)
+            for escalation in overdue:
+                _escalation_notify(escalation, "overdue", now,
+                                   recipients=people[escalation.case_id])
+                signals.escalation_changed.send(
+                    sender=Escalation, escalation=escalation, actor=None, now=now)
+        if reminders:
+            people = _escalation_recipients_by_case([e.case for e in reminders])
+            for escalation in reminders:
+                _escalation_notify(escalation, "reminder", now,
+                                   recipients=people[escalation.case_id])
+    return before
 
 
 def _close_met(escalation: Escalation, meeting: Meeting, now, actor=None):
@@ -771,10 +840,14 @@ def meeting_record(
     return meeting
 
 
+SWEEP_BATCH = 200  # escalations locked and recomputed together, in one transaction
+
+
 def escalations_sweep(*, now=None) -> dict:
     """Every active escalation due within the next few days or already past due, found
-    by the partial index on the stored deadline, is recomputed from its dates. The
-    window is wide enough to catch reminders before a long bank-holiday weekend."""
+    by the partial index on the stored deadline, is recomputed from its dates, a batch
+    at a time (`escalations_refresh`). The window is wide enough to catch reminders
+    before a long bank-holiday weekend."""
     from accounts.services import notifications_send_due
 
     now = now or timezone.now()
@@ -783,12 +856,11 @@ def escalations_sweep(*, now=None) -> dict:
     ids = list(
         Escalation.objects.filter(
             state__in=Escalation.ACTIVE_STATES, due_date__lte=horizon
-        ).values_list("pk", flat=True)
+        ).order_by("due_date", "id").values_list("pk", flat=True)
     )
-    before = dict(Escalation.objects.filter(pk__in=ids).values_list("pk", "state"))
-    for pk in ids:
-        escalation_refresh(pk, now=now)
-    after = dict(Escalation.objects.filter(pk__in=ids).values_list("pk", "state"))
-    became = [pk for pk in ids if before.get(pk) != after.get(pk)]
+    changed = 0
+    for start in range(0, len(ids), SWEEP_BATCH):
+        refreshed = escalations_refresh(ids[start:start + SWEEP_BATCH], now=now)
+        changed += sum(1 for escalation, before in refreshed if escalation.state != before)
     sent = notifications_send_due(now=now)
-    return {"checked": len(ids), "changed": len(became), "emails_sent": sent}
+    return {"checked": len(ids), "changed": changed, "emails_sent": sent}
