@@ -119,16 +119,203 @@ def csv_bytes(rows: list[Row]) -> bytes:
     return buf.getvalue().encode("utf-8-sig")
 
 
-def pdf_bytes(*, case, rows: list[Row], cover: dict, progress=None) -> tuple[bytes, int]:
-    """The PDF and its page count."""
-    from weasyprint import HTML
+# --- PDF ------------------------------------------------------------------------------------
+#
+# A long chronology is cut into parts of consecutive rows; each part is laid out by WeasyPrint
+# on its own (in parallel processes when there is more than one part), the parts are joined
+# in order and every page is then stamped with its running header and footer: the protective
+# marking, the case reference and "Page X of Y" counted across the whole document. Stamping
+# after the join is what lets the parts be laid out at the same time: no part needs to know
+# how many pages the others have.
 
-    html = render_to_string("chronologies/pdf/chronology.html", {
-        "case": case, "rows": rows, "cover": cover, "generated_at": timezone.localtime(),
-    })
+PDF_TEMPLATE = "chronologies/pdf/chronology.html"
+MARKING = "OFFICIAL-SENSITIVE"
+
+
+def pdf_bytes(*, case, rows: list[Row], cover: dict, progress=None, chunk_entries=None,
+              processes=None) -> tuple[bytes, int]:
+    """The PDF and its page count. `chunk_entries` (rows per part) and `processes` default to
+    the settings CHRONOLOGY_PDF_CHUNK_ENTRIES and CHRONOLOGY_PDF_PROCESSES."""
+    from django.conf import settings
+
+    chunk_entries = chunk_entries or getattr(settings, "CHRONOLOGY_PDF_CHUNK_ENTRIES", 500)
+    processes = max(1, processes or getattr(settings, "CHRONOLOGY_PDF_PROCESSES", 2))
+    generated_at = timezone.localtime()
+    chunks = split_rows(rows, chunk_entries=chunk_entries, processes=processes)
+    htmls = [render_to_string(PDF_TEMPLATE, {
+        "case": case, "rows": chunk, "cover": cover, "generated_at": generated_at,
+        "first": i == 0, "total_rows": len(rows),
+    }) for i, chunk in enumerate(chunks)]
     if progress:
         progress(30)
-    document = HTML(string=html, url_fetcher=static_only_fetcher, base_url="/").render()
+    parts = render_parts(htmls, processes=processes, progress=progress)
     if progress:
-        progress(85)
-    return document.write_pdf(), len(document.pages)
+        progress(90)
+    return join_and_number(
+        parts, reference=case.reference,
+        footer=f"Chronology {case.reference}, generated {generated_at:%-d %B %Y %H:%M}")
+
+
+def split_rows(rows: list[Row], *, chunk_entries: int, processes: int) -> list[list[Row]]:
+    """Consecutive parts of at most `chunk_entries` rows; when there is more than one, as
+    many as a multiple of the processes, so each process gets the same share."""
+    n = len(rows)
+    count = max(1, -(-n // max(1, chunk_entries)))
+    if count > 1 and processes > 1:
+        count = -(-count // processes) * processes
+    size = max(1, -(-n // count))
+    return [rows[i:i + size] for i in range(0, n, size)] or [[]]
+
+
+def render_part(html: str) -> bytes:
+    """One part laid out and written by WeasyPrint (in this process or a child)."""
+    from weasyprint import HTML
+
+    return HTML(string=html, url_fetcher=static_only_fetcher, base_url="/").write_pdf()
+
+
+def _child_setup(settings_module: str):
+    """Runs first in each child process. A forked child already has Django set up; a
+    spawned one (start method "spawn" or "forkserver") sets it up here, for the static
+    file finders the URL fetcher uses. A child never touches the database."""
+    import os
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings_module)
+    from django.apps import apps
+    if not apps.ready:
+        import django
+        django.setup()
+
+
+def render_parts(htmls: list[str], *, processes: int, progress=None) -> list[bytes]:
+    """Each part's PDF, in order. One part renders in this process; more are shared among
+    at most `processes` child processes (start method: CHRONOLOGY_PDF_START_METHOD,
+    "fork" by default, so a child starts at once with everything already imported)."""
+    if len(htmls) == 1 or processes <= 1:
+        return [render_part(h) for h in htmls]
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    import weasyprint  # noqa: F401  (imported once here, not in every forked child)
+    from django.conf import settings
+
+    method = getattr(settings, "CHRONOLOGY_PDF_START_METHOD", "fork")
+    pool = ProcessPoolExecutor(
+        max_workers=min(processes, len(htmls)), mp_context=multiprocessing.get_context(method),
+        initializer=_child_setup,
+        initargs=(os.environ.get("DJANGO_SETTINGS_MODULE", "safeguarding.settings"),))
+    try:
+        futures = [pool.submit(render_part, h) for h in htmls]
+        for done, _ in enumerate(as_completed(futures), 1):
+            if progress:
+                progress(30 + 60 * done // len(futures))
+        parts = [f.result() for f in futures]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return parts
+
+
+def _text_width(text: str, font: str, size: float) -> float:
+    try:
+        from pypdf._codecs.core_font_metrics import CORE_FONT_METRICS
+        widths = CORE_FONT_METRICS[font].character_widths
+    except (ImportError, KeyError, AttributeError):  # pragma: no cover - pypdf internals
+        widths = {}
+    default = widths.get("default", 556) or 556
+    return sum(widths.get(ch, default) for ch in text) * size / 1000
+
+
+def _pdf_string(text: str) -> bytes:
+    raw = text.encode("cp1252", errors="replace")
+    return b"(" + raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
+
+
+def _stamp(width: float, height: float, *, number: int, total: int, reference: str,
+           footer: str) -> bytes:
+    """Content drawn on a page after its own: header and footer, in the PDF core fonts
+    Helvetica and Helvetica-Bold (not embedded), positioned in points from the bottom left."""
+    side = 45.35  # 16 mm, the page's side margins
+    top, bottom = height - 36.85, 28.35  # 13 mm from the top, 10 mm from the bottom
+    page = f"Page {number} of {total}"
+    grey = b"0.314 0.353 0.373 rg"
+    black = b"0.043 0.047 0.047 rg"
+    items = [
+        (b"SgB", 10, (width - _text_width(MARKING, "Helvetica-Bold", 10)) / 2, top, black,
+         MARKING),
+        (b"SgR", 8, width - side - _text_width(reference, "Helvetica", 8), top, grey,
+         reference),
+        (b"SgR", 8, side, bottom, grey, footer),
+        (b"SgB", 8, (width - _text_width(MARKING, "Helvetica-Bold", 8)) / 2, bottom - 11,
+         black, MARKING),
+        (b"SgR", 9, width - side - _text_width(page, "Helvetica", 9), bottom, black, page),
+    ]
+    out = [b"Q"]
+    for font, size, x, y, colour, text in items:
+        out.append(b"BT %s /%s %d Tf %.2f %.2f Td %s Tj ET" % (
+            colour, font, size, x, y, _pdf_string(text)))
+    return b"\n".join(out) + b"\n"
+
+
+def join_and_number(parts: list[bytes], *, reference: str, footer: str) -> tuple[bytes, int]:
+    """The parts joined in order, each page stamped with the marking, the reference and
+    "Page X of Y" for the whole document. Returns the PDF and its page count."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import (
+        ArrayObject,
+        DecodedStreamObject,
+        DictionaryObject,
+        IndirectObject,
+        NameObject,
+    )
+
+    writer = PdfWriter()
+    for part in parts:
+        for page in PdfReader(io.BytesIO(part)).pages:
+            writer.add_page(page)
+    total = len(writer.pages)
+
+    def font(name):
+        return writer._add_object(DictionaryObject({
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject(f"/{name}"),
+            NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
+        }))
+
+    def stream(data: bytes):
+        obj = DecodedStreamObject()
+        obj.set_data(data)
+        return writer._add_object(obj)
+
+    regular, bold = font("Helvetica"), font("Helvetica-Bold")
+    save = stream(b"q\n")
+    for number, page in enumerate(writer.pages, 1):
+        resources = page.get("/Resources")
+        resources = resources.get_object() if resources is not None else None
+        if resources is None:
+            resources = DictionaryObject()
+            page[NameObject("/Resources")] = resources
+        fonts = resources.get("/Font")
+        fonts = fonts.get_object() if fonts is not None else None
+        if fonts is None:
+            fonts = DictionaryObject()
+            resources[NameObject("/Font")] = fonts
+        fonts[NameObject("/SgR")], fonts[NameObject("/SgB")] = regular, bold
+        box = page.mediabox
+        ref = page.raw_get("/Contents") if "/Contents" in page else None
+        if isinstance(ref, IndirectObject) and isinstance(ref.get_object(), ArrayObject):
+            existing = list(ref.get_object())
+        elif isinstance(ref, ArrayObject):
+            existing = list(ref)
+        elif ref is not None:
+            existing = [ref]
+        else:
+            existing = []
+        page[NameObject("/Contents")] = ArrayObject([save, *existing, stream(_stamp(
+            float(box.width), float(box.height), number=number, total=total,
+            reference=reference, footer=footer))])
+    writer.add_metadata({"/Title": f"Chronology {reference}", "/Producer": "WeasyPrint, pypdf"})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue(), total

@@ -292,6 +292,11 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 CHRONOLOGY_EXPORT_DIR = Path(env_str("CHRONOLOGY_EXPORT_DIR", str(VAR_DIR / "exports")))
 CHRONOLOGY_EXPORT_KEEP_HOURS = env_int("CHRONOLOGY_EXPORT_KEEP_HOURS", 24)
 CHRONOLOGY_EXPORT_SYNC_MAX_ENTRIES = env_int("CHRONOLOGY_EXPORT_SYNC_MAX_ENTRIES", 150)
+# A long chronology PDF is laid out in parts of this many entries, in at most this many
+# processes at once ("fork": children start with everything imported; "spawn" also works).
+CHRONOLOGY_PDF_PROCESSES = env_int("CHRONOLOGY_PDF_PROCESSES", 2)
+CHRONOLOGY_PDF_CHUNK_ENTRIES = env_int("CHRONOLOGY_PDF_CHUNK_ENTRIES", 500)
+CHRONOLOGY_PDF_START_METHOD = env_str("CHRONOLOGY_PDF_START_METHOD", "fork")
 
 # Schedules live in code; exactly one beat runs them (docker-compose.yml, bin/run).
 CELERY_BEAT_SCHEDULE = {
