@@ -94,16 +94,7 @@ def service(request):
         "m": m, "rows": rows, "totals": totals,
         "cases_total": totals["cases-total"], "children_total": totals["children-total"],
         "groups": _groups(totals, lambda key: reverse("dashboards:service_figure", args=[key])),
-        "columns": _service_columns(),
-        "table": [
-            {"team": r["team"], "link": reverse("dashboards:team_detail", args=[r["team"].pk]),
-             "cells": [{"value": r["counts"][k], "label": SHORT[k],
-                        "link": reverse("dashboards:team_figure", args=[r["team"].pk, k])}
-                       for k in SERVICE_COLUMNS]}
-            for r in rows],
-        "total_cells": [{"value": totals[k], "label": SHORT[k],
-                         "link": reverse("dashboards:service_figure", args=[k])}
-                        for k in SERVICE_COLUMNS],
+        "tables": [_service_table(title, keys, rows, totals) for title, keys in SERVICE_TABLES],
         "charts": _service_charts(rows),
     })
 
@@ -173,10 +164,14 @@ def _groups(counts, link):
 ALERTS = {"escalations-overdue", "escalations-due-soon", "children-not-seen",
           "children-not-seen-alone", "supervision-overdue"}
 
-SERVICE_COLUMNS = ["cases-cp", "cases-cin", "children-cp", "children-cin",
-                   "escalations-open", "escalations-due-soon", "escalations-overdue",
-                   "escalations-met-late", "children-not-seen", "children-not-seen-alone",
-                   "defaulted-visits", "hazard-visits", "workload", "supervision-overdue"]
+SERVICE_TABLES = [
+    ("Cases, children and escalations",
+     ["cases-cp", "cases-cin", "children-cp", "children-cin", "escalations-open",
+      "escalations-due-soon", "escalations-overdue", "escalations-met-late"]),
+    ("Seeing the children, and workers",
+     ["children-not-seen", "children-not-seen-alone", "defaulted-visits", "hazard-visits",
+      "workload", "supervision-overdue"]),
+]
 SHORT = {"cases-cp": "CP cases", "cases-cin": "CIN cases", "children-cp": "Children on CP plans",
          "children-cin": "Children in need", "escalations-open": "Escalations open",
          "escalations-due-soon": "Due in 2 working days", "escalations-overdue": "Overdue",
@@ -188,9 +183,20 @@ SHORT = {"cases-cp": "CP cases", "cases-cin": "CIN cases", "children-cp": "Child
          "supervision-overdue": "Supervision overdue"}
 
 
-def _service_columns():
-    return [{"key": k, "label": SHORT[k], "figure": q.FIGURE_BY_KEY[k],
-             "alert": k in ALERTS} for k in SERVICE_COLUMNS]
+def _service_table(title, keys, rows, totals):
+    """One table of teams side by side: a row per team and a total, every cell a link."""
+    return {
+        "title": title,
+        "columns": [{"key": k, "label": SHORT[k], "alert": k in ALERTS} for k in keys],
+        "rows": [
+            {"team": r["team"], "link": reverse("dashboards:team_detail", args=[r["team"].pk]),
+             "cells": [{"value": r["counts"][k], "label": SHORT[k],
+                        "link": reverse("dashboards:team_figure", args=[r["team"].pk, k])}
+                       for k in keys]}
+            for r in rows],
+        "total": [{"value": totals[k], "label": SHORT[k],
+                   "link": reverse("dashboards:service_figure", args=[k])} for k in keys],
+    }
 
 
 def _escalation_series(counts_list):

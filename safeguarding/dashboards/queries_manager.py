@@ -324,10 +324,9 @@ def workers(user, m: Moment, team_id: int | None = None) -> QuerySet:
     if team_id is not None:
         members &= Q(team_id=team_id)
     ids = User.objects.filter(members | Q(allocated_cases__in=cases.values("pk"))).values("pk")
-    mine = cases.filter(allocated_workers=OuterRef("pk"))
     children = Membership.objects.filter(
         Membership.active_on_q(m.today), relationship=Membership.Relationship.CHILD,
-        case__in=mine.values("pk"),
+        case__in=cases.values("pk"), case__allocated_workers=OuterRef("pk"),
     )
     on_plan = ChildProtectionPlan.objects.filter(ChildProtectionPlan.active_on_q(m.today))
     cases_n = cases.filter(allocated_workers=OuterRef("pk")).values("allocated_workers")

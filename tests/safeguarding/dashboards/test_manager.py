@@ -235,6 +235,22 @@ def test_it_lists_the_rows_behind_every_figure(world):
         assert len(rows) == len(expected), key
 
 
+def test_it_counts_each_workers_caseload_and_supervision(world):
+    m = q.moment()
+    rows = q.decorate_workers(q.figure_rows(world.grace, m, "workload", world.north.pk), m)
+    got = {w.username: (w.cases_n or 0, w.children_n or 0, w.children_cp_n or 0,
+                        w.last_supervised, w.supervision_due) for w in rows}
+    # Amira's restricted case is not the team manager's to see, nor is the closed one counted.
+    assert got == {
+        "amira": (2, 3, 2, D(2026, 2, 20), D(2026, 3, 20)),
+        "ben": (3, 4, 0, D(2026, 1, 20), D(2026, 2, 17)),
+        "priya": (0, 0, 0, None, D(2026, 3, 30)),
+    }
+    late = q.decorate_workers(q.figure_rows(world.grace, m, "supervision-overdue",
+                                            world.north.pk), m)
+    assert [(w.username, w.supervision_days_overdue) for w in late] == [("ben", 22)]
+
+
 def test_it_counts_every_team_side_by_side_for_a_service_manager(world):
     counts = q.counts_by_team(world.helen, q.moment())
     for key in NORTH:
