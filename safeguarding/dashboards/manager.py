@@ -125,13 +125,19 @@ def _figure_page(request, user, figure, team):
         items = q.decorate_children(items, m)
     elif figure.kind == "workers":
         items = q.decorate_workers(items, m)
+    noun, plural = NOUNS[figure.kind]
     return render(request, "dashboards/manager_list.html", {
         "figure": figure, "team": team, "m": m, "page": page, "items": items,
+        "noun": noun, "plural": plural,
         "is_service_manager": user.is_service_manager,
     })
 
 
 # --- Presentation: what the templates show, in what order -----------------------------------
+
+# What a list counts, and the ending that makes it plural ("child" + "ren").
+NOUNS = {"cases": ("case", "s"), "visits": ("case", "s"), "children": ("child", "ren"),
+         "escalations": ("escalation", "s"), "workers": ("worker", "s")}
 
 GROUPS = [
     ("caseload", "Cases and children", "Open cases and the children on them today."),
