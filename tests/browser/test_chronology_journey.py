@@ -31,7 +31,7 @@ def test_it_filters_exports_and_downloads_a_chronology(page, axe, screenshot, pa
     page.get_by_label("Username").fill("amira")
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/cases/**")
+    page.wait_for_url("**/dashboards/mine/")
     page.goto(f"/cases/{case.pk}/")
     page.get_by_role("link", name="Open the chronology").click()
     axe.check(page, "chronology")

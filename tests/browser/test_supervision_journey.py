@@ -18,7 +18,7 @@ def sign_in(page, username, password):
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/cases/**")
+    page.wait_for_url("**/dashboards/mine/")
 
 
 def fill_date(page, name, day: datetime.date):

@@ -442,7 +442,8 @@ def test_the_page_shows_the_figures_and_links_each_item(client, world):
     assert "3 children not seen in time" in text
     for name, days in (("Tyler Walsh", 58), ("Nadia Named", 37), ("Lexi Walsh", 2)):
         assert re.search(rf"{name} \(SG-[\d-]+\) : {days} days overdue \(never seen\)", text)
-    assert "Overdue 58 days" in text
+    assert text.count("58 days overdue") == 2  # in the banner and in the table
+    assert "every 5 working days" in text and "every 10 working days" in text
     assert "5 children overdue a visit" not in text
     assert "3 children overdue a visit, of 5" in text
     assert "1 visit today, 4 this week" in text
