@@ -157,14 +157,19 @@ def pdf_bytes(*, case, rows: list[Row], cover: dict, progress=None, chunk_entrie
 
 
 def split_rows(rows: list[Row], *, chunk_entries: int, processes: int) -> list[list[Row]]:
-    """Consecutive parts of at most `chunk_entries` rows; when there is more than one, as
-    many as a multiple of the processes, so each process gets the same share."""
+    """Consecutive parts of at most `chunk_entries` rows, as even as can be; when there is
+    more than one, as many as a multiple of the processes, so each gets the same share."""
     n = len(rows)
     count = max(1, -(-n // max(1, chunk_entries)))
     if count > 1 and processes > 1:
-        count = -(-count // processes) * processes
-    size = max(1, -(-n // count))
-    return [rows[i:i + size] for i in range(0, n, size)] or [[]]
+        count = min(n, -(-count // processes) * processes)
+    size, extra = divmod(n, count)
+    parts, start = [], 0
+    for i in range(count):
+        end = start + size + (1 if i < extra else 0)
+        parts.append(rows[start:end])
+        start = end
+    return parts
 
 
 def render_part(html: str) -> bytes:
@@ -235,8 +240,8 @@ def _stamp(width: float, height: float, *, number: int, total: int, reference: s
            footer: str) -> bytes:
     """Content drawn on a page after its own: header and footer, in the PDF core fonts
     Helvetica and Helvetica-Bold (not embedded), positioned in points from the bottom left."""
-    side = 45.35  # 16 mm, the page's side margins
-    top, bottom = height - 36.85, 28.35  # 13 mm from the top, 10 mm from the bottom
+    side = 42.52  # 15 mm, the side margins of the template's @page
+    top, bottom = height - 34.02, 28.35  # 12 mm from the top, 10 mm from the bottom
     page = f"Page {number} of {total}"
     grey = b"0.314 0.353 0.373 rg"
     black = b"0.043 0.047 0.047 rg"
@@ -246,7 +251,7 @@ def _stamp(width: float, height: float, *, number: int, total: int, reference: s
         (b"SgR", 8, width - side - _text_width(reference, "Helvetica", 8), top, grey,
          reference),
         (b"SgR", 8, side, bottom, grey, footer),
-        (b"SgB", 8, (width - _text_width(MARKING, "Helvetica-Bold", 8)) / 2, bottom - 11,
+        (b"SgB", 8, (width - _text_width(MARKING, "Helvetica-Bold", 8)) / 2, bottom - 10,
          black, MARKING),
         (b"SgR", 9, width - side - _text_width(page, "Helvetica", 9), bottom, black, page),
     ]
