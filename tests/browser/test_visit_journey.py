@@ -78,7 +78,7 @@ def test_it_lets_a_worker_record_the_fourth_default_by_keyboard_at_360px(
     type_into(page, page.get_by_label("Username"), "amira")
     type_into(page, page.get_by_label("Password", exact=True), password)
     page.keyboard.press("Enter")
-    page.wait_for_url("**/cases/**")
+    page.wait_for_url("**/dashboards/mine/")
     page.goto(f"/cases/{case.pk}/")
     link = page.get_by_role("link", name="Record a visit")
     tab_to(page, link)
