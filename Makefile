@@ -5,12 +5,14 @@ SHELL := /bin/bash
 # Extra arguments for pytest, e.g. make test PYTEST_ARGS="-k healthz -x"
 PYTEST_ARGS ?=
 
-.PHONY: help run test test-deps lint
+.PHONY: help run test test-deps lint bench load
 
 help:
 	@echo "make run    install everything, migrate, load demo data, run web + worker + beat"
 	@echo "make test   install test dependencies and run the whole test suite"
 	@echo "make lint   ruff"
+	@echo "make bench  benchmark pages, the sweep and the PDF at scale (PostgreSQL: DATABASE_URL)"
+	@echo "make load   50 users for 2 minutes against gunicorn on the scale data (DATABASE_URL)"
 
 run:
 	bin/run
@@ -34,3 +36,14 @@ test: test-deps
 lint:
 	uv sync --frozen --group dev
 	uv run --frozen --no-sync ruff check .
+
+# Benchmarks (not part of CI): PostgreSQL via DATABASE_URL; builds the scale data if missing.
+# Extra arguments, e.g. make bench BENCH_ARGS="--skip-build --requests 50"
+BENCH_ARGS ?=
+
+bench:
+	DEMO_MODE=1 uv run --frozen --no-sync python manage.py migrate --noinput -v0
+	DEMO_MODE=1 uv run --frozen --no-sync python manage.py bench $(BENCH_ARGS)
+
+load:
+	scripts/load/run.sh
