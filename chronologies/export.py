@@ -206,6 +206,13 @@ def render_parts(htmls: list[str], *, processes: int, progress=None) -> list[byt
     from django.conf import settings
 
     method = getattr(settings, "CHRONOLOGY_PDF_START_METHOD", "fork")
+    # A Celery (billiard) pool process is marked daemonic, and multiprocessing refuses to
+    # start children from a daemonic process, because it could not wait for them. This
+    # function does wait for its children (the pool is shut down before it returns), so
+    # the mark is lifted while they start and put back afterwards.
+    me = multiprocessing.current_process()
+    daemonic = me._config.get("daemon", False)
+    me._config["daemon"] = False
     pool = ProcessPoolExecutor(
         max_workers=min(processes, len(htmls)), mp_context=multiprocessing.get_context(method),
         initializer=_child_setup,
@@ -218,6 +225,7 @@ def render_parts(htmls: list[str], *, processes: int, progress=None) -> list[byt
         parts = [f.result() for f in futures]
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        me._config["daemon"] = daemonic
     return parts
 
 

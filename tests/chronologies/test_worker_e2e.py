@@ -2,6 +2,7 @@
 progress visible while it renders, then downloaded. Needs PostgreSQL and Redis (CI)."""
 
 import datetime
+import subprocess
 
 import pytest
 from django.conf import settings
@@ -37,8 +38,10 @@ def test_it_renders_a_large_export_on_a_worker_with_progress(
         redis_and_postgres, publish_to, client, settings):
     procs = publish_to
     settings.CHRONOLOGY_EXPORT_SYNC_MAX_ENTRIES = 10
+    # Parts of 40 entries: the worker's pool process lays them out in child processes.
     procs.env.update(CELERY_TASK_DEFAULT_QUEUE=f"test-{procs.tag}",
-                     CHRONOLOGY_EXPORT_DIR=str(settings.CHRONOLOGY_EXPORT_DIR))
+                     CHRONOLOGY_EXPORT_DIR=str(settings.CHRONOLOGY_EXPORT_DIR),
+                     CHRONOLOGY_PDF_CHUNK_ENTRIES="40", CHRONOLOGY_PDF_PROCESSES="2")
     worker_proc = procs.start("worker")
     procs.wait_for("the worker to be ready", lambda: " ready." in worker_proc.output())
 
@@ -66,10 +69,18 @@ def test_it_renders_a_large_export_on_a_worker_with_progress(
         return export if export.is_finished else None
 
     export = procs.wait_for("the worker to render the export", finished, timeout=120)
-    assert export.status == "done" and export.pages > 2 and export.rows == 150
+    assert export.status == "done", export.error
+    assert export.pages > 2 and export.rows == 150
     assert len(seen - {0}) >= 1
     status = client.get(f"/api/v1/cases/{case.pk}/chronology-exports/{export_id}/", **auth)
     download = client.get(status.json()["download_url"], **auth)
     assert download.status_code == 200
-    assert b"".join(download.streaming_content).startswith(b"%PDF")
+    data = b"".join(download.streaming_content)
+    assert data.startswith(b"%PDF")
+    pages = subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True,
+                           check=True).stdout.decode().split("\f")[:-1]
+    assert len(pages) == export.pages  # four parts of 37 or 38 entries, after the cover
+    for number, text in enumerate(pages, 1):
+        assert f"Page {number} of {export.pages}" in text and "OFFICIAL-SENSITIVE" in text
+    assert "Entry 149" in pages[1] and "Entry 0\n" in pages[-1]
     assert AccessLog.objects.filter(user=worker, what__startswith="API downloaded").exists()
