@@ -97,6 +97,10 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
+elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
+    # PostgreSQL's JIT compiler spent seconds compiling the dashboards' set-based queries
+    # to save milliseconds (docs/PERFORMANCE.md); a DATABASE_URL ?options= overrides it.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

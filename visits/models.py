@@ -92,6 +92,15 @@ class Visit(InErrorFields):
         indexes = [
             models.Index(fields=["case", "outcome", "occurred_at"]),
             models.Index(fields=["lead_worker", "planned_for"]),
+            # Visits planned today and this week (My work, the team's hazard visits): a
+            # few thousand rows instead of a scan of every visit (docs/PERFORMANCE.md).
+            models.Index(fields=["planned_for"], name="visit_planned_by_time",
+                         condition=Q(outcome="planned", in_error=False)),
+            # Each child's last seen and last three visits (the dashboards): read from
+            # the index alone, never from the wide visit rows.
+            models.Index(fields=["case", "-occurred_at"], include=["id"],
+                         name="visit_completed_by_case",
+                         condition=Q(outcome="completed", in_error=False)),
         ]
 
     def __str__(self):
@@ -126,6 +135,9 @@ class ChildSeen(models.Model):
     class Meta:
         ordering = ["child__date_of_birth", "id"]
         verbose_name_plural = "children seen"
+        # A child's visits with whether they were seen (alone), from the index alone.
+        indexes = [models.Index(fields=["child", "visit"], include=["seen", "seen_alone"],
+                                name="child_seen_by_child")]
         constraints = [
             models.UniqueConstraint(fields=["visit", "child"], name="child_seen_once_per_visit"),
             models.CheckConstraint(
