@@ -76,6 +76,8 @@ class Command(BaseCommand):
                             help="Shares of cases due for the sweep runs")
         parser.add_argument("--pdf-entries", type=int, default=2000)
         parser.add_argument("--skip-pdf", action="store_true")
+        parser.add_argument("--skip-pages", action="store_true")
+        parser.add_argument("--skip-sweep", action="store_true")
         parser.add_argument("--json", default=str(Path(settings.VAR_DIR) / "bench.json"))
 
     def handle(self, *args, **opts):
@@ -101,9 +103,11 @@ class Command(BaseCommand):
         self.stdout.write(f"Data: {result['data']}")
         with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
                                SECURE_SSL_REDIRECT=False):
-            result["pages"] = self.pages(opts["requests"], opts["warmup"])
+            if not opts["skip_pages"]:
+                result["pages"] = self.pages(opts["requests"], opts["warmup"])
             shares = [float(s) for s in opts["sweep_shares"].split(",") if s]
-            result["sweep"] = self.sweeps(shares)
+            if not opts["skip_sweep"]:
+                result["sweep"] = self.sweeps(shares)
         if not opts["skip_pdf"]:
             result["pdf"] = chronology_pdf_benchmark(opts["pdf_entries"])
         result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
