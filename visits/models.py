@@ -92,10 +92,6 @@ class Visit(InErrorFields):
         indexes = [
             models.Index(fields=["case", "outcome", "occurred_at"]),
             models.Index(fields=["lead_worker", "planned_for"]),
-            # Visits planned today and this week (My work, the team's hazard visits): a
-            # few thousand rows instead of a scan of every visit (docs/PERFORMANCE.md).
-            models.Index(fields=["planned_for"], name="visit_planned_by_time",
-                         condition=Q(outcome="planned", in_error=False)),
             # Each child's last seen and last three visits (the dashboards): read from
             # the index alone, never from the wide visit rows.
             models.Index(fields=["case", "-occurred_at"], include=["id"],

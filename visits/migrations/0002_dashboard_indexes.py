@@ -22,11 +22,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="visit",
-            index=models.Index(condition=models.Q(("in_error", False), ("outcome", "planned")),
-                               fields=["planned_for"], name="visit_planned_by_time"),
-        ),
-        migrations.AddIndex(
-            model_name="visit",
             index=models.Index(condition=models.Q(("in_error", False), ("outcome", "completed")),
                                fields=["case", "-occurred_at"], include=("id",),
                                name="visit_completed_by_case"),
