@@ -80,7 +80,7 @@ def _run(n, *, save_pdf, chunk_entries, processes):
     rows_seconds = time.perf_counter() - started
     cover = {"children": [], "date_range": "Benchmark", "filters": [],
              "in_error": "Left out", "generated_by": "Benchmark", "redacted": False}
-    chunk_entries = chunk_entries or getattr(settings, "CHRONOLOGY_PDF_CHUNK_ENTRIES", 500)
+    chunk_entries = chunk_entries or getattr(settings, "CHRONOLOGY_PDF_CHUNK_ENTRIES", 250)
     processes = processes or getattr(settings, "CHRONOLOGY_PDF_PROCESSES", 2)
     parts = len(render.split_rows(rows, chunk_entries=chunk_entries, processes=processes))
     cpu_before = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN)

@@ -299,7 +299,7 @@ CHRONOLOGY_EXPORT_SYNC_MAX_ENTRIES = env_int("CHRONOLOGY_EXPORT_SYNC_MAX_ENTRIES
 # A long chronology PDF is laid out in parts of this many entries, in at most this many
 # processes at once ("fork": children start with everything imported; "spawn" also works).
 CHRONOLOGY_PDF_PROCESSES = env_int("CHRONOLOGY_PDF_PROCESSES", 2)
-CHRONOLOGY_PDF_CHUNK_ENTRIES = env_int("CHRONOLOGY_PDF_CHUNK_ENTRIES", 500)
+CHRONOLOGY_PDF_CHUNK_ENTRIES = env_int("CHRONOLOGY_PDF_CHUNK_ENTRIES", 250)
 CHRONOLOGY_PDF_START_METHOD = env_str("CHRONOLOGY_PDF_START_METHOD", "fork")
 
 # Schedules live in code; exactly one beat runs them (docker-compose.yml, bin/run).
