@@ -167,3 +167,15 @@ def test_the_benchmark_reports_pages_seconds_and_memory(db, tmp_path, small_part
     call_command("chronology_benchmark", entries=8, json=str(out), stdout=io.StringIO())
     saved = json.loads(out.read_text())
     assert saved["entries"] == 8 and saved["pages"] >= 2
+
+
+def test_stamped_text_is_escaped_for_pdf_strings():
+    parts = [render.render_part("<p>First part</p>"),
+             render.render_part('<p>Second part</p><p style="break-before: page">More</p>')]
+    data, total = render.join_and_number(parts, reference="REF (1) \\ Zoë", footer="Foot)er (")
+    pages = pages_text(data)
+    assert total == len(pages) == 3
+    assert "First part" in pages[0] and "More" in pages[2]
+    for number, text in enumerate(pages, 1):
+        assert "REF (1) \\ Zoë" in text and "Foot)er (" in text
+        assert f"Page {number} of 3" in text
