@@ -12,6 +12,7 @@ supervision actions they own and their notifications; team-wide figures belong t
 the manager dashboards.
 """
 
+import bisect
 import datetime
 from dataclasses import dataclass, field
 
@@ -28,6 +29,7 @@ from visits import rules as visit_rules
 from visits.models import ChildSeen, Visit
 
 ESCALATION_DUE_SOON_WORKING_DAYS = 2
+_DAY = datetime.timedelta(days=1)
 NOTIFICATIONS_SHOWN = 5
 
 
@@ -40,38 +42,45 @@ class WorkingDayCalendar:
     The same bank holidays and local closure days, and the same counting (the start
     is day 0, day n is the nth working day after it); closure days are read once for
     a window covering every start, and again only if a long run of them outruns it.
+    The window's working days are listed once, so each date is a bisection.
     """
 
     def __init__(self, starts: list[datetime.date], longest: int):
         self._holidays = _HolidayLookup(None)
-        self._first = min(starts, default=timezone.localdate()) + datetime.timedelta(days=1)
+        self._first = min(starts, default=timezone.localdate()) + _DAY
         self._last = max(starts, default=self._first) + datetime.timedelta(
             days=2 * longest + 14)
         self._closed = _closure_days(self._first, self._last)
+        self._list()
 
-    def _cover(self, day: datetime.date) -> None:
-        if day < self._first:
-            self._closed |= _closure_days(day, self._first - datetime.timedelta(days=1))
-            self._first = day
-        if day > self._last:
-            until = day + (day - self._first)
-            self._closed |= _closure_days(self._last + datetime.timedelta(days=1), until)
+    def _list(self) -> None:
+        span = (self._last - self._first).days + 1
+        days = (self._first + datetime.timedelta(days=i) for i in range(span))
+        self._days = [d for d in days if d.weekday() < 5 and not self._holidays.is_holiday(d)
+                      and d not in self._closed]
+
+    def _cover(self, first: datetime.date, last: datetime.date) -> None:
+        if first < self._first:
+            self._closed |= _closure_days(first, self._first - _DAY)
+            self._first = first
+        if last > self._last:
+            until = last + (last - self._first)
+            self._closed |= _closure_days(self._last + _DAY, until)
             self._last = until
-
-    def is_working_day(self, day: datetime.date) -> bool:
-        self._cover(day)
-        return (day.weekday() < 5 and not self._holidays.is_holiday(day)
-                and day not in self._closed)
+        self._list()
 
     def add(self, start: datetime.date, n: int) -> datetime.date:
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
-        day, count = start, 0
-        while count < n:
-            day += datetime.timedelta(days=1)
-            if self.is_working_day(day):
-                count += 1
-        return day
+        if n == 0:
+            return start
+        if start + _DAY < self._first:
+            self._cover(start + _DAY, self._last)
+        while True:
+            target = bisect.bisect_right(self._days, start) + n - 1
+            if target < len(self._days):
+                return self._days[target]
+            self._cover(self._first, self._last + datetime.timedelta(days=2 * n + 14))
 
 
 # --- My cases and their children ---------------------------------------------------------
@@ -241,13 +250,15 @@ def month_of(today: datetime.date) -> tuple[datetime.date, datetime.date]:
     return first, following
 
 
-def _active_hazards(today: datetime.date) -> QuerySet:
-    """Hazards active today on the visit's case or on anyone on it today (as the case
-    page's cases.queries.active_hazards), for an Exists on visits."""
+def _has_active_hazard(today: datetime.date) -> Exists:
+    """Whether a hazard is active today on the visit's case or on anyone on it today (as
+    the case page's cases.queries.active_hazards). Two Exists rather than one with an
+    OR, so each can use its index."""
+    active = Hazard.objects.filter(Hazard.active_on_q(today))
     people = Membership.objects.filter(Membership.active_on_q(today),
                                        case_id=OuterRef(OuterRef("case_id"))).values("person_id")
-    return Hazard.objects.filter(Hazard.active_on_q(today)).filter(
-        Q(case_id=OuterRef("case_id")) | Q(person_id__in=people))
+    return (Exists(active.filter(case_id=OuterRef("case_id")))
+            | Exists(active.filter(person_id__in=people)))
 
 
 @dataclass
@@ -287,7 +298,7 @@ def visits_this_week(user, *, today: datetime.date,
             planned_for__lt=_local_midnight(sunday + datetime.timedelta(days=1)),
         ))
         .select_related("case", "lead_worker", "joint_worker", "joint_agency")
-        .annotate(has_hazard=Exists(_active_hazards(today)))
+        .annotate(has_hazard=_has_active_hazard(today))
         .order_by("planned_for", "id")
     )
     result = WeekVisits([], [], [])

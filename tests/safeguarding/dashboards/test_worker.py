@@ -282,9 +282,14 @@ def test_it_counts_working_days_for_many_dates_as_add_working_days_does(db):
     starts = [D(2026, 12, 18), D(2026, 12, 23), D(2027, 1, 29), D(2027, 3, 27), D(2026, 5, 1)]
     calendar = queries_worker.WorkingDayCalendar(starts, 10)
 
+    # One read for the starts it was told of; dates outside it are read as needed.
+    narrow = queries_worker.WorkingDayCalendar([D(2026, 6, 1)], 1)
+
     for start in starts:
         for n in (0, 1, 3, 7, 10, 20, 40):
-            assert calendar.add(start, n) == add_working_days(start, n), (start, n)
+            expected = add_working_days(start, n)
+            assert calendar.add(start, n) == expected, (start, n)
+            assert narrow.add(start, n) == expected, (start, n)
 
 
 def test_it_puts_the_children_not_seen_in_time_first_longest_overdue_first(world):
