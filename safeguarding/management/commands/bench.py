@@ -265,7 +265,8 @@ class Command(BaseCommand):
               f"one at a time {run['one_at_a_time_s'] * 1000:.0f} ms)")
         if r["pdf"]:
             p = r["pdf"]
-            seconds = (p.get("rows_seconds") or 0) + (p.get("render_seconds") or 0)
+            seconds = p.get("seconds") or (p.get("rows_seconds") or 0) + (
+                p.get("render_seconds") or 0)
             w(f"{'Chronology PDF, ' + str(p.get('entries')) + ' entries':<28} "
               f"{seconds * 1000:>10.0f} {'':>8} {'':>8} {'':>8}  -  "
               f"({p.get('pages')} pages, peak {p.get('peak_rss_mb')} MB)")
