@@ -100,7 +100,7 @@ def test_it_shows_a_worker_their_work_and_the_child_out_of_view(page, axe, scree
     assert "Kayden Carter" in banner.inner_text()
     assert "Mia" not in banner.inner_text() and "Tyler" not in banner.inner_text()
     glance = page.get_by_role("list", name="At a glance").inner_text()
-    assert re.search(r"1\s+child overdue a visit, of 3", glance)
+    assert re.search(r"1\s+of 3 children overdue a visit", glance)
     assert re.search(r"1\s+visit today", glance)
     assert re.search(r"2\s+open escalations, 1 overdue", glance)
     assert re.search(r"1\s+supervision action, 1 overdue", glance)
