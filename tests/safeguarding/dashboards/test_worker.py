@@ -504,6 +504,7 @@ def test_the_page_says_so_when_there_is_nothing_to_do(client, db, frozen):
     text = client.get(reverse("dashboards:mine")).content.decode()
 
     assert "No open cases are allocated to you." in text
+    assert re.search(r">0</span>\s*<span[^>]*>children overdue a visit<", text)
     assert "No visits planned today." in text
     assert "No open escalations on your cases." in text
     assert "No defaulted visits on your cases in March." in text
