@@ -2,7 +2,9 @@
 
 The PDF's URL fetcher reaches only the project's own static files. Text users typed
 is escaped by the template engine. The redacted version replaces informants' names
-and addresses with their role, in every text field of every entry.
+and addresses with their role, in every text field of every entry. A long PDF is laid
+out in parts in parallel processes and joined (see "PDF" below); the benchmark is
+chronologies.benchmark.run_benchmark (manage.py chronology_benchmark).
 """
 
 import csv
