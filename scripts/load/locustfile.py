@@ -15,6 +15,7 @@ import os
 import random
 from html.parser import HTMLParser
 
+import requests
 from locust import HttpUser, between, task
 
 with open(os.environ.get("LOAD_USERS", "var/load/users.json")) as f:
@@ -51,13 +52,16 @@ def _fields(html: str) -> dict[str, str]:
 
 
 def sign_in(client, username):
-    page = client.get("/accounts/sign-in/", name="sign in")
+    """Sign in outside the statistics (requests' own Session.request, not locust's): the
+    deliberately slow password hash of 50 users arriving at once is not the scenario."""
+    base = client.base_url
+    page = requests.Session.request(client, "GET", f"{base}/accounts/sign-in/")
     token = _fields(page.text).get("csrfmiddlewaretoken", "")
-    with client.post("/accounts/sign-in/", name="sign in", allow_redirects=False,
-                     data={"csrfmiddlewaretoken": token, "username": username,
-                           "password": PASSWORD}, catch_response=True) as response:
-        if response.status_code != 302:
-            response.failure(f"sign-in failed for {username}: {response.status_code}")
+    response = requests.Session.request(
+        client, "POST", f"{base}/accounts/sign-in/", allow_redirects=False,
+        data={"csrfmiddlewaretoken": token, "username": username, "password": PASSWORD})
+    if response.status_code != 302:
+        raise RuntimeError(f"sign-in failed for {username}: HTTP {response.status_code}")
 
 
 class WorkerUser(HttpUser):
