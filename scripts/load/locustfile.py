@@ -52,16 +52,19 @@ def _fields(html: str) -> dict[str, str]:
 
 
 def sign_in(client, username):
-    """Sign in outside the statistics (requests' own Session.request, not locust's): the
-    deliberately slow password hash of 50 users arriving at once is not the scenario."""
+    """Sign in with a plain requests session, outside the statistics, and hand its
+    cookies over: the deliberately slow password hash of 50 users arriving at once is
+    not the scenario."""
     base = client.base_url
-    page = requests.Session.request(client, "GET", f"{base}/accounts/sign-in/")
+    plain = requests.Session()
+    page = plain.get(f"{base}/accounts/sign-in/")
     token = _fields(page.text).get("csrfmiddlewaretoken", "")
-    response = requests.Session.request(
-        client, "POST", f"{base}/accounts/sign-in/", allow_redirects=False,
+    response = plain.post(
+        f"{base}/accounts/sign-in/", allow_redirects=False,
         data={"csrfmiddlewaretoken": token, "username": username, "password": PASSWORD})
     if response.status_code != 302:
         raise RuntimeError(f"sign-in failed for {username}: HTTP {response.status_code}")
+    client.cookies.update(plain.cookies)
 
 
 class WorkerUser(HttpUser):

@@ -11,14 +11,23 @@ def read(prefix):
     with open(f"{prefix}_stats.csv") as f:
         rows = {row["Name"]: row for row in csv.DictReader(f)}
 
+    def number(value):
+        return float(value) if value not in ("", "N/A") else 0.0
+
     def figures(row):
         return {"requests": int(row["Request Count"]), "failures": int(row["Failure Count"]),
                 "rps": round(float(row["Requests/s"]), 2),
-                "median_ms": float(row["50%"]), "p95_ms": float(row["95%"]),
-                "p99_ms": float(row["99%"]), "max_ms": round(float(row["Max Response Time"]))}
+                "median_ms": number(row["50%"]), "p95_ms": number(row["95%"]),
+                "p99_ms": number(row["99%"]), "max_ms": round(number(row["Max Response Time"]))}
 
     out = {"total": figures(rows.pop("Aggregated"))}
     out["by_name"] = {name: figures(row) for name, row in rows.items()}
+    # Exceptions in the users' own code (a sign-in that failed, say) are errors too.
+    try:
+        with open(f"{prefix}_exceptions.csv") as f:
+            out["exceptions"] = sum(int(row["Count"]) for row in csv.DictReader(f))
+    except FileNotFoundError:
+        out["exceptions"] = 0
     return out
 
 
@@ -42,10 +51,11 @@ def main():
                       *trivial["by_name"].items()]:
         print(f"{name:<20} {row['requests']:>6} {row['failures']:>5} {row['rps']:>6} "
               f"{row['median_ms']:>7.0f} {row['p95_ms']:>7.0f}")
-    print(f"Scenario: {s['requests']} requests, {s['failures']} errors, {s['rps']} req/s, "
+    errors = s["failures"] + scenario["exceptions"]
+    print(f"Scenario: {s['requests']} requests, {errors} errors, {s['rps']} req/s, "
           f"p95 {s['p95_ms']:.0f} ms. Trivial view: {t['rps']} req/s, p95 {t['p95_ms']:.0f} ms. "
           f"Ratio of p95: {result['ratio']['p95']}x. Written to {path}")
-    return 1 if s["failures"] or t["failures"] else 0
+    return 1 if errors or t["failures"] or trivial["exceptions"] else 0
 
 
 if __name__ == "__main__":
