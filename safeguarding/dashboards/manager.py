@@ -64,9 +64,9 @@ def team_detail(request, team_pk):
     user = _manager(request)
     team = _team(user, team_pk)
     m = clock()
-    counts = q.counts_by_team(user, m, team.pk)
-    one = {key: by_team.get(team.pk, 0) for key, by_team in counts.items()}
     workers = q.decorate_workers(q.workers(user, m, team.pk), m)
+    counts = q.counts_by_team(user, m, team.pk, worker_rows=workers)
+    one = {key: by_team.get(team.pk, 0) for key, by_team in counts.items()}
     return render(request, "dashboards/team.html", {
         "team": team, "m": m, "counts": one,
         "cases_total": one["cases-total"], "children_total": one["children-total"],

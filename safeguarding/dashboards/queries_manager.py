@@ -151,30 +151,32 @@ def scoped_cases(user, team_id: int | None = None, *, open_only: bool = True) ->
 # --- Building blocks -----------------------------------------------------------------------
 
 
-def _plan_now(m: Moment, child_ref: str) -> QuerySet:
+def _children_on_plan(m: Moment) -> QuerySet:
+    """Ids of children on a plan today. Uncorrelated, so the database reads it once."""
     return ChildProtectionPlan.objects.filter(
-        ChildProtectionPlan.active_on_q(m.today), child_id=OuterRef(child_ref)
-    )
+        ChildProtectionPlan.active_on_q(m.today)).values("child_id")
 
 
-def _case_plan_now(m: Moment) -> Exists:
-    """Any current child on the case is on a plan today (cases.queries.case_list)."""
-    return Exists(ChildProtectionPlan.objects.filter(
-        ChildProtectionPlan.active_on_q(m.today),
-        Membership.active_on_q(m.today, prefix="child__memberships"),
-        child__memberships__case=OuterRef("pk"),
-        child__memberships__relationship=Membership.Relationship.CHILD,
-    ))
+def _cases_with_child_on_plan(m: Moment) -> QuerySet:
+    """Ids of cases with a current child on a plan today (cases.queries.case_list)."""
+    return Membership.objects.filter(
+        Membership.active_on_q(m.today), relationship=Membership.Relationship.CHILD,
+        person_id__in=_children_on_plan(m),
+    ).values("case_id")
 
 
-def _hazard_now(m: Moment) -> Q:
-    on_case = Exists(Hazard.objects.filter(Hazard.active_on_q(m.today), case=OuterRef("pk")))
-    on_person = Exists(Hazard.objects.filter(
-        Hazard.active_on_q(m.today),
-        Membership.active_on_q(m.today, prefix="person__memberships"),
-        person__memberships__case=OuterRef("pk"),
-    ))
-    return on_case | on_person
+def _hazard_now(m: Moment, few: bool = False) -> Q:
+    """A hazard active today on the case, or on someone on it today."""
+    active = Hazard.objects.filter(Hazard.active_on_q(m.today))
+    if few:
+        return Q(Exists(active.filter(case=OuterRef("pk")))) | Q(Exists(active.filter(
+            Membership.active_on_q(m.today, prefix="person__memberships"),
+            person__memberships__case=OuterRef("pk"))))
+    on_people = Membership.objects.filter(
+        Membership.active_on_q(m.today),
+        person_id__in=active.filter(person__isnull=False).values("person_id"),
+    ).values("case_id")
+    return Q(pk__in=active.filter(case__isnull=False).values("case_id")) | Q(pk__in=on_people)
 
 
 def _planned_this_week(m: Moment) -> QuerySet:
@@ -185,11 +187,23 @@ def _planned_this_week(m: Moment) -> QuerySet:
     )
 
 
-def annotate_cases(cases: QuerySet, m: Moment) -> QuerySet:
-    return cases.annotate(
-        on_plan=_case_plan_now(m),
-        hazard_visit=_hazard_now(m) & Exists(_planned_this_week(m)),
-    )
+def case_flags(m: Moment, few: bool = False) -> dict[str, Q]:
+    """The case-level figures as filters on Case. For a team (`few` cases) each case is
+    looked up; across the county the sets of ids are read once and hashed."""
+    if few:
+        on_plan = Q(Exists(ChildProtectionPlan.objects.filter(
+            ChildProtectionPlan.active_on_q(m.today),
+            Membership.active_on_q(m.today, prefix="child__memberships"),
+            child__memberships__case=OuterRef("pk"),
+            child__memberships__relationship=Membership.Relationship.CHILD)))
+    else:
+        on_plan = Q(pk__in=_cases_with_child_on_plan(m))
+    return {
+        "cases-cp": on_plan,
+        "cases-cin": ~on_plan,
+        # The hazard test is cheap and rare, so the visit look-up runs only behind it.
+        "hazard-visits": _hazard_now(m, few) & Q(Exists(_planned_this_week(m))),
+    }
 
 
 def _child_visits(completed_only=True) -> QuerySet:
@@ -225,12 +239,15 @@ def child_clock(m: Moment) -> ChildClock:
     return ChildClock(calendar, {i: calendar.back(m.today, i) for i in intervals if i > 0})
 
 
-def child_rows(cases: QuerySet, m: Moment, clock: ChildClock) -> QuerySet:
-    """Current child memberships of the cases, annotated with plan, interval, last seen,
-    last seen alone, the cut-off their interval gives, and the two flags."""
+def child_base(cases: QuerySet, m: Moment, clock: ChildClock) -> QuerySet:
+    """Current child memberships of the cases, with plan, visiting interval and the
+    cut-off it gives today: what the counts need, nothing read per row."""
+    on_plan = CaseWhen(When(person_id__in=_children_on_plan(m), then=Value(True)),
+                       default=Value(False))
     interval = Coalesce(
         F("case__visit_frequency__working_days"),
-        CaseWhen(When(on_plan=True, then=Value(settings.VISIT_EVERY_WORKING_DAYS_CP)),
+        CaseWhen(When(person_id__in=_children_on_plan(m),
+                      then=Value(settings.VISIT_EVERY_WORKING_DAYS_CP)),
                  default=Value(settings.VISIT_EVERY_WORKING_DAYS_CIN)),
         output_field=IntegerField(),
     )
@@ -243,49 +260,82 @@ def child_rows(cases: QuerySet, m: Moment, clock: ChildClock) -> QuerySet:
         *[When(interval=i, then=Value(m.at(day))) for i, day in clock.cutoffs.items()],
         default=Value(m.at(m.today - datetime.timedelta(days=1))), output_field=DateTimeField(),
     )
-    seen = _child_visits().filter(seen=True)
-    last3 = ChildSeen.objects.filter(
-        child_id=OuterRef(OuterRef("person_id")),
-        visit__case_id=OuterRef(OuterRef("case_id")),
-        visit__in_error=False, visit__outcome=Visit.Outcome.COMPLETED,
-    ).order_by("-visit__occurred_at", "-visit_id").values("pk")[:3]
-    rows = (
+    return (
         Membership.objects.filter(
             Membership.active_on_q(m.today), relationship=Membership.Relationship.CHILD,
             case__in=cases.values("pk"),
         )
-        .annotate(
-            on_plan=Exists(_plan_now(m, "person_id")),
-            interval=interval,
-            joined=Subquery(
-                Membership.objects.filter(case_id=OuterRef("case_id"),
-                                          person_id=OuterRef("person_id"))
-                .order_by("start_date").values("start_date")[:1]
-            ),
-            last_seen_at=Subquery(
-                seen.order_by().values("child_id").annotate(last=Max("visit__occurred_at"))
-                .values("last")
-            ),
-            last_alone_at=Subquery(
-                seen.filter(seen_alone=True).order_by().values("child_id")
-                .annotate(last=Max("visit__occurred_at")).values("last")
-            ),
-        )
-        .annotate(
-            cutoff=cutoff, cutoff_at=cutoff_at,
-            had_visit=Exists(_child_visits()),
-            alone_lately=Exists(ChildSeen.objects.filter(pk__in=Subquery(last3),
-                                                         seen_alone=True)),
-        )
+        .annotate(on_plan=on_plan, interval=interval)
+        .annotate(cutoff=cutoff, cutoff_at=cutoff_at)
     )
-    return rows
 
 
-NOT_SEEN_Q = (
-    Q(last_seen_at__lt=F("cutoff_at"))
-    | Q(last_seen_at__isnull=True, joined__lt=F("cutoff"), case__opened_on__lt=F("cutoff"))
-)
-NOT_SEEN_ALONE_Q = Q(had_visit=True, alone_lately=False)
+def child_rows(cases: QuerySet, m: Moment, clock: ChildClock) -> QuerySet:
+    """child_base with what a list shows: joined, last seen and last seen alone."""
+    seen = _child_visits().filter(seen=True)
+    return child_base(cases, m, clock).annotate(
+        joined=Subquery(
+            Membership.objects.filter(case_id=OuterRef("case_id"),
+                                      person_id=OuterRef("person_id"))
+            .order_by("start_date").values("start_date")[:1]
+        ),
+        last_seen_at=Subquery(
+            seen.order_by().values("child_id").annotate(last=Max("visit__occurred_at"))
+            .values("last")
+        ),
+        last_alone_at=Subquery(
+            seen.filter(seen_alone=True).order_by().values("child_id")
+            .annotate(last=Max("visit__occurred_at")).values("last")
+        ),
+    )
+
+
+def _seen_since(field: str, floor: datetime.datetime, cases: QuerySet | None) -> Exists:
+    """Seen on a completed visit at or after the row's `field`. `floor` is a constant
+    no later than any row's, so the database reads only recent visits; `cases`, for a
+    team, narrows them to its cases (read by the visits index on case, outcome and
+    time). Across the county the planner does better hashing all recent visits."""
+    seen = _child_visits().filter(seen=True, visit__occurred_at__gte=floor)
+    if cases is not None:
+        seen = seen.filter(visit__case_id__in=cases.values("pk"))
+    return Exists(seen.filter(visit__occurred_at__gte=OuterRef(field)))
+
+
+def _joined_before_cutoff() -> Exists:
+    """The child's first membership of the case began before the row's cut-off."""
+    return Exists(Membership.objects.filter(
+        case_id=OuterRef("case_id"), person_id=OuterRef("person_id"),
+        start_date__lt=OuterRef("cutoff")))
+
+
+def not_seen_q(clock: ChildClock, m: Moment, cases: QuerySet | None = None) -> Q:
+    """Not seen within policy, row by row: not seen since the cut-off, and either seen
+    at some time (so the last time was before it) or on the case since before it."""
+    floor = m.at(min(clock.cutoffs.values(), default=m.today))
+    return ~Q(_seen_since("cutoff_at", floor, cases)) & (
+        Q(_joined_before_cutoff(), case__opened_on__lt=F("cutoff"))
+        | Q(Exists(_child_visits().filter(seen=True)))
+    )
+
+
+EPOCH = datetime.datetime(1900, 1, 1, tzinfo=datetime.UTC)
+
+
+def with_last_three(rows: QuerySet) -> QuerySet:
+    """When the child's third most recent visit on the case happened (the epoch when
+    they have had fewer than three)."""
+    third = Subquery(_child_visits().order_by("-visit__occurred_at", "-visit_id")
+                     .values("visit__occurred_at")[2:3])
+    return rows.annotate(third_last_at=Coalesce(third, Value(EPOCH),
+                                                output_field=DateTimeField()))
+
+
+def not_seen_alone_q() -> Q:
+    """Had a visit, and was not seen alone at any of the last three (or fewer). Two
+    visits at the very same minute as the third are both counted among the last."""
+    alone = _child_visits().filter(seen_alone=True,
+                                   visit__occurred_at__gte=OuterRef("third_last_at"))
+    return Q(Exists(_child_visits())) & ~Q(Exists(alone))
 
 
 def escalations(user, team_id: int | None = None) -> QuerySet:
@@ -410,17 +460,20 @@ FIGURES = [
 FIGURE_BY_KEY = {f.key: f for f in FIGURES}
 
 
-def counts_by_team(user, m: Moment, team_id: int | None = None) -> dict[str, dict[int, int]]:
-    """{figure key: {team id: count}}, in a fixed number of queries."""
+def counts_by_team(user, m: Moment, team_id: int | None = None, *,
+                   worker_rows: list | None = None) -> dict[str, dict[int, int]]:
+    """{figure key: {team id: count}}, in a fixed number of queries. `worker_rows` are
+    decorate_workers(workers(...)) when the caller has them already."""
     counts: dict[str, dict[int, int]] = {f.key: {} for f in FIGURES}
     counts["defaulted-cases"] = {}
     counts["children-total"] = {}
     counts["cases-total"] = {}
     cases = scoped_cases(user, team_id)
+    flags = case_flags(m, few=team_id is not None)
 
-    for row in (annotate_cases(cases, m).order_by().values("team_id").annotate(
-            total=Count("pk"), cp=Count("pk", filter=Q(on_plan=True)),
-            hazard=Count("pk", filter=Q(hazard_visit=True)))):
+    for row in cases.order_by().values("team_id").annotate(
+            total=Count("pk"), cp=Count("pk", filter=flags["cases-cp"]),
+            hazard=Count("pk", filter=flags["hazard-visits"])):
         t = row["team_id"]
         counts["cases-total"][t] = row["total"]
         counts["cases-cp"][t] = row["cp"]
@@ -428,17 +481,22 @@ def counts_by_team(user, m: Moment, team_id: int | None = None) -> dict[str, dic
         counts["hazard-visits"][t] = row["hazard"]
 
     clock = child_clock(m)
-    for row in (child_rows(cases, m, clock).order_by().values("case__team_id").annotate(
+    children = child_base(cases, m, clock)
+    for row in children.order_by().values("case__team_id").annotate(
             total=Count("person_id", distinct=True),
-            cp=Count("person_id", distinct=True, filter=Q(on_plan=True)),
-            not_seen=Count("pk", filter=NOT_SEEN_Q),
-            not_alone=Count("pk", filter=NOT_SEEN_ALONE_Q))):
+            cp=Count("person_id", distinct=True, filter=Q(on_plan=True))):
         t = row["case__team_id"]
         counts["children-total"][t] = row["total"]
         counts["children-cp"][t] = row["cp"]
         counts["children-cin"][t] = row["total"] - row["cp"]
-        counts["children-not-seen"][t] = row["not_seen"]
-        counts["children-not-seen-alone"][t] = row["not_alone"]
+    # Each flag in WHERE rather than inside the count, so the database can join
+    # (anti-join) rather than look up row by row.
+    for row in children.filter(not_seen_q(clock, m, cases if team_id else None)).order_by().values(
+            "case__team_id").annotate(n=Count("pk")):
+        counts["children-not-seen"][row["case__team_id"]] = row["n"]
+    for row in with_last_three(children).filter(not_seen_alone_q()).order_by().values(
+            "case__team_id").annotate(n=Count("pk")):
+        counts["children-not-seen-alone"][row["case__team_id"]] = row["n"]
 
     due_soon_by = clock.calendar.add(m.today, DUE_SOON_WORKING_DAYS)
     filters = escalation_filters(m, due_soon_by)
@@ -453,11 +511,16 @@ def counts_by_team(user, m: Moment, team_id: int | None = None) -> dict[str, dic
         counts["defaulted-visits"][row["case__team_id"]] = row["n"]
         counts["defaulted-cases"][row["case__team_id"]] = row["cases"]
 
-    overdue = supervision_overdue_q(m)
-    for row in workers(user, m, team_id).order_by().values("team_id").annotate(
-            n=Count("pk", filter=Q(watched=True)), late=Count("pk", filter=overdue)):
-        counts["workload"][row["team_id"]] = row["n"]
-        counts["supervision-overdue"][row["team_id"]] = row["late"]
+    # Workers are few (hundreds in a county): the page lists them anyway, and the rule
+    # functions decide who is overdue.
+    if worker_rows is None:
+        worker_rows = decorate_workers(workers(user, m, team_id), m)
+    for w in worker_rows:
+        if w.watched:
+            counts["workload"][w.team_id] = counts["workload"].get(w.team_id, 0) + 1
+            if w.supervision_days_overdue:
+                late = counts["supervision-overdue"]
+                late[w.team_id] = late.get(w.team_id, 0) + 1
     return counts
 
 
@@ -468,28 +531,28 @@ def figure_rows(user, m: Moment, key: str, team_id: int | None = None) -> QueryS
     """The rows behind one figure, as a queryset the page paginates."""
     cases = scoped_cases(user, team_id)
     if key in ("cases-cp", "cases-cin", "hazard-visits"):
-        rows = annotate_cases(cases, m).select_related("team").annotate(
+        rows = cases.filter(case_flags(m, few=team_id is not None)[key]).select_related(
+            "team").annotate(
             children_n=Count("memberships", distinct=True, filter=Q(
                 Membership.active_on_q(m.today, prefix="memberships"),
                 memberships__relationship=Membership.Relationship.CHILD)),
             next_visit=Subquery(_planned_this_week(m).order_by("planned_for")
                                 .values("planned_for")[:1]),
         )
-        flag = {"cases-cp": Q(on_plan=True), "cases-cin": Q(on_plan=False),
-                "hazard-visits": Q(hazard_visit=True)}[key]
-        rows = rows.filter(flag)
         if key == "hazard-visits":
             return rows.order_by("next_visit", "reference")
         return rows.order_by("family_name", "reference")
     if key.startswith("children-"):
         clock = child_clock(m)
         rows = child_rows(cases, m, clock).select_related("person", "case", "case__team")
-        flag = {"children-cp": Q(on_plan=True), "children-cin": Q(on_plan=False),
-                "children-not-seen": NOT_SEEN_Q,
-                "children-not-seen-alone": NOT_SEEN_ALONE_Q}[key]
-        order = ("last_seen_at", "person__last_name", "pk") if key == "children-not-seen" \
-            else ("person__last_name", "person__first_name", "pk")
-        return rows.filter(flag).order_by(*order)
+        if key == "children-not-seen":
+            return rows.filter(not_seen_q(clock, m, cases if team_id else None)).order_by(
+                F("last_seen_at").asc(nulls_first=True), "person__last_name", "pk")
+        if key == "children-not-seen-alone":
+            rows = with_last_three(rows).filter(not_seen_alone_q())
+        else:
+            rows = rows.filter(on_plan=key == "children-cp")
+        return rows.order_by("person__last_name", "person__first_name", "pk")
     if key.startswith("escalations-"):
         calendar = calendar_around(m.today, ahead_working_days=DUE_SOON_WORKING_DAYS)
         q = escalation_filters(m, calendar.add(m.today, DUE_SOON_WORKING_DAYS))[key]
