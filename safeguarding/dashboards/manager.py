@@ -64,7 +64,8 @@ def team_detail(request, team_pk):
     user = _manager(request)
     team = _team(user, team_pk)
     m = clock()
-    workers = q.decorate_workers(q.workers(user, m, team.pk), m)
+    workers = q.with_caseloads(q.decorate_workers(q.workers(user, m, team.pk), m),
+                               user, m, team.pk)
     counts = q.counts_by_team(user, m, team.pk, worker_rows=workers)
     one = {key: by_team.get(team.pk, 0) for key, by_team in counts.items()}
     return render(request, "dashboards/team.html", {

@@ -239,7 +239,8 @@ def child_clock(m: Moment) -> ChildClock:
     return ChildClock(calendar, {i: calendar.back(m.today, i) for i in intervals if i > 0})
 
 
-def child_base(cases: QuerySet, m: Moment, clock: ChildClock) -> QuerySet:
+def child_base(cases: QuerySet, m: Moment, clock: ChildClock,
+               team_id: int | None = None) -> QuerySet:
     """Current child memberships of the cases, with plan, visiting interval and the
     cut-off it gives today: what the counts need, nothing read per row."""
     on_plan = CaseWhen(When(person_id__in=_children_on_plan(m), then=Value(True)),
@@ -260,20 +261,24 @@ def child_base(cases: QuerySet, m: Moment, clock: ChildClock) -> QuerySet:
         *[When(interval=i, then=Value(m.at(day))) for i, day in clock.cutoffs.items()],
         default=Value(m.at(m.today - datetime.timedelta(days=1))), output_field=DateTimeField(),
     )
+    rows = Membership.objects.filter(
+        Membership.active_on_q(m.today), relationship=Membership.Relationship.CHILD,
+        case__in=cases.values("pk"),
+    )
+    if team_id is not None:
+        # Said again as a plain column test, so the planner narrows to the team first.
+        rows = rows.filter(case__team_id=team_id)
     return (
-        Membership.objects.filter(
-            Membership.active_on_q(m.today), relationship=Membership.Relationship.CHILD,
-            case__in=cases.values("pk"),
-        )
-        .annotate(on_plan=on_plan, interval=interval)
+        rows.annotate(on_plan=on_plan, interval=interval)
         .annotate(cutoff=cutoff, cutoff_at=cutoff_at)
     )
 
 
-def child_rows(cases: QuerySet, m: Moment, clock: ChildClock) -> QuerySet:
+def child_rows(cases: QuerySet, m: Moment, clock: ChildClock,
+               team_id: int | None = None) -> QuerySet:
     """child_base with what a list shows: joined, last seen and last seen alone."""
     seen = _child_visits().filter(seen=True)
-    return child_base(cases, m, clock).annotate(
+    return child_base(cases, m, clock, team_id).annotate(
         joined=Subquery(
             Membership.objects.filter(case_id=OuterRef("case_id"),
                                       person_id=OuterRef("person_id"))
@@ -290,15 +295,11 @@ def child_rows(cases: QuerySet, m: Moment, clock: ChildClock) -> QuerySet:
     )
 
 
-def _seen_since(field: str, floor: datetime.datetime, cases: QuerySet | None) -> Exists:
-    """Seen on a completed visit at or after the row's `field`. `floor` is a constant
-    no later than any row's, so the database reads only recent visits; `cases`, for a
-    team, narrows them to its cases (read by the visits index on case, outcome and
-    time). Across the county the planner does better hashing all recent visits."""
-    seen = _child_visits().filter(seen=True, visit__occurred_at__gte=floor)
-    if cases is not None:
-        seen = seen.filter(visit__case_id__in=cases.values("pk"))
-    return Exists(seen.filter(visit__occurred_at__gte=OuterRef(field)))
+def _seen_since(field: str, floor: datetime.datetime) -> Exists:
+    """Seen on a completed visit at or after the row's `field`; `floor` is a constant
+    no later than any row's, so the database reads only recent visits."""
+    return Exists(_child_visits().filter(seen=True, visit__occurred_at__gte=floor)
+                  .filter(visit__occurred_at__gte=OuterRef(field)))
 
 
 def _joined_before_cutoff() -> Exists:
@@ -308,14 +309,23 @@ def _joined_before_cutoff() -> Exists:
         start_date__lt=OuterRef("cutoff")))
 
 
-def not_seen_q(clock: ChildClock, m: Moment, cases: QuerySet | None = None) -> Q:
-    """Not seen within policy, row by row: not seen since the cut-off, and either seen
-    at some time (so the last time was before it) or on the case since before it."""
+def not_seen(rows: QuerySet, clock: ChildClock, m: Moment, *, few: bool) -> QuerySet:
+    """The rows not seen within policy: not seen since their cut-off, and either seen
+    at some time (so the last time was before it) or on the case since before it.
+
+    For a team (`few` rows) each child's last visit is looked up through the child
+    index; across the county the recent visits are read once and anti-joined.
+    """
+    on_case_before = Q(_joined_before_cutoff(), case__opened_on__lt=F("cutoff"))
+    if few:
+        last = Subquery(_child_visits().filter(seen=True).order_by(
+            "-visit__occurred_at").values("visit__occurred_at")[:1])
+        return rows.annotate(last_seen_before=last).filter(
+            Q(last_seen_before__lt=F("cutoff_at"))
+            | Q(last_seen_before__isnull=True) & on_case_before)
     floor = m.at(min(clock.cutoffs.values(), default=m.today))
-    return ~Q(_seen_since("cutoff_at", floor, cases)) & (
-        Q(_joined_before_cutoff(), case__opened_on__lt=F("cutoff"))
-        | Q(Exists(_child_visits().filter(seen=True)))
-    )
+    return rows.filter(~Q(_seen_since("cutoff_at", floor)) & (
+        on_case_before | Q(Exists(_child_visits().filter(seen=True)))))
 
 
 EPOCH = datetime.datetime(1900, 1, 1, tzinfo=datetime.UTC)
@@ -362,37 +372,24 @@ def defaulted_visits(cases: QuerySet, m: Moment) -> QuerySet:
 
 
 def _count_of(qs: QuerySet) -> Subquery:
+    """The number of rows of a correlated queryset, as a subquery."""
     return Subquery(qs.order_by().annotate(n=Count("pk")).values("n")[:1],
                     output_field=IntegerField())
 
 
 def workers(user, m: Moment, team_id: int | None = None) -> QuerySet:
-    """Workers of the teams (or team) with their caseloads and supervision, one query."""
+    """Workers of the teams (or team): active social workers and practice supervisors
+    who are members ("watched" for supervision), and anyone allocated to one of the
+    cases; with their last formal supervision. Caseloads come from `with_caseloads`."""
     cases = scoped_cases(user, team_id)
     teams = teams_for(user).values("pk")
     members = Q(team__in=teams, is_active=True, groups__name__in=CASELOAD_ROLES)
     if team_id is not None:
         members &= Q(team_id=team_id)
     ids = User.objects.filter(members | Q(allocated_cases__in=cases.values("pk"))).values("pk")
-    children = Membership.objects.filter(
-        Membership.active_on_q(m.today), relationship=Membership.Relationship.CHILD,
-        case__in=cases.values("pk"), case__allocated_workers=OuterRef("pk"),
-    )
-    on_plan = ChildProtectionPlan.objects.filter(ChildProtectionPlan.active_on_q(m.today))
-    cases_n = cases.filter(allocated_workers=OuterRef("pk")).values("allocated_workers")
     return (
         User.objects.filter(pk__in=ids).select_related("team")
         .annotate(
-            cases_n=_count_of(cases_n),
-            children_n=Subquery(
-                children.order_by().values("relationship")
-                .annotate(n=Count("person_id", distinct=True)).values("n")[:1],
-                output_field=IntegerField()),
-            children_cp_n=Subquery(
-                children.filter(person_id__in=on_plan.values("child_id")).order_by()
-                .values("relationship").annotate(n=Count("person_id", distinct=True))
-                .values("n")[:1],
-                output_field=IntegerField()),
             last_supervised=Subquery(
                 SupervisionSession.objects.filter(
                     supervisee=OuterRef("pk"), status=SupervisionSession.Status.HELD,
@@ -402,6 +399,31 @@ def workers(user, m: Moment, team_id: int | None = None) -> QuerySet:
         )
         .order_by("team__name", "last_name", "first_name")
     )
+
+
+def with_caseloads(rows, user, m: Moment, team_id: int | None = None) -> list:
+    """Each worker's cases, current children and children on plans, among the cases
+    counted: two grouped queries, whatever the number of workers."""
+    rows = list(rows)
+    cases = scoped_cases(user, team_id)
+    allocation = Case.allocated_workers.through.objects.filter(case_id__in=cases.values("pk"))
+    case_counts = dict(allocation.order_by().values("user_id").annotate(n=Count("case_id"))
+                       .values_list("user_id", "n"))
+    children = {
+        row["case__allocated_workers"]: row
+        for row in Membership.objects.filter(
+            Membership.active_on_q(m.today), relationship=Membership.Relationship.CHILD,
+            case_id__in=cases.values("pk"),
+        ).order_by().values("case__allocated_workers").annotate(
+            n=Count("person_id", distinct=True),
+            cp=Count("person_id", distinct=True,
+                     filter=Q(person_id__in=_children_on_plan(m))))
+    }
+    for w in rows:
+        w.cases_n = case_counts.get(w.pk, 0)
+        w.children_n = children.get(w.pk, {}).get("n", 0)
+        w.children_cp_n = children.get(w.pk, {}).get("cp", 0)
+    return rows
 
 
 def supervision_due(worker, m: Moment) -> datetime.date:
@@ -481,7 +503,7 @@ def counts_by_team(user, m: Moment, team_id: int | None = None, *,
         counts["hazard-visits"][t] = row["hazard"]
 
     clock = child_clock(m)
-    children = child_base(cases, m, clock)
+    children = child_base(cases, m, clock, team_id)
     for row in children.order_by().values("case__team_id").annotate(
             total=Count("person_id", distinct=True),
             cp=Count("person_id", distinct=True, filter=Q(on_plan=True))):
@@ -491,7 +513,7 @@ def counts_by_team(user, m: Moment, team_id: int | None = None, *,
         counts["children-cin"][t] = row["total"] - row["cp"]
     # Each flag in WHERE rather than inside the count, so the database can join
     # (anti-join) rather than look up row by row.
-    for row in children.filter(not_seen_q(clock, m, cases if team_id else None)).order_by().values(
+    for row in not_seen(children, clock, m, few=team_id is not None).order_by().values(
             "case__team_id").annotate(n=Count("pk")):
         counts["children-not-seen"][row["case__team_id"]] = row["n"]
     for row in with_last_three(children).filter(not_seen_alone_q()).order_by().values(
@@ -515,6 +537,7 @@ def counts_by_team(user, m: Moment, team_id: int | None = None, *,
     # functions decide who is overdue.
     if worker_rows is None:
         worker_rows = decorate_workers(workers(user, m, team_id), m)
+        worker_rows = with_caseloads(worker_rows, user, m, team_id)
     for w in worker_rows:
         if w.watched:
             counts["workload"][w.team_id] = counts["workload"].get(w.team_id, 0) + 1
@@ -544,9 +567,10 @@ def figure_rows(user, m: Moment, key: str, team_id: int | None = None) -> QueryS
         return rows.order_by("family_name", "reference")
     if key.startswith("children-"):
         clock = child_clock(m)
-        rows = child_rows(cases, m, clock).select_related("person", "case", "case__team")
+        rows = child_rows(cases, m, clock, team_id).select_related("person", "case",
+                                                                 "case__team")
         if key == "children-not-seen":
-            return rows.filter(not_seen_q(clock, m, cases if team_id else None)).order_by(
+            return not_seen(rows, clock, m, few=team_id is not None).order_by(
                 F("last_seen_at").asc(nulls_first=True), "person__last_name", "pk")
         if key == "children-not-seen-alone":
             rows = with_last_three(rows).filter(not_seen_alone_q())
@@ -569,10 +593,12 @@ def figure_rows(user, m: Moment, key: str, team_id: int | None = None) -> QueryS
                                                 .values("occurred_at")[:1]))
                 .order_by("-defaults_n", "reference"))
     if key == "workload":
-        return workers(user, m, team_id).order_by("-cases_n", "last_name", "first_name")
+        rows = with_caseloads(workers(user, m, team_id), user, m, team_id)
+        return sorted(rows, key=lambda w: (-w.cases_n, w.last_name, w.first_name, w.pk))
     if key == "supervision-overdue":
-        return workers(user, m, team_id).filter(supervision_overdue_q(m)).order_by(
+        rows = workers(user, m, team_id).filter(supervision_overdue_q(m)).order_by(
             F("last_supervised").asc(nulls_first=True), "last_name")
+        return with_caseloads(rows, user, m, team_id)
     raise KeyError(key)
 
 
