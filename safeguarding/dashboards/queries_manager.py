@@ -68,6 +68,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -328,24 +329,28 @@ def not_seen(rows: QuerySet, clock: ChildClock, m: Moment, *, few: bool) -> Quer
         on_case_before | Q(Exists(_child_visits().filter(seen=True)))))
 
 
-EPOCH = datetime.datetime(1900, 1, 1, tzinfo=datetime.UTC)
+def _alone_in_last_three() -> RawSQL:
+    """1 if the child was seen alone at one of their last three completed visits on the
+    case, 0 if not, NULL if they have had none: one look-up per row, through the child
+    index. Written as SQL because the ORM cannot aggregate over a LIMIT; it refers to
+    the outer Membership row by its table name."""
+    membership = Membership._meta.db_table
+    sql = (
+        "SELECT MAX(CASE WHEN last3.seen_alone THEN 1 ELSE 0 END) FROM ("
+        f"SELECT cs.seen_alone FROM {ChildSeen._meta.db_table} cs "
+        f"INNER JOIN {Visit._meta.db_table} v ON v.id = cs.visit_id "
+        f'WHERE cs.child_id = "{membership}"."person_id" '
+        f'AND v.case_id = "{membership}"."case_id" '
+        "AND v.in_error = %s AND v.outcome = %s "
+        "ORDER BY v.occurred_at DESC, v.id DESC LIMIT 3) last3"
+    )
+    return RawSQL(sql, (False, Visit.Outcome.COMPLETED), output_field=IntegerField())
 
 
-def with_last_three(rows: QuerySet) -> QuerySet:
-    """When the child's third most recent visit on the case happened (the epoch when
-    they have had fewer than three)."""
-    third = Subquery(_child_visits().order_by("-visit__occurred_at", "-visit_id")
-                     .values("visit__occurred_at")[2:3])
-    return rows.annotate(third_last_at=Coalesce(third, Value(EPOCH),
-                                                output_field=DateTimeField()))
-
-
-def not_seen_alone_q() -> Q:
-    """Had a visit, and was not seen alone at any of the last three (or fewer). Two
-    visits at the very same minute as the third are both counted among the last."""
-    alone = _child_visits().filter(seen_alone=True,
-                                   visit__occurred_at__gte=OuterRef("third_last_at"))
-    return Q(Exists(_child_visits())) & ~Q(Exists(alone))
+def not_seen_alone(rows: QuerySet) -> QuerySet:
+    """The rows that had a visit and were not seen alone at any of the last three (or
+    fewer)."""
+    return rows.annotate(alone_last3=_alone_in_last_three()).filter(alone_last3=0)
 
 
 def escalations(user, team_id: int | None = None) -> QuerySet:
@@ -516,7 +521,7 @@ def counts_by_team(user, m: Moment, team_id: int | None = None, *,
     for row in not_seen(children, clock, m, few=team_id is not None).order_by().values(
             "case__team_id").annotate(n=Count("pk")):
         counts["children-not-seen"][row["case__team_id"]] = row["n"]
-    for row in with_last_three(children).filter(not_seen_alone_q()).order_by().values(
+    for row in not_seen_alone(children).order_by().values(
             "case__team_id").annotate(n=Count("pk")):
         counts["children-not-seen-alone"][row["case__team_id"]] = row["n"]
 
@@ -573,7 +578,7 @@ def figure_rows(user, m: Moment, key: str, team_id: int | None = None) -> QueryS
             return not_seen(rows, clock, m, few=team_id is not None).order_by(
                 F("last_seen_at").asc(nulls_first=True), "person__last_name", "pk")
         if key == "children-not-seen-alone":
-            rows = with_last_three(rows).filter(not_seen_alone_q())
+            rows = not_seen_alone(rows)
         else:
             rows = rows.filter(on_plan=key == "children-cp")
         return rows.order_by("person__last_name", "person__first_name", "pk")

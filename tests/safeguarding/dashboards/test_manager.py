@@ -235,6 +235,26 @@ def test_it_lists_the_rows_behind_every_figure(world):
         assert len(rows) == len(expected), key
 
 
+def test_it_looks_at_exactly_the_last_three_visits_for_seen_alone(world):
+    adams, a2 = world.cases["Adams"], world.children["A2"]
+
+    def flagged():
+        rows = q.figure_rows(world.grace, q.moment(), "children-not-seen-alone",
+                             world.north.pk)
+        return "A2" in names("children-not-seen-alone", rows)
+
+    assert flagged()
+    world.visit(adams, D(2026, 3, 3), seen=[a2], alone=[a2])
+    world.visit(adams, D(2026, 3, 4), seen=[a2])
+    world.visit(adams, D(2026, 3, 6), seen=[a2])
+    assert not flagged()  # seen alone at the third most recent
+    defaulted = world.visit(adams, D(2026, 3, 9), outcome="defaulted")
+    ChildSeen.objects.create(visit=defaulted, child=a2, seen=False)
+    assert not flagged()  # a default is not one of their visits
+    world.visit(adams, D(2026, 3, 10), seen=[a2])
+    assert flagged()  # the visit alone is now the fourth
+
+
 def test_it_counts_each_workers_caseload_and_supervision(world):
     m = q.moment()
     rows = q.decorate_workers(q.figure_rows(world.grace, m, "workload", world.north.pk), m)
