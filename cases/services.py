@@ -699,7 +699,8 @@ def escalations_refresh(ids, *, now=None) -> list[tuple[Escalation, str]]:
     number only: one statement locks them (SKIP LOCKED: rows another sweep holds are
     left to it), one reads the meetings that could meet them, deadlines are worked out
     once per trigger date, the changed rows are written (with their history) in one
-    statement and the recipients of their notifications read once per event.
+    statement, the recipients of their notifications read once per event, and those
+    gone overdue are announced together (`escalations_changed`).
 
     Returns each escalation this call held the lock on, with its state before."""
     now = now or timezone.now()
@@ -762,8 +763,9 @@ def escalations_refresh(ids, *, now=None) -> list[tuple[Escalation, str]]:
             for escalation in overdue:
                 _escalation_notify(escalation, "overdue", now,
                                    recipients=people[escalation.case_id])
-                signals.escalation_changed.send(
-                    sender=Escalation, escalation=escalation, actor=None, now=now)
+            signals.escalations_changed.send(
+                sender=Escalation, escalations=[(e, "overdue") for e in overdue],
+                actor=None, now=now)
         if reminders:
             people = _escalation_recipients_by_case([e.case for e in reminders])
             for escalation in reminders:

@@ -11,7 +11,12 @@ from visits import signals as visit_signals
 from visits.models import Visit
 
 from .models import Category, Significance
-from .services import entries_mark_source_in_error, entry_record
+from .services import (
+    RecordedEntry,
+    entries_mark_source_in_error,
+    entries_record,
+    entry_record,
+)
 
 S = Significance
 
@@ -179,41 +184,64 @@ def meeting_recorded(meeting, *, actor=None, now=None):
         significance=S.SIGNIFICANT, source_in_error=meeting.in_error, actor=actor, now=now)
 
 
-def escalation_changed(escalation, *, actor=None, now=None):
+def _escalation_entries(escalation, children) -> list[RecordedEntry]:
     """The escalation firing is one entry (updated with its state); becoming overdue and
     being met or cancelled are entries of their own."""
     case = escalation.case
     kind = escalation.get_required_meeting_display().lower()
-    fired = entry_record(
+    entries = [RecordedEntry(
         case=case, source_type="escalation", source_id=escalation.pk,
         category=Category.ESCALATION, occurred_on=escalation.trigger_date,
         title=f"Escalation: {escalation.get_kind_display().lower()}; {kind} due by "
               f"{escalation.due_date:%-d %B %Y} ({escalation.get_state_display().lower()})",
-        details=escalation.reason, children=_children(case), significance=S.CRITICAL,
-        actor=actor, now=now)
+        details=escalation.reason, children=children, significance=S.CRITICAL)]
     state = escalation.state
     if state == Escalation.State.OVERDUE or escalation.overdue_at:
         overdue_on = (timezone.localdate(escalation.overdue_at) if escalation.overdue_at
                       else escalation.due_date)
-        entry_record(
+        entries.append(RecordedEntry(
             case=case, source_type="escalation_overdue", source_id=escalation.pk,
             category=Category.ESCALATION, occurred_on=overdue_on,
             title=f"Escalation overdue: no {kind} held by {escalation.due_date:%-d %B %Y}",
-            children=_children(case), significance=S.CRITICAL, actor=actor, now=now)
+            children=children, significance=S.CRITICAL))
     if state in (Escalation.State.MET, Escalation.State.MET_LATE):
-        entry_record(
+        entries.append(RecordedEntry(
             case=case, source_type="escalation_closed", source_id=escalation.pk,
             category=Category.ESCALATION,
             occurred_on=escalation.met_on or timezone.localdate(escalation.closed_at),
             title=f"Escalation {escalation.get_state_display().lower()} by the {kind}",
-            significance=S.SIGNIFICANT, actor=actor, now=now)
+            significance=S.SIGNIFICANT))
     elif state == Escalation.State.CANCELLED:
-        entry_record(
+        entries.append(RecordedEntry(
             case=case, source_type="escalation_closed", source_id=escalation.pk,
             category=Category.ESCALATION, occurred_on=timezone.localdate(escalation.closed_at),
             title="Escalation cancelled by a manager", details=escalation.cancelled_reason,
-            significance=S.SIGNIFICANT, actor=actor, now=now)
-    return fired
+            significance=S.SIGNIFICANT))
+    return entries
+
+
+def escalation_changed(escalation, *, actor=None, now=None):
+    """The entries of one escalation; returns the entry of its firing."""
+    return entries_record(_escalation_entries(escalation, _children(escalation.case)),
+                          actor=actor, now=now)[0]
+
+
+def escalations_changed(escalations, *, actor=None, now=None):
+    """The entries of many escalations (a batch of the sweep), the same as
+    `escalation_changed` for each, written together: the children of their cases are
+    read once and the entries go through one `entries_record`."""
+    escalations = list(escalations)
+    if not escalations:
+        return []
+    children: dict[int, list] = {}
+    for membership in (Membership.objects.filter(
+            case_id__in={e.case_id for e in escalations}, relationship="child",
+            in_error=False).select_related("person")):
+        children.setdefault(membership.case_id, []).append(membership.person)
+    return entries_record(
+        [entry for escalation in escalations
+         for entry in _escalation_entries(escalation, children.get(escalation.case_id, []))],
+        actor=actor, now=now)
 
 
 # --- Visits -------------------------------------------------------------------------------
@@ -308,6 +336,10 @@ def _receiver(fn, arg):
     return receive
 
 
+def _escalations(sender, escalations=(), actor=None, now=None, **kwargs):
+    escalations_changed([escalation for escalation, _ in escalations], actor=actor, now=now)
+
+
 def _address(sender, address=None, previous=None, actor=None, now=None, **kwargs):
     if address is not None:
         address_moved_in(address, actor=actor, now=now)
@@ -330,6 +362,7 @@ RECEIVERS = [
     (case_signals.record_in_error, _receiver(record_in_error, "instance")),
     (case_signals.meeting_recorded, _receiver(meeting_recorded, "meeting")),
     (case_signals.escalation_changed, _receiver(escalation_changed, "escalation")),
+    (case_signals.escalations_changed, _escalations),
     (visit_signals.visit_recorded, _receiver(visit_recorded, "visit")),
     # Rewriting a visit's entries carries its recorded-in-error mark to them.
     (visit_signals.visit_in_error, _receiver(visit_recorded, "visit")),

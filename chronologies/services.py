@@ -1,5 +1,6 @@
-"""Writes to the chronology. Every recorded event goes through `entry_record`, keyed by
-its source, so that saving the same event twice updates one entry."""
+"""Writes to the chronology. Every recorded event goes through `entries_record` (one
+event: `entry_record`), keyed by its source, so that saving the same event twice updates
+one entry."""
 
 import datetime
 import uuid
@@ -7,6 +8,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts import policy
@@ -23,48 +25,192 @@ def _save(obj, actor):
     return obj
 
 
-@transaction.atomic
+@dataclass
+class RecordedEntry:
+    """What an event says its entry is; `entries_record` writes it."""
+
+    case: object
+    source_type: str
+    source_id: object
+    category: str
+    occurred_on: datetime.date
+    title: str
+    details: str = ""
+    analysis: str = ""
+    action_taken: str = ""
+    occurred_at: datetime.datetime | None = None
+    children: tuple | list = ()
+    significance: str = Significance.ROUTINE
+    source_in_error: bool = False
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.source_type, str(self.source_id))
+
+    def values(self) -> dict:
+        return dict(
+            category=self.category, occurred_on=self.occurred_on,
+            occurred_at=self.occurred_at, title=self.title[:300], details=self.details,
+            analysis=self.analysis, action_taken=self.action_taken,
+            source_in_error=self.source_in_error,
+        )
+
+
 def entry_record(
     *, case, source_type: str, source_id, category: str, occurred_on: datetime.date,
     title: str, details: str = "", analysis: str = "", action_taken: str = "",
     occurred_at=None, children=(), significance: str = Significance.ROUTINE,
     source_in_error: bool = False, actor=None, now=None,
 ) -> ChronologyEntry:
-    """Write or update the one entry for this source. A significance a person chose
-    is kept; the source's own significance applies otherwise."""
+    """Write or update the one entry for this source (`entries_record` for one)."""
+    return entries_record([RecordedEntry(
+        case=case, source_type=source_type, source_id=source_id, category=category,
+        occurred_on=occurred_on, title=title, details=details, analysis=analysis,
+        action_taken=action_taken, occurred_at=occurred_at, children=children,
+        significance=significance, source_in_error=source_in_error,
+    )], actor=actor, now=now)[0]
+
+
+@transaction.atomic
+def entries_record(items, *, actor=None, now=None) -> list[ChronologyEntry]:
+    """Write or update the one entry for each source, in a few statements whatever
+    their number. A significance a person chose is kept; the source's own significance
+    applies otherwise. The history is what saving them one by one writes: a row per
+    entry created ("+", without children) or changed ("~"), then a row when its children
+    lose someone and one when they gain someone, each by `actor`.
+
+    Returns the entries in the order of `items`; a source named twice is written twice,
+    in order."""
+    items = list(items)
     now = now or timezone.now()
-    key = {"source_type": source_type, "source_id": str(source_id)}
-    values = dict(
-        case=case, category=category, occurred_on=occurred_on, occurred_at=occurred_at,
-        title=title[:300], details=details, analysis=analysis, action_taken=action_taken,
-        source_in_error=source_in_error,
-    )
-    entry = ChronologyEntry.objects.select_for_update().filter(**key).first()
-    created = False
-    if entry is None:
+    rounds: list[list[RecordedEntry]] = [[]]
+    seen: set = set()
+    for item in items:
+        if item.key in seen:
+            rounds.append([])
+            seen = set()
+        rounds[-1].append(item)
+        seen.add(item.key)
+    written = {}
+    result = []
+    for batch in rounds:
+        if batch:
+            written = _entries_write(batch, actor, now)
+            result.extend(written[item.key] for item in batch)
+    return result
+
+
+def _lock_entries(keys) -> dict:
+    by_type: dict[str, set] = {}
+    for source_type, source_id in keys:
+        by_type.setdefault(source_type, set()).add(source_id)
+    query = None
+    for source_type, ids in by_type.items():
+        q = Q(source_type=source_type, source_id__in=sorted(ids))
+        query = q if query is None else query | q
+    return {(e.source_type, e.source_id): e for e in
+            ChronologyEntry.objects.select_for_update().filter(query).order_by("pk")}
+
+
+def _write_history(entries, history_type, actor, through_rows):
+    """History rows as simple-history writes them on save and on a change of children:
+    the entry's fields and a copy of its children's rows at that moment."""
+    if not entries:
+        return
+    History = ChronologyEntry.history.model
+    Children = History.children.model
+    when = timezone.now()
+    rows = History.objects.bulk_create([
+        History(history_date=when, history_type=history_type, history_user=actor,
+                history_change_reason=None,
+                **{f.attname: getattr(entry, f.attname) for f in History.tracked_fields})
+        for entry in entries])
+    copies = [Children(history=row, id=link.id, chronologyentry_id=link.chronologyentry_id,
+                       person_id=link.person_id)
+              for row, entry in zip(rows, entries, strict=True)
+              for link in through_rows.get(entry.pk, ())]
+    if copies:
+        Children.objects.bulk_create(copies)
+
+
+def _entries_write(items, actor, now) -> dict:
+    Link = ChronologyEntry.children.through
+    for attempt in range(3):
+        existing = _lock_entries(item.key for item in items)
+        new = [ChronologyEntry(
+            source_type=item.source_type, source_id=str(item.source_id), case=item.case,
+            **item.values(), significance=item.significance, created_at=now,
+            created_by=actor, updated_at=now) for item in items if item.key not in existing]
+        if not new:
+            break
         try:
             with transaction.atomic():
-                entry = _save(ChronologyEntry(
-                    **key, **values, significance=significance, created_at=now,
-                    created_by=actor, updated_at=now), actor)
-            created = True
-        except IntegrityError:  # written meanwhile by another transaction
-            entry = ChronologyEntry.objects.select_for_update().get(**key)
-    if not created:
+                ChronologyEntry.objects.bulk_create(new)
+            break
+        except IntegrityError:  # written meanwhile by another transaction: read again
+            if attempt == 2:
+                raise
+    for entry in new:
+        entry._history_user = actor
+    _write_history(new, "+", actor, {})
+
+    links: dict[int, list] = {}
+    old = [e for e in existing.values()]
+    if old:
+        for link in Link.objects.filter(chronologyentry_id__in=[e.pk for e in old]
+                                        ).order_by("pk"):
+            links.setdefault(link.chronologyentry_id, []).append(link)
+    changed_entries, changed_fields = [], set()
+    for item in items:
+        entry = existing.get(item.key)
+        if entry is None:
+            continue
+        values = item.values()
         changed = [k for k, v in values.items() if getattr(entry, k) != v]
-        if entry.significance_set_by_id is None and entry.significance != significance:
-            entry.significance = significance
+        if entry.case_id != item.case.pk:
+            entry.case = item.case
+            changed.append("case")
+        if entry.significance_set_by_id is None and entry.significance != item.significance:
+            entry.significance = item.significance
             changed.append("significance")
         if changed:
             for k in changed:
                 if k in values:
                     setattr(entry, k, values[k])
             entry.updated_at = now
-            _save(entry, actor)
-    wanted = {c.pk for c in children}
-    if set(entry.children.values_list("pk", flat=True)) != wanted:
-        entry.children.set(wanted)
-    return entry
+            entry._history_user = actor
+            changed_entries.append(entry)
+            changed_fields.update(changed)
+    if changed_entries:
+        ChronologyEntry.objects.bulk_update(changed_entries, [*changed_fields, "updated_at"])
+        _write_history(changed_entries, "~", actor, links)
+
+    entries = {(e.source_type, e.source_id): e for e in [*existing.values(), *new]}
+    removed_links, lost, gained, to_add = [], [], [], []
+    for item in items:
+        entry = entries[item.key]
+        wanted = {c.pk for c in item.children}
+        current = {link.person_id for link in links.get(entry.pk, ())}
+        if current == wanted:
+            continue
+        gone = [link for link in links.get(entry.pk, ()) if link.person_id not in wanted]
+        if gone:
+            removed_links.extend(gone)
+            links[entry.pk] = [link for link in links[entry.pk] if link not in gone]
+            lost.append(entry)
+        added = [Link(chronologyentry_id=entry.pk, person_id=pk)
+                 for pk in wanted - current]
+        if added:
+            to_add.extend(added)
+            gained.append(entry)
+    if removed_links:
+        Link.objects.filter(pk__in=[link.pk for link in removed_links]).delete()
+        _write_history(lost, "~", actor, links)
+    if to_add:
+        for link in Link.objects.bulk_create(to_add):
+            links.setdefault(link.chronologyentry_id, []).append(link)
+        _write_history(gained, "~", actor, links)
+    return entries
 
 
 @transaction.atomic
