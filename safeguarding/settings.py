@@ -302,6 +302,11 @@ CHRONOLOGY_PDF_PROCESSES = env_int("CHRONOLOGY_PDF_PROCESSES", 2)
 CHRONOLOGY_PDF_CHUNK_ENTRIES = env_int("CHRONOLOGY_PDF_CHUNK_ENTRIES", 250)
 CHRONOLOGY_PDF_START_METHOD = env_str("CHRONOLOGY_PDF_START_METHOD", "fork")
 
+# The service dashboard (every team side by side) reads figures worked out by a periodic
+# task this often; opened with figures older than the maximum age, it works them out then.
+SERVICE_DASHBOARD_REFRESH_SECONDS = env_int("SERVICE_DASHBOARD_REFRESH_SECONDS", 5 * 60)
+SERVICE_DASHBOARD_MAX_AGE_SECONDS = env_int("SERVICE_DASHBOARD_MAX_AGE_SECONDS", 15 * 60)
+
 # Schedules live in code; exactly one beat runs them (docker-compose.yml, bin/run).
 CELERY_BEAT_SCHEDULE = {
     "escalations-sweep": {
@@ -313,6 +318,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "visits.tasks.visits_sweep_recent",
         "schedule": ESCALATION_SWEEP_SECONDS,
         "options": {"expires": ESCALATION_SWEEP_SECONDS},
+    },
+    "dashboards-service-refresh": {
+        "task": "safeguarding.tasks.dashboards_refresh_service",
+        "schedule": SERVICE_DASHBOARD_REFRESH_SECONDS,
+        "options": {"expires": SERVICE_DASHBOARD_REFRESH_SECONDS},
     },
     "chronology-exports-remove-expired": {
         "task": "chronologies.tasks.chronology_exports_remove_expired",

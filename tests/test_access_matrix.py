@@ -51,7 +51,8 @@ SUPERVISION_SCOPED = {
 # scoped through the policy, tested in tests/safeguarding/dashboards/.
 DASHBOARD_SCOPED = {"dashboards:home", "dashboards:mine"}
 DASHBOARD_SCOPED |= {"dashboards:team", "dashboards:team_detail", "dashboards:team_figure",
-                     "dashboards:service", "dashboards:service_figure"}
+                     "dashboards:service", "dashboards:service_figure",
+                     "dashboards:service_refresh"}
 SUPERVISION_API = {"supervisionsession", "supervisiondiscussion", "supervisionaction"}
 # Case lists: the case must be listed for those who may see it and absent for others.
 DOMAIN_APPS = {"accounts", "cases", "visits", "chronologies", "supervision", "auth"}

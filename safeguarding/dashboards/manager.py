@@ -8,16 +8,19 @@ is narrowed to the cases the policy lets the viewer see (restricted cases includ
 only for those named on them).
 """
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from . import charts_manager as charts
 from . import queries_manager as q
+from . import snapshots
 
 PER_PAGE = 50
 
@@ -87,17 +90,31 @@ def service(request):
         raise PermissionDenied("The service dashboard is for service managers")
     m = clock()
     teams = list(q.teams_for(user).order_by("name"))
-    counts = q.counts_by_team(user, m)
+    figures = snapshots.service_counts(user, m)
+    counts = {key: figures.counts.get(key, {}) for key in _COUNT_KEYS}
     rows = [{"team": t, "counts": {k: v.get(t.pk, 0) for k, v in counts.items()}}
             for t in teams]
     totals = {k: sum(r["counts"][k] for r in rows) for k in counts}
     return render(request, "dashboards/service.html", {
-        "m": m, "rows": rows, "totals": totals,
+        "m": m, "rows": rows, "totals": totals, "figures": figures,
+        "refresh_minutes": max(1, settings.SERVICE_DASHBOARD_REFRESH_SECONDS // 60),
         "cases_total": totals["cases-total"], "children_total": totals["children-total"],
         "groups": _groups(totals, lambda key: reverse("dashboards:service_figure", args=[key])),
         "tables": [_service_table(title, keys, rows, totals) for title, keys in SERVICE_TABLES],
         "charts": _service_charts(rows),
     })
+
+
+@login_required
+@require_POST
+def service_refresh(request):
+    """Work the service figures out again now, rather than wait for the periodic task."""
+    user = _manager(request)
+    if not user.is_service_manager:
+        raise PermissionDenied("The service dashboard is for service managers")
+    snapshots.service_snapshot_refresh(user=user, now=clock().now)
+    messages.success(request, "Figures worked out again")
+    return redirect("dashboards:service")
 
 
 @login_required
@@ -167,6 +184,10 @@ def _groups(counts, link):
         out.append({"key": key, "title": title, "intro": intro, "items": items})
     return out
 
+
+# Every key counts_by_team returns: the service page shows each, zero when a snapshot
+# worked out before a figure existed lacks it.
+_COUNT_KEYS = [f.key for f in q.FIGURES] + ["defaulted-cases", "children-total", "cases-total"]
 
 ALERTS = {"escalations-overdue", "escalations-due-soon", "children-not-seen",
           "children-not-seen-alone", "supervision-overdue"}
@@ -302,5 +323,6 @@ urlpatterns = [
     path("team/<int:team_pk>/", team_detail, name="team_detail"),
     path("team/<int:team_pk>/<slug:figure>/", team_figure, name="team_figure"),
     path("service/", service, name="service"),
+    path("service/refresh/", service_refresh, name="service_refresh"),
     path("service/<slug:figure>/", service_figure, name="service_figure"),
 ]

@@ -21,6 +21,7 @@ from accounts import roles
 from cases.models import Case
 from safeguarding.dashboards import queries_manager as q
 from safeguarding.dashboards.calendar_manager import WorkingCalendar
+from safeguarding.models import DashboardSnapshot
 from safeguarding.workdays import add_working_days
 from tests.factories import (
     CaseFactory,
@@ -440,8 +441,11 @@ def pages(w):
 
 
 def query_counts(client, w):
+    """Queries per page; the service page twice: working its figures out (no snapshot
+    yet) and reading them from the snapshot that made."""
+    DashboardSnapshot.objects.all().delete()
     counts = {}
-    for user, url in pages(w):
+    for user, url in pages(w) + [(w.helen, reverse("dashboards:service") + "#snapshot")]:
         client.force_login(user)
         with CaptureQueriesContext(connection) as ctx:
             response = client.get(url)
@@ -459,4 +463,8 @@ def test_it_asks_the_same_number_of_queries_whatever_the_data(client, world):
     # And every figure had rows to show in both, so the pages did the same work.
     counts = q.counts_by_team(world.helen, q.moment())
     assert all(sum(counts[f.key].values()) >= 2 for f in q.FIGURES)
-    assert max(small.values()) <= 20, small
+    # Working the service figures out also reads and writes its snapshot (6 queries);
+    # reading them from the snapshot is a handful.
+    service = reverse("dashboards:service")
+    assert max(n for url, n in small.items() if url != service) <= 20, small
+    assert small[service] <= 26 and small[service + "#snapshot"] <= 10, small
