@@ -98,6 +98,7 @@ class Command(BaseCommand):
             self._agencies()
             made = self._families(teams, users)
             visits = self._visits_and_escalations(users)
+            self._planned_visits()
             from supervision.demo import seed as seed_supervision
 
             seed_supervision(users=users, today=self.today, rng=self.rng, stdout=self.stdout)
@@ -303,7 +304,9 @@ class Command(BaseCommand):
         worker = case.allocated_workers.first()
         if worker is None:
             return
-        for days_ago in (80, 58, 37, 16):
+        # Families differ: some were seen days ago, some have drifted for weeks.
+        last = self.rng.choice([2, 4, 8, 11, 16, 23, 33])
+        for days_ago in (last + 64, last + 42, last + 21, last):
             when = self._at(days_ago, self.rng.choice([10, 11, 14, 15]))
             if timezone.localdate(when) < case.opened_on:
                 continue
@@ -322,6 +325,36 @@ class Command(BaseCommand):
                     notes="Home conditions as before.",
                 ),
             )
+
+    def _planned_visits(self):
+        """Visits planned this week: for every open family with an active hazard (so
+        the worker and the manager see the warning before going), and for about half of
+        the rest."""
+        from cases.models import Hazard
+        from visits.services import visit_plan
+
+        hazards = set(Hazard.objects.filter(Hazard.active_on_q(self.today)).values_list(
+            "case_id", flat=True))
+        monday = self.today - datetime.timedelta(days=self.today.weekday())
+        planned = 0
+        for case in Case.objects.filter(status=Case.Status.OPEN).order_by("pk"):
+            worker = case.allocated_workers.first()
+            if worker is None or case.visits.filter(outcome="planned").exists():
+                continue
+            # Chosen by the case itself, so running the command again plans nothing new.
+            rng = random.Random(case.reference)
+            if case.pk not in hazards and rng.random() < 0.5:
+                continue
+            # A weekday still to come this week; at the weekend, today.
+            days = [monday + datetime.timedelta(days=d) for d in range(5)]
+            day = rng.choice([d for d in days if d >= self.today] or [self.today])
+            when = timezone.make_aware(datetime.datetime.combine(
+                day, datetime.time(rng.choice([10, 14, 16]))))
+            visit_plan(actor=worker, case=case, planned_for=when, announced=rng.random() < 0.7,
+                       purpose="Statutory visit: see each child, alone where possible.",
+                       now=timezone.now())
+            planned += 1
+        return planned
 
     def _escalation_story(self, case, users, state, days_ago):
         from cases import services as case_services
