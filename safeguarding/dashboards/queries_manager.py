@@ -146,10 +146,26 @@ def scoped_cases(user, team_id: int | None = None, *, open_only: bool = True) ->
         cases = cases.filter(team_id=team_id)
     if open_only:
         cases = cases.filter(status=Case.Status.OPEN)
-    return policy.visible_cases(user, cases)
+    if team_id is None:
+        return policy.visible_cases(user, cases)
+    # For one team the policy's filter is applied inside the team's cases: the
+    # policy's "allocated to me or of my team" is an OR across a join, which the
+    # database can only answer for every case in the county (a scan of all cases
+    # and allocations in each of the page's queries) unless the team comes first.
+    visibility = policy.case_visibility_q(user)
+    if visibility is None:
+        return cases.none()
+    return cases.filter(pk__in=cases.filter(visibility).values("pk"))
 
 
 # --- Building blocks -----------------------------------------------------------------------
+
+
+def _team_open_q(team_id: int, prefix: str) -> Q:
+    """Open cases of the team as plain column tests on the case reached by `prefix`.
+    Redundant with scoped_cases, whose estimate the planner cannot make (an OR across
+    a join), so repeated where the team's rows should be found first."""
+    return Q(**{f"{prefix}__team_id": team_id, f"{prefix}__status": Case.Status.OPEN})
 
 
 def _children_on_plan(m: Moment) -> QuerySet:
@@ -267,8 +283,10 @@ def child_base(cases: QuerySet, m: Moment, clock: ChildClock,
         case__in=cases.values("pk"),
     )
     if team_id is not None:
-        # Said again as a plain column test, so the planner narrows to the team first.
-        rows = rows.filter(case__team_id=team_id)
+        # Said again as plain column tests, so the planner narrows to the team's open
+        # cases first (the callers pass open cases): the per-child look-ups then run
+        # for the team's current children only.
+        rows = rows.filter(_team_open_q(team_id, "case"))
     return (
         rows.annotate(on_plan=on_plan, interval=interval)
         .annotate(cutoff=cutoff, cutoff_at=cutoff_at)
@@ -391,7 +409,14 @@ def workers(user, m: Moment, team_id: int | None = None) -> QuerySet:
     members = Q(team__in=teams, is_active=True, groups__name__in=CASELOAD_ROLES)
     if team_id is not None:
         members &= Q(team_id=team_id)
-    ids = User.objects.filter(members | Q(allocated_cases__in=cases.values("pk"))).values("pk")
+    # Two id sets rather than an OR across the allocation join, which would join every
+    # allocation in the county to every user before filtering.
+    allocated = Case.allocated_workers.through.objects.filter(case_id__in=cases.values("pk"))
+    if team_id is not None:
+        allocated = allocated.filter(_team_open_q(team_id, "case"))
+    ids = User.objects.filter(
+        Q(pk__in=User.objects.filter(members).values("pk"))
+        | Q(pk__in=allocated.values("user_id"))).values("pk")
     return (
         User.objects.filter(pk__in=ids).select_related("team")
         .annotate(
@@ -412,14 +437,18 @@ def with_caseloads(rows, user, m: Moment, team_id: int | None = None) -> list:
     rows = list(rows)
     cases = scoped_cases(user, team_id)
     allocation = Case.allocated_workers.through.objects.filter(case_id__in=cases.values("pk"))
+    members = Membership.objects.filter(
+        Membership.active_on_q(m.today), relationship=Membership.Relationship.CHILD,
+        case_id__in=cases.values("pk"),
+    )
+    if team_id is not None:
+        allocation = allocation.filter(_team_open_q(team_id, "case"))
+        members = members.filter(_team_open_q(team_id, "case"))
     case_counts = dict(allocation.order_by().values("user_id").annotate(n=Count("case_id"))
                        .values_list("user_id", "n"))
     children = {
         row["case__allocated_workers"]: row
-        for row in Membership.objects.filter(
-            Membership.active_on_q(m.today), relationship=Membership.Relationship.CHILD,
-            case_id__in=cases.values("pk"),
-        ).order_by().values("case__allocated_workers").annotate(
+        for row in members.order_by().values("case__allocated_workers").annotate(
             n=Count("person_id", distinct=True),
             cp=Count("person_id", distinct=True,
                      filter=Q(person_id__in=_children_on_plan(m))))
