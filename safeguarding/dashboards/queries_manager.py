@@ -270,14 +270,26 @@ def child_base(cases: QuerySet, m: Moment, clock: ChildClock,
         output_field=IntegerField(),
     )
     # A zero interval means due the day they were last seen: never before today's cut.
-    cutoff = CaseWhen(
-        *[When(interval=i, then=Value(day)) for i, day in clock.cutoffs.items()],
-        default=Value(m.today - datetime.timedelta(days=1)), output_field=DateField(),
-    )
-    cutoff_at = CaseWhen(
-        *[When(interval=i, then=Value(m.at(day))) for i, day in clock.cutoffs.items()],
-        default=Value(m.at(m.today - datetime.timedelta(days=1))), output_field=DateTimeField(),
-    )
+    # The case's own interval is looked up first and the plan test made once per
+    # cut-off (each mention of the plan test is a read of the plans in SQL).
+    never = m.today - datetime.timedelta(days=1)
+    own = "case__visit_frequency__working_days"
+
+    def cut(day_value):
+        by_own = CaseWhen(
+            *[When(**{own: i}, then=Value(day_value(day))) for i, day in clock.cutoffs.items()],
+            When(**{f"{own}__isnull": False}, then=Value(day_value(never))),
+            default=None)
+        by_plan = CaseWhen(
+            When(person_id__in=_children_on_plan(m),
+                 then=Value(day_value(clock.cutoffs.get(settings.VISIT_EVERY_WORKING_DAYS_CP,
+                                                        never)))),
+            default=Value(day_value(clock.cutoffs.get(settings.VISIT_EVERY_WORKING_DAYS_CIN,
+                                                      never))))
+        return by_own, by_plan
+
+    cutoff = Coalesce(*cut(lambda day: day), output_field=DateField())
+    cutoff_at = Coalesce(*cut(m.at), output_field=DateTimeField())
     rows = Membership.objects.filter(
         Membership.active_on_q(m.today), relationship=Membership.Relationship.CHILD,
         case__in=cases.values("pk"),
@@ -337,8 +349,16 @@ def not_seen(rows: QuerySet, clock: ChildClock, m: Moment, *, few: bool) -> Quer
     """
     on_case_before = Q(_joined_before_cutoff(), case__opened_on__lt=F("cutoff"))
     if few:
-        last = Subquery(_child_visits().filter(seen=True).order_by(
-            "-visit__occurred_at").values("visit__occurred_at")[:1])
+        # The case's completed visits newest first, each probed for the child by the
+        # (visit, child) key: the first probe or two find the last time seen.
+        seen_at_visit = Subquery(ChildSeen.objects.filter(
+            visit_id=OuterRef("pk"), child_id=OuterRef(OuterRef("person_id")))
+            .order_by().values("seen"))
+        last = Subquery(
+            Visit.objects.filter(case_id=OuterRef("case_id"), in_error=False,
+                                 outcome=Visit.Outcome.COMPLETED)
+            .annotate(child_seen=seen_at_visit).filter(child_seen=True)
+            .order_by("-occurred_at").values("occurred_at")[:1])
         return rows.annotate(last_seen_before=last).filter(
             Q(last_seen_before__lt=F("cutoff_at"))
             | Q(last_seen_before__isnull=True) & on_case_before)
@@ -353,13 +373,19 @@ def _alone_in_last_three() -> RawSQL:
     index. Written as SQL because the ORM cannot aggregate over a LIMIT; it refers to
     the outer Membership row by its table name."""
     membership = Membership._meta.db_table
+    # The case's completed visits newest first (visit_completed_by_case), each probed
+    # for this child by the (visit, child) key, until three are found: a handful of
+    # probes per child. A join instead hashes all the case's and the child's visits.
+    child_at_visit = (
+        f"(SELECT cs.seen_alone FROM {ChildSeen._meta.db_table} cs "
+        f'WHERE cs.visit_id = v.id AND cs.child_id = "{membership}"."person_id")'
+    )
     sql = (
         "SELECT MAX(CASE WHEN last3.seen_alone THEN 1 ELSE 0 END) FROM ("
-        f"SELECT cs.seen_alone FROM {ChildSeen._meta.db_table} cs "
-        f"INNER JOIN {Visit._meta.db_table} v ON v.id = cs.visit_id "
-        f'WHERE cs.child_id = "{membership}"."person_id" '
-        f'AND v.case_id = "{membership}"."case_id" '
+        f"SELECT {child_at_visit} AS seen_alone FROM {Visit._meta.db_table} v "
+        f'WHERE v.case_id = "{membership}"."case_id" '
         "AND v.in_error = %s AND v.outcome = %s "
+        f"AND {child_at_visit} IS NOT NULL "
         "ORDER BY v.occurred_at DESC, v.id DESC LIMIT 3) last3"
     )
     return RawSQL(sql, (False, Visit.Outcome.COMPLETED), output_field=IntegerField())
