@@ -1,5 +1,6 @@
 """Receivers for the events cases/ and visits/ publish (their signals.py). Each turns
-its objects into the one entry keyed by the source, through `services.entry_record`.
+its objects into the one entry keyed by the source, through `services.entries_record`
+(`entry_record` for one).
 The same functions rebuild entries from existing records (`chronology_backfill`)."""
 
 from django.utils import timezone

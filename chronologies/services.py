@@ -91,7 +91,6 @@ def entries_record(items, *, actor=None, now=None) -> list[ChronologyEntry]:
             seen = set()
         rounds[-1].append(item)
         seen.add(item.key)
-    written = {}
     result = []
     for batch in rounds:
         if batch:
@@ -101,6 +100,7 @@ def entries_record(items, *, actor=None, now=None) -> list[ChronologyEntry]:
 
 
 def _lock_entries(keys) -> dict:
+    """The existing entries for these (source_type, source_id) keys, locked, in one read."""
     by_type: dict[str, set] = {}
     for source_type, source_id in keys:
         by_type.setdefault(source_type, set()).add(source_id)
@@ -134,6 +134,9 @@ def _write_history(entries, history_type, actor, through_rows):
 
 
 def _entries_write(items, actor, now) -> dict:
+    """`entries_record` for items naming each source once: one locked read, one insert of
+    the new entries, one update of the changed ones, one read, delete and insert of their
+    children, each write followed by its history rows."""
     Link = ChronologyEntry.children.through
     for attempt in range(3):
         existing = _lock_entries(item.key for item in items)
@@ -150,15 +153,12 @@ def _entries_write(items, actor, now) -> dict:
         except IntegrityError:  # written meanwhile by another transaction: read again
             if attempt == 2:
                 raise
-    for entry in new:
-        entry._history_user = actor
     _write_history(new, "+", actor, {})
 
     links: dict[int, list] = {}
-    old = [e for e in existing.values()]
-    if old:
-        for link in Link.objects.filter(chronologyentry_id__in=[e.pk for e in old]
-                                        ).order_by("pk"):
+    if existing:
+        for link in Link.objects.filter(
+                chronologyentry_id__in=[e.pk for e in existing.values()]).order_by("pk"):
             links.setdefault(link.chronologyentry_id, []).append(link)
     changed_entries, changed_fields = [], set()
     for item in items:
@@ -178,7 +178,6 @@ def _entries_write(items, actor, now) -> dict:
                 if k in values:
                     setattr(entry, k, values[k])
             entry.updated_at = now
-            entry._history_user = actor
             changed_entries.append(entry)
             changed_fields.update(changed)
     if changed_entries:
