@@ -148,14 +148,17 @@ def scoped_cases(user, team_id: int | None = None, *, open_only: bool = True) ->
         cases = cases.filter(status=Case.Status.OPEN)
     if team_id is None:
         return policy.visible_cases(user, cases)
-    # For one team the policy's filter is applied inside the team's cases: the
-    # policy's "allocated to me or of my team" is an OR across a join, which the
-    # database can only answer for every case in the county (a scan of all cases
-    # and allocations in each of the page's queries) unless the team comes first.
+    # For one team the policy's filter is tested case by case on the team's open
+    # cases. Its "allocated to me or of my team" is an OR across a join: as a set
+    # (`pk IN (...)`) the database works it out for every case in the county, and
+    # cannot estimate it, so it guesses one case and plans every figure's query for
+    # one. A look-up per case (LIMIT 1 keeps it one) is a few index probes, and the
+    # team's row count stays an estimate the planner can use.
     visibility = policy.case_visibility_q(user)
     if visibility is None:
         return cases.none()
-    return cases.filter(pk__in=cases.filter(visibility).values("pk"))
+    visible = Case.objects.filter(visibility, pk=OuterRef("pk")).order_by().values("pk")[:1]
+    return cases.alias(visible_pk=Subquery(visible)).filter(visible_pk__isnull=False)
 
 
 # --- Building blocks -----------------------------------------------------------------------
