@@ -8,6 +8,7 @@ chronologies.benchmark.run_benchmark (manage.py chronology_benchmark).
 """
 
 import csv
+import gc
 import io
 import re
 from dataclasses import dataclass
@@ -178,8 +179,9 @@ def render_part(html: str) -> bytes:
     """One part laid out and written by WeasyPrint (in this process or a child).
 
     The cyclic garbage collector is paused meanwhile: WeasyPrint makes a great many small
-    objects, and the collector's passes over them cost about a fifth of the time. What
-    is left in cycles is collected once at the end."""
+    objects, and the collector's passes over them cost about a fifth of the time. It is
+    turned back on afterwards and collects at its own pace: a full collection after
+    each part cost more than it saved."""
     import gc
 
     from weasyprint import HTML
@@ -191,7 +193,6 @@ def render_part(html: str) -> bytes:
     finally:
         if collecting:
             gc.enable()
-            gc.collect()
 
 
 def _child_setup(settings_module: str):
@@ -228,6 +229,11 @@ def render_parts(htmls: list[str], *, processes: int, progress=None) -> list[byt
     me = multiprocessing.current_process()
     daemonic = me._config.get("daemon", False)
     me._config["daemon"] = False
+    # Everything this process holds now is moved out of the garbage collector's sight
+    # before forking: a child's collections then never walk (and so never copy) the
+    # parent's objects. A third of the wall time on a 2,000-entry chronology.
+    gc.collect()
+    gc.freeze()
     pool = ProcessPoolExecutor(
         max_workers=min(processes, len(htmls)), mp_context=multiprocessing.get_context(method),
         initializer=_child_setup,
@@ -240,6 +246,7 @@ def render_parts(htmls: list[str], *, processes: int, progress=None) -> list[byt
         parts = [f.result() for f in futures]
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        gc.unfreeze()
         me._config["daemon"] = daemonic
     return parts
 
