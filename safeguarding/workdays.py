@@ -20,11 +20,13 @@ first working day after it; ``add_working_days(start, n)`` is the date of day n.
 
 from __future__ import annotations
 
+import bisect
 import datetime
 from functools import lru_cache
 
 import holidays
 from django.conf import settings
+from django.utils import timezone
 
 __all__ = ["add_working_days", "is_working_day", "working_days_between"]
 
@@ -97,6 +99,82 @@ def is_working_day(day: datetime.date, *, region: str | None = None) -> bool:
     if day.weekday() >= 5 or _HolidayLookup(region).is_holiday(day):
         return False
     return not _closure_days(day, day)
+
+
+class WorkingDayCalendar:
+    """`add_working_days` for many dates with one read of closure days: for pages that
+    need a date per row. The same bank holidays, closure days and counting (the start
+    is day 0, day n is the nth working day after it). The window's working days are
+    listed once, so each date is a bisection; a date outside the window widens it (one
+    more read).
+    """
+
+    def __init__(self, first: datetime.date, last: datetime.date, *,
+                 region: str | None = None) -> None:
+        _check_date(first)
+        _check_date(last)
+        self._holidays = _HolidayLookup(region)
+        self._first, self._last = first, max(first, last)
+        self._closed = _closure_days(self._first, self._last)
+        self._list()
+
+    @classmethod
+    def for_starts(cls, starts: list[datetime.date], longest: int, *,
+                   region: str | None = None) -> WorkingDayCalendar:
+        """Wide enough to count `longest` working days on from every start."""
+        first = min(starts, default=timezone.localdate()) + _ONE_DAY
+        last = max(starts, default=first) + datetime.timedelta(days=2 * longest + 14)
+        return cls(first, last, region=region)
+
+    def _list(self) -> None:
+        span = (self._last - self._first).days + 1
+        days = (self._first + datetime.timedelta(days=i) for i in range(span))
+        self._days = [d for d in days if d.weekday() < 5 and not self._holidays.is_holiday(d)
+                      and d not in self._closed]
+
+    def _cover(self, first: datetime.date, last: datetime.date) -> None:
+        if first < self._first:
+            self._closed |= _closure_days(first, self._first - _ONE_DAY)
+            self._first = first
+        if last > self._last:
+            until = last + (last - self._first)
+            self._closed |= _closure_days(self._last + _ONE_DAY, until)
+            self._last = until
+        self._list()
+
+    def is_working_day(self, day: datetime.date) -> bool:
+        if not self._first <= day <= self._last:
+            self._cover(min(day, self._first), max(day, self._last))
+        i = bisect.bisect_left(self._days, day)
+        return i < len(self._days) and self._days[i] == day
+
+    def add(self, start: datetime.date, n: int) -> datetime.date:
+        """The date of working day `n` counting `start` as day 0."""
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        if n == 0:
+            return start
+        if start + _ONE_DAY < self._first:
+            self._cover(start + _ONE_DAY, self._last)
+        while True:
+            target = bisect.bisect_right(self._days, start) + n - 1
+            if target < len(self._days):
+                return self._days[target]
+            self._cover(self._first, self._last + datetime.timedelta(days=2 * n + 14))
+
+    def back(self, today: datetime.date, n: int) -> datetime.date:
+        """The `n`th working day before `today` (n >= 1): the earliest start from which
+        working day `n` is not before today (`add(d, n) >= today` exactly when
+        `d >= back(today, n)`)."""
+        if n < 1:
+            raise ValueError("n must be at least 1")
+        if today > self._last:
+            self._cover(self._first, today)
+        while True:
+            index = bisect.bisect_left(self._days, today) - n
+            if index >= 0:
+                return self._days[index]
+            self._cover(self._first - datetime.timedelta(days=2 * n + 14), self._last)
 
 
 # --- internals ---------------------------------------------------------------------------

@@ -75,10 +75,9 @@ from django.utils import timezone
 from accounts import policy, roles
 from accounts.models import Team, User
 from cases.models import Case, ChildProtectionPlan, Escalation, Hazard, Membership
+from safeguarding.workdays import WorkingDayCalendar
 from supervision.models import SupervisionSession
 from visits.models import ChildSeen, Visit, VisitFrequency
-
-from .calendar_manager import WorkingCalendar, calendar_around
 
 CASELOAD_ROLES = (roles.SOCIAL_WORKER, roles.PRACTICE_SUPERVISOR)
 DUE_SOON_WORKING_DAYS = 2
@@ -237,6 +236,16 @@ def _child_visits(completed_only=True) -> QuerySet:
     return rows
 
 
+def calendar_around(today: datetime.date, *, back_working_days: int = 0,
+                    ahead_working_days: int = 0) -> WorkingDayCalendar:
+    """A calendar wide enough to count the given working days back and ahead of today
+    (two calendar days per working day and a month's slack each way), read once."""
+    return WorkingDayCalendar(
+        today - datetime.timedelta(days=2 * back_working_days + 31),
+        today + datetime.timedelta(days=2 * ahead_working_days + 31),
+    )
+
+
 def _intervals() -> list[int]:
     """Every visiting interval in use: the two settings and the cases' own (one query)."""
     own = set(VisitFrequency.objects.values_list("working_days", flat=True).distinct())
@@ -248,7 +257,7 @@ def _intervals() -> list[int]:
 class ChildClock:
     """The visiting-interval cut-offs for today, and a calendar to date each row."""
 
-    calendar: WorkingCalendar
+    calendar: WorkingDayCalendar
     cutoffs: dict[int, datetime.date]
 
 
@@ -674,7 +683,7 @@ def decorate_children(rows, m: Moment) -> list:
     longest = max(r.interval for r in rows)
     earliest = min(timezone.localdate(r.last_seen_at) if r.last_seen_at
                    else max(r.joined, r.case.opened_on) for r in rows)
-    calendar = WorkingCalendar(min(earliest, m.today) - datetime.timedelta(days=1),
+    calendar = WorkingDayCalendar(min(earliest, m.today) - datetime.timedelta(days=1),
                                max(earliest, m.today) + datetime.timedelta(days=2 * longest + 31))
     for r in rows:
         r.last_seen = timezone.localdate(r.last_seen_at) if r.last_seen_at else None

@@ -12,7 +12,6 @@ supervision actions they own and their notifications; team-wide figures belong t
 the manager dashboards.
 """
 
-import bisect
 import datetime
 from dataclasses import dataclass, field
 
@@ -22,7 +21,7 @@ from django.utils import timezone
 from accounts import policy
 from accounts.models import Notification
 from cases.models import Case, ChildProtectionPlan, Escalation, Hazard, Membership, Person
-from safeguarding.workdays import _closure_days, _HolidayLookup
+from safeguarding.workdays import WorkingDayCalendar
 from supervision import queries as supervision_queries
 from supervision.models import Action
 from visits import rules as visit_rules
@@ -34,53 +33,6 @@ NOTIFICATIONS_SHOWN = 5
 
 
 # --- Working days for many dates at once -------------------------------------------------
-
-
-class WorkingDayCalendar:
-    """`safeguarding.workdays.add_working_days` for many start dates with one query.
-
-    The same bank holidays and local closure days, and the same counting (the start
-    is day 0, day n is the nth working day after it); closure days are read once for
-    a window covering every start, and again only if a long run of them outruns it.
-    The window's working days are listed once, so each date is a bisection.
-    """
-
-    def __init__(self, starts: list[datetime.date], longest: int):
-        self._holidays = _HolidayLookup(None)
-        self._first = min(starts, default=timezone.localdate()) + _DAY
-        self._last = max(starts, default=self._first) + datetime.timedelta(
-            days=2 * longest + 14)
-        self._closed = _closure_days(self._first, self._last)
-        self._list()
-
-    def _list(self) -> None:
-        span = (self._last - self._first).days + 1
-        days = (self._first + datetime.timedelta(days=i) for i in range(span))
-        self._days = [d for d in days if d.weekday() < 5 and not self._holidays.is_holiday(d)
-                      and d not in self._closed]
-
-    def _cover(self, first: datetime.date, last: datetime.date) -> None:
-        if first < self._first:
-            self._closed |= _closure_days(first, self._first - _DAY)
-            self._first = first
-        if last > self._last:
-            until = last + (last - self._first)
-            self._closed |= _closure_days(self._last + _DAY, until)
-            self._last = until
-        self._list()
-
-    def add(self, start: datetime.date, n: int) -> datetime.date:
-        if n < 0:
-            raise ValueError(f"n must be >= 0, got {n}")
-        if n == 0:
-            return start
-        if start + _DAY < self._first:
-            self._cover(start + _DAY, self._last)
-        while True:
-            target = bisect.bisect_right(self._days, start) + n - 1
-            if target < len(self._days):
-                return self._days[target]
-            self._cover(self._first, self._last + datetime.timedelta(days=2 * n + 14))
 
 
 # --- My cases and their children ---------------------------------------------------------
@@ -205,7 +157,7 @@ def _my_cases(user, *, today: datetime.date) -> tuple[list[CaseRow], WorkingDayC
             interval = visit_rules.visit_interval(case, child_on_plan=m.on_plan)
             start = last or max(m.joined_on or case.opened_on, case.opened_on)
             pending.append((case, m, last, interval, start))
-    calendar = WorkingDayCalendar(
+    calendar = WorkingDayCalendar.for_starts(
         [today, *(p[4] for p in pending)],
         max([ESCALATION_DUE_SOON_WORKING_DAYS, *(p[3] for p in pending)]))
     rows = {case.pk: CaseRow(case) for case in cases}
@@ -352,7 +304,8 @@ def open_escalations(user, *, today: datetime.date,
     within ESCALATION_DUE_SOON_WORKING_DAYS working days."""
     from cases.queries import escalations_for
 
-    calendar = calendar or WorkingDayCalendar([today], ESCALATION_DUE_SOON_WORKING_DAYS)
+    calendar = calendar or WorkingDayCalendar.for_starts([today],
+                                                             ESCALATION_DUE_SOON_WORKING_DAYS)
     soon = calendar.add(today, ESCALATION_DUE_SOON_WORKING_DAYS)
     return [
         EscalationRow(

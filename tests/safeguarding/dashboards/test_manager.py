@@ -20,9 +20,8 @@ from django.utils import timezone
 from accounts import roles
 from cases.models import Case
 from safeguarding.dashboards import queries_manager as q
-from safeguarding.dashboards.calendar_manager import WorkingCalendar
 from safeguarding.models import DashboardSnapshot
-from safeguarding.workdays import add_working_days
+from safeguarding.workdays import WorkingDayCalendar, add_working_days
 from tests.factories import (
     CaseFactory,
     EscalationFactory,
@@ -299,7 +298,7 @@ def test_it_matches_the_case_pages_rule_for_children_not_seen(world):
 
 
 def test_it_dates_working_days_as_the_deadline_rule_does(db):
-    calendar = WorkingCalendar(D(2026, 11, 1), D(2027, 6, 30))
+    calendar = WorkingDayCalendar(D(2026, 11, 1), D(2027, 6, 30))
     for start in (D(2026, 12, 18), D(2026, 12, 23), D(2027, 3, 27), D(2027, 1, 2)):
         for n in (1, 2, 3, 7, 10, 20):
             assert calendar.add(start, n) == add_working_days(start, n), (start, n)

@@ -19,7 +19,7 @@ from accounts import roles
 from accounts.models import ClosureDay, Notification
 from cases.models import Case, Escalation
 from safeguarding.dashboards import queries_worker
-from safeguarding.workdays import add_working_days
+from safeguarding.workdays import WorkingDayCalendar, add_working_days
 from tests.factories import (
     CaseDiscussionFactory,
     CaseFactory,
@@ -280,10 +280,10 @@ def test_it_counts_working_days_for_many_dates_as_add_working_days_does(db):
     for day in range(1, 20):
         ClosureDay.objects.create(date=D(2027, 2, day), reason="A long closure")
     starts = [D(2026, 12, 18), D(2026, 12, 23), D(2027, 1, 29), D(2027, 3, 27), D(2026, 5, 1)]
-    calendar = queries_worker.WorkingDayCalendar(starts, 10)
+    calendar = WorkingDayCalendar.for_starts(starts, 10)
 
     # One read for the starts it was told of; dates outside it are read as needed.
-    narrow = queries_worker.WorkingDayCalendar([D(2026, 6, 1)], 1)
+    narrow = WorkingDayCalendar.for_starts([D(2026, 6, 1)], 1)
 
     for start in starts:
         for n in (0, 1, 3, 7, 10, 20, 40):
