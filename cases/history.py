@@ -40,12 +40,21 @@ def _show(model, name, value) -> str:
     return str(value)
 
 
-def _changes_for(model, label: str, records) -> list[Change]:
-    changes = []
-    previous = {}
+def _changes_for(model, label: str, records, limit: int | None = None,
+                 relate=lambda instance: instance) -> list[Change]:
+    """The changes in `records` (oldest first), newest first; with `limit`, only that
+    many are worked out (comparing versions is the costly part)."""
+    records = list(records)
+    before_of, latest = {}, {}
     for record in records:
+        before_of[record.history_id] = latest.get(record.id)
+        latest[record.id] = record
+    changes = []
+    for record in reversed(records):
+        if limit is not None and len(changes) >= limit:
+            break
         fields = []
-        before = previous.get(record.id)
+        before = before_of[record.history_id]
         if before is not None and record.history_type == "~":
             try:
                 delta = record.diff_against(before)
@@ -57,14 +66,12 @@ def _changes_for(model, label: str, records) -> list[Change]:
                 verbose = str(model._meta.get_field(c.field).verbose_name).capitalize()
                 fields.append((verbose, _show(model, c.field, c.old), _show(model, c.field, c.new)))
             if not fields:
-                previous[record.id] = record
-                continue
+                continue  # saved with nothing a reader would see changed
         changes.append(Change(
             when=record.history_date, who=record.history_user, what=label,
-            record=str(record.instance), action=ACTIONS.get(record.history_type, "Changed"),
+            record=str(relate(record.instance)), action=ACTIONS.get(record.history_type, "Changed"),
             reason=record.history_change_reason or "", fields=fields,
         ))
-        previous[record.id] = record
     return changes
 
 
@@ -82,9 +89,22 @@ def case_changes(case: Case, limit: int | None = None) -> list[Change]:
          Hazard.history.filter(Q(case_id=case.pk) | Q(person_id__in=person_ids))),
         (Person, "Person", Person.history.filter(id__in=person_ids)),
     ]
+    # Each record is named after the person and case it is about: read once here, not
+    # once per record.
+    people = Person.objects.in_bulk(person_ids)
+
+    def relate(instance):
+        for name in ("person", "child"):
+            pk = getattr(instance, f"{name}_id", None)
+            if pk in people:
+                instance._meta.get_field(name).set_cached_value(instance, people[pk])
+        if getattr(instance, "case_id", None) == case.pk:
+            instance._meta.get_field("case").set_cached_value(instance, case)
+        return instance
+
     changes = []
     for model, label, qs in sources:
         records = qs.select_related("history_user").order_by("history_date", "history_id")
-        changes.extend(_changes_for(model, label, records))
+        changes.extend(_changes_for(model, label, records, limit, relate))
     changes.sort(key=lambda c: c.when, reverse=True)
     return changes[:limit] if limit else changes

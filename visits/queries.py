@@ -3,11 +3,12 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Max, Q
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from cases import queries as case_queries
 from cases.models import Case, Membership, Person
+from safeguarding.workdays import WorkingDayCalendar
 
 from . import rules
 from .models import ChildSeen, Visit
@@ -39,20 +40,27 @@ def children_seen_status(case: Case, *, today: datetime.date) -> list[ChildSeenS
                   last_alone=Max("visit__occurred_at", filter=Q(seen_alone=True)))
     )
     by_child = {row["child_id"]: row for row in seen}
-    result = []
+    joined = dict(Membership.objects.filter(case=case, person_id__in=ids).values(
+        "person_id").annotate(first=Min("start_date")).values_list("person_id", "first"))
+    pending = []
     for child, plan in children:
         row = by_child.get(child.pk, {})
         last = row.get("last")
         last_alone = row.get("last_alone")
         interval = rules.visit_interval(case, child_on_plan=plan is not None)
         last_day = timezone.localdate(last) if last else None
-        joined = Membership.objects.filter(case=case, person=child).order_by(
-            "start_date").values_list("start_date", flat=True).first() or case.opened_on
+        opened = max(joined.get(child.pk) or case.opened_on, case.opened_on)
+        pending.append((child, plan, last_day, last_alone, interval, opened))
+    # One read of closure days for every child's date, not one each.
+    calendar = WorkingDayCalendar.for_starts(
+        [p[2] or p[5] for p in pending], max([p[4] for p in pending], default=0))
+    result = []
+    for child, plan, last_day, last_alone, interval, opened in pending:
         result.append(ChildSeenStatus(
             child=child, on_plan=plan is not None, last_seen=last_day,
             last_seen_alone=timezone.localdate(last_alone) if last_alone else None,
-            next_due=rules.next_visit_due(last_day, opened_on=max(joined, case.opened_on),
-                                          interval=interval),
+            next_due=rules.next_visit_due(last_day, opened_on=opened, interval=interval,
+                                          calendar=calendar),
             interval=interval,
         ))
     return result

@@ -84,6 +84,9 @@ def visit_interval(case: Case, *, child_on_plan: bool) -> int:
 
 
 def next_visit_due(last_seen: datetime.date | None, *, opened_on: datetime.date,
-                   interval: int) -> datetime.date:
-    """Due `interval` working days after the child was last seen (or the case opened)."""
-    return add_working_days(last_seen or opened_on, interval)
+                   interval: int, calendar=None) -> datetime.date:
+    """Due `interval` working days after the child was last seen (or the case opened).
+    `calendar` (a safeguarding.workdays.WorkingDayCalendar) dates many children with
+    one read of closure days."""
+    add = calendar.add if calendar is not None else add_working_days
+    return add(last_seen or opened_on, interval)

@@ -229,3 +229,33 @@ def test_it_flags_cases_with_an_open_or_overdue_escalation_in_the_list(signed_in
     walsh = body.split(other.reference)[1].split("</tr>")[0]
     assert "Escalation overdue" in carter
     assert ">Escalation<" in walsh
+
+
+def _case_page_queries(client, case):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(reverse("cases:detail", args=[case.pk]))
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_the_case_page_asks_the_same_number_of_queries_however_many_children(
+        signed_in, case, worker):
+    from tests.factories import RecordedVisitFactory
+    from visits.models import ChildSeen
+
+    def grow(n):
+        for _ in range(n):
+            child = MembershipFactory(case=case, start_date=D(2026, 1, 5)).person
+            PlanFactory(case=case, child=child, start_date=D(2026, 2, 1))
+            visit = RecordedVisitFactory(case=case, lead_worker=worker)
+            ChildSeen.objects.create(visit=visit, child=child, seen=True, seen_alone=True)
+            child.first_name = "Renamed"
+            child.save()  # a change for the recent-changes panel
+
+    grow(1)
+    small = _case_page_queries(signed_in, case)
+    grow(4)
+    assert _case_page_queries(signed_in, case) == small
