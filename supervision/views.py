@@ -40,6 +40,25 @@ def _form_page(request, session, form, *, title, submit, intro="", cancel_url=No
     }, status=400 if form.errors else 200)
 
 
+def _submit(request, session, form, save, *, success, title, submit, intro="",
+            goes_to=None):
+    """The shape of every supervision form: on a valid post call the service with the
+    cleaned data; show its ValidationError beside the fields and keep what was typed; on
+    success say so and go to the session. `success` is a message or a function of what
+    the service returned; `goes_to` picks the session to show from it (default: this one).
+    """
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = save(form.cleaned_data)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, success(result) if callable(success) else success)
+            target = goes_to(result) if goes_to else session
+            return redirect("supervision:detail", target.pk)
+    return _form_page(request, session, form, title=title, submit=submit, intro=intro)
+
+
 @login_required
 def home(request):
     user, today = request.user, timezone.localdate()
@@ -78,17 +97,12 @@ def session_create(request):
         raise PermissionDenied("Only supervisors and managers arrange supervision")
     form = forms.SessionCreateForm(request.POST or None, user=request.user,
                                    initial={"kind": "formal"})
-    if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
-        try:
-            session = services.session_create(actor=request.user, supervisee=d["supervisee"],
-                                              date=d["date"], kind=d["kind"])
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, "Supervision arranged")
-            return redirect("supervision:detail", session.pk)
-    return _form_page(request, None, form, title="Arrange supervision", submit="Arrange")
+    return _submit(
+        request, None, form,
+        lambda d: services.session_create(actor=request.user, supervisee=d["supervisee"],
+                                          date=d["date"], kind=d["kind"]),
+        success="Supervision arranged", goes_to=lambda session: session,
+        title="Arrange supervision", submit="Arrange")
 
 
 @login_required
@@ -119,17 +133,11 @@ def session_hold(request, session_pk):
     session = _session(request, session_pk, write=True)
     form = forms.HoldForm(request.POST or None,
                           initial={"date": min(session.date, timezone.localdate())})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.session_hold(actor=request.user, session=session,
-                                  date=form.cleaned_data["date"])
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, "Supervision recorded as held")
-            return redirect("supervision:detail", session.pk)
-    return _form_page(request, session, form, title="Record that the supervision took place",
-                      submit="Save")
+    return _submit(
+        request, session, form,
+        lambda d: services.session_hold(actor=request.user, session=session, date=d["date"]),
+        success="Supervision recorded as held",
+        title="Record that the supervision took place", submit="Save")
 
 
 @login_required
@@ -137,20 +145,16 @@ def session_hold(request, session_pk):
 def session_cancel(request, session_pk):
     session = _session(request, session_pk, write=True)
     form = forms.CancelForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            session = services.session_cancel(actor=request.user, session=session,
-                                              reason=form.cleaned_data["reason"],
-                                              new_date=form.cleaned_data["new_date"])
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, f"Supervision cancelled and rearranged for "
-                                      f"{session.rearranged_as.date:%d %B %Y}")
-            return redirect("supervision:detail", session.rearranged_as.pk)
-    return _form_page(request, session, form, title="Cancel the supervision", submit="Cancel it",
-                      intro="Guidance says case supervision should not be cancelled. If it "
-                            "must be, give the reason and the new date.")
+    return _submit(
+        request, session, form,
+        lambda d: services.session_cancel(actor=request.user, session=session,
+                                          reason=d["reason"], new_date=d["new_date"]),
+        success=lambda cancelled: ("Supervision cancelled and rearranged for "
+                                   f"{cancelled.rearranged_as.date:%d %B %Y}"),
+        goes_to=lambda cancelled: cancelled.rearranged_as,
+        title="Cancel the supervision", submit="Cancel it",
+        intro="Guidance says case supervision should not be cancelled. If it must be, give "
+              "the reason and the new date.")
 
 
 @login_required
@@ -159,17 +163,15 @@ def session_record(request, session_pk):
     session = _session(request, session_pk, write=True)
     initial = {name: getattr(session, name) for name in services.SESSION_FIELDS}
     form = forms.SessionRecordForm(request.POST or None, session=session, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
+
+    def save(d):
+        data = dict(d)
         reason = data.pop("reason", "")
-        try:
-            services.session_update(actor=request.user, session=session, reason=reason, **data)
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, "Supervision record saved")
-            return redirect("supervision:detail", session.pk)
-    return _form_page(request, session, form, title="Worries and wellbeing", submit="Save")
+        return services.session_update(actor=request.user, session=session, reason=reason,
+                                       **data)
+
+    return _submit(request, session, form, save, success="Supervision record saved",
+                   title="Worries and wellbeing", submit="Save")
 
 
 @login_required
@@ -224,18 +226,12 @@ def discussion_edit(request, session_pk, discussion_pk):
         initial[f"{name}_not_discussed"] = getattr(discussion, f"{name}_not_discussed")
     form = forms.DiscussionForm(request.POST or None, session=session, discussion=discussion,
                                 with_first_items=False, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.discussion_update(actor=request.user, discussion=discussion,
-                                       data=form.answers(),
-                                       reason=form.cleaned_data.get("reason", ""))
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, "Discussion saved")
-            return redirect("supervision:detail", session.pk)
-    return _form_page(request, session, form, submit="Save discussion",
-                      title=f"Discussion of {discussion.case.family_name}")
+    return _submit(
+        request, session, form,
+        lambda d: services.discussion_update(actor=request.user, discussion=discussion,
+                                             data=form.answers(), reason=d.get("reason", "")),
+        success="Discussion saved", submit="Save discussion",
+        title=f"Discussion of {discussion.case.family_name}")
 
 
 @login_required
@@ -244,19 +240,13 @@ def decision_add(request, session_pk, discussion_pk):
     session = _session(request, session_pk, write=True)
     discussion = _discussion(request, session, discussion_pk)
     form = forms.DecisionForm(request.POST or None, session=session)
-    if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
-        try:
-            services.decision_record(actor=request.user, discussion=discussion,
-                                     decision=d["decision"], reasons=d["reasons"],
-                                     reason=d.get("reason", ""))
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, "Decision recorded")
-            return redirect("supervision:detail", session.pk)
-    return _form_page(request, session, form, submit="Save decision",
-                      title=f"Decision on {discussion.case.family_name}")
+    return _submit(
+        request, session, form,
+        lambda d: services.decision_record(actor=request.user, discussion=discussion,
+                                           decision=d["decision"], reasons=d["reasons"],
+                                           reason=d.get("reason", "")),
+        success="Decision recorded", submit="Save decision",
+        title=f"Decision on {discussion.case.family_name}")
 
 
 @login_required
@@ -265,19 +255,13 @@ def action_add(request, session_pk, discussion_pk):
     session = _session(request, session_pk, write=True)
     discussion = _discussion(request, session, discussion_pk)
     form = forms.ActionForm(request.POST or None, session=session)
-    if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
-        try:
-            services.action_create(actor=request.user, discussion=discussion,
-                                   description=d["description"], owner=d["owner"],
-                                   due_date=d["due_date"], reason=d.get("reason", ""))
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, "Action recorded")
-            return redirect("supervision:detail", session.pk)
-    return _form_page(request, session, form, submit="Save action",
-                      title=f"Action on {discussion.case.family_name}")
+    return _submit(
+        request, session, form,
+        lambda d: services.action_create(actor=request.user, discussion=discussion,
+                                         description=d["description"], owner=d["owner"],
+                                         due_date=d["due_date"], reason=d.get("reason", "")),
+        success="Action recorded", submit="Save action",
+        title=f"Action on {discussion.case.family_name}")
 
 
 @login_required
@@ -287,17 +271,12 @@ def session_sign_off(request, session_pk):
     if request.user.pk != session.supervisor_id:
         raise PermissionDenied("Only the supervisor signs the record off")
     form = forms.GovukForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.session_sign_off(actor=request.user, session=session)
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, "Supervision record signed off")
-            return redirect("supervision:detail", session.pk)
-    return _form_page(request, session, form, title="Sign off the record", submit="Sign off",
-                      intro="Once signed off, any change needs a reason, and the change and "
-                            "the reason are kept.")
+    return _submit(
+        request, session, form,
+        lambda d: services.session_sign_off(actor=request.user, session=session),
+        success="Supervision record signed off", title="Sign off the record", submit="Sign off",
+        intro="Once signed off, any change needs a reason, and the change and the reason are "
+              "kept.")
 
 
 @login_required
