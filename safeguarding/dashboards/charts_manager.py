@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from chronologies.analysis import BLUE, GREEN, GREY, ORANGE, PURPLE, RED
+from chronologies.analysis import BLUE, GREEN, ORANGE, PURPLE, RED
 
-__all__ = ["BLUE", "GREEN", "GREY", "ORANGE", "PURPLE", "RED", "Chart", "grouped_hbars",
+__all__ = ["BLUE", "GREEN", "ORANGE", "PURPLE", "RED", "Chart", "grouped_hbars",
            "stacked_hbars"]
 
 

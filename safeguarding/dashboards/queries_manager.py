@@ -77,6 +77,7 @@ from accounts.models import Team, User
 from cases.models import Case, ChildProtectionPlan, Escalation, Hazard, Membership
 from safeguarding.workdays import WorkingDayCalendar
 from supervision.models import SupervisionSession
+from visits import rules as visit_rules
 from visits.models import ChildSeen, Visit, VisitFrequency
 
 CASELOAD_ROLES = (roles.SOCIAL_WORKER, roles.PRACTICE_SUPERVISOR)
@@ -680,16 +681,15 @@ def decorate_children(rows, m: Moment) -> list:
     rows = list(rows)
     if not rows:
         return rows
-    longest = max(r.interval for r in rows)
-    earliest = min(timezone.localdate(r.last_seen_at) if r.last_seen_at
-                   else max(r.joined, r.case.opened_on) for r in rows)
-    calendar = WorkingDayCalendar(min(earliest, m.today) - datetime.timedelta(days=1),
-                               max(earliest, m.today) + datetime.timedelta(days=2 * longest + 31))
     for r in rows:
         r.last_seen = timezone.localdate(r.last_seen_at) if r.last_seen_at else None
         r.last_seen_alone = timezone.localdate(r.last_alone_at) if r.last_alone_at else None
-        base = r.last_seen or max(r.joined, r.case.opened_on)
-        r.next_due = calendar.add(base, r.interval)
+        r.opened = max(r.joined, r.case.opened_on)
+    calendar = WorkingDayCalendar.for_starts(
+        [m.today, *(r.last_seen or r.opened for r in rows)], max(r.interval for r in rows))
+    for r in rows:
+        r.next_due = visit_rules.next_visit_due(r.last_seen, opened_on=r.opened,
+                                                interval=r.interval, calendar=calendar)
         r.overdue = r.next_due < m.today
     return rows
 

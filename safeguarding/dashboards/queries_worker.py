@@ -28,11 +28,7 @@ from visits import rules as visit_rules
 from visits.models import ChildSeen, Visit
 
 ESCALATION_DUE_SOON_WORKING_DAYS = 2
-_DAY = datetime.timedelta(days=1)
 NOTIFICATIONS_SHOWN = 5
-
-
-# --- Working days for many dates at once -------------------------------------------------
 
 
 # --- My cases and their children ---------------------------------------------------------
@@ -78,20 +74,12 @@ class ChildStatus:
     def next_due_label(self) -> str:
         return short_date(self.next_due)
 
-    @property
-    def never_seen_alone(self) -> bool:
-        return self.last_seen_alone is None
-
 
 @dataclass
 class CaseRow:
     case: Case
     children: list[ChildStatus] = field(default_factory=list)
     on_plan: bool = False
-
-    @property
-    def overdue_children(self) -> list[ChildStatus]:
-        return [c for c in self.children if c.overdue]
 
     @property
     def next_due(self) -> datetime.date | None:
@@ -131,14 +119,10 @@ def _current_children(today: datetime.date) -> QuerySet:
     )
 
 
-def my_cases(user, *, today: datetime.date) -> list[CaseRow]:
-    """My open cases, each with its current children's last seen, last seen alone and
-    next visit due; the case with the child most overdue first. Three queries."""
-    return _my_cases(user, today=today)[0]
-
-
 def _my_cases(user, *, today: datetime.date) -> tuple[list[CaseRow], WorkingDayCalendar]:
-    """my_cases, and the working-day calendar it read (which covers today too)."""
+    """My open cases, each with its current children's last seen, last seen alone and
+    next visit due, the case with the child most overdue first (three queries); and the
+    working-day calendar read for them (which covers today too)."""
     cases = list(
         my_cases_qs(user)
         .select_related("team", "visit_frequency")
@@ -162,7 +146,8 @@ def _my_cases(user, *, today: datetime.date) -> tuple[list[CaseRow], WorkingDayC
         max([ESCALATION_DUE_SOON_WORKING_DAYS, *(p[3] for p in pending)]))
     rows = {case.pk: CaseRow(case) for case in cases}
     for case, m, last, interval, start in pending:
-        due = calendar.add(start, interval)
+        due = visit_rules.next_visit_due(last, opened_on=start, interval=interval,
+                                         calendar=calendar)
         row = rows[case.pk]
         row.on_plan = row.on_plan or m.on_plan
         row.children.append(ChildStatus(
@@ -316,9 +301,13 @@ def open_escalations(user, *, today: datetime.date,
     ]
 
 
-def my_actions(user) -> list[Action]:
-    """Supervision actions the user owns, not completed, soonest due first."""
-    return list(supervision_queries.my_actions(user))
+def my_actions(user, *, today: datetime.date) -> list[Action]:
+    """Supervision actions the user owns, not completed, soonest due first; each marked
+    `overdue` by the action's own rule."""
+    actions = list(supervision_queries.my_actions(user))
+    for action in actions:
+        action.overdue = action.is_overdue(today)
+    return actions
 
 
 def unread_notifications(user, *, limit: int = NOTIFICATIONS_SHOWN) -> list[Notification]:
@@ -369,7 +358,7 @@ class MyWork:
 
     @property
     def actions_overdue(self) -> int:
-        return sum(1 for a in self.actions if a.is_overdue(self.today))
+        return sum(1 for a in self.actions if a.overdue)
 
 
 def my_work(user, *, now: datetime.datetime) -> MyWork:
@@ -387,6 +376,6 @@ def my_work(user, *, now: datetime.datetime) -> MyWork:
         visits=visits_this_week(user, today=today, case_ids=case_ids),
         defaults=defaulted_this_month(user, today=today, case_ids=case_ids),
         escalations=open_escalations(user, today=today, calendar=calendar),
-        actions=my_actions(user),
+        actions=my_actions(user, today=today),
         notifications=unread_notifications(user),
     )

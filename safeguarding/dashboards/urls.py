@@ -6,6 +6,5 @@ app_name = "dashboards"
 urlpatterns = [
     path("", views.home, name="home"),
     path("mine/", worker.my_work, name="mine"),
-    *worker.urlpatterns,
     *manager.urlpatterns,
 ]

@@ -13,8 +13,6 @@ from django.views.decorators.http import require_GET
 
 from . import queries_worker
 
-urlpatterns: list = []
-
 
 @login_required
 @require_GET
