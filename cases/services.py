@@ -527,30 +527,15 @@ def record_mark_in_error(*, actor, record, reason: str, now=None):
 
 def _escalation_recipients(case: Case, *, overdue: bool = False):
     """Who hears about an escalation: the allocated workers and the team's managers;
-    once overdue, the team's managers and the service managers."""
-    from accounts.models import User
-
-    managers = User.objects.filter(
-        is_active=True, team_id=case.team_id, groups__name=roles.TEAM_MANAGER
-    )
-    if overdue:
-        service = User.objects.filter(is_active=True, groups__name=roles.SERVICE_MANAGER)
-        people = [*managers, *service]
-    else:
-        people = [*case.allocated_workers.filter(is_active=True), *managers]
-    if case.restricted:
-        named = list(case.restricted_to.filter(is_active=True))
-        allowed = {u.pk for u in named}
-        people = [u for u in people if u.pk in allowed]
-        if not people:
-            # Nobody in the usual group may see it: tell the people who can, rather
-            # than no one.
-            people = named
-    return list({u.pk: u for u in people}.values())
+    once overdue, the team's managers and the service managers. On a restricted case
+    only those named on it; if none of the usual people is named, the named people, so
+    that someone who may see it is told."""
+    return _escalation_recipients_by_case([case], overdue=overdue)[case.pk]
 
 
 def _escalation_recipients_by_case(cases, *, overdue: bool = False) -> dict:
-    """`_escalation_recipients` for many cases, in a few queries whatever their number."""
+    """`_escalation_recipients` for many cases at once, in a few queries whatever their
+    number: {case id: [users]}."""
     from accounts.models import User
 
     cases = list({case.pk: case for case in cases}.values())
@@ -764,7 +749,7 @@ def escalations_refresh(ids, *, now=None) -> list[tuple[Escalation, str]]:
                 _escalation_notify(escalation, "overdue", now,
                                    recipients=people[escalation.case_id])
             signals.escalations_changed.send(
-                sender=Escalation, escalations=[(e, "overdue") for e in overdue],
+                sender=Escalation, escalations=overdue,
                 actor=None, now=now)
         if reminders:
             people = _escalation_recipients_by_case([e.case for e in reminders])

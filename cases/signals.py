@@ -21,7 +21,7 @@ record_in_error = Signal()  # instance
 meeting_recorded = Signal()  # meeting
 escalation_changed = Signal()  # escalation (its state says what happened)
 # Many escalations changed together (a batch of the sweep), instead of escalation_changed
-# for each: `escalations`, a list of (escalation, what happened). The sweep sends it for
-# the escalations of a batch that went overdue ("overdue"); an escalation met or
-# cancelled is still sent alone through escalation_changed.
+# for each: `escalations`, a list (each one's state says what happened). The sweep sends
+# it for the escalations of a batch that went overdue; an escalation met or cancelled is
+# still sent alone through escalation_changed.
 escalations_changed = Signal()

@@ -223,8 +223,7 @@ def _escalation_entries(escalation, children) -> list[RecordedEntry]:
 
 def escalation_changed(escalation, *, actor=None, now=None):
     """The entries of one escalation; returns the entry of its firing."""
-    return entries_record(_escalation_entries(escalation, _children(escalation.case)),
-                          actor=actor, now=now)[0]
+    return escalations_changed([escalation], actor=actor, now=now)[0]
 
 
 def escalations_changed(escalations, *, actor=None, now=None):
@@ -337,10 +336,6 @@ def _receiver(fn, arg):
     return receive
 
 
-def _escalations(sender, escalations=(), actor=None, now=None, **kwargs):
-    escalations_changed([escalation for escalation, _ in escalations], actor=actor, now=now)
-
-
 def _address(sender, address=None, previous=None, actor=None, now=None, **kwargs):
     if address is not None:
         address_moved_in(address, actor=actor, now=now)
@@ -363,7 +358,7 @@ RECEIVERS = [
     (case_signals.record_in_error, _receiver(record_in_error, "instance")),
     (case_signals.meeting_recorded, _receiver(meeting_recorded, "meeting")),
     (case_signals.escalation_changed, _receiver(escalation_changed, "escalation")),
-    (case_signals.escalations_changed, _escalations),
+    (case_signals.escalations_changed, _receiver(escalations_changed, "escalations")),
     (visit_signals.visit_recorded, _receiver(visit_recorded, "visit")),
     # Rewriting a visit's entries carries its recorded-in-error mark to them.
     (visit_signals.visit_in_error, _receiver(visit_recorded, "visit")),

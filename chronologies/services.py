@@ -15,9 +15,6 @@ from accounts import policy
 
 from .models import Category, ChronologyEntry, InformantType, Significance
 
-SIGNIFICANCE_ORDER = {Significance.ROUTINE: 0, Significance.SIGNIFICANT: 1,
-                      Significance.CRITICAL: 2}
-
 
 def _save(obj, actor):
     obj._history_user = actor
@@ -56,19 +53,10 @@ class RecordedEntry:
         )
 
 
-def entry_record(
-    *, case, source_type: str, source_id, category: str, occurred_on: datetime.date,
-    title: str, details: str = "", analysis: str = "", action_taken: str = "",
-    occurred_at=None, children=(), significance: str = Significance.ROUTINE,
-    source_in_error: bool = False, actor=None, now=None,
-) -> ChronologyEntry:
-    """Write or update the one entry for this source (`entries_record` for one)."""
-    return entries_record([RecordedEntry(
-        case=case, source_type=source_type, source_id=source_id, category=category,
-        occurred_on=occurred_on, title=title, details=details, analysis=analysis,
-        action_taken=action_taken, occurred_at=occurred_at, children=children,
-        significance=significance, source_in_error=source_in_error,
-    )], actor=actor, now=now)[0]
+def entry_record(*, actor=None, now=None, **fields) -> ChronologyEntry:
+    """Write or update the one entry for this source (`entries_record` for one); the
+    fields are those of RecordedEntry."""
+    return entries_record([RecordedEntry(**fields)], actor=actor, now=now)[0]
 
 
 @transaction.atomic
