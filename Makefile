@@ -42,8 +42,10 @@ lint:
 BENCH_ARGS ?=
 
 bench:
+	uv sync --frozen --group dev
 	DEMO_MODE=1 uv run --frozen --no-sync python manage.py migrate --noinput -v0
 	DEMO_MODE=1 uv run --frozen --no-sync python manage.py bench $(BENCH_ARGS)
 
 load:
+	uv sync --frozen --group dev
 	scripts/load/run.sh

@@ -2,7 +2,7 @@
 
 `build_scale(20000, ...)` makes a county: about 60 teams of a team manager and eleven
 social workers (each with a caseload of about twenty open cases), 20,000 cases, 60,000
-people, 500,000 visits with the children seen at each, hazards, meetings and escalations,
+people, about 550,000 visits with the children seen at each, hazards, meetings and escalations,
 supervision sessions with case discussions and actions, and the chronology entries the
 real code writes for those events (keyed by their source the same way), plus
 multi-agency information.
@@ -19,6 +19,7 @@ import datetime
 import resource
 import time
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
@@ -26,6 +27,7 @@ from django.utils import timezone
 
 from accounts import roles
 from accounts.models import Agency, Team, User
+from cases import rules as case_rules
 from cases.models import (
     Address,
     Case,
@@ -37,6 +39,8 @@ from cases.models import (
     Membership,
     Person,
 )
+from chronologies.models import ChronologyEntry
+from visits.models import ChildSeen, Visit
 
 BATCH = 2000
 TEAM_PREFIX = "scale-"
@@ -237,13 +241,13 @@ class _Batch:
         visits, seen = self.visits(cases)
         escalations = self.escalations(cases)
         self.manual_entries(cases)
-        ids = _reserve_ids(_entry_model(), len(self.entries))
+        ids = _reserve_ids(ChronologyEntry, len(self.entries))
         pairs = []
         for pk, entry in zip(ids, self.entries, strict=True):
             entry["id"] = pk
             pairs += [(pk, child) for child in entry.pop("_children", ())]
-        _insert(_entry_model(), self.entries)
-        _insert_pairs(_entry_model().children.through, "chronologyentry", "person", pairs)
+        _insert(ChronologyEntry, self.entries)
+        _insert_pairs(ChronologyEntry.children.through, "chronologyentry", "person", pairs)
         return {"cases": len(cases), "people": self.people, "visits": visits,
                 "children_seen": seen, "hazards": hazards, "escalations": escalations,
                 "chronology_entries": len(self.entries)}
@@ -392,13 +396,13 @@ class _Batch:
                        by=hazard._case._worker.pk)
         return len(hazards)
 
-    # visits (COPY: about 25 a case)
+    # visits (COPY: about 27 a case)
 
     def visits(self, cases):
         visit_rows, seen_rows = [], []
         for case in cases:
             case._visits = self.visit_plan(case)
-        ids = _reserve_ids(_visit_model(), sum(len(c._visits) for c in cases))
+        ids = _reserve_ids(Visit, sum(len(c._visits) for c in cases))
         pk_iter = iter(ids)
         for case in cases:
             worker = case._worker.pk
@@ -412,7 +416,7 @@ class _Batch:
                     v["outcome_recorded_by_id"] = worker
                 visit_rows.append(v)
                 seen_rows += self.children_seen(case, v, drifting=drifting)
-        seen_ids = _reserve_ids(_seen_model(), len(seen_rows))
+        seen_ids = _reserve_ids(ChildSeen, len(seen_rows))
         for pk, row in zip(seen_ids, seen_rows, strict=True):
             row["id"] = pk
         by_visit: dict[int, list] = {}
@@ -422,8 +426,8 @@ class _Batch:
             for v in case._visits:
                 if v["outcome"] != "planned":
                     self.visit_entry(case, v, by_visit.get(v["id"], []))
-        _insert(_visit_model(), visit_rows)
-        _insert(_seen_model(), seen_rows)
+        _insert(Visit, visit_rows)
+        _insert(ChildSeen, seen_rows)
         return len(visit_rows), len(seen_rows)
 
     def visit_plan(self, case) -> list[dict]:
@@ -566,16 +570,16 @@ class _Batch:
                 if v["outcome"] != "defaulted" or v.get("in_error"):
                     continue
                 count += 1
-                if count <= 3:
+                if count <= settings.DEFAULTED_VISITS_THRESHOLD:
                     continue
                 trigger = timezone.localdate(v["occurred_at"])
                 on_plan = any(p.start_date <= trigger and (p.end_date is None
                               or p.end_date >= trigger) for p in case._plans)
-                days = 3 if on_plan else 7
+                days = case_rules.deadline_working_days(on_plan)
                 due = _weekdays_after(trigger, days)
                 if due >= today:
                     break  # the active ones are added for the sweep benchmark
-                kind = "core_group" if on_plan else "multi_agency"
+                kind = case_rules.required_meeting(on_plan)
                 esc = Escalation(
                     case=case, kind="defaulted_visits", trigger_date=trigger,
                     child_on_plan=on_plan, required_meeting=kind, working_days=days,
@@ -699,24 +703,6 @@ def _weekdays_after(start: datetime.date, n: int) -> datetime.date:
     return day
 
 
-def _entry_model():
-    from chronologies.models import ChronologyEntry
-
-    return ChronologyEntry
-
-
-def _visit_model():
-    from visits.models import Visit
-
-    return Visit
-
-
-def _seen_model():
-    from visits.models import ChildSeen
-
-    return ChildSeen
-
-
 def _adult(rng, case, now, creator, sex):
     first = rng.choice(_FIRST_F if sex == "female" else _FIRST_M)
     return Person(
@@ -761,13 +747,8 @@ def add_due_escalations(*, fraction: float = 0.0, count: int | None = None, rng,
     return len(rows)
 
 
-_KIND_LABELS = {"home": "Home visit", "office": "Office appointment",
-                "school": "School or nursery", "other": "Other"}
-_DEFAULT_LABELS = {
-    "no_answer": "No answer or no access", "refused_entry": "Refused entry",
-    "not_at_home": "Family not at home for an announced visit",
-    "did_not_attend": "Did not attend an appointment",
-    "cancelled_by_family": "Cancelled by the family"}
+_KIND_LABELS = dict(Visit.Kind.choices)
+_DEFAULT_LABELS = dict(Visit.DefaultReason.choices)
 _INFORMANTS = {"neighbour", "grandparent", "extended_family", "ex_partner", "older_child",
                "anonymous"}
 _SURNAMES = ["Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies",

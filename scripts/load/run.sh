@@ -34,10 +34,16 @@ WEB_BIND="127.0.0.1:$port" WEB_LOG_LEVEL=warning bin/web --access-logfile /dev/n
     > "$work/gunicorn.log" 2>&1 &
 web=$!
 trap 'kill "$web" 2>/dev/null || true; wait "$web" 2>/dev/null || true' EXIT
+up=
 for _ in $(seq 1 60); do
-    curl -fs "http://127.0.0.1:$port/healthz" > /dev/null && break
+    curl -fs "http://127.0.0.1:$port/healthz" > /dev/null && { up=1; break; }
     sleep 0.5
 done
+if [[ -z $up ]]; then
+    echo "gunicorn did not answer /healthz; its log:" >&2
+    tail -n 30 "$work/gunicorn.log" >&2
+    exit 1
+fi
 
 locust=(.venv/bin/locust -f scripts/load/locustfile.py --headless --only-summary
         --host "http://127.0.0.1:$port" -u "$users" -r 10)
