@@ -182,14 +182,39 @@ def test_meeting_entry(case, worker):
     assert entries(case, "meeting").get().title.startswith("Core group held")
 
 
-def test_backfill_is_idempotent(case, worker, child):
+def test_backfill_writes_again_every_entry_the_events_wrote_and_is_idempotent(
+        case, worker, manager, child):
     cs.plan_start(actor=worker, case=case, child=child, category="neglect",
                   start_date=D(2026, 2, 1))
+    cs.hazard_add(actor=worker, case=case, kind="animal", details="Large dog",
+                  start_date=D(2026, 1, 10))
+    cs.escalation_open(case=case, kind=Escalation.Kind.NON_COMPLIANCE,
+                       trigger_date=D(2026, 3, 2), reason="No engagement", actor=manager)
+    cs.meeting_record(actor=worker, case=case, kind=Meeting.Kind.CORE_GROUP,
+                      held_on=D(2026, 3, 5), chair="A Chair", decisions="Plan agreed")
+    vs.visit_log(actor=worker, case=case, now=NOW, data=Outcome(
+        outcome=Visit.Outcome.COMPLETED, occurred_at=at(D(2026, 3, 10)),
+        children=[ChildSeenInput(child=child, seen=True, seen_alone=True)],
+        observations=[ObservationInput(what_was_seen="Mum soothed the baby")]))
+
+    def written():
+        return set(entries(case).values_list("source_type", "source_id", "title"))
+
+    by_events = written()
+    assert {"plan_started", "hazard", "escalation", "meeting", "visit", "observation"} <= {
+        source_type for source_type, _, _ in by_events}
     ChronologyEntry.objects.all().delete()
     call_command("chronology_backfill")
-    count = entries(case).count()
+    backfilled = written()
+    # The case opening and the child joining were made by factories here, not by events,
+    # so only the backfill writes theirs.
+    assert backfilled - by_events == {
+        ("case_opened", str(case.pk), "Case opened"),
+        ("member_joined", str(case.memberships.get().pk),
+         f"{child.full_name} (child) joined the household")}
+    assert by_events <= backfilled
     call_command("chronology_backfill")
-    assert count >= 3 and entries(case).count() == count
+    assert written() == backfilled and entries(case).count() == len(backfilled)
 
 
 def test_backfill_writes_supervision_decisions(case):
