@@ -192,26 +192,30 @@ def test_backfill_writes_again_every_entry_the_events_wrote_and_is_idempotent(
                        trigger_date=D(2026, 3, 2), reason="No engagement", actor=manager)
     cs.meeting_record(actor=worker, case=case, kind=Meeting.Kind.CORE_GROUP,
                       held_on=D(2026, 3, 5), chair="A Chair", decisions="Plan agreed")
-    vs.visit_log(actor=worker, case=case, now=NOW, data=Outcome(
+    visit = vs.visit_log(actor=worker, case=case, now=NOW, data=Outcome(
         outcome=Visit.Outcome.COMPLETED, occurred_at=at(D(2026, 3, 10)),
         children=[ChildSeenInput(child=child, seen=True, seen_alone=True)],
         observations=[ObservationInput(what_was_seen="Mum soothed the baby")]))
+    vs.visit_mark_in_error(actor=worker, visit=visit, reason="Wrong family", now=NOW)
 
     def written():
-        return set(entries(case).values_list("source_type", "source_id", "title"))
+        return set(entries(case).values_list("source_type", "source_id", "title",
+                                             "source_in_error"))
 
     by_events = written()
     assert {"plan_started", "hazard", "escalation", "meeting", "visit", "observation"} <= {
-        source_type for source_type, _, _ in by_events}
+        source_type for source_type, _, _, _ in by_events}
+    assert {(t, in_error) for t, _, _, in_error in by_events if t in ("visit", "observation")
+            } == {("visit", True), ("observation", True)}
     ChronologyEntry.objects.all().delete()
     call_command("chronology_backfill")
     backfilled = written()
     # The case opening and the child joining were made by factories here, not by events,
     # so only the backfill writes theirs.
     assert backfilled - by_events == {
-        ("case_opened", str(case.pk), "Case opened"),
+        ("case_opened", str(case.pk), "Case opened", False),
         ("member_joined", str(case.memberships.get().pk),
-         f"{child.full_name} (child) joined the household")}
+         f"{child.full_name} (child) joined the household", False)}
     assert by_events <= backfilled
     call_command("chronology_backfill")
     assert written() == backfilled and entries(case).count() == len(backfilled)

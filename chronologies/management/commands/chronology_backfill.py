@@ -8,7 +8,6 @@ from django.db import transaction
 
 from cases.models import Address, Case, ChildProtectionPlan, Escalation, Hazard, Meeting, Membership
 from chronologies import receivers
-from chronologies.services import entries_mark_source_in_error
 from supervision.models import Decision
 from visits.models import Visit
 
@@ -34,8 +33,7 @@ def backfill_case(case) -> int:
     n = 0
     receivers.case_opened(case)
     n += 1
-    if case.closed_on:
-        receivers.case_closed(case)
+    receivers.case_closed(case)  # writes nothing for an open case
     for m in Membership.objects.filter(case=case).select_related("person", "case"):
         receivers.member_joined(m)
         receivers.member_left(m)
@@ -60,11 +58,7 @@ def backfill_case(case) -> int:
         n += 1
     for v in Visit.objects.filter(case=case).exclude(outcome=Visit.Outcome.PLANNED) \
             .select_related("case"):
-        receivers.visit_recorded(v)
-        if v.in_error:
-            entries_mark_source_in_error(source_types=("visit",), source_id=v.pk)
-            for obs in v.observations.all():
-                entries_mark_source_in_error(source_types=("observation",), source_id=obs.pk)
+        receivers.visit_recorded(v)  # struck, with its observations, if in error
         n += 1
     for d in Decision.objects.filter(case=case).select_related("case"):
         receivers.supervision_decision(d)
