@@ -494,3 +494,12 @@ class Escalation(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in self.ACTIVE_STATES
+
+    def is_overdue(self, today) -> bool:
+        """Active and past its due date, whether or not the sweep has marked it yet."""
+        return self.is_active and self.due_date < today
+
+    @classmethod
+    def overdue_q(cls, today) -> Q:
+        """`is_overdue` as a filter."""
+        return Q(state__in=cls.ACTIVE_STATES, due_date__lt=today)

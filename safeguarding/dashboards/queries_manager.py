@@ -420,7 +420,7 @@ def escalation_filters(m: Moment, due_soon_by: datetime.date) -> dict[str, Q]:
     return {
         "escalations-open": active & Q(due_date__gte=m.today),
         "escalations-due-soon": active & Q(due_date__gte=m.today, due_date__lte=due_soon_by),
-        "escalations-overdue": active & Q(due_date__lt=m.today),
+        "escalations-overdue": Escalation.overdue_q(m.today),
         "escalations-met-late": Q(state=Escalation.State.MET_LATE,
                                   met_on__gte=m.quarter_start, met_on__lte=m.today),
     }

@@ -294,7 +294,7 @@ def open_escalations(user, *, today: datetime.date,
     soon = calendar.add(today, ESCALATION_DUE_SOON_WORKING_DAYS)
     return [
         EscalationRow(
-            e, overdue=e.state == Escalation.State.OVERDUE or e.due_date < today,
+            e, overdue=e.is_overdue(today),
             due_today=e.due_date == today, due_soon=today < e.due_date <= soon,
         )
         for e in escalations_for(user, scope="mine")

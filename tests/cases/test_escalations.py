@@ -687,3 +687,27 @@ def test_it_refuses_a_non_compliance_escalation_from_someone_who_cannot_see_the_
                                  actor=people["south_manager"], now=at(D(2026, 12, 23), 15))
 
     assert not Escalation.objects.exists()
+
+
+@pytest.mark.parametrize("state, due_offset, overdue", [
+    ("open", -1, True),       # past its due date, not yet marked by the sweep
+    ("overdue", -1, True),
+    ("open", 0, False),       # due today: the deadline is the end of the day
+    ("met", -1, False),
+    ("cancelled", -1, False),
+])
+def test_an_escalation_is_overdue_when_active_and_past_its_due_date(db, state, due_offset,
+                                                                     overdue):
+    from tests.factories import EscalationFactory, MeetingFactory
+
+    today = datetime.date(2026, 3, 11)
+    extra = {}
+    if state == "met":
+        extra = {"met_by": MeetingFactory(held_on=today), "met_on": today}
+    elif state == "cancelled":
+        extra = {"cancelled_reason": "Raised in error"}
+    escalation = EscalationFactory(state=state, **extra,
+                                   due_date=today + datetime.timedelta(days=due_offset))
+    assert escalation.is_overdue(today) is overdue
+    assert Escalation.objects.filter(Escalation.overdue_q(today),
+                                     pk=escalation.pk).exists() is overdue
