@@ -507,19 +507,6 @@ def supervision_due(worker, m: Moment) -> datetime.date:
                           every_days=settings.SUPERVISION_FORMAL_EVERY_DAYS)
 
 
-def supervision_overdue_q(m: Moment) -> Q:
-    """Set-based form of rules.is_overdue(next_due(...)): overdue when the last formal
-    supervision (or, with none, the day they joined, in UTC as `date_joined.date()`)
-    is more than the interval ago."""
-    latest_ok = m.today - datetime.timedelta(days=settings.SUPERVISION_FORMAL_EVERY_DAYS + 1)
-    joined_before = datetime.datetime.combine(latest_ok + datetime.timedelta(days=1),
-                                              datetime.time.min, tzinfo=datetime.UTC)
-    return Q(watched=True) & (
-        Q(last_supervised__lte=latest_ok)
-        | Q(last_supervised__isnull=True, date_joined__lt=joined_before)
-    )
-
-
 # --- Figures ---------------------------------------------------------------------------------
 
 
@@ -669,8 +656,12 @@ def figure_rows(user, m: Moment, key: str, team_id: int | None = None) -> QueryS
         rows = with_caseloads(workers(user, m, team_id), user, m, team_id)
         return sorted(rows, key=lambda w: (-w.cases_n, w.last_name, w.first_name, w.pk))
     if key == "supervision-overdue":
-        rows = workers(user, m, team_id).filter(supervision_overdue_q(m)).order_by(
-            F("last_supervised").asc(nulls_first=True), "last_name")
+        # The rule decides who is overdue (supervision.rules), as the count does; the
+        # never supervised first, then the longest since.
+        rows = [w for w in decorate_workers(workers(user, m, team_id), m)
+                if w.watched and w.supervision_days_overdue]
+        rows.sort(key=lambda w: (w.last_supervised is not None,
+                                 w.last_supervised or datetime.date.min, w.last_name))
         return with_caseloads(rows, user, m, team_id)
     raise KeyError(key)
 
