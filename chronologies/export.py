@@ -182,8 +182,6 @@ def render_part(html: str) -> bytes:
     objects, and the collector's passes over them cost about a fifth of the time. It is
     turned back on afterwards and collects at its own pace: a full collection after
     each part cost more than it saved."""
-    import gc
-
     from weasyprint import HTML
 
     collecting = gc.isenabled()

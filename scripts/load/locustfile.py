@@ -20,7 +20,7 @@ from locust import HttpUser, between, task
 
 with open(os.environ.get("LOAD_USERS", "var/load/users.json")) as f:
     PLAN = json.load(f)
-PASSWORD = os.environ.get("LOAD_PASSWORD", "demo-safeguarding-2026")
+PASSWORD = PLAN["password"]  # the scale users' demo password (prepare.py)
 _workers = itertools.cycle(PLAN["workers"])
 _managers = itertools.cycle(PLAN["managers"])
 

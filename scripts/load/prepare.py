@@ -6,12 +6,13 @@ import os
 
 from django.core.management import call_command
 from django.db.models import Count, Q
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from accounts import roles
 from accounts.models import User
 from cases.models import Case
 from safeguarding import demo_scale
+from safeguarding.management.commands.seed_demo import DEMO_PASSWORD
 
 if not demo_scale.scale_teams().exists():
     call_command("seed_demo", "--scale", os.environ.get("LOAD_SCALE", "20000"),
@@ -34,10 +35,8 @@ plan["managers"][::5] = [{"username": demo_scale.SERVICE_MANAGER, "service": Tru
     plan["managers"][::5])
 for key, name in [("mine", "dashboards:mine"), ("team", "dashboards:team"),
                   ("service", "dashboards:service")]:
-    try:
-        plan["urls"][key] = reverse(name)
-    except NoReverseMatch:
-        plan["urls"][key] = "/dashboards/"
+    plan["urls"][key] = reverse(name)
+plan["password"] = DEMO_PASSWORD
 with open(os.environ["LOAD_USERS"], "w") as f:
     json.dump(plan, f)
 print(f"{len(plan['workers'])} workers, {len(plan['managers'])} managers")
