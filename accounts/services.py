@@ -1,3 +1,6 @@
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -29,11 +32,21 @@ def access_log_record(*, user, case, what: str, request=None, now=None) -> Acces
 # --- Notifications (an outbox) -----------------------------------------------------------
 
 
-def notify(
-    *, recipients, event_key: str, subject: str, body: str, link: str = "",
-    case_id: int | None = None, now=None, email: bool = True,
-) -> None:
-    """Queue one notification per recipient and channel for an event.
+@dataclass(frozen=True)
+class Message:
+    """One event to tell some people of: the same subject, body and link for each."""
+
+    recipients: Iterable
+    event_key: str
+    subject: str
+    body: str
+    link: str = ""
+    case_id: int | None = None
+
+
+def notify(messages: Iterable[Message], *, now=None, email: bool = True) -> None:
+    """Queue one notification per message, recipient and channel, all in one statement
+    however many messages there are.
 
     Creating the same event twice adds nothing (a unique constraint, not a read
     first). In-app notifications are delivered by being written; emails are sent
@@ -41,16 +54,21 @@ def notify(
     """
     now = now or timezone.now()
     channels = [Notification.Channel.IN_APP] + ([Notification.Channel.EMAIL] if email else [])
-    users = {u.pk: u for u in recipients if u is not None and u.is_active}
-    rows = [
-        Notification(
-            recipient=user, event_key=event_key, channel=channel, subject=subject[:200],
-            body=body, link=link, case_id=case_id, created_at=now,
-            sent_at=now if channel == Notification.Channel.IN_APP else None,
-        )
-        for user in users.values() for channel in channels
-        if channel != Notification.Channel.EMAIL or user.email
-    ]
+    rows = []
+    for message in messages:
+        users = {u.pk: u for u in message.recipients if u is not None and u.is_active}
+        rows += [
+            Notification(
+                recipient=user, event_key=message.event_key, channel=channel,
+                subject=message.subject[:200], body=message.body, link=message.link,
+                case_id=message.case_id, created_at=now,
+                sent_at=now if channel == Notification.Channel.IN_APP else None,
+            )
+            for user in users.values() for channel in channels
+            if channel != Notification.Channel.EMAIL or user.email
+        ]
+    if not rows:
+        return
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
     if any(row.channel == Notification.Channel.EMAIL for row in rows):
         from .tasks import notifications_send  # tasks imports this module
@@ -60,46 +78,57 @@ def notify(
 
 
 def notifications_send_due(*, now=None, batch: int = 50, claim_seconds: int = 300) -> int:
-    """Send unsent emails. Each is claimed by a compare-and-swap update first, and the
-    email goes out with no transaction open, so two senders never send the same one
-    and no row lock is held while the mail server is slow."""
+    """Send unsent emails, a batch at a time at a cost in statements that does not grow
+    with the batch: one locks the due rows (SKIP LOCKED: rows another sender is claiming
+    are left to it) and one claims them until a time, in a transaction of their own; the
+    emails then go out with no transaction open, so no row lock is held while the mail
+    server is slow, and what happened to them is written afterwards (one statement for
+    those sent, one for those that failed). Two senders never send the same email; a
+    sender stopped part way leaves its unrecorded emails to be sent again once the claim
+    lapses."""
     import datetime
 
     from django.core.mail import send_mail
-    from django.db.models import Q
+    from django.db.models import F, Q
 
     now = now or timezone.now()
-    sent = 0
-    due = (
-        Notification.objects.filter(sent_at__isnull=True, channel=Notification.Channel.EMAIL)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .filter(attempts__lt=10)
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:batch]
-    )
-    for pk in list(due):
-        until = now + datetime.timedelta(seconds=claim_seconds)
-        claimed = Notification.objects.filter(pk=pk, sent_at__isnull=True).filter(
-            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-        ).update(claimed_until=until)
-        if claimed != 1:
-            continue
-        note = Notification.objects.select_related("recipient").get(pk=pk)
-        try:
-            send_mail(
-                note.subject, _email_body(note), None, [note.recipient.email],
-                fail_silently=False,
-            )
-        except Exception as exc:  # the sweep retries it later
-            Notification.objects.filter(pk=pk).update(
-                attempts=note.attempts + 1, last_error=str(exc)[:500], claimed_until=None
-            )
-            continue
-        Notification.objects.filter(pk=pk).update(
-            sent_at=timezone.now(), attempts=note.attempts + 1, claimed_until=None, last_error=""
+    with transaction.atomic():
+        due = list(
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("recipient")
+            .filter(sent_at__isnull=True, channel=Notification.Channel.EMAIL)
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+            .filter(attempts__lt=10)
+            .order_by("created_at", "id")[:batch]
         )
-        sent += 1
-    return sent
+        if not due:
+            return 0
+        Notification.objects.filter(pk__in=[note.pk for note in due]).update(
+            claimed_until=now + datetime.timedelta(seconds=claim_seconds))
+    sent, failed = [], []
+    try:
+        for note in due:
+            try:
+                send_mail(
+                    note.subject, _email_body(note), None, [note.recipient.email],
+                    fail_silently=False,
+                )
+            except Exception as exc:  # the sweep retries it later
+                note.attempts += 1
+                note.last_error = str(exc)[:500]
+                note.claimed_until = None
+                failed.append(note)
+            else:
+                sent.append(note.pk)
+    finally:
+        if sent:
+            Notification.objects.filter(pk__in=sent).update(
+                sent_at=timezone.now(), attempts=F("attempts") + 1, claimed_until=None,
+                last_error="")
+        if failed:
+            Notification.objects.bulk_update(failed, ["attempts", "last_error",
+                                                      "claimed_until"])
+    return len(sent)
 
 
 def _email_body(note) -> str:

@@ -12,7 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts import policy, roles
-from accounts.services import notify
+from accounts.services import Message, notify
 
 from . import rules, signals
 from .models import (
@@ -568,7 +568,9 @@ def _escalation_recipients_by_case(cases, *, overdue: bool = False) -> dict:
     return result
 
 
-def _escalation_notify(escalation: Escalation, event: str, now, recipients=None):
+def _escalation_message(escalation: Escalation, event: str, recipients=None) -> Message:
+    """What the people who hear of an escalation are told when it fires, the working day
+    before its deadline ("reminder") and once it is overdue."""
     case = escalation.case
     meeting = escalation.get_required_meeting_display().lower()
     due = f"{escalation.due_date:%A %d %B %Y}"
@@ -587,10 +589,9 @@ def _escalation_notify(escalation: Escalation, event: str, now, recipients=None)
     subject, body = texts[event]
     if recipients is None:
         recipients = _escalation_recipients(case, overdue=event == "overdue")
-    notify(
-        recipients=recipients,
-        event_key=f"escalation:{escalation.pk}:{event}", subject=subject, body=body,
-        link=f"/cases/{case.pk}/", case_id=case.pk, now=now,
+    return Message(
+        recipients=recipients, event_key=f"escalation:{escalation.pk}:{event}",
+        subject=subject, body=body, link=f"/cases/{case.pk}/", case_id=case.pk,
     )
 
 
@@ -638,9 +639,8 @@ def escalation_open(
             escalation.save()
     except IntegrityError:
         return None  # another evaluation got there first
-    _escalation_notify(escalation, "fired", now)
-    if escalation.state == Escalation.State.OVERDUE:
-        _escalation_notify(escalation, "overdue", now)
+    events = ["fired"] + (["overdue"] if escalation.state == Escalation.State.OVERDUE else [])
+    notify([_escalation_message(escalation, event) for event in events], now=now)
     signals.escalation_changed.send(sender=Escalation, escalation=escalation, actor=actor, now=now)
     return escalation
 
@@ -680,12 +680,13 @@ def escalation_refresh(escalation_id: int, *, now=None) -> Escalation | None:
 
 
 def escalations_refresh(ids, *, now=None) -> list[tuple[Escalation, str]]:
-    """`escalation_refresh` for many escalations at once, at a cost that grows with their
-    number only: one statement locks them (SKIP LOCKED: rows another sweep holds are
-    left to it), one reads the meetings that could meet them, deadlines are worked out
-    once per trigger date, the changed rows are written (with their history) in one
-    statement, the recipients of their notifications read once per event, and those
-    gone overdue are announced together (`escalations_changed`).
+    """`escalation_refresh` for many escalations at once, in statements whose number does
+    not grow with theirs: one statement locks them (SKIP LOCKED: rows another sweep
+    holds are left to it), one reads the meetings that could meet them, deadlines are
+    worked out once per trigger date, the changed rows are written (with their history)
+    in one statement, the recipients of their notifications read once per event, the
+    notifications of every one gone overdue or reminded written in one statement, and
+    those gone overdue are announced together (`escalations_changed`).
 
     Returns each escalation this call held the lock on, with its state before."""
     now = now or timezone.now()
@@ -743,19 +744,18 @@ def escalations_refresh(ids, *, now=None) -> list[tuple[Escalation, str]]:
             bulk_update_with_history(
                 to_save, Escalation,
                 ["due_date", "state", "overdue_at", "reminder_queued_at"], default_user=None)
+        messages = []
+        for event, escalations in (("overdue", overdue), ("reminder", reminders)):
+            if escalations:
+                people = _escalation_recipients_by_case([e.case for e in escalations],
+                                                        overdue=event == "overdue")
+                messages += [_escalation_message(e, event, people[e.case_id])
+                             for e in escalations]
+        notify(messages, now=now)
         if overdue:
-            people = _escalation_recipients_by_case([e.case for e in overdue], overdue=True)
-            for escalation in overdue:
-                _escalation_notify(escalation, "overdue", now,
-                                   recipients=people[escalation.case_id])
             signals.escalations_changed.send(
                 sender=Escalation, escalations=overdue,
                 actor=None, now=now)
-        if reminders:
-            people = _escalation_recipients_by_case([e.case for e in reminders])
-            for escalation in reminders:
-                _escalation_notify(escalation, "reminder", now,
-                                   recipients=people[escalation.case_id])
     return before
 
 

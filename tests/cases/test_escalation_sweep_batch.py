@@ -8,6 +8,7 @@ import threading
 import pytest
 import time_machine
 from django.contrib.auth.models import Group
+from django.core import mail
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -150,13 +151,10 @@ def test_it_sweeps_in_batches_once_and_then_changes_nothing(mixed, monkeypatch):
     assert _outcome(mixed) == after_first
 
 
-def _sweep_queries(now, *, but_notifications=False):
+def _sweep_queries(now):
     with time_machine.travel(now, tick=False), CaptureQueriesContext(connection) as queries:
         result = services.escalations_sweep(now=now)
-    sql = [q["sql"] for q in queries.captured_queries]
-    if but_notifications:
-        sql = [s for s in sql if "accounts_notification" not in s]
-    return result, len(sql)
+    return result, len(queries.captured_queries)
 
 
 def test_its_queries_do_not_grow_with_the_escalations_it_checks(people):
@@ -175,18 +173,41 @@ def test_its_queries_do_not_grow_with_the_escalations_it_checks(people):
 
 
 def test_its_statements_for_overdue_escalations_do_not_grow_with_their_number(people):
-    # Each escalation that goes overdue writes its own notifications; everything else
-    # (locks, meetings, deadlines, recipients, chronology entries) is per batch.
+    # Everything is per batch: locks, meetings, deadlines, recipients, chronology entries,
+    # the notifications of every escalation gone overdue (one insert) and the sending of
+    # their emails (claimed together, marked sent together).
     now = at(D(2027, 1, 7))
 
     def overdue_sweep(n):
-        for _ in range(n):
-            RuleEscalationFactory(case=_case(people), trigger_date=D(2026, 12, 23))
-        result, count = _sweep_queries(now, but_notifications=True)
-        assert result["changed"] == n
+        new = [RuleEscalationFactory(case=_case(people), trigger_date=D(2026, 12, 23))
+               for _ in range(n)]
+        mail.outbox.clear()
+        result, count = _sweep_queries(now)
+        assert result["changed"] == n and result["emails_sent"] == 2 * n
+        for escalation in new:
+            heard = Notification.objects.filter(event_key=f"escalation:{escalation.pk}:overdue")
+            assert sorted(heard.values_list("recipient__username", "channel")) == [
+                ("head", "email"), ("head", "in_app"),
+                ("manager", "email"), ("manager", "in_app")]
+        assert sorted(m.to[0] for m in mail.outbox) == sorted(
+            ["head@council.example", "manager@council.example"] * n)
         return count
 
     assert overdue_sweep(1) == overdue_sweep(3) == overdue_sweep(5)
+
+
+def test_its_statements_for_reminders_do_not_grow_with_their_number(people):
+    # Due Fri 8 Jan 2027: Thu 7 Jan is the reminder day.
+    now = at(D(2027, 1, 7))
+
+    def reminder_sweep(n):
+        for _ in range(n):
+            RuleEscalationFactory(case=_case(people), trigger_date=D(2026, 12, 29))
+        result, count = _sweep_queries(now)
+        assert result["emails_sent"] == 2 * n  # the worker and the team manager
+        return count
+
+    assert reminder_sweep(1) == reminder_sweep(3) == reminder_sweep(5)
 
 
 @pytest.mark.django_db(transaction=True)
