@@ -356,36 +356,6 @@ def _set_progress(export_id, progress, **fields):
     ChronologyExport.objects.filter(pk=export_id).update(progress=progress, **fields)
 
 
-def filter_labels(case, filters) -> list[str]:
-    from .models import Category, InformantType
-    labels = []
-    if filters.date_from:
-        labels.append(f"From {filters.date_from:%-d %B %Y}")
-    if filters.date_to:
-        labels.append(f"To {filters.date_to:%-d %B %Y}")
-    if filters.child_id:
-        from cases.models import Person
-        p = Person.objects.filter(pk=filters.child_id).first()
-        labels.append(f"Child: {p.full_name if p else filters.child_id}")
-    if filters.category:
-        labels.append(f"Category: {Category(filters.category).label}")
-    if filters.source:
-        src = filters.source
-        if src.startswith("agency-"):
-            from accounts.models import Agency
-            a = Agency.objects.filter(pk=src[7:]).first() if src[7:].isdigit() else None
-            labels.append(f"Source: {a.name if a else src}")
-        elif src.startswith("informant-") and src[10:] in InformantType.values:
-            labels.append(f"Source: {InformantType(src[10:]).label}")
-        else:
-            labels.append("Source: recorded by the service")
-    if filters.significant_only:
-        labels.append("Significant and critical only")
-    elif filters.significance:
-        labels.append(f"Significance: {Significance(filters.significance).label}")
-    return labels
-
-
 def export_render(export_id: int, *, now=None):
     """Render one export to its file. Idempotent: a finished export is left alone; a
     second worker finds the row claimed. No row locks are held while rendering."""
@@ -396,6 +366,7 @@ def export_render(export_id: int, *, now=None):
     from . import export as render
     from . import queries
     from .models import ChronologyExport
+    from .presentation import filter_labels
     now = now or timezone.now()
     claimed = ChronologyExport.objects.filter(
         pk=export_id, status=ChronologyExport.Status.QUEUED).update(

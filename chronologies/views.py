@@ -16,7 +16,7 @@ from accounts.services import access_log_record
 from cases.forms import apply_service_errors
 from cases.views import case_context, case_for_page
 
-from . import analysis, forms, queries, services, tasks
+from . import analysis, forms, presentation, queries, services, tasks
 
 PER_PAGE = 40
 
@@ -155,7 +155,7 @@ def export_request(request, pk):
     form = forms.ExportForm(request.POST or None)
     filter_form, _ = _filter_form(request, case)
     if request.method != "POST" or not form.is_valid() or filter_form.errors:
-        labels = services.filter_labels(case, filter_form.filters())
+        labels = presentation.filter_labels(case, filter_form.filters())
         return _page(request, case, "cases/form_page.html",
                      status=400 if form.errors or filter_form.errors else 200, form=form,
                      title="Export the chronology", submit="Export chronology",
