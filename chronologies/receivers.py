@@ -3,6 +3,7 @@ its objects into the one entry keyed by the source, through `services.entries_re
 (`entry_record` for one).
 The same functions rebuild entries from existing records (`chronology_backfill`)."""
 
+from django.db.models import Q
 from django.utils import timezone
 
 from cases import signals as case_signals
@@ -317,14 +318,11 @@ IN_ERROR_SOURCES = {
 def record_in_error(instance, *, actor=None, now=None):
     types = IN_ERROR_SOURCES.get(type(instance))
     if types:
-        entries_mark_source_in_error(source_types=types, source_id=instance.pk, actor=actor,
-                                     now=now)
+        sources = Q(source_type__in=types, source_id=str(instance.pk))
         if isinstance(instance, Membership):
-            from .models import ChronologyEntry
-            for entry in ChronologyEntry.objects.filter(
-                    source_type="member_changed", source_id__startswith=f"{instance.pk}:"):
-                entries_mark_source_in_error(source_types=("member_changed",),
-                                             source_id=entry.source_id, actor=actor, now=now)
+            # each change to the household is an entry of its own, "<membership>:<when>"
+            sources |= Q(source_type="member_changed", source_id__startswith=f"{instance.pk}:")
+        entries_mark_source_in_error(sources, actor=actor, now=now)
 
 
 # --- Wiring ------------------------------------------------------------------------------

@@ -201,17 +201,26 @@ def _entries_write(items, actor, now) -> dict:
 
 
 @transaction.atomic
-def entries_mark_source_in_error(*, source_types, source_id, actor=None, now=None) -> int:
-    """The source was recorded in error: its entries stay, struck through."""
+def entries_mark_source_in_error(sources: Q, *, actor=None, now=None) -> int:
+    """The source was recorded in error: its entries (`sources` picks them out) stay,
+    struck through. One statement locks them and one strikes them, however many there
+    are; their history rows are the ones saving each would write, by `actor`, with a copy
+    of their children."""
     now = now or timezone.now()
-    count = 0
-    for entry in ChronologyEntry.objects.select_for_update().filter(
-            source_type__in=source_types, source_id=str(source_id), source_in_error=False):
+    struck = list(ChronologyEntry.objects.select_for_update()
+                  .filter(sources, source_in_error=False).order_by("pk"))
+    if not struck:
+        return 0
+    for entry in struck:
         entry.source_in_error = True
         entry.updated_at = now
-        _save(entry, actor)
-        count += 1
-    return count
+    ChronologyEntry.objects.bulk_update(struck, ["source_in_error", "updated_at"])
+    links: dict[int, list] = {}
+    for link in ChronologyEntry.children.through.objects.filter(
+            chronologyentry_id__in=[e.pk for e in struck]).order_by("pk"):
+        links.setdefault(link.chronologyentry_id, []).append(link)
+    _write_history(struck, "~", actor, links)
+    return len(struck)
 
 
 # --- Manual multi-agency entries -----------------------------------------------------------

@@ -7,6 +7,9 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.db import connection
+from django.db.models import Q
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts import roles
@@ -106,6 +109,47 @@ def test_members_joining_leaving_and_in_error(case, worker, child):
     cs.record_mark_in_error(actor=worker, record=m, reason="Wrong family")
     assert all(e.source_in_error for e in entries(case).filter(source_id=str(m.pk)))
     assert entries(case).filter(source_id=str(m.pk)).count() == 2
+
+
+def _member_with_entries(case, worker, n):
+    """A child on the case whose membership has n chronology entries: joined, then
+    household changes (each its own entry), then left if n is even."""
+    m = cs.membership_add(actor=worker, case=case, person=PersonFactory(),
+                          relationship="child", start_date=D(2026, 1, 10))
+    changes = n - 1 - (n % 2 == 0)
+    for i in range(changes):
+        cs.membership_set_household(actor=worker, membership=m, lives_in_household=i % 2 == 1,
+                                    now=at(D(2026, 2, 1 + i)))
+    if n % 2 == 0:
+        cs.membership_end(actor=worker, membership=m, end_date=D(2026, 3, 1))
+    mine = entries(case).filter(Q(source_id=str(m.pk)) | Q(source_id__startswith=f"{m.pk}:"))
+    assert mine.count() == n and not mine.filter(source_in_error=True).exists()
+    return m, mine
+
+
+def test_a_membership_in_error_strikes_its_entries_in_statements_that_do_not_grow(
+        case, worker):
+    later = NOW + datetime.timedelta(hours=1)
+    statements = {}
+    for n in (2, 6):
+        m, mine = _member_with_entries(case, worker, n)
+        others = {e.pk: (e.source_in_error, e.history.count())
+                  for e in entries(case).exclude(pk__in=mine.values("pk"))}
+        history = {e.pk: e.history.count() for e in mine}
+        with CaptureQueriesContext(connection) as queries:
+            cs.record_mark_in_error(actor=worker, record=m, reason="Wrong family", now=later)
+        statements[n] = len(queries.captured_queries)
+
+        for entry in mine.all():  # read again
+            assert entry.source_in_error and entry.updated_at == later
+            assert entry.history.count() == history[entry.pk] + 1
+            row = entry.history.first()  # newest first
+            assert (row.history_type, row.history_user, row.source_in_error,
+                    row.updated_at) == ("~", worker, True, later)
+            assert [c.person_id for c in row.children.all()] == [m.person_id]
+        assert {e.pk: (e.source_in_error, e.history.count())
+                for e in entries(case).exclude(pk__in=mine.values("pk"))} == others
+    assert statements[2] == statements[6]
 
 
 def test_addresses(case, worker):
