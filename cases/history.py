@@ -22,13 +22,9 @@ class Change:
     fields: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-def _show(model, name, value) -> str:
+def _show(f, value) -> str:
     if value in (None, ""):
         return "(blank)"
-    try:
-        f = model._meta.get_field(name)
-    except Exception:
-        return str(value)
     if f.choices:
         return str(dict(f.flatchoices).get(value, value))
     if isinstance(value, bool):
@@ -56,15 +52,12 @@ def _changes_for(model, label: str, records, limit: int | None = None,
         fields = []
         before = before_of[record.history_id]
         if before is not None and record.history_type == "~":
-            try:
-                delta = record.diff_against(before)
-            except Exception:
-                delta = None
-            for c in delta.changes if delta else []:
+            # Both are versions of the same record, read from the same history table.
+            for c in record.diff_against(before).changes:
                 if c.field in HIDDEN_FIELDS:
                     continue
-                verbose = str(model._meta.get_field(c.field).verbose_name).capitalize()
-                fields.append((verbose, _show(model, c.field, c.old), _show(model, c.field, c.new)))
+                f = model._meta.get_field(c.field)
+                fields.append((str(f.verbose_name).capitalize(), _show(f, c.old), _show(f, c.new)))
             if not fields:
                 continue  # saved with nothing a reader would see changed
         changes.append(Change(
@@ -75,10 +68,15 @@ def _changes_for(model, label: str, records, limit: int | None = None,
     return changes
 
 
-def case_changes(case: Case, limit: int | None = None) -> list[Change]:
-    person_ids = list(
-        Membership.objects.filter(case=case).values_list("person_id", flat=True).distinct()
-    )
+def case_changes(case: Case, limit: int | None = None, *,
+                 people: dict[int, Person] | None = None) -> list[Change]:
+    """Changes to the case and everything on it, newest first. `people` is everyone who
+    has been on the case (in error too) by id, when the caller has read them already."""
+    if people is None:
+        people = Person.objects.in_bulk(list(
+            Membership.objects.filter(case=case).values_list("person_id", flat=True).distinct()
+        ))
+    person_ids = list(people)
     sources = [
         (Case, "Case", Case.history.filter(id=case.pk)),
         (Membership, "Household member", Membership.history.filter(case_id=case.pk)),
@@ -89,10 +87,8 @@ def case_changes(case: Case, limit: int | None = None) -> list[Change]:
          Hazard.history.filter(Q(case_id=case.pk) | Q(person_id__in=person_ids))),
         (Person, "Person", Person.history.filter(id__in=person_ids)),
     ]
-    # Each record is named after the person and case it is about: read once here, not
-    # once per record.
-    people = Person.objects.in_bulk(person_ids)
-
+    # Each record is named after the person and case it is about, from the people read
+    # once above, not once per record.
     def relate(instance):
         for name in ("person", "child"):
             pk = getattr(instance, f"{name}_id", None)

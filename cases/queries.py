@@ -4,7 +4,15 @@ import datetime
 import re
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+)
 from django.utils import timezone
 
 from accounts import policy
@@ -212,14 +220,13 @@ def household(case: Case, *, today: datetime.date) -> dict:
     members = (
         Membership.objects.filter(case=case, in_error=False)
         .select_related("person")
-        .prefetch_related(
-            Prefetch(
-                "person__cp_plans",
-                queryset=ChildProtectionPlan.objects.filter(in_error=False),
-            )
-        )
         .order_by("start_date", "id")
     )
+    return _household(members, today)
+
+
+def _household(members, today: datetime.date) -> dict:
+    """Memberships not in error, oldest first, split into now, elsewhere and past."""
     current, elsewhere, past = [], [], []
     for m in members:
         if m.end_date is not None and m.end_date < today:
@@ -234,12 +241,15 @@ def household(case: Case, *, today: datetime.date) -> dict:
 
 def active_hazards(case: Case, *, today: datetime.date) -> list[Hazard]:
     """Hazards on the case, and on anyone on it now, active today."""
-    people = Membership.objects.filter(
-        Membership.active_on_q(today), case=case
-    ).values("person_id")
+    # The people are read first: with their ids written out, the hazards are found
+    # through the indexes on case and person (an OR with a subquery scans them all).
+    people = list(
+        Membership.objects.filter(Membership.active_on_q(today), case=case)
+        .values_list("person_id", flat=True)
+    )
     return list(
         Hazard.objects.filter(Hazard.active_on_q(today))
-        .filter(Q(case=case) | Q(person__in=people))
+        .filter(Q(case=case) | Q(person_id__in=people))
         .select_related("person")
         .order_by("kind", "-start_date")
     )
@@ -247,6 +257,10 @@ def active_hazards(case: Case, *, today: datetime.date) -> list[Hazard]:
 
 def children_plan_status(case: Case, *, today: datetime.date) -> list[tuple[Person, object]]:
     """Each current child and their plan today (or None)."""
+    known = getattr(case, "_children_plan_status", None)
+    if known is not None and known[0] == today:
+        # The case page has read them already for this request (see case_record).
+        return list(known[1])
     children = (
         Membership.objects.filter(
             Membership.active_on_q(today), case=case,
@@ -263,6 +277,93 @@ def children_plan_status(case: Case, *, today: datetime.date) -> list[tuple[Pers
         )
     }
     return [(m.person, plans.get(m.person_id)) for m in children]
+
+
+@dataclass
+class CaseRecord:
+    """What the case page shows of the case's own records, read once for the page."""
+
+    memberships: list[Membership]  # every one, in error too, oldest first, with the person
+    household: dict
+    children_status: list[tuple[Person, object]]
+    plans: list[ChildProtectionPlan]  # recorded on this case, newest first
+    active_hazards: list[Hazard]
+    hazards: list[Hazard]  # on the case, newest first
+    person_hazards: list[Hazard]  # on anyone on the case (not in error), newest first
+    active_escalations: list[Escalation]
+    past_escalations: list[Escalation]
+
+    @property
+    def people(self) -> dict[int, Person]:
+        """Everyone who has been on the case, by id."""
+        return {m.person_id: m.person for m in self.memberships}
+
+
+def _active_today(model, today: datetime.date) -> ExpressionWrapper:
+    return ExpressionWrapper(model.active_on_q(today), output_field=BooleanField())
+
+
+def case_record(case: Case, *, today: datetime.date) -> CaseRecord:
+    """The case's people, plans, hazards and escalations for its page, in four queries.
+
+    Each is selected with whether it is active today (the models' active_on_q), so
+    the page's lists are all cut from the same reads. The children's plan status is
+    kept on `case` for this request, for the panels that ask children_plan_status.
+    """
+    members = list(
+        Membership.objects.filter(case=case)
+        .select_related("person")
+        .annotate(active_today=_active_today(Membership, today))
+        .order_by("start_date", "id")
+    )
+    children = [
+        m for m in members
+        if m.active_today and m.relationship == Membership.Relationship.CHILD
+    ]
+    children.sort(key=lambda m: (m.person.date_of_birth is None, m.person.date_of_birth))
+    child_ids = {m.person_id for m in children}
+    plans = list(
+        ChildProtectionPlan.objects.filter(
+            Q(case=case) | Q(ChildProtectionPlan.active_on_q(today), child_id__in=child_ids)
+        )
+        .select_related("child")
+        .annotate(active_today=_active_today(ChildProtectionPlan, today))
+        .order_by("-start_date", "-id")
+    )
+    plan_now = {p.child_id: p for p in plans if p.active_today and p.child_id in child_ids}
+    children_status = [(m.person, plan_now.get(m.person_id)) for m in children]
+    case._children_plan_status = (today, children_status)
+
+    on_case = {m.person_id for m in members if not m.in_error}
+    on_case_now = {m.person_id for m in members if m.active_today}
+    hazards = list(
+        Hazard.objects.filter(Q(case=case) | Q(person_id__in=on_case))
+        .select_related("person")
+        .annotate(active_today=_active_today(Hazard, today))
+        .order_by("-start_date", "-id")
+    )
+    active_hazards = sorted(
+        (h for h in hazards
+         if h.active_today and (h.case_id == case.pk or h.person_id in on_case_now)),
+        key=lambda h: h.kind,
+    )
+
+    escalations = list(
+        Escalation.objects.filter(case=case).select_related("raised_by").order_by("due_date", "id")
+    )
+    past = sorted((e for e in escalations if not e.is_active), key=lambda e: e.trigger_date,
+                  reverse=True)
+    return CaseRecord(
+        memberships=members,
+        household=_household((m for m in members if not m.in_error), today),
+        children_status=children_status,
+        plans=[p for p in plans if p.case_id == case.pk],
+        active_hazards=active_hazards,
+        hazards=[h for h in hazards if h.case_id == case.pk],
+        person_hazards=[h for h in hazards if h.person_id in on_case],
+        active_escalations=[e for e in escalations if e.is_active],
+        past_escalations=past[:10],
+    )
 
 
 def people_for(user) -> QuerySet:

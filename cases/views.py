@@ -40,13 +40,22 @@ def _case(request, pk, what: str) -> Case:
 
 def _case_context(case: Case, today) -> dict:
     """What every case page shows at the top: identity, plan status, active hazards."""
-    children = queries.children_plan_status(case, today=today)
+    return _top_of_page(
+        case,
+        today,
+        children=queries.children_plan_status(case, today=today),
+        hazards=queries.active_hazards(case, today=today),
+        escalations=queries.active_escalations(case),
+    )
+
+
+def _top_of_page(case: Case, today, *, children, hazards, escalations) -> dict:
     return {
         "case": case,
         "children_status": children,
         "any_child_on_plan": any(plan for _, plan in children),
-        "active_hazards": queries.active_hazards(case, today=today),
-        "active_escalations": queries.active_escalations(case),
+        "active_hazards": hazards,
+        "active_escalations": escalations,
         "today": today,
     }
 
@@ -189,30 +198,32 @@ def case_create(request):
 def case_detail(request, pk):
     case = _case(request, pk, "viewed case page")
     today = timezone.localdate()
-    context = _case_context(case, today)
+    # The case's people, plans, hazards and escalations are read once and every section
+    # (and the panels, through children_plan_status) is cut from them.
+    record = queries.case_record(case, today=today)
+    context = _top_of_page(
+        case,
+        today,
+        children=record.children_status,
+        hazards=record.active_hazards,
+        escalations=record.active_escalations,
+    )
     addresses = list(case.addresses.filter(in_error=False))
     context.update(
-        household=queries.household(case, today=today),
+        household=record.household,
         addresses=addresses,
         current_address=next((a for a in addresses if a.end_date is None), None),
-        plans=case.cp_plans.select_related("child").order_by("-start_date"),
-        hazards=case.hazards.select_related("created_by").order_by("-start_date"),
-        person_hazards=Hazard.objects.filter(
-            person__memberships__case=case, person__memberships__in_error=False
-        )
-        .select_related("person")
-        .distinct()
-        .order_by("-start_date"),
+        plans=record.plans,
+        hazards=record.hazards,
+        person_hazards=record.person_hazards,
         workers=case.allocated_workers.all(),
         can_close=case.is_open and policy.can_close_case(request.user, case),
         can_reopen=not case.is_open and policy.can_reopen_case(request.user, case),
         can_restrict=policy.can_manage_restriction(request.user, case),
-        recent_changes=history.case_changes(case, limit=8),
+        recent_changes=history.case_changes(case, limit=8, people=record.people),
         panels=panels.render_context(case, request.user, today),
         meetings=case.meetings.filter(in_error=False).order_by("-held_on")[:10],
-        past_escalations=case.escalations.exclude(state__in=Escalation.ACTIVE_STATES).order_by(
-            "-trigger_date"
-        )[:10],
+        past_escalations=record.past_escalations,
     )
     return render(request, "cases/case_detail.html", context)
 
