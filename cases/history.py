@@ -2,7 +2,9 @@
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 
+from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from .models import Address, Case, ChildProtectionPlan, Hazard, Membership, Person
@@ -20,6 +22,7 @@ class Change:
     action: str
     reason: str = ""
     fields: list[tuple[str, str, str]] = field(default_factory=list)
+    who_id: int | None = None
 
 
 def _show(f, value) -> str:
@@ -61,7 +64,7 @@ def _changes_for(model, label: str, records, limit: int | None = None,
             if not fields:
                 continue  # saved with nothing a reader would see changed
         changes.append(Change(
-            when=record.history_date, who=record.history_user, what=label,
+            when=record.history_date, who=None, who_id=record.history_user_id, what=label,
             record=str(relate(record.instance)), action=ACTIONS.get(record.history_type, "Changed"),
             reason=record.history_change_reason or "", fields=fields,
         ))
@@ -78,14 +81,14 @@ def case_changes(case: Case, limit: int | None = None, *,
         ))
     person_ids = list(people)
     sources = [
-        (Case, "Case", Case.history.filter(id=case.pk)),
-        (Membership, "Household member", Membership.history.filter(case_id=case.pk)),
-        (Address, "Address", Address.history.filter(case_id=case.pk)),
+        (Case, "Case", _versions(Case).filter(id=case.pk)),
+        (Membership, "Household member", _versions(Membership).filter(case_id=case.pk)),
+        (Address, "Address", _versions(Address).filter(case_id=case.pk)),
         (ChildProtectionPlan, "Child protection plan",
-         ChildProtectionPlan.history.filter(case_id=case.pk)),
+         _versions(ChildProtectionPlan).filter(case_id=case.pk)),
         (Hazard, "Hazard",
-         Hazard.history.filter(Q(case_id=case.pk) | Q(person_id__in=person_ids))),
-        (Person, "Person", Person.history.filter(id__in=person_ids)),
+         _versions(Hazard).filter(Q(case_id=case.pk) | Q(person_id__in=person_ids))),
+        (Person, "Person", _versions(Person).filter(id__in=person_ids)),
     ]
     # Each record is named after the person and case it is about, from the people read
     # once above, not once per record.
@@ -100,7 +103,19 @@ def case_changes(case: Case, limit: int | None = None, *,
 
     changes = []
     for model, label, qs in sources:
-        records = qs.select_related("history_user").order_by("history_date", "history_id")
+        records = qs.order_by("history_date", "history_id")
         changes.extend(_changes_for(model, label, records, limit, relate))
     changes.sort(key=lambda c: c.when, reverse=True)
-    return changes[:limit] if limit else changes
+    changes = changes[:limit] if limit else changes
+    # Who made them: one read for the changes shown, not a join in every history query.
+    users = get_user_model().objects.in_bulk({c.who_id for c in changes} - {None})
+    for change in changes:
+        change.who = users.get(change.who_id)
+    return changes
+
+
+@cache
+def _versions(model):
+    """The manager of `model`'s history table (`model.history` builds a new manager
+    class each time it is read)."""
+    return model.history.model._default_manager

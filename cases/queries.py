@@ -328,9 +328,13 @@ def case_record(case: Case, *, today: datetime.date) -> CaseRecord:
         )
         .select_related("child")
         .annotate(active_today=_active_today(ChildProtectionPlan, today))
-        .order_by("-start_date", "-id")
+        .order_by("-start_date", "id")
     )
-    plan_now = {p.child_id: p for p in plans if p.active_today and p.child_id in child_ids}
+    plan_now = {
+        p.child_id: p
+        for p in sorted(plans, key=lambda p: (p.start_date, p.id), reverse=True)
+        if p.active_today and p.child_id in child_ids
+    }
     children_status = [(m.person, plan_now.get(m.person_id)) for m in children]
     case._children_plan_status = (today, children_status)
 
@@ -340,7 +344,7 @@ def case_record(case: Case, *, today: datetime.date) -> CaseRecord:
         Hazard.objects.filter(Q(case=case) | Q(person_id__in=on_case))
         .select_related("person")
         .annotate(active_today=_active_today(Hazard, today))
-        .order_by("-start_date", "-id")
+        .order_by("-start_date", "id")
     )
     active_hazards = sorted(
         (h for h in hazards
