@@ -40,6 +40,7 @@ from cases.models import (
     Person,
 )
 from chronologies.models import ChronologyEntry
+from visits import last_seen
 from visits.models import ChildSeen, Visit
 
 BATCH = 2000
@@ -428,6 +429,9 @@ class _Batch:
                     self.visit_entry(case, v, by_visit.get(v["id"], []))
         _insert(Visit, visit_rows)
         _insert(ChildSeen, seen_rows)
+        # COPY saves no models, so the children's last-seen rows are worked out here.
+        case_of = {v["id"]: v["case_id"] for v in visit_rows}
+        last_seen.refresh({(case_of[r["visit_id"]], r["child_id"]) for r in seen_rows})
         return len(visit_rows), len(seen_rows)
 
     def visit_plan(self, case) -> list[dict]:

@@ -6,13 +6,21 @@ class VisitsConfig(AppConfig):
     name = "visits"
 
     def ready(self):
+        from django.db.models.signals import post_save
+
         from cases import panels, signals
 
+        from . import last_seen
+        from .models import ChildSeen, Visit
         from .receivers import reevaluate_when_escalation_closes
 
         signals.escalation_changed.connect(
             reevaluate_when_escalation_closes, dispatch_uid="visits-reevaluate-on-close"
         )
+        post_save.connect(last_seen.visit_saved, sender=Visit,
+                          dispatch_uid="visits-last-seen-visit")
+        post_save.connect(last_seen.child_seen_saved, sender=ChildSeen,
+                          dispatch_uid="visits-last-seen-child")
 
         from .views import case_panel
 

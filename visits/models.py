@@ -183,3 +183,27 @@ class VisitFrequency(models.Model):
 
     def __str__(self):
         return f"{self.case.reference}: every {self.working_days} working days"
+
+
+class ChildLastSeen(models.Model):
+    """For each child on a case: when a completed visit last saw them, and saw them
+    alone, and whether any of their last three completed visits on the case saw them
+    alone. Worked out from the visits (ChildSeen) in the transaction that saves a visit
+    or a child's row of it (visits.last_seen), so the dashboards test columns instead of
+    searching half a million visits. Derived, never typed: the visits are the record,
+    and `last_seen.rebuild()` works every row out again from them."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="+")
+    child = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    last_seen_at = models.DateTimeField(null=True)
+    last_alone_at = models.DateTimeField(null=True)
+    # None: no completed visit on the case has recorded the child yet.
+    alone_in_last_three = models.BooleanField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "child"], name="child_last_seen_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.child_id} on {self.case_id}: last seen {self.last_seen_at}"

@@ -11,7 +11,7 @@ from accounts import policy
 from cases import services as case_services
 from cases.models import Case, Escalation, Membership, Person
 
-from . import rules, signals
+from . import last_seen, rules, signals
 from .models import ChildSeen, Observation, Visit
 
 
@@ -147,6 +147,7 @@ def _validate_outcome(visit: Visit, data: Outcome, now) -> None:
 
 
 @transaction.atomic
+@last_seen.deferred()
 def visit_record(*, actor, visit: Visit, data: Outcome, now=None) -> Visit:
     """Record what happened, also after the fact with the real time. Saves it all or
     nothing; then the defaulted-visits rule is evaluated once the transaction commits."""
