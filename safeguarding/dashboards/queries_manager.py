@@ -23,15 +23,14 @@ Definitions (where the issue is silent, decided here):
   closed.
 - Not seen within policy: exactly the case page's rule (visits.queries
   children_seen_status): next due is the visiting interval in working days (the
-  case's own, else the CP or CIN setting) after the last completed, not-in-error
-  visit where the child was seen, or after the later of the child joining the case
-  and the case opening; overdue when that date is before today. Because the
-  working-day step is monotonic, "due before today" is "last seen before the
-  interval's cut-off day" (the interval'th working day before today), which SQL
-  can compare row by row.
-- Not seen alone at any of the last 3 visits: the child's last three completed,
-  not-in-error visits on the case that recorded them (seen or not); counted when
-  they had at least one such visit and none of the (up to) three saw them alone.
+  case's own, else the CP or CIN setting) after the child was last seen (visits.
+  last_seen), or after the later of the child joining the case and the case opening;
+  overdue when that date is before today. Because the working-day step is monotonic,
+  "due before today" is "last seen before the interval's cut-off day" (the
+  interval'th working day before today), which SQL can compare row by row.
+- Not seen alone at any of the last 3 visits: visits.last_seen's "seen alone at one
+  of the last three": counted when the child has had a completed visit on the case
+  and none of the (up to) three latest saw them alone.
 - Defaulted visits this month: defaults not recorded in error that happened in
   this calendar month (local time) on open cases.
 - Workload: active members of the team who are social workers or practice
@@ -68,7 +67,6 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -78,7 +76,7 @@ from cases.models import Case, ChildProtectionPlan, Escalation, Hazard, Membersh
 from safeguarding.workdays import WorkingDayCalendar
 from supervision.models import SupervisionSession
 from visits import rules as visit_rules
-from visits.models import ChildSeen, Visit, VisitFrequency
+from visits.models import ChildLastSeen, Visit, VisitFrequency
 
 CASELOAD_ROLES = (roles.SOCIAL_WORKER, roles.PRACTICE_SUPERVISOR)
 DUE_SOON_WORKING_DAYS = 2
@@ -140,7 +138,19 @@ def teams_for(user) -> QuerySet:
 
 def scoped_cases(user, team_id: int | None = None, *, open_only: bool = True) -> QuerySet:
     """Cases the figures are about: visible to the user, of the team (or of every team
-    the user may open), open unless asked otherwise."""
+    the user may open), open unless asked otherwise.
+
+    Built once per user object and scope: a page asks for it from several figures, and
+    the queryset is only ever used unevaluated (as a subquery), so each use still reads
+    the database as it is then."""
+    built = user.__dict__.setdefault("_dashboard_scopes", {})
+    key = (team_id, open_only)
+    if key not in built:
+        built[key] = _scoped_cases(user, team_id, open_only)
+    return built[key]
+
+
+def _scoped_cases(user, team_id: int | None, open_only: bool) -> QuerySet:
     cases = Case.objects.filter(team__in=teams_for(user).values("pk"))
     if team_id is not None:
         cases = cases.filter(team_id=team_id)
@@ -226,15 +236,11 @@ def case_flags(m: Moment, few: bool = False) -> dict[str, Q]:
     }
 
 
-def _child_visits(completed_only=True) -> QuerySet:
-    """ChildSeen rows of one (case, child) membership row, for a subquery."""
-    rows = ChildSeen.objects.filter(
-        child_id=OuterRef("person_id"), visit__case_id=OuterRef("case_id"),
-        visit__in_error=False,
-    )
-    if completed_only:
-        rows = rows.filter(visit__outcome=Visit.Outcome.COMPLETED)
-    return rows
+def _last_seen() -> QuerySet:
+    """The child's last-seen row (visits.last_seen) on the membership row's case: one
+    probe of its unique key per child."""
+    return ChildLastSeen.objects.filter(case_id=OuterRef("case_id"),
+                                        child_id=OuterRef("person_id"))
 
 
 def calendar_around(today: datetime.date, *, back_working_days: int = 0,
@@ -272,12 +278,19 @@ def child_clock(m: Moment) -> ChildClock:
 def child_base(cases: QuerySet, m: Moment, clock: ChildClock,
                team_id: int | None = None) -> QuerySet:
     """Current child memberships of the cases, with plan, visiting interval and the
-    cut-off it gives today: what the counts need, nothing read per row."""
-    on_plan = CaseWhen(When(person_id__in=_children_on_plan(m), then=Value(True)),
-                       default=Value(False))
+    cut-off it gives today: what the counts need. For a team each child's plan is
+    looked up by its index; across the county the plans are read once and hashed."""
+    if team_id is None:
+        def planned():
+            return Q(person_id__in=_children_on_plan(m))
+    else:
+        def planned():
+            return Q(Exists(ChildProtectionPlan.objects.filter(
+                ChildProtectionPlan.active_on_q(m.today), child_id=OuterRef("person_id"))))
+    on_plan = CaseWhen(When(planned(), then=Value(True)), default=Value(False))
     interval = Coalesce(
         F("case__visit_frequency__working_days"),
-        CaseWhen(When(person_id__in=_children_on_plan(m),
+        CaseWhen(When(planned(),
                       then=Value(settings.VISIT_EVERY_WORKING_DAYS_CP)),
                  default=Value(settings.VISIT_EVERY_WORKING_DAYS_CIN)),
         output_field=IntegerField(),
@@ -294,7 +307,7 @@ def child_base(cases: QuerySet, m: Moment, clock: ChildClock,
             When(**{f"{own}__isnull": False}, then=Value(day_value(never))),
             default=None)
         by_plan = CaseWhen(
-            When(person_id__in=_children_on_plan(m),
+            When(planned(),
                  then=Value(day_value(clock.cutoffs.get(settings.VISIT_EVERY_WORKING_DAYS_CP,
                                                         never)))),
             default=Value(day_value(clock.cutoffs.get(settings.VISIT_EVERY_WORKING_DAYS_CIN,
@@ -321,29 +334,15 @@ def child_base(cases: QuerySet, m: Moment, clock: ChildClock,
 def child_rows(cases: QuerySet, m: Moment, clock: ChildClock,
                team_id: int | None = None) -> QuerySet:
     """child_base with what a list shows: joined, last seen and last seen alone."""
-    seen = _child_visits().filter(seen=True)
     return child_base(cases, m, clock, team_id).annotate(
         joined=Subquery(
             Membership.objects.filter(case_id=OuterRef("case_id"),
                                       person_id=OuterRef("person_id"))
             .order_by("start_date").values("start_date")[:1]
         ),
-        last_seen_at=Subquery(
-            seen.order_by().values("child_id").annotate(last=Max("visit__occurred_at"))
-            .values("last")
-        ),
-        last_alone_at=Subquery(
-            seen.filter(seen_alone=True).order_by().values("child_id")
-            .annotate(last=Max("visit__occurred_at")).values("last")
-        ),
+        last_seen_at=Subquery(_last_seen().values("last_seen_at")),
+        last_alone_at=Subquery(_last_seen().values("last_alone_at")),
     )
-
-
-def _seen_since(field: str, floor: datetime.datetime) -> Exists:
-    """Seen on a completed visit at or after the row's `field`; `floor` is a constant
-    no later than any row's, so the database reads only recent visits."""
-    return Exists(_child_visits().filter(seen=True, visit__occurred_at__gte=floor)
-                  .filter(visit__occurred_at__gte=OuterRef(field)))
 
 
 def _joined_before_cutoff() -> Exists:
@@ -353,61 +352,18 @@ def _joined_before_cutoff() -> Exists:
         start_date__lt=OuterRef("cutoff")))
 
 
-def not_seen(rows: QuerySet, clock: ChildClock, m: Moment, *, few: bool) -> QuerySet:
-    """The rows not seen within policy: not seen since their cut-off, and either seen
-    at some time (so the last time was before it) or on the case since before it.
-
-    For a team (`few` rows) each child's last visit is looked up through the child
-    index; across the county the recent visits are read once and anti-joined.
-    """
-    on_case_before = Q(_joined_before_cutoff(), case__opened_on__lt=F("cutoff"))
-    if few:
-        # The case's completed visits newest first, each probed for the child by the
-        # (visit, child) key: the first probe or two find the last time seen.
-        seen_at_visit = Subquery(ChildSeen.objects.filter(
-            visit_id=OuterRef("pk"), child_id=OuterRef(OuterRef("person_id")))
-            .order_by().values("seen"))
-        last = Subquery(
-            Visit.objects.filter(case_id=OuterRef("case_id"), in_error=False,
-                                 outcome=Visit.Outcome.COMPLETED)
-            .annotate(child_seen=seen_at_visit).filter(child_seen=True)
-            .order_by("-occurred_at").values("occurred_at")[:1])
-        return rows.annotate(last_seen_before=last).filter(
-            Q(last_seen_before__lt=F("cutoff_at"))
-            | Q(last_seen_before__isnull=True) & on_case_before)
-    floor = m.at(min(clock.cutoffs.values(), default=m.today))
-    return rows.filter(~Q(_seen_since("cutoff_at", floor)) & (
-        on_case_before | Q(Exists(_child_visits().filter(seen=True)))))
+def not_seen_q() -> Q:
+    """Not seen within policy, on child_base rows: not seen since their cut-off, and
+    either seen at some time (so the last time was before it) or on the case since
+    before it (so the interval since joining has run out)."""
+    return ~Q(Exists(_last_seen().filter(last_seen_at__gte=OuterRef("cutoff_at")))) & (
+        Q(Exists(_last_seen().filter(last_seen_at__isnull=False)))
+        | Q(_joined_before_cutoff(), case__opened_on__lt=F("cutoff")))
 
 
-def _alone_in_last_three() -> RawSQL:
-    """1 if the child was seen alone at one of their last three completed visits on the
-    case, 0 if not, NULL if they have had none: one look-up per row, through the child
-    index. Written as SQL because the ORM cannot aggregate over a LIMIT; it refers to
-    the outer Membership row by its table name."""
-    membership = Membership._meta.db_table
-    # The case's completed visits newest first (visit_completed_by_case), each probed
-    # for this child by the (visit, child) key, until three are found: a handful of
-    # probes per child. A join instead hashes all the case's and the child's visits.
-    child_at_visit = (
-        f"(SELECT cs.seen_alone FROM {ChildSeen._meta.db_table} cs "
-        f'WHERE cs.visit_id = v.id AND cs.child_id = "{membership}"."person_id")'
-    )
-    sql = (
-        "SELECT MAX(CASE WHEN last3.seen_alone THEN 1 ELSE 0 END) FROM ("
-        f"SELECT {child_at_visit} AS seen_alone FROM {Visit._meta.db_table} v "
-        f'WHERE v.case_id = "{membership}"."case_id" '
-        "AND v.in_error = %s AND v.outcome = %s "
-        f"AND {child_at_visit} IS NOT NULL "
-        "ORDER BY v.occurred_at DESC, v.id DESC LIMIT 3) last3"
-    )
-    return RawSQL(sql, (False, Visit.Outcome.COMPLETED), output_field=IntegerField())
-
-
-def not_seen_alone(rows: QuerySet) -> QuerySet:
-    """The rows that had a visit and were not seen alone at any of the last three (or
-    fewer)."""
-    return rows.annotate(alone_last3=_alone_in_last_three()).filter(alone_last3=0)
+def not_seen_alone_q() -> Q:
+    """Had a completed visit, and none of the last three (or fewer) saw them alone."""
+    return Q(Exists(_last_seen().filter(alone_in_last_three=False)))
 
 
 def escalations(user, team_id: int | None = None) -> QuerySet:
@@ -566,19 +522,15 @@ def counts_by_team(user, m: Moment, team_id: int | None = None, *,
     children = child_base(cases, m, clock, team_id)
     for row in children.order_by().values("case__team_id").annotate(
             total=Count("person_id", distinct=True),
-            cp=Count("person_id", distinct=True, filter=Q(on_plan=True))):
+            cp=Count("person_id", distinct=True, filter=Q(on_plan=True)),
+            not_seen=Count("pk", filter=not_seen_q()),
+            not_seen_alone=Count("pk", filter=not_seen_alone_q())):
         t = row["case__team_id"]
         counts["children-total"][t] = row["total"]
         counts["children-cp"][t] = row["cp"]
         counts["children-cin"][t] = row["total"] - row["cp"]
-    # Each flag in WHERE rather than inside the count, so the database can join
-    # (anti-join) rather than look up row by row.
-    for row in not_seen(children, clock, m, few=team_id is not None).order_by().values(
-            "case__team_id").annotate(n=Count("pk")):
-        counts["children-not-seen"][row["case__team_id"]] = row["n"]
-    for row in not_seen_alone(children).order_by().values(
-            "case__team_id").annotate(n=Count("pk")):
-        counts["children-not-seen-alone"][row["case__team_id"]] = row["n"]
+        counts["children-not-seen"][t] = row["not_seen"]
+        counts["children-not-seen-alone"][t] = row["not_seen_alone"]
 
     due_soon_by = clock.calendar.add(m.today, DUE_SOON_WORKING_DAYS)
     filters = escalation_filters(m, due_soon_by)
@@ -630,10 +582,10 @@ def figure_rows(user, m: Moment, key: str, team_id: int | None = None) -> QueryS
         rows = child_rows(cases, m, clock, team_id).select_related("person", "case",
                                                                  "case__team")
         if key == "children-not-seen":
-            return not_seen(rows, clock, m, few=team_id is not None).order_by(
+            return rows.filter(not_seen_q()).order_by(
                 F("last_seen_at").asc(nulls_first=True), "person__last_name", "pk")
         if key == "children-not-seen-alone":
-            rows = not_seen_alone(rows)
+            rows = rows.filter(not_seen_alone_q())
         else:
             rows = rows.filter(on_plan=key == "children-cp")
         return rows.order_by("person__last_name", "person__first_name", "pk")
