@@ -1,9 +1,10 @@
-"""Reads about visits. R5: for every child, last seen, last seen alone, next visit due."""
+"""Reads about visits. R5: for every child, last seen, last seen alone (visits.last_seen),
+next visit due."""
 
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Max, Min, Q
+from django.db.models import Min
 from django.utils import timezone
 
 from cases import queries as case_queries
@@ -11,7 +12,7 @@ from cases.models import Case, Membership, Person
 from safeguarding.workdays import WorkingDayCalendar
 
 from . import rules
-from .models import ChildSeen, Visit
+from .models import ChildLastSeen
 
 
 @dataclass
@@ -30,23 +31,15 @@ class ChildSeenStatus:
 def children_seen_status(case: Case, *, today: datetime.date) -> list[ChildSeenStatus]:
     children = case_queries.children_plan_status(case, today=today)
     ids = [child.pk for child, _ in children]
-    seen = (
-        ChildSeen.objects.filter(
-            child_id__in=ids, visit__case=case, visit__in_error=False,
-            visit__outcome=Visit.Outcome.COMPLETED, seen=True,
-        )
-        .values("child_id")
-        .annotate(last=Max("visit__occurred_at"),
-                  last_alone=Max("visit__occurred_at", filter=Q(seen_alone=True)))
-    )
-    by_child = {row["child_id"]: row for row in seen}
+    by_child = {row["child_id"]: row for row in ChildLastSeen.objects.filter(
+        case=case, child_id__in=ids).values("child_id", "last_seen_at", "last_alone_at")}
     joined = dict(Membership.objects.filter(case=case, person_id__in=ids).values(
         "person_id").annotate(first=Min("start_date")).values_list("person_id", "first"))
     pending = []
     for child, plan in children:
         row = by_child.get(child.pk, {})
-        last = row.get("last")
-        last_alone = row.get("last_alone")
+        last = row.get("last_seen_at")
+        last_alone = row.get("last_alone_at")
         interval = rules.visit_interval(case, child_on_plan=plan is not None)
         last_day = timezone.localdate(last) if last else None
         opened = max(joined.get(child.pk) or case.opened_on, case.opened_on)

@@ -15,7 +15,7 @@ the manager dashboards.
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts import policy
@@ -25,7 +25,7 @@ from safeguarding.workdays import WorkingDayCalendar
 from supervision import queries as supervision_queries
 from supervision.models import Action
 from visits import rules as visit_rules
-from visits.models import ChildSeen, Visit
+from visits.models import ChildLastSeen, Visit
 
 ESCALATION_DUE_SOON_WORKING_DAYS = 2
 NOTIFICATIONS_SHOWN = 5
@@ -95,10 +95,8 @@ def my_cases_qs(user) -> QuerySet:
 def _current_children(today: datetime.date) -> QuerySet:
     """Memberships of children on the case today, as children_plan_status lists them,
     with what children_seen_status reads per child computed by subqueries."""
-    seen = ChildSeen.objects.filter(
-        child_id=OuterRef("person_id"), visit__case_id=OuterRef("case_id"),
-        visit__in_error=False, visit__outcome=Visit.Outcome.COMPLETED, seen=True,
-    ).order_by().values("child_id")
+    seen = ChildLastSeen.objects.filter(case_id=OuterRef("case_id"),
+                                        child_id=OuterRef("person_id"))
     joined = Membership.objects.filter(
         case_id=OuterRef("case_id"), person_id=OuterRef("person_id"),
     ).order_by().values("person_id")
@@ -109,9 +107,8 @@ def _current_children(today: datetime.date) -> QuerySet:
                                   relationship=Membership.Relationship.CHILD)
         .select_related("person")
         .annotate(
-            last_seen_at=Subquery(seen.annotate(m=Max("visit__occurred_at")).values("m")),
-            last_alone_at=Subquery(seen.filter(seen_alone=True)
-                                   .annotate(m=Max("visit__occurred_at")).values("m")),
+            last_seen_at=Subquery(seen.values("last_seen_at")),
+            last_alone_at=Subquery(seen.values("last_alone_at")),
             joined_on=Subquery(joined.annotate(m=Min("start_date")).values("m")),
             on_plan=Exists(plan_today),
         )
