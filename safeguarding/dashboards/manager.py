@@ -21,13 +21,14 @@ from django.views.decorators.http import require_GET, require_POST
 from . import charts_manager as charts
 from . import queries_manager as q
 from . import snapshots
+from .common import Moment, moment
 
 PER_PAGE = 50
 
 
-def clock() -> q.Moment:
+def clock() -> Moment:
     """The one place the dashboards read the time (tests freeze it)."""
-    return q.moment()
+    return moment()
 
 
 def _manager(request):
@@ -143,6 +144,10 @@ def _figure_page(request, user, figure, team):
         items = q.decorate_children(items, m)
     elif figure.kind == "workers":
         items = q.decorate_workers(items, m)
+    elif figure.kind == "escalations":
+        items = list(items)
+        for e in items:
+            e.overdue = e.is_overdue(m.today)
     noun, plural = NOUNS[figure.kind]
     return render(request, "dashboards/manager_list.html", {
         "figure": figure, "team": team, "m": m, "page": page, "items": items,

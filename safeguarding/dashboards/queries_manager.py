@@ -78,45 +78,15 @@ from supervision.models import SupervisionSession
 from visits import rules as visit_rules
 from visits.models import ChildLastSeen, Visit, VisitFrequency
 
+from .common import (
+    DUE_SOON_WORKING_DAYS,
+    Moment,
+    defaulted_this_month_q,
+    hazard_now,
+    planned_this_week_q,
+)
+
 CASELOAD_ROLES = (roles.SOCIAL_WORKER, roles.PRACTICE_SUPERVISOR)
-DUE_SOON_WORKING_DAYS = 2
-
-
-# --- Time: one place -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Moment:
-    """Now, and the day, week, month and quarter the figures are about."""
-
-    now: datetime.datetime
-    today: datetime.date
-    week_start: datetime.date
-    month_start: datetime.date
-    quarter_start: datetime.date
-
-    def at(self, day: datetime.date) -> datetime.datetime:
-        """Local midnight at the start of `day`."""
-        return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-    @property
-    def week_end(self) -> datetime.date:
-        return self.week_start + datetime.timedelta(days=6)
-
-    @property
-    def next_month_start(self) -> datetime.date:
-        return (self.month_start + datetime.timedelta(days=32)).replace(day=1)
-
-
-def moment(now: datetime.datetime | None = None) -> Moment:
-    now = now or timezone.now()
-    today = timezone.localdate(now)
-    return Moment(
-        now=now, today=today,
-        week_start=today - datetime.timedelta(days=today.weekday()),
-        month_start=today.replace(day=1),
-        quarter_start=datetime.date(today.year, (today.month - 1) // 3 * 3 + 1, 1),
-    )
 
 
 # --- Scope ---------------------------------------------------------------------------------
@@ -196,12 +166,11 @@ def _cases_with_child_on_plan(m: Moment) -> QuerySet:
 
 
 def _hazard_now(m: Moment, few: bool = False) -> Q:
-    """A hazard active today on the case, or on someone on it today."""
-    active = Hazard.objects.filter(Hazard.active_on_q(m.today))
+    """A hazard active today on the case, or on someone on it today: for a team looked
+    up case by case (common.hazard_now); across the county the sets are read once."""
     if few:
-        return Q(Exists(active.filter(case=OuterRef("pk")))) | Q(Exists(active.filter(
-            Membership.active_on_q(m.today, prefix="person__memberships"),
-            person__memberships__case=OuterRef("pk"))))
+        return Q(hazard_now(m, "pk"))
+    active = Hazard.objects.filter(Hazard.active_on_q(m.today))
     on_people = Membership.objects.filter(
         Membership.active_on_q(m.today),
         person_id__in=active.filter(person__isnull=False).values("person_id"),
@@ -210,11 +179,7 @@ def _hazard_now(m: Moment, few: bool = False) -> Q:
 
 
 def _planned_this_week(m: Moment) -> QuerySet:
-    return Visit.objects.filter(
-        case=OuterRef("pk"), outcome=Visit.Outcome.PLANNED, in_error=False,
-        planned_for__gte=m.at(m.week_start),
-        planned_for__lt=m.at(m.week_start + datetime.timedelta(days=7)),
-    )
+    return Visit.objects.filter(planned_this_week_q(m), case=OuterRef("pk"))
 
 
 def case_flags(m: Moment, few: bool = False) -> dict[str, Q]:
@@ -383,10 +348,7 @@ def escalation_filters(m: Moment, due_soon_by: datetime.date) -> dict[str, Q]:
 
 
 def defaulted_visits(cases: QuerySet, m: Moment) -> QuerySet:
-    return Visit.objects.filter(
-        case__in=cases.values("pk"), outcome=Visit.Outcome.DEFAULTED, in_error=False,
-        occurred_at__gte=m.at(m.month_start), occurred_at__lt=m.at(m.next_month_start),
-    )
+    return Visit.objects.filter(defaulted_this_month_q(m), case__in=cases.values("pk"))
 
 
 def _count_of(qs: QuerySet) -> Subquery:

@@ -20,14 +20,22 @@ from django.utils import timezone
 
 from accounts import policy
 from accounts.models import Notification
-from cases.models import Case, ChildProtectionPlan, Escalation, Hazard, Membership, Person
+from cases.models import Case, ChildProtectionPlan, Escalation, Membership, Person
 from safeguarding.workdays import WorkingDayCalendar
 from supervision import queries as supervision_queries
 from supervision.models import Action
 from visits import rules as visit_rules
 from visits.models import ChildLastSeen, Visit
 
-ESCALATION_DUE_SOON_WORKING_DAYS = 2
+from .common import (
+    DUE_SOON_WORKING_DAYS,
+    Moment,
+    defaulted_this_month_q,
+    hazard_now,
+    moment,
+    planned_this_week_q,
+)
+
 NOTIFICATIONS_SHOWN = 5
 
 
@@ -140,7 +148,7 @@ def _my_cases(user, *, today: datetime.date) -> tuple[list[CaseRow], WorkingDayC
             pending.append((case, m, last, interval, start))
     calendar = WorkingDayCalendar.for_starts(
         [today, *(p[4] for p in pending)],
-        max([ESCALATION_DUE_SOON_WORKING_DAYS, *(p[3] for p in pending)]))
+        max([DUE_SOON_WORKING_DAYS, *(p[3] for p in pending)]))
     rows = {case.pk: CaseRow(case) for case in cases}
     for case, m, last, interval, start in pending:
         due = visit_rules.next_visit_due(last, opened_on=start, interval=interval,
@@ -167,34 +175,6 @@ def children_out_of_view(rows: list[CaseRow]) -> list[ChildStatus]:
 # --- Visits -------------------------------------------------------------------------------
 
 
-def _local_midnight(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-
-def week_of(today: datetime.date) -> tuple[datetime.date, datetime.date]:
-    """Monday and Sunday of the week holding `today`."""
-    monday = today - datetime.timedelta(days=today.weekday())
-    return monday, monday + datetime.timedelta(days=6)
-
-
-def month_of(today: datetime.date) -> tuple[datetime.date, datetime.date]:
-    """The first day of `today`'s month and the first day of the next."""
-    first = today.replace(day=1)
-    following = (first + datetime.timedelta(days=32)).replace(day=1)
-    return first, following
-
-
-def _has_active_hazard(today: datetime.date) -> Exists:
-    """Whether a hazard is active today on the visit's case or on anyone on it today (as
-    the case page's cases.queries.active_hazards). Two Exists rather than one with an
-    OR, so each can use its index."""
-    active = Hazard.objects.filter(Hazard.active_on_q(today))
-    people = Membership.objects.filter(Membership.active_on_q(today),
-                                       case_id=OuterRef(OuterRef("case_id"))).values("person_id")
-    return (Exists(active.filter(case_id=OuterRef("case_id")))
-            | Exists(active.filter(person_id__in=people)))
-
-
 @dataclass
 class WeekVisits:
     earlier: list[Visit]
@@ -217,22 +197,19 @@ def _my_case_ids(user, case_ids: list[int] | None) -> list[int]:
     return list(my_cases_qs(user).values_list("pk", flat=True))
 
 
-def visits_this_week(user, *, today: datetime.date,
-                     case_ids: list[int] | None = None) -> WeekVisits:
+def visits_this_week(user, m: Moment, *, case_ids: list[int] | None = None) -> WeekVisits:
     """Visits still planned this week (Monday to Sunday) that the user leads or joins,
     or on their open cases: earlier this week (the outcome is not yet recorded), today,
     and later this week."""
-    monday, sunday = week_of(today)
+    today = m.today
     visits = (
         policy.visible_related(user, Visit.objects.filter(
             Q(lead_worker=user) | Q(joint_worker=user)
             | Q(case_id__in=_my_case_ids(user, case_ids)),
-            outcome=Visit.Outcome.PLANNED, in_error=False,
-            planned_for__gte=_local_midnight(monday),
-            planned_for__lt=_local_midnight(sunday + datetime.timedelta(days=1)),
+            planned_this_week_q(m),
         ))
         .select_related("case", "lead_worker", "joint_worker", "joint_agency")
-        .annotate(has_hazard=_has_active_hazard(today))
+        .annotate(has_hazard=hazard_now(m, "case_id"))
         .order_by("planned_for", "id")
     )
     result = WeekVisits([], [], [])
@@ -249,17 +226,13 @@ class CaseDefaults:
     visits: list[Visit]
 
 
-def defaulted_this_month(user, *, today: datetime.date,
+def defaulted_this_month(user, m: Moment, *,
                          case_ids: list[int] | None = None) -> list[CaseDefaults]:
     """Visits to my open cases the family defaulted this calendar month, by case
     (most defaults first). Visits marked recorded in error do not count."""
-    first, following = month_of(today)
     visits = (
-        Visit.objects.filter(
-            case_id__in=_my_case_ids(user, case_ids), outcome=Visit.Outcome.DEFAULTED,
-            in_error=False, occurred_at__gte=_local_midnight(first),
-            occurred_at__lt=_local_midnight(following),
-        )
+        Visit.objects.filter(defaulted_this_month_q(m),
+                             case_id__in=_my_case_ids(user, case_ids))
         .select_related("case")
         .order_by("case__family_name", "case__reference", "occurred_at", "id")
     )
@@ -282,19 +255,18 @@ class EscalationRow:
 
 def open_escalations(user, *, today: datetime.date,
                      calendar: WorkingDayCalendar | None = None) -> list[EscalationRow]:
-    """Open and overdue escalations on my cases, soonest deadline first; due soon means
-    within ESCALATION_DUE_SOON_WORKING_DAYS working days."""
+    """Open and overdue escalations on my open cases, soonest deadline first; due soon
+    means within DUE_SOON_WORKING_DAYS working days."""
     from cases.queries import escalations_for
 
-    calendar = calendar or WorkingDayCalendar.for_starts([today],
-                                                             ESCALATION_DUE_SOON_WORKING_DAYS)
-    soon = calendar.add(today, ESCALATION_DUE_SOON_WORKING_DAYS)
+    calendar = calendar or WorkingDayCalendar.for_starts([today], DUE_SOON_WORKING_DAYS)
+    soon = calendar.add(today, DUE_SOON_WORKING_DAYS)
     return [
         EscalationRow(
             e, overdue=e.is_overdue(today),
             due_today=e.due_date == today, due_soon=today < e.due_date <= soon,
         )
-        for e in escalations_for(user, scope="mine")
+        for e in escalations_for(user, scope="mine").filter(case__status=Case.Status.OPEN)
     ]
 
 
@@ -360,18 +332,18 @@ class MyWork:
 
 def my_work(user, *, now: datetime.datetime) -> MyWork:
     """Everything on "My work" for this user at `now`, in a fixed number of queries."""
-    today = timezone.localdate(now)
+    m = moment(now)
+    today = m.today
     cases, calendar = _my_cases(user, today=today)
     case_ids = [row.case.pk for row in cases]
-    monday, sunday = week_of(today)
     return MyWork(
         today=today,
-        week_start=monday,
-        week_end=sunday,
+        week_start=m.week_start,
+        week_end=m.week_end,
         cases=cases,
         out_of_view=children_out_of_view(cases),
-        visits=visits_this_week(user, today=today, case_ids=case_ids),
-        defaults=defaulted_this_month(user, today=today, case_ids=case_ids),
+        visits=visits_this_week(user, m, case_ids=case_ids),
+        defaults=defaulted_this_month(user, m, case_ids=case_ids),
         escalations=open_escalations(user, today=today, calendar=calendar),
         actions=my_actions(user, today=today),
         notifications=unread_notifications(user),

@@ -23,6 +23,7 @@ from accounts.models import User
 from safeguarding.models import DashboardSnapshot
 
 from . import queries_manager as q
+from .common import Moment, moment
 
 
 @dataclass
@@ -43,7 +44,7 @@ def _decode(data: dict[str, dict[str, int]]) -> dict[str, dict[int, int]]:
 
 def service_snapshot_refresh(*, user, now: datetime.datetime | None = None) -> DashboardSnapshot:
     """Work out the user's service figures at `now` and keep them, replacing the last."""
-    m = q.moment(now)
+    m = moment(now)
     started = time.perf_counter()
     counts = q.counts_by_team(user, m)
     seconds = time.perf_counter() - started
@@ -63,7 +64,7 @@ def service_snapshots_refresh_all(*, now: datetime.datetime | None = None) -> in
     return done
 
 
-def _usable(snapshot: DashboardSnapshot | None, m: q.Moment) -> bool:
+def _usable(snapshot: DashboardSnapshot | None, m: Moment) -> bool:
     if snapshot is None:
         return False
     if timezone.localdate(snapshot.computed_at) != m.today or snapshot.computed_at > m.now:
@@ -72,7 +73,7 @@ def _usable(snapshot: DashboardSnapshot | None, m: q.Moment) -> bool:
     return age <= settings.SERVICE_DASHBOARD_MAX_AGE_SECONDS
 
 
-def service_counts(user, m: q.Moment) -> ServiceCounts:
+def service_counts(user, m: Moment) -> ServiceCounts:
     """The figures for the page: the user's snapshot when it is usable, else worked out
     now (and kept)."""
     snapshot = DashboardSnapshot.objects.filter(user=user).first()

@@ -266,3 +266,23 @@ def test_a_calendar_counts_back_and_on_as_add_working_days_does_past_its_window(
     assert not calendar.is_working_day(datetime.date(2026, 12, 29))
     assert calendar.is_working_day(datetime.date(2026, 12, 30))
     assert not calendar.is_working_day(datetime.date(2027, 3, 26))  # Good Friday
+
+
+def test_a_calendar_for_many_starts_reads_once_and_agrees_with_add_working_days(db):
+    """for_starts sizes the window from the dates it is given; a start it was not told
+    of (a long closure between) is read as needed, with the same answer."""
+    from accounts.models import ClosureDay
+    from safeguarding.workdays import WorkingDayCalendar
+
+    D = datetime.date
+    ClosureDay.objects.create(date=D(2026, 12, 24), reason="Christmas closure")
+    for day in range(1, 20):
+        ClosureDay.objects.create(date=D(2027, 2, day), reason="A long closure")
+    starts = [D(2026, 12, 18), D(2026, 12, 23), D(2027, 1, 29), D(2027, 3, 27), D(2026, 5, 1)]
+    calendar = WorkingDayCalendar.for_starts(starts, 10)
+    narrow = WorkingDayCalendar.for_starts([D(2026, 6, 1)], 1)
+    for start in starts:
+        for n in (0, 1, 3, 7, 10, 20, 40):
+            expected = add_working_days(start, n)
+            assert calendar.add(start, n) == expected, (start, n)
+            assert narrow.add(start, n) == expected, (start, n)

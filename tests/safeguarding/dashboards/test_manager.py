@@ -20,8 +20,8 @@ from django.utils import timezone
 from accounts import roles
 from cases.models import Case
 from safeguarding.dashboards import queries_manager as q
+from safeguarding.dashboards.common import moment
 from safeguarding.models import DashboardSnapshot
-from safeguarding.workdays import WorkingDayCalendar, add_working_days
 from tests.factories import (
     CaseFactory,
     EscalationFactory,
@@ -221,14 +221,14 @@ def names(key, rows):
 
 
 def test_it_counts_every_figure_for_a_team(world):
-    counts = q.counts_by_team(world.grace, q.moment(), world.north.pk)
+    counts = q.counts_by_team(world.grace, moment(), world.north.pk)
     assert {k: counts[k].get(world.north.pk, 0) for k in NORTH} == NORTH
     assert counts["defaulted-cases"] == {world.north.pk: 1}
     assert world.south.pk not in counts["escalations-overdue"]
 
 
 def test_it_lists_the_rows_behind_every_figure(world):
-    m = q.moment()
+    m = moment()
     for key, expected in NORTH_ROWS.items():
         rows = list(q.figure_rows(world.grace, m, key, world.north.pk))
         assert names(key, rows) == expected, key
@@ -239,7 +239,7 @@ def test_it_looks_at_exactly_the_last_three_visits_for_seen_alone(world):
     adams, a2 = world.cases["Adams"], world.children["A2"]
 
     def flagged():
-        rows = q.figure_rows(world.grace, q.moment(), "children-not-seen-alone",
+        rows = q.figure_rows(world.grace, moment(), "children-not-seen-alone",
                              world.north.pk)
         return "A2" in names("children-not-seen-alone", rows)
 
@@ -256,7 +256,7 @@ def test_it_looks_at_exactly_the_last_three_visits_for_seen_alone(world):
 
 
 def test_it_counts_each_workers_caseload_and_supervision(world):
-    m = q.moment()
+    m = moment()
     rows = q.decorate_workers(q.figure_rows(world.grace, m, "workload", world.north.pk), m)
     got = {w.username: (w.cases_n or 0, w.children_n or 0, w.children_cp_n or 0,
                         w.last_supervised, w.supervision_due) for w in rows}
@@ -272,14 +272,14 @@ def test_it_counts_each_workers_caseload_and_supervision(world):
 
 
 def test_it_counts_every_team_side_by_side_for_a_service_manager(world):
-    counts = q.counts_by_team(world.helen, q.moment())
+    counts = q.counts_by_team(world.helen, moment())
     for key in NORTH:
         assert counts[key].get(world.north.pk, 0) == NORTH[key], key
         assert counts[key].get(world.south.pk, 0) == SOUTH[key], key
 
 
 def test_it_matches_the_case_pages_rule_for_children_not_seen(world):
-    m = q.moment()
+    m = moment()
     expected, details = set(), {}
     for case in Case.objects.filter(status="open", restricted=False):
         for status in children_seen_status(case, today=TODAY):
@@ -295,18 +295,6 @@ def test_it_matches_the_case_pages_rule_for_children_not_seen(world):
         assert (r.next_due, r.last_seen, r.last_seen_alone, r.interval) == (
             status.next_due, status.last_seen, status.last_seen_alone, status.interval)
         assert r.overdue == status.overdue(TODAY)
-
-
-def test_it_dates_working_days_as_the_deadline_rule_does(db):
-    calendar = WorkingDayCalendar(D(2026, 11, 1), D(2027, 6, 30))
-    for start in (D(2026, 12, 18), D(2026, 12, 23), D(2027, 3, 27), D(2027, 1, 2)):
-        for n in (1, 2, 3, 7, 10, 20):
-            assert calendar.add(start, n) == add_working_days(start, n), (start, n)
-    for today in (D(2027, 1, 4), D(2027, 4, 6), D(2027, 5, 31)):
-        for n in (1, 5, 10, 20):
-            cut = calendar.back(today, n)
-            assert add_working_days(cut, n) >= today
-            assert add_working_days(cut - datetime.timedelta(days=1), n) < today
 
 
 def listed(response):
@@ -384,10 +372,10 @@ def test_it_sends_anonymous_users_to_sign_in(client, world):
 
 def test_it_shows_a_restricted_case_only_to_a_manager_named_on_it(client, world):
     world.cases["Secret"].restricted_to.add(world.grace)
-    counts = q.counts_by_team(world.grace, q.moment(), world.north.pk)
+    counts = q.counts_by_team(world.grace, moment(), world.north.pk)
     assert counts["cases-cp"][world.north.pk] == NORTH["cases-cp"] + 1
     assert counts["escalations-overdue"][world.north.pk] == NORTH["escalations-overdue"] + 1
-    helen = q.counts_by_team(world.helen, q.moment(), world.north.pk)
+    helen = q.counts_by_team(world.helen, moment(), world.north.pk)
     assert helen["cases-cp"][world.north.pk] == NORTH["cases-cp"]
 
 
@@ -460,7 +448,7 @@ def test_it_asks_the_same_number_of_queries_whatever_the_data(client, world):
     large = query_counts(client, world)
     assert large == small
     # And every figure had rows to show in both, so the pages did the same work.
-    counts = q.counts_by_team(world.helen, q.moment())
+    counts = q.counts_by_team(world.helen, moment())
     assert all(sum(counts[f.key].values()) >= 2 for f in q.FIGURES)
     # Working the service figures out also reads and writes its snapshot (6 queries);
     # reading them from the snapshot is a handful.

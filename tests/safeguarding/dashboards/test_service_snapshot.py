@@ -13,6 +13,7 @@ from accounts import roles
 from safeguarding import tasks
 from safeguarding.dashboards import queries_manager as q
 from safeguarding.dashboards import snapshots
+from safeguarding.dashboards.common import moment
 from safeguarding.models import DashboardSnapshot
 from tests.factories import CaseFactory, MembershipFactory, TeamFactory, UserFactory
 
@@ -48,8 +49,8 @@ def cell(html, team, key, value):
 
 def test_it_keeps_the_same_figures_as_working_them_out_live(county):
     snapshot = snapshots.service_snapshot_refresh(user=county["helen"])
-    live = q.counts_by_team(county["helen"], q.moment())
-    assert snapshots.service_counts(county["helen"], q.moment()).counts == live
+    live = q.counts_by_team(county["helen"], moment())
+    assert snapshots.service_counts(county["helen"], moment()).counts == live
     assert snapshot.computed_at == NOW
     assert live["cases-total"] == {county["north"].pk: 2, county["south"].pk: 3}
 
@@ -113,8 +114,8 @@ def test_each_service_manager_has_their_own_figures(county):
     restricted = CaseFactory(team=county["south"], restricted=True)
     restricted.restricted_to.add(county["helen"])
 
-    mine = snapshots.service_counts(county["helen"], q.moment()).counts
-    theirs = snapshots.service_counts(county["other_sm"], q.moment()).counts
+    mine = snapshots.service_counts(county["helen"], moment()).counts
+    theirs = snapshots.service_counts(county["other_sm"], moment()).counts
 
     assert mine["cases-total"][county["south"].pk] == 4
     assert theirs["cases-total"][county["south"].pk] == 3

@@ -19,7 +19,7 @@ from accounts import roles
 from accounts.models import ClosureDay, Notification
 from cases.models import Case, Escalation
 from safeguarding.dashboards import queries_worker
-from safeguarding.workdays import WorkingDayCalendar, add_working_days
+from safeguarding.workdays import add_working_days
 from tests.factories import (
     CaseDiscussionFactory,
     CaseFactory,
@@ -275,23 +275,6 @@ def test_it_skips_local_closure_days_as_the_case_page_does(world):
             s.next_due for s in children_seen_status(row.case, today=TODAY)]
 
 
-def test_it_counts_working_days_for_many_dates_as_add_working_days_does(db):
-    ClosureDay.objects.create(date=D(2026, 12, 24), reason="Christmas closure")
-    for day in range(1, 20):
-        ClosureDay.objects.create(date=D(2027, 2, day), reason="A long closure")
-    starts = [D(2026, 12, 18), D(2026, 12, 23), D(2027, 1, 29), D(2027, 3, 27), D(2026, 5, 1)]
-    calendar = WorkingDayCalendar.for_starts(starts, 10)
-
-    # One read for the starts it was told of; dates outside it are read as needed.
-    narrow = WorkingDayCalendar.for_starts([D(2026, 6, 1)], 1)
-
-    for start in starts:
-        for n in (0, 1, 3, 7, 10, 20, 40):
-            expected = add_working_days(start, n)
-            assert calendar.add(start, n) == expected, (start, n)
-            assert narrow.add(start, n) == expected, (start, n)
-
-
 def test_it_puts_the_children_not_seen_in_time_first_longest_overdue_first(world):
     work = queries_worker.my_work(world["amira"], now=NOW)
 
@@ -344,6 +327,33 @@ def test_it_flags_an_open_escalation_past_its_date_before_the_sweep_marks_it(wor
     assert [(r.escalation.case.family_name, r.overdue, r.due_today) for r in rows] == [
         ("Carter", True, False), ("Walsh", True, False), ("Namedfamily", False, True),
         ("Carter", False, False)]
+
+
+def test_it_leaves_out_escalations_on_my_closed_cases(world):
+    EscalationFactory(case=world["closed"], state="overdue", trigger_date=D(2026, 2, 1),
+                      due_date=D(2026, 2, 10))
+
+    rows = queries_worker.my_work(world["amira"], now=NOW).escalations
+
+    assert world["closed"] not in {r.escalation.case for r in rows}
+    assert len(rows) == 3
+
+
+def test_the_page_tags_restricted_cases_and_unannounced_visits(client, world):
+    client.force_login(world["amira"])
+
+    html = client.get(reverse("dashboards:mine")).content.decode()
+
+    restricted = re.findall(
+        r'>([A-Za-z]+)</a>\s*<span[^>]*>[^<]*</span>\s*'
+        r'<strong class="govuk-tag govuk-tag--purple">Restricted</strong>', html)
+    assert restricted == ["Namedfamily"]
+    unannounced = re.findall(
+        r'<li class="app-dashboard-list__item[^"]*">((?:(?!</li>).)*)</li>', html, re.S)
+    tagged = [item for item in unannounced if ">Unannounced</strong>" in item]
+    assert len(tagged) == 1
+    today = world["planned"]["today"]
+    assert reverse("visits:detail", args=[today.case_id, today.pk]) in tagged[0]
 
 
 def test_it_lists_my_open_supervision_actions(world):
