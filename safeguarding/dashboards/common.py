@@ -2,7 +2,7 @@
 and the filters both ask (hazards active now, defaults this month, due soon)."""
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -16,13 +16,16 @@ DUE_SOON_WORKING_DAYS = 2
 
 @dataclass(frozen=True)
 class Moment:
-    """Now, and the day, week, month and quarter the figures are about."""
+    """Now, and the day, week, month and quarter the figures are about. One is made for
+    each page (or task run); `kept` holds what the page reads once and several figures
+    share, such as the cases in scope."""
 
     now: datetime.datetime
     today: datetime.date
     week_start: datetime.date
     month_start: datetime.date
     quarter_start: datetime.date
+    kept: dict = field(default_factory=dict, compare=False, repr=False)
 
     def at(self, day: datetime.date) -> datetime.datetime:
         """Local midnight at the start of `day`."""

@@ -106,34 +106,33 @@ def teams_for(user) -> QuerySet:
     return Team.objects.filter(pk=user.team_id)
 
 
-def scoped_cases(user, team_id: int | None = None, *, open_only: bool = True) -> QuerySet:
+def scoped_cases(user, m: Moment, team_id: int | None = None, *,
+                 open_only: bool = True) -> QuerySet:
     """Cases the figures are about: visible to the user, of the team (or of every team
     the user may open), open unless asked otherwise.
 
-    Built once per user object and scope: a page asks for it from several figures, and
-    the queryset is only ever used unevaluated (as a subquery), so each use still reads
-    the database as it is then."""
-    built = user.__dict__.setdefault("_dashboard_scopes", {})
-    key = (team_id, open_only)
-    if key not in built:
-        built[key] = _scoped_cases(user, team_id, open_only)
-    return built[key]
-
-
-def _scoped_cases(user, team_id: int | None, open_only: bool) -> QuerySet:
-    cases = Case.objects.filter(team__in=teams_for(user).values("pk"))
-    if team_id is not None:
-        cases = cases.filter(team_id=team_id)
-    if open_only:
-        cases = cases.filter(status=Case.Status.OPEN)
+    For one team the cases are read once for the page (kept on `m`) and every figure
+    asks about them by id. The policy's "allocated to me or of my team" is an OR
+    across a join: as a subquery the database cannot estimate it and plans every
+    figure for one case; a list of a few hundred ids it estimates exactly, and the
+    ORM builds each query without the policy's joins. Across the county the subquery
+    stays (twenty thousand ids are no list), and the figures ask it as sets.
+    """
     if team_id is None:
-        return policy.visible_cases(user, cases)
-    # For one team the policy's filter is tested case by case on the team's open
-    # cases. Its "allocated to me or of my team" is an OR across a join: as a set
-    # (`pk IN (...)`) the database works it out for every case in the county, and
-    # cannot estimate it, so it guesses one case and plans every figure's query for
-    # one. A look-up per case (LIMIT 1 keeps it one) is a few index probes, and the
-    # team's row count stays an estimate the planner can use.
+        cases = policy.visible_cases(
+            user, Case.objects.filter(team__in=teams_for(user).values("pk")))
+        return cases.filter(status=Case.Status.OPEN) if open_only else cases
+    key = ("team cases", user.pk, team_id)
+    if key not in m.kept:
+        m.kept[key] = list(_team_cases(user, team_id).values_list("pk", "status"))
+    return Case.objects.filter(pk__in=[pk for pk, status in m.kept[key]
+                                       if not open_only or status == Case.Status.OPEN])
+
+
+def _team_cases(user, team_id: int) -> QuerySet:
+    """The team's cases the user may see, if the user may open the team's dashboard:
+    the policy tested case by case (a look-up each, LIMIT 1 keeps it one)."""
+    cases = Case.objects.filter(team__in=teams_for(user).values("pk"), team_id=team_id)
     visibility = policy.case_visibility_q(user)
     if visibility is None:
         return cases.none()
@@ -142,13 +141,6 @@ def _scoped_cases(user, team_id: int | None, open_only: bool) -> QuerySet:
 
 
 # --- Building blocks -----------------------------------------------------------------------
-
-
-def _team_open_q(team_id: int, prefix: str) -> Q:
-    """Open cases of the team as plain column tests on the case reached by `prefix`.
-    Redundant with scoped_cases, whose estimate the planner cannot make (an OR across
-    a join), so repeated where the team's rows should be found first."""
-    return Q(**{f"{prefix}__team_id": team_id, f"{prefix}__status": Case.Status.OPEN})
 
 
 def _children_on_plan(m: Moment) -> QuerySet:
@@ -285,11 +277,6 @@ def child_base(cases: QuerySet, m: Moment, clock: ChildClock,
         Membership.active_on_q(m.today), relationship=Membership.Relationship.CHILD,
         case__in=cases.values("pk"),
     )
-    if team_id is not None:
-        # Said again as plain column tests, so the planner narrows to the team's open
-        # cases first (the callers pass open cases): the per-child look-ups then run
-        # for the team's current children only.
-        rows = rows.filter(_team_open_q(team_id, "case"))
     return (
         rows.annotate(on_plan=on_plan, interval=interval)
         .annotate(cutoff=cutoff, cutoff_at=cutoff_at)
@@ -331,9 +318,9 @@ def not_seen_alone_q() -> Q:
     return Q(Exists(_last_seen().filter(alone_in_last_three=False)))
 
 
-def escalations(user, team_id: int | None = None) -> QuerySet:
+def escalations(user, m: Moment, team_id: int | None = None) -> QuerySet:
     return Escalation.objects.filter(
-        case__in=scoped_cases(user, team_id, open_only=False).values("pk"))
+        case__in=scoped_cases(user, m, team_id, open_only=False).values("pk"))
 
 
 def escalation_filters(m: Moment, due_soon_by: datetime.date) -> dict[str, Q]:
@@ -361,7 +348,7 @@ def workers(user, m: Moment, team_id: int | None = None) -> QuerySet:
     """Workers of the teams (or team): active social workers and practice supervisors
     who are members ("watched" for supervision), and anyone allocated to one of the
     cases; with their last formal supervision. Caseloads come from `with_caseloads`."""
-    cases = scoped_cases(user, team_id)
+    cases = scoped_cases(user, m, team_id)
     teams = teams_for(user).values("pk")
     members = Q(team__in=teams, is_active=True, groups__name__in=CASELOAD_ROLES)
     if team_id is not None:
@@ -369,8 +356,6 @@ def workers(user, m: Moment, team_id: int | None = None) -> QuerySet:
     # Two id sets rather than an OR across the allocation join, which would join every
     # allocation in the county to every user before filtering.
     allocated = Case.allocated_workers.through.objects.filter(case_id__in=cases.values("pk"))
-    if team_id is not None:
-        allocated = allocated.filter(_team_open_q(team_id, "case"))
     ids = User.objects.filter(
         Q(pk__in=User.objects.filter(members).values("pk"))
         | Q(pk__in=allocated.values("user_id"))).values("pk")
@@ -392,15 +377,12 @@ def with_caseloads(rows, user, m: Moment, team_id: int | None = None) -> list:
     """Each worker's cases, current children and children on plans, among the cases
     counted: two grouped queries, whatever the number of workers."""
     rows = list(rows)
-    cases = scoped_cases(user, team_id)
+    cases = scoped_cases(user, m, team_id)
     allocation = Case.allocated_workers.through.objects.filter(case_id__in=cases.values("pk"))
     members = Membership.objects.filter(
         Membership.active_on_q(m.today), relationship=Membership.Relationship.CHILD,
         case_id__in=cases.values("pk"),
     )
-    if team_id is not None:
-        allocation = allocation.filter(_team_open_q(team_id, "case"))
-        members = members.filter(_team_open_q(team_id, "case"))
     case_counts = dict(allocation.order_by().values("user_id").annotate(n=Count("case_id"))
                        .values_list("user_id", "n"))
     children = {
@@ -468,7 +450,7 @@ def counts_by_team(user, m: Moment, team_id: int | None = None, *,
     counts["defaulted-cases"] = {}
     counts["children-total"] = {}
     counts["cases-total"] = {}
-    cases = scoped_cases(user, team_id)
+    cases = scoped_cases(user, m, team_id)
     flags = case_flags(m, few=team_id is not None)
 
     for row in cases.order_by().values("team_id").annotate(
@@ -497,7 +479,7 @@ def counts_by_team(user, m: Moment, team_id: int | None = None, *,
     due_soon_by = clock.calendar.add(m.today, DUE_SOON_WORKING_DAYS)
     filters = escalation_filters(m, due_soon_by)
     aggregates = {key.replace("-", "_"): Count("pk", filter=q) for key, q in filters.items()}
-    for row in escalations(user, team_id).order_by().values("case__team_id").annotate(
+    for row in escalations(user, m, team_id).order_by().values("case__team_id").annotate(
             **aggregates):
         for key in filters:
             counts[key][row["case__team_id"]] = row[key.replace("-", "_")]
@@ -526,7 +508,7 @@ def counts_by_team(user, m: Moment, team_id: int | None = None, *,
 
 def figure_rows(user, m: Moment, key: str, team_id: int | None = None) -> QuerySet:
     """The rows behind one figure, as a queryset the page paginates."""
-    cases = scoped_cases(user, team_id)
+    cases = scoped_cases(user, m, team_id)
     if key in ("cases-cp", "cases-cin", "hazard-visits"):
         rows = cases.filter(case_flags(m, few=team_id is not None)[key]).select_related(
             "team").annotate(
@@ -555,7 +537,7 @@ def figure_rows(user, m: Moment, key: str, team_id: int | None = None) -> QueryS
         calendar = calendar_around(m.today, ahead_working_days=DUE_SOON_WORKING_DAYS)
         q = escalation_filters(m, calendar.add(m.today, DUE_SOON_WORKING_DAYS))[key]
         order = ("-met_on", "id") if key == "escalations-met-late" else ("due_date", "id")
-        return escalations(user, team_id).filter(q).select_related(
+        return escalations(user, m, team_id).filter(q).select_related(
             "case", "case__team").order_by(*order)
     if key == "defaulted-visits":
         defaults = defaulted_visits(cases, m)
