@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, Window
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -207,16 +207,25 @@ def export_download(request, pk, export_pk):
 
 
 def case_panel(case, user, today) -> dict:
-    """The chronology section of the case page: both counts in one query, then the
-    latest significant entries (the section shows their date and title only)."""
-    entries = ChronologyEntry.objects.filter(case=case)
-    counts = entries.aggregate(
-        count=Count("pk"),
-        significant=Count("pk", filter=queries.significant_q() & Q(in_error=False)),
+    """The chronology section of the case page: how many entries, how many significant
+    ones, and the latest three of those (the section shows their date and title only).
+
+    One query: the significant entries sort first, newest first as the chronology does,
+    and each row carries both counts, which are taken over all the case's entries.
+    """
+    significant = queries.significant_q()
+    rows = list(
+        ChronologyEntry.objects.filter(case=case)
+        .annotate(
+            is_significant=ExpressionWrapper(significant, output_field=BooleanField()),
+            total=Window(Count("pk")),
+            significant_total=Window(Count("pk", filter=significant & Q(in_error=False))),
+        )
+        .order_by(F("is_significant").desc(), *ChronologyEntry._meta.ordering)[:3]
     )
     return {
         "case": case,
-        "count": counts["count"],
-        "significant": counts["significant"],
-        "latest": list(entries.filter(queries.significant_q())[:3]),
+        "count": rows[0].total if rows else 0,
+        "significant": rows[0].significant_total if rows else 0,
+        "latest": [e for e in rows if e.is_significant],
     }
