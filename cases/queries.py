@@ -5,9 +5,7 @@ import re
 from dataclasses import dataclass
 
 from django.db.models import (
-    BooleanField,
     Exists,
-    ExpressionWrapper,
     OuterRef,
     Prefetch,
     Q,
@@ -299,27 +297,28 @@ class CaseRecord:
         return {m.person_id: m.person for m in self.memberships}
 
 
-def _active_today(model, today: datetime.date) -> ExpressionWrapper:
-    return ExpressionWrapper(model.active_on_q(today), output_field=BooleanField())
+def active_on(record, day: datetime.date) -> bool:
+    """Whether a membership, plan or hazard already read is active on `day`: the test
+    its model's active_on_q makes in SQL (not in error, started, not yet ended)."""
+    return (
+        not record.in_error
+        and record.start_date <= day
+        and (record.end_date is None or record.end_date >= day)
+    )
 
 
 def case_record(case: Case, *, today: datetime.date) -> CaseRecord:
-    """The case's people, plans, hazards and escalations for its page, in four queries.
-
-    Each is selected with whether it is active today (the models' active_on_q), so
-    the page's lists are all cut from the same reads. The children's plan status is
-    kept on `case` for this request, for the panels that ask children_plan_status.
+    """The case's people, plans, hazards and escalations for its page, in four queries;
+    the page's lists are all cut from these reads. The children's plan status is kept on
+    `case` for this request, for the panels that ask children_plan_status.
     """
     members = list(
         Membership.objects.filter(case=case)
         .select_related("person")
-        .annotate(active_today=_active_today(Membership, today))
         .order_by("start_date", "id")
     )
-    children = [
-        m for m in members
-        if m.active_today and m.relationship == Membership.Relationship.CHILD
-    ]
+    members_now = [m for m in members if active_on(m, today)]
+    children = [m for m in members_now if m.relationship == Membership.Relationship.CHILD]
     children.sort(key=lambda m: (m.person.date_of_birth is None, m.person.date_of_birth))
     child_ids = {m.person_id for m in children}
     plans = list(
@@ -327,28 +326,26 @@ def case_record(case: Case, *, today: datetime.date) -> CaseRecord:
             Q(case=case) | Q(ChildProtectionPlan.active_on_q(today), child_id__in=child_ids)
         )
         .select_related("child")
-        .annotate(active_today=_active_today(ChildProtectionPlan, today))
         .order_by("-start_date", "id")
     )
     plan_now = {
         p.child_id: p
         for p in sorted(plans, key=lambda p: (p.start_date, p.id), reverse=True)
-        if p.active_today and p.child_id in child_ids
+        if p.child_id in child_ids and active_on(p, today)
     }
     children_status = [(m.person, plan_now.get(m.person_id)) for m in children]
     case._children_plan_status = (today, children_status)
 
     on_case = {m.person_id for m in members if not m.in_error}
-    on_case_now = {m.person_id for m in members if m.active_today}
+    on_case_now = {m.person_id for m in members_now}
     hazards = list(
         Hazard.objects.filter(Q(case=case) | Q(person_id__in=on_case))
         .select_related("person")
-        .annotate(active_today=_active_today(Hazard, today))
         .order_by("-start_date", "id")
     )
     active_hazards = sorted(
         (h for h in hazards
-         if h.active_today and (h.case_id == case.pk or h.person_id in on_case_now)),
+         if active_on(h, today) and (h.case_id == case.pk or h.person_id in on_case_now)),
         key=lambda h: h.kind,
     )
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cases import queries, services
-from cases.models import Case, Membership
+from cases.models import Case, ChildProtectionPlan, Hazard, Membership
 from chronologies.models import ChronologyEntry
 from tests.factories import (
     AddressFactory,
@@ -22,6 +22,7 @@ from tests.factories import (
     HazardFactory,
     MeetingFactory,
     MembershipFactory,
+    PersonFactory,
     PlanFactory,
 )
 
@@ -224,3 +225,24 @@ def test_someone_added_in_error_leaves_the_household_but_not_the_history(signed_
     assert "Renamed" not in section(body, 'id="household"', 'id="addresses"')
     changes = section(body, 'id="changes"', "See the full history")
     assert "Changed: person" in changes and "First name: Wrongly → Renamed" in changes
+
+
+def test_active_on_asks_what_each_model_s_active_on_q_asks(case):
+    """The case page sorts what it read by active_on; the other pages ask the database
+    with active_on_q. Both must agree on every edge: start and end days, open-ended,
+    not yet started, ended, recorded in error."""
+    person = MembershipFactory(case=case, start_date=D(2025, 1, 1)).person
+    spans = [(D(2026, 3, 2), None), (D(2026, 3, 3), None), (D(2026, 1, 1), D(2026, 3, 2)),
+             (D(2026, 1, 1), D(2026, 3, 1)), (D(2026, 3, 2), D(2026, 3, 2))]
+    for start, end in spans:
+        for in_error in (False, True):
+            MembershipFactory(case=case, person__first_name="Span", start_date=start,
+                              end_date=end, in_error=in_error)
+            PlanFactory(case=case, child=PersonFactory(), start_date=start, end_date=end,
+                        in_error=in_error)
+            HazardFactory(case=case, start_date=start, end_date=end, in_error=in_error)
+    HazardFactory(case=None, person=person, start_date=D(2026, 3, 2))
+    for model in (Membership, ChildProtectionPlan, Hazard):
+        in_sql = set(model.objects.filter(model.active_on_q(TODAY)))
+        in_python = {r for r in model.objects.all() if queries.active_on(r, TODAY)}
+        assert in_python == in_sql and len(in_sql) >= 3, model
