@@ -4,13 +4,7 @@ import datetime
 import re
 from dataclasses import dataclass
 
-from django.db.models import (
-    Exists,
-    OuterRef,
-    Prefetch,
-    Q,
-    QuerySet,
-)
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accounts import policy
@@ -349,6 +343,8 @@ def case_record(case: Case, *, today: datetime.date) -> CaseRecord:
         key=lambda h: h.kind,
     )
 
+    # All of them (a case has a handful): the active ones for the top of the page, the
+    # ten latest others for the table below it.
     escalations = list(
         Escalation.objects.filter(case=case).select_related("raised_by").order_by("due_date", "id")
     )
