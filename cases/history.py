@@ -6,6 +6,7 @@ from functools import cache
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q
+from simple_history.models import ModelChange
 
 from .models import Address, Case, ChildProtectionPlan, Hazard, Membership, Person
 
@@ -48,6 +49,7 @@ def _changes_for(model, label: str, records, limit: int | None = None,
     for record in records:
         before_of[record.history_id] = latest.get(record.id)
         latest[record.id] = record
+    many = _ManyToManyVersions(model, records)
     changes = []
     for record in reversed(records):
         if limit is not None and len(changes) >= limit:
@@ -56,7 +58,9 @@ def _changes_for(model, label: str, records, limit: int | None = None,
         before = before_of[record.history_id]
         if before is not None and record.history_type == "~":
             # Both are versions of the same record, read from the same history table.
-            for c in record.diff_against(before).changes:
+            delta = record.diff_against(before, excluded_fields=many.names).changes
+            delta = sorted(delta + many.changes(before, record), key=lambda c: c.field)
+            for c in delta:
                 if c.field in HIDDEN_FIELDS:
                     continue
                 f = model._meta.get_field(c.field)
@@ -69,6 +73,56 @@ def _changes_for(model, label: str, records, limit: int | None = None,
             reason=record.history_change_reason or "", fields=fields,
         ))
     return changes
+
+
+class _ManyToManyVersions:
+    """The many-to-many fields `model` keeps in its history (a case's allocated workers
+    and named users), compared between two versions as simple_history's diff_against
+    compares them, from one read of each field's rows for all `records` on the first
+    comparison (diff_against reads them twice for every comparison)."""
+
+    def __init__(self, model, records):
+        self.fields = _many_to_many(model)
+        self.names = [name for name, *_ in self.fields]
+        self._records = records
+        self._rows = None
+
+    def changes(self, before, after) -> list[ModelChange]:
+        if not self.fields:
+            return []
+        if self._rows is None:
+            self._rows = self._read()
+        out = []
+        for name in self.names:
+            old = self._rows[name].get(before.history_id, [])
+            new = self._rows[name].get(after.history_id, [])
+            if old != new:
+                out.append(ModelChange(name, old, new))
+        return out
+
+    def _read(self) -> dict[str, dict[int, list[dict]]]:
+        ids = [r.history_id for r in self._records]
+        rows = {}
+        for name, rows_model, order, columns in self.fields:
+            by_version = rows[name] = {}
+            for row in (rows_model._default_manager.filter(history_id__in=ids)
+                        .order_by(order).values("history_id", *columns)):
+                by_version.setdefault(row.pop("history_id"), []).append(row)
+        return rows
+
+
+@cache
+def _many_to_many(model) -> list[tuple]:
+    """For each many-to-many field in `model`'s history: its name, the model of its
+    rows in the history, the column they are ordered by and the columns compared."""
+    history = model.history.model
+    fields = []
+    for f in history._history_m2m_fields:
+        rows_model = getattr(history, f.name).model
+        columns = [c.name for c in rows_model._meta.fields
+                   if c.editable and c.name not in ("id", "m2m_history_id", "history")]
+        fields.append((f.name, rows_model, f.m2m_reverse_field_name(), columns))
+    return fields
 
 
 def case_changes(case: Case, limit: int | None = None, *,

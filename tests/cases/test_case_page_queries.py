@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import roles
 from cases import queries, services
 from cases.models import Case, ChildProtectionPlan, Hazard, Membership
 from chronologies.models import ChronologyEntry
@@ -24,6 +25,7 @@ from tests.factories import (
     MembershipFactory,
     PersonFactory,
     PlanFactory,
+    UserFactory,
 )
 
 D = datetime.date
@@ -246,3 +248,26 @@ def test_active_on_asks_what_each_model_s_active_on_q_asks(case):
         in_sql = set(model.objects.filter(model.active_on_q(TODAY)))
         in_python = {r for r in model.objects.all() if queries.active_on(r, TODAY)}
         assert in_python == in_sql and len(in_sql) >= 3, model
+
+
+def test_recent_changes_compare_allocations_without_a_query_for_each_change(
+        signed_in, case, worker):
+    manager = UserFactory(team=worker.team, role=roles.TEAM_MANAGER)
+    colleague = UserFactory(team=worker.team)
+
+    def grow(n):
+        for i in range(n):
+            services.case_allocate(actor=manager, case=case, workers=[worker, colleague])
+            services.case_update(actor=worker, case=case, family_name="Carter",
+                                 summary=f"Summary {i}")
+            services.case_allocate(actor=manager, case=case, workers=[worker])
+
+    grow(1)
+    small = query_count(signed_in, case)
+    changes = section(page(signed_in, case), 'id="changes"', "See the full history")
+    assert "Allocated workers: 2 people → 1 people" in changes
+    assert "Allocated workers: 1 people → 2 people" in changes
+    assert "Summary of concerns: Concerns about neglect reported by school. → Summary 0" \
+        in changes
+    grow(3)
+    assert query_count(signed_in, case) == small
