@@ -102,8 +102,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     SILENCED_SYSTEM_CHECKS = ["models.W040"]
 elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
     # PostgreSQL's JIT compiler spent seconds compiling the dashboards' set-based queries
-    # to save milliseconds (docs/PERFORMANCE.md); a DATABASE_URL ?options= overrides it.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+    # to save milliseconds; and with the default random_page_cost (4, for spinning
+    # disks) it read whole tables to join a team's few hundred rows that an index finds
+    # in microseconds, where the working set is in memory or on SSD as it is here
+    # (docs/PERFORMANCE.md). A DATABASE_URL ?options= overrides both.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "options", "-c jit=off -c random_page_cost=1.1")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

@@ -194,7 +194,7 @@ class ChildLastSeen(models.Model):
     and `last_seen.rebuild()` works every row out again from them."""
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="+")
-    child = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    child = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="last_seen_rows")
     last_seen_at = models.DateTimeField(null=True)
     last_alone_at = models.DateTimeField(null=True)
     # None: no completed visit on the case has recorded the child yet.

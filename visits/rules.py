@@ -76,8 +76,15 @@ def defaulted_visits_verdict(case: Case) -> DefaultsVerdict:
 def visit_interval(case: Case, *, child_on_plan: bool) -> int:
     """Working days allowed between visits to a child: the case's own, or the policy."""
     override = getattr(case, "visit_frequency", None)
-    if override is not None:
-        return override.working_days
+    return interval_for(override.working_days if override is not None else None,
+                        child_on_plan=child_on_plan)
+
+
+def interval_for(case_own: int | None, *, child_on_plan: bool) -> int:
+    """`visit_interval` from the case's own interval (None when it sets none), for
+    reads that have the number rather than the case."""
+    if case_own is not None:
+        return case_own
     if child_on_plan:
         return settings.VISIT_EVERY_WORKING_DAYS_CP
     return settings.VISIT_EVERY_WORKING_DAYS_CIN

@@ -140,9 +140,7 @@ def _figure_page(request, user, figure, team):
     rows = q.figure_rows(user, m, figure.key, team.pk if team else None)
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
     items = page.object_list
-    if figure.kind == "children":
-        items = q.decorate_children(items, m)
-    elif figure.kind == "workers":
+    if figure.kind == "workers":
         items = q.decorate_workers(items, m)
     elif figure.kind == "escalations":
         items = list(items)

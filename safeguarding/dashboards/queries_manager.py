@@ -22,12 +22,11 @@ Definitions (where the issue is silent, decided here):
   Escalations are counted on every case the user may see in the team, open or
   closed.
 - Not seen within policy: exactly the case page's rule (visits.queries
-  children_seen_status): next due is the visiting interval in working days (the
-  case's own, else the CP or CIN setting) after the child was last seen (visits.
-  last_seen), or after the later of the child joining the case and the case opening;
-  overdue when that date is before today. Because the working-day step is monotonic,
-  "due before today" is "last seen before the interval's cut-off day" (the
-  interval'th working day before today), which SQL can compare row by row.
+  children_seen_status), worked out by the same functions (visits.rules
+  visit_interval and next_visit_due): next due is the visiting interval in working
+  days (the case's own, else the CP or CIN setting) after the child was last seen
+  (visits.last_seen), or after the later of the child joining the case and the case
+  opening; overdue when that date is before today.
 - Not seen alone at any of the last 3 visits: visits.last_seen's "seen alone at one
   of the last three": counted when the child has had a completed visit on the case
   and none of the (up to) three latest saw them alone.
@@ -46,28 +45,24 @@ Definitions (where the issue is silent, decided here):
 """
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import (
-    Case as CaseWhen,
-)
-from django.db.models import (
+    BooleanField,
     Count,
-    DateField,
-    DateTimeField,
     Exists,
+    ExpressionWrapper,
     F,
+    FilteredRelation,
     IntegerField,
     Max,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
-    Value,
-    When,
 )
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts import policy, roles
@@ -76,7 +71,7 @@ from cases.models import Case, ChildProtectionPlan, Escalation, Hazard, Membersh
 from safeguarding.workdays import WorkingDayCalendar
 from supervision.models import SupervisionSession
 from visits import rules as visit_rules
-from visits.models import ChildLastSeen, Visit, VisitFrequency
+from visits.models import Visit
 
 from .common import (
     DUE_SOON_WORKING_DAYS,
@@ -106,27 +101,35 @@ def teams_for(user) -> QuerySet:
     return Team.objects.filter(pk=user.team_id)
 
 
-def scoped_cases(user, m: Moment, team_id: int | None = None, *,
-                 open_only: bool = True) -> QuerySet:
-    """Cases the figures are about: visible to the user, of the team (or of every team
-    the user may open), open unless asked otherwise.
+def case_ids(user, m: Moment, team_id: int | None = None, *, open_only: bool = True):
+    """The ids of the cases the figures are about: visible to the user, of the team
+    (or of every team the user may open), open unless asked otherwise.
 
-    For one team the cases are read once for the page (kept on `m`) and every figure
-    asks about them by id. The policy's "allocated to me or of my team" is an OR
-    across a join: as a subquery the database cannot estimate it and plans every
-    figure for one case; a list of a few hundred ids it estimates exactly, and the
-    ORM builds each query without the policy's joins. Across the county the subquery
-    stays (twenty thousand ids are no list), and the figures ask it as sets.
+    For one team they are read once for the page (kept on `m`) and every figure asks
+    about them as a list. The policy's "allocated to me or of my team" is an OR across
+    a join: as a subquery the database cannot estimate it and plans every figure for
+    one case; a list of a few hundred ids it estimates exactly, finds by the primary
+    key, and the ORM builds each query without the policy's joins. Across the county
+    they stay a subquery (twenty thousand ids are no list), and the figures ask it as
+    sets.
     """
     if team_id is None:
         cases = policy.visible_cases(
             user, Case.objects.filter(team__in=teams_for(user).values("pk")))
-        return cases.filter(status=Case.Status.OPEN) if open_only else cases
+        if open_only:
+            cases = cases.filter(status=Case.Status.OPEN)
+        return cases.values("pk")
     key = ("team cases", user.pk, team_id)
     if key not in m.kept:
         m.kept[key] = list(_team_cases(user, team_id).values_list("pk", "status"))
-    return Case.objects.filter(pk__in=[pk for pk, status in m.kept[key]
-                                       if not open_only or status == Case.Status.OPEN])
+    return [pk for pk, status in m.kept[key]
+            if not open_only or status == Case.Status.OPEN]
+
+
+def scoped_cases(user, m: Moment, team_id: int | None = None, *,
+                 open_only: bool = True) -> QuerySet:
+    """The cases of `case_ids`, for the figures that list or count cases."""
+    return Case.objects.filter(pk__in=case_ids(user, m, team_id, open_only=open_only))
 
 
 def _team_cases(user, team_id: int) -> QuerySet:
@@ -193,13 +196,6 @@ def case_flags(m: Moment, few: bool = False) -> dict[str, Q]:
     }
 
 
-def _last_seen() -> QuerySet:
-    """The child's last-seen row (visits.last_seen) on the membership row's case: one
-    probe of its unique key per child."""
-    return ChildLastSeen.objects.filter(case_id=OuterRef("case_id"),
-                                        child_id=OuterRef("person_id"))
-
-
 def calendar_around(today: datetime.date, *, back_working_days: int = 0,
                     ahead_working_days: int = 0) -> WorkingDayCalendar:
     """A calendar wide enough to count the given working days back and ahead of today
@@ -210,117 +206,118 @@ def calendar_around(today: datetime.date, *, back_working_days: int = 0,
     )
 
 
-def _intervals() -> list[int]:
-    """Every visiting interval in use: the two settings and the cases' own (one query)."""
-    own = set(VisitFrequency.objects.values_list("working_days", flat=True).distinct())
-    return sorted(own | {settings.VISIT_EVERY_WORKING_DAYS_CP,
-                         settings.VISIT_EVERY_WORKING_DAYS_CIN})
-
-
 @dataclass
-class ChildClock:
-    """The visiting-interval cut-offs for today, and a calendar to date each row."""
+class ChildRow:
+    """One current child membership in scope, dated by the case page's rule."""
 
-    calendar: WorkingDayCalendar
-    cutoffs: dict[int, datetime.date]
+    membership_id: int
+    team_id: int
+    case_id: int
+    person_id: int
+    sort_name: tuple
+    on_plan: bool
+    interval: int
+    last_seen: datetime.date | None
+    last_seen_alone: datetime.date | None
+    alone_in_last_three: bool | None
+    next_due: datetime.date
+    overdue: bool
+
+    @property
+    def not_seen_alone(self) -> bool:
+        """Had a completed visit, and none of the last three (or fewer) saw them alone."""
+        return self.alone_in_last_three is False
 
 
-def child_clock(m: Moment) -> ChildClock:
-    intervals = _intervals()
-    longest = max(intervals)
-    calendar = calendar_around(m.today, back_working_days=longest, ahead_working_days=longest)
-    return ChildClock(calendar, {i: calendar.back(m.today, i) for i in intervals if i > 0})
-
-
-def child_base(cases: QuerySet, m: Moment, clock: ChildClock,
-               team_id: int | None = None) -> QuerySet:
-    """Current child memberships of the cases, with plan, visiting interval and the
-    cut-off it gives today: what the counts need. For a team each child's plan is
-    looked up by its index; across the county the plans are read once and hashed."""
-    if team_id is None:
-        def planned():
-            return Q(person_id__in=_children_on_plan(m))
+def child_rows(ids, m: Moment, *, few: bool) -> list[ChildRow]:
+    """The current children of the cases (`case_ids`), each with last seen and last seen alone
+    (visits.last_seen), plan and visiting interval (visits.rules.visit_interval), and
+    next visit due by visits.rules.next_visit_due: the case page's rule, worked out
+    here for every child rather than restated in SQL. One query and one read of
+    closure days. For a team (`few`) each child's plan is looked up by its index;
+    across the county the plans are read once and hashed."""
+    plans = ChildProtectionPlan.objects.filter(ChildProtectionPlan.active_on_q(m.today))
+    if few:
+        on_plan = Exists(plans.filter(child_id=OuterRef("person_id")))
     else:
-        def planned():
-            return Q(Exists(ChildProtectionPlan.objects.filter(
-                ChildProtectionPlan.active_on_q(m.today), child_id=OuterRef("person_id"))))
-    on_plan = CaseWhen(When(planned(), then=Value(True)), default=Value(False))
-    interval = Coalesce(
-        F("case__visit_frequency__working_days"),
-        CaseWhen(When(planned(),
-                      then=Value(settings.VISIT_EVERY_WORKING_DAYS_CP)),
-                 default=Value(settings.VISIT_EVERY_WORKING_DAYS_CIN)),
-        output_field=IntegerField(),
+        on_plan = ExpressionWrapper(Q(person_id__in=plans.values("child_id")),
+                                    output_field=BooleanField())
+    facts = list(
+        Membership.objects.filter(
+            Membership.active_on_q(m.today), relationship=Membership.Relationship.CHILD,
+            case_id__in=ids)
+        .annotate(
+            seen=FilteredRelation("person__last_seen_rows",
+                                  condition=Q(person__last_seen_rows__case_id=F("case_id"))),
+            on_plan=on_plan,
+            joined=Subquery(Membership.objects.filter(
+                case_id=OuterRef("case_id"), person_id=OuterRef("person_id"))
+                .order_by("start_date").values("start_date")[:1]))
+        .order_by()
+        .values_list("pk", "case__team_id", "case_id", "person_id", "person__last_name",
+                     "person__first_name", "on_plan", "case__visit_frequency__working_days",
+                     "case__opened_on", "joined", "seen__last_seen_at", "seen__last_alone_at",
+                     "seen__alone_in_last_three")
     )
-    # A zero interval means due the day they were last seen: never before today's cut.
-    # The case's own interval is looked up first and the plan test made once per
-    # cut-off (each mention of the plan test is a read of the plans in SQL).
-    never = m.today - datetime.timedelta(days=1)
-    own = "case__visit_frequency__working_days"
-
-    def cut(day_value):
-        by_own = CaseWhen(
-            *[When(**{own: i}, then=Value(day_value(day))) for i, day in clock.cutoffs.items()],
-            When(**{f"{own}__isnull": False}, then=Value(day_value(never))),
-            default=None)
-        by_plan = CaseWhen(
-            When(planned(),
-                 then=Value(day_value(clock.cutoffs.get(settings.VISIT_EVERY_WORKING_DAYS_CP,
-                                                        never)))),
-            default=Value(day_value(clock.cutoffs.get(settings.VISIT_EVERY_WORKING_DAYS_CIN,
-                                                      never))))
-        return by_own, by_plan
-
-    cutoff = Coalesce(*cut(lambda day: day), output_field=DateField())
-    cutoff_at = Coalesce(*cut(m.at), output_field=DateTimeField())
-    rows = Membership.objects.filter(
-        Membership.active_on_q(m.today), relationship=Membership.Relationship.CHILD,
-        case__in=cases.values("pk"),
-    )
-    return (
-        rows.annotate(on_plan=on_plan, interval=interval)
-        .annotate(cutoff=cutoff, cutoff_at=cutoff_at)
-    )
+    local = timezone.localdate
+    pending = []
+    for (pk, team_id, case_id, person_id, last_name, first_name, plan, own, opened_on,
+         joined, last_at, alone_at, alone_three) in facts:
+        interval = visit_rules.interval_for(own, child_on_plan=plan)
+        last = local(last_at) if last_at else None
+        opened = max(joined or opened_on, opened_on)
+        pending.append(((pk, team_id, case_id, person_id, (last_name, first_name, pk), plan,
+                         interval, last, local(alone_at) if alone_at else None, alone_three),
+                        opened))
+    calendar = WorkingDayCalendar.for_starts(
+        [m.today, *(fields[7] or opened for fields, opened in pending)],
+        max([0, *(fields[6] for fields, _ in pending)]))
+    rows = []
+    for fields, opened in pending:
+        due = visit_rules.next_visit_due(fields[7], opened_on=opened, interval=fields[6],
+                                         calendar=calendar)
+        rows.append(ChildRow(*fields, next_due=due, overdue=due < m.today))
+    return rows
 
 
-def child_rows(cases: QuerySet, m: Moment, clock: ChildClock,
-               team_id: int | None = None) -> QuerySet:
-    """child_base with what a list shows: joined, last seen and last seen alone."""
-    return child_base(cases, m, clock, team_id).annotate(
-        joined=Subquery(
-            Membership.objects.filter(case_id=OuterRef("case_id"),
-                                      person_id=OuterRef("person_id"))
-            .order_by("start_date").values("start_date")[:1]
-        ),
-        last_seen_at=Subquery(_last_seen().values("last_seen_at")),
-        last_alone_at=Subquery(_last_seen().values("last_alone_at")),
-    )
+CHILD_FIGURES = {
+    "children-cp": lambda r: r.on_plan,
+    "children-cin": lambda r: not r.on_plan,
+    "children-not-seen": lambda r: r.overdue,
+    "children-not-seen-alone": lambda r: r.not_seen_alone,
+}
 
 
-def _joined_before_cutoff() -> Exists:
-    """The child's first membership of the case began before the row's cut-off."""
-    return Exists(Membership.objects.filter(
-        case_id=OuterRef("case_id"), person_id=OuterRef("person_id"),
-        start_date__lt=OuterRef("cutoff")))
+class ChildList(Sequence):
+    """The rows behind a children figure, for the paginator: the page's memberships are
+    read (with person, case and team) only for the slice shown, and carry their row's
+    dates."""
 
+    def __init__(self, rows: list[ChildRow]):
+        self.rows = rows
 
-def not_seen_q() -> Q:
-    """Not seen within policy, on child_base rows: not seen since their cut-off, and
-    either seen at some time (so the last time was before it) or on the case since
-    before it (so the interval since joining has run out)."""
-    return ~Q(Exists(_last_seen().filter(last_seen_at__gte=OuterRef("cutoff_at")))) & (
-        Q(Exists(_last_seen().filter(last_seen_at__isnull=False)))
-        | Q(_joined_before_cutoff(), case__opened_on__lt=F("cutoff")))
+    def __len__(self) -> int:
+        return len(self.rows)
 
-
-def not_seen_alone_q() -> Q:
-    """Had a completed visit, and none of the last three (or fewer) saw them alone."""
-    return Q(Exists(_last_seen().filter(alone_in_last_three=False)))
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return self[index:index + 1][0]
+        chosen = self.rows[index]
+        found = Membership.objects.select_related("person", "case", "case__team").in_bulk(
+            [r.membership_id for r in chosen])
+        page = []
+        for r in chosen:
+            membership = found[r.membership_id]
+            for name in ("on_plan", "interval", "last_seen", "last_seen_alone", "next_due",
+                         "overdue"):
+                setattr(membership, name, getattr(r, name))
+            page.append(membership)
+        return page
 
 
 def escalations(user, m: Moment, team_id: int | None = None) -> QuerySet:
     return Escalation.objects.filter(
-        case__in=scoped_cases(user, m, team_id, open_only=False).values("pk"))
+        case_id__in=case_ids(user, m, team_id, open_only=False))
 
 
 def escalation_filters(m: Moment, due_soon_by: datetime.date) -> dict[str, Q]:
@@ -334,8 +331,8 @@ def escalation_filters(m: Moment, due_soon_by: datetime.date) -> dict[str, Q]:
     }
 
 
-def defaulted_visits(cases: QuerySet, m: Moment) -> QuerySet:
-    return Visit.objects.filter(defaulted_this_month_q(m), case__in=cases.values("pk"))
+def defaulted_visits(ids, m: Moment) -> QuerySet:
+    return Visit.objects.filter(defaulted_this_month_q(m), case_id__in=ids)
 
 
 def _count_of(qs: QuerySet) -> Subquery:
@@ -348,14 +345,14 @@ def workers(user, m: Moment, team_id: int | None = None) -> QuerySet:
     """Workers of the teams (or team): active social workers and practice supervisors
     who are members ("watched" for supervision), and anyone allocated to one of the
     cases; with their last formal supervision. Caseloads come from `with_caseloads`."""
-    cases = scoped_cases(user, m, team_id)
+    ids = case_ids(user, m, team_id)
     teams = teams_for(user).values("pk")
     members = Q(team__in=teams, is_active=True, groups__name__in=CASELOAD_ROLES)
     if team_id is not None:
         members &= Q(team_id=team_id)
     # Two id sets rather than an OR across the allocation join, which would join every
     # allocation in the county to every user before filtering.
-    allocated = Case.allocated_workers.through.objects.filter(case_id__in=cases.values("pk"))
+    allocated = Case.allocated_workers.through.objects.filter(case_id__in=ids)
     ids = User.objects.filter(
         Q(pk__in=User.objects.filter(members).values("pk"))
         | Q(pk__in=allocated.values("user_id"))).values("pk")
@@ -377,11 +374,11 @@ def with_caseloads(rows, user, m: Moment, team_id: int | None = None) -> list:
     """Each worker's cases, current children and children on plans, among the cases
     counted: two grouped queries, whatever the number of workers."""
     rows = list(rows)
-    cases = scoped_cases(user, m, team_id)
-    allocation = Case.allocated_workers.through.objects.filter(case_id__in=cases.values("pk"))
+    ids = case_ids(user, m, team_id)
+    allocation = Case.allocated_workers.through.objects.filter(case_id__in=ids)
     members = Membership.objects.filter(
         Membership.active_on_q(m.today), relationship=Membership.Relationship.CHILD,
-        case_id__in=cases.values("pk"),
+        case_id__in=ids,
     )
     case_counts = dict(allocation.order_by().values("user_id").annotate(n=Count("case_id"))
                        .values_list("user_id", "n"))
@@ -462,21 +459,25 @@ def counts_by_team(user, m: Moment, team_id: int | None = None, *,
         counts["cases-cin"][t] = row["total"] - row["cp"]
         counts["hazard-visits"][t] = row["hazard"]
 
-    clock = child_clock(m)
-    children = child_base(cases, m, clock, team_id)
-    for row in children.order_by().values("case__team_id").annotate(
-            total=Count("person_id", distinct=True),
-            cp=Count("person_id", distinct=True, filter=Q(on_plan=True)),
-            not_seen=Count("pk", filter=not_seen_q()),
-            not_seen_alone=Count("pk", filter=not_seen_alone_q())):
-        t = row["case__team_id"]
-        counts["children-total"][t] = row["total"]
-        counts["children-cp"][t] = row["cp"]
-        counts["children-cin"][t] = row["total"] - row["cp"]
-        counts["children-not-seen"][t] = row["not_seen"]
-        counts["children-not-seen-alone"][t] = row["not_seen_alone"]
+    # Children are counted once per team even when on two of its cases; the two
+    # "seen" figures count each child on each case.
+    children: dict[int, set] = {}
+    on_plan: dict[int, set] = {}
+    ids = case_ids(user, m, team_id)
+    for r in child_rows(ids, m, few=team_id is not None):
+        children.setdefault(r.team_id, set()).add(r.person_id)
+        if r.on_plan:
+            on_plan.setdefault(r.team_id, set()).add(r.person_id)
+        for key in ("children-not-seen", "children-not-seen-alone"):
+            if CHILD_FIGURES[key](r):
+                counts[key][r.team_id] = counts[key].get(r.team_id, 0) + 1
+    for t, people in children.items():
+        counts["children-total"][t] = len(people)
+        counts["children-cp"][t] = len(on_plan.get(t, ()))
+        counts["children-cin"][t] = len(people) - counts["children-cp"][t]
 
-    due_soon_by = clock.calendar.add(m.today, DUE_SOON_WORKING_DAYS)
+    calendar = calendar_around(m.today, ahead_working_days=DUE_SOON_WORKING_DAYS)
+    due_soon_by = calendar.add(m.today, DUE_SOON_WORKING_DAYS)
     filters = escalation_filters(m, due_soon_by)
     aggregates = {key.replace("-", "_"): Count("pk", filter=q) for key, q in filters.items()}
     for row in escalations(user, m, team_id).order_by().values("case__team_id").annotate(
@@ -484,7 +485,7 @@ def counts_by_team(user, m: Moment, team_id: int | None = None, *,
         for key in filters:
             counts[key][row["case__team_id"]] = row[key.replace("-", "_")]
 
-    for row in defaulted_visits(cases, m).order_by().values("case__team_id").annotate(
+    for row in defaulted_visits(ids, m).order_by().values("case__team_id").annotate(
             n=Count("pk"), cases=Count("case_id", distinct=True)):
         counts["defaulted-visits"][row["case__team_id"]] = row["n"]
         counts["defaulted-cases"][row["case__team_id"]] = row["cases"]
@@ -521,18 +522,16 @@ def figure_rows(user, m: Moment, key: str, team_id: int | None = None) -> QueryS
         if key == "hazard-visits":
             return rows.order_by("next_visit", "reference")
         return rows.order_by("family_name", "reference")
-    if key.startswith("children-"):
-        clock = child_clock(m)
-        rows = child_rows(cases, m, clock, team_id).select_related("person", "case",
-                                                                 "case__team")
+    if key in CHILD_FIGURES:
+        rows = [r for r in child_rows(case_ids(user, m, team_id), m, few=team_id is not None)
+                if CHILD_FIGURES[key](r)]
         if key == "children-not-seen":
-            return rows.filter(not_seen_q()).order_by(
-                F("last_seen_at").asc(nulls_first=True), "person__last_name", "pk")
-        if key == "children-not-seen-alone":
-            rows = rows.filter(not_seen_alone_q())
+            # Never seen first, then the longest since.
+            rows.sort(key=lambda r: (r.last_seen is not None, r.last_seen or m.today,
+                                     r.sort_name))
         else:
-            rows = rows.filter(on_plan=key == "children-cp")
-        return rows.order_by("person__last_name", "person__first_name", "pk")
+            rows.sort(key=lambda r: r.sort_name)
+        return ChildList(rows)
     if key.startswith("escalations-"):
         calendar = calendar_around(m.today, ahead_working_days=DUE_SOON_WORKING_DAYS)
         q = escalation_filters(m, calendar.add(m.today, DUE_SOON_WORKING_DAYS))[key]
@@ -540,7 +539,7 @@ def figure_rows(user, m: Moment, key: str, team_id: int | None = None) -> QueryS
         return escalations(user, m, team_id).filter(q).select_related(
             "case", "case__team").order_by(*order)
     if key == "defaulted-visits":
-        defaults = defaulted_visits(cases, m)
+        defaults = defaulted_visits(case_ids(user, m, team_id), m)
         return (cases.filter(pk__in=defaults.values("case_id")).select_related("team")
                 .annotate(defaults_n=_count_of(defaults.filter(case=OuterRef("pk"))
                                                .values("case_id")),
@@ -560,25 +559,6 @@ def figure_rows(user, m: Moment, key: str, team_id: int | None = None) -> QueryS
                                  w.last_supervised or datetime.date.min, w.last_name))
         return with_caseloads(rows, user, m, team_id)
     raise KeyError(key)
-
-
-def decorate_children(rows, m: Moment) -> list:
-    """Next due date for each child row on a page, from the same calendar (no queries
-    per row): the case page's `next_visit_due`."""
-    rows = list(rows)
-    if not rows:
-        return rows
-    for r in rows:
-        r.last_seen = timezone.localdate(r.last_seen_at) if r.last_seen_at else None
-        r.last_seen_alone = timezone.localdate(r.last_alone_at) if r.last_alone_at else None
-        r.opened = max(r.joined, r.case.opened_on)
-    calendar = WorkingDayCalendar.for_starts(
-        [m.today, *(r.last_seen or r.opened for r in rows)], max(r.interval for r in rows))
-    for r in rows:
-        r.next_due = visit_rules.next_visit_due(r.last_seen, opened_on=r.opened,
-                                                interval=r.interval, calendar=calendar)
-        r.overdue = r.next_due < m.today
-    return rows
 
 
 def decorate_workers(rows, m: Moment) -> list:

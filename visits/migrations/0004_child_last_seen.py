@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
                 ('last_alone_at', models.DateTimeField(null=True)),
                 ('alone_in_last_three', models.BooleanField(null=True)),
                 ('case', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='cases.case')),
-                ('child', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='cases.person')),
+                ('child', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='last_seen_rows', to='cases.person')),
             ],
             options={
                 'constraints': [models.UniqueConstraint(fields=('case', 'child'), name='child_last_seen_once')],
