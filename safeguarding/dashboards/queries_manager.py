@@ -63,7 +63,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
 )
-from django.utils import timezone
+from django.db.models.functions import TruncDate
 
 from accounts import policy, roles
 from accounts.models import Team, User
@@ -206,7 +206,7 @@ def calendar_around(today: datetime.date, *, back_working_days: int = 0,
     )
 
 
-@dataclass
+@dataclass(slots=True)
 class ChildRow:
     """One current child membership in scope, dated by the case page's rule."""
 
@@ -250,25 +250,25 @@ def child_rows(ids, m: Moment, *, few: bool) -> list[ChildRow]:
             seen=FilteredRelation("person__last_seen_rows",
                                   condition=Q(person__last_seen_rows__case_id=F("case_id"))),
             on_plan=on_plan,
+            # Local dates, as the case page shows them, worked out by the database.
+            last_seen=TruncDate("seen__last_seen_at"),
+            last_alone=TruncDate("seen__last_alone_at"),
             joined=Subquery(Membership.objects.filter(
                 case_id=OuterRef("case_id"), person_id=OuterRef("person_id"))
                 .order_by("start_date").values("start_date")[:1]))
         .order_by()
         .values_list("pk", "case__team_id", "case_id", "person_id", "person__last_name",
                      "person__first_name", "on_plan", "case__visit_frequency__working_days",
-                     "case__opened_on", "joined", "seen__last_seen_at", "seen__last_alone_at",
+                     "case__opened_on", "joined", "last_seen", "last_alone",
                      "seen__alone_in_last_three")
     )
-    local = timezone.localdate
     pending = []
     for (pk, team_id, case_id, person_id, last_name, first_name, plan, own, opened_on,
-         joined, last_at, alone_at, alone_three) in facts:
+         joined, last, last_alone, alone_three) in facts:
         interval = visit_rules.interval_for(own, child_on_plan=plan)
-        last = local(last_at) if last_at else None
         opened = max(joined or opened_on, opened_on)
         pending.append(((pk, team_id, case_id, person_id, (last_name, first_name, pk), plan,
-                         interval, last, local(alone_at) if alone_at else None, alone_three),
-                        opened))
+                         interval, last, last_alone, alone_three), opened))
     calendar = WorkingDayCalendar.for_starts(
         [m.today, *(fields[7] or opened for fields, opened in pending)],
         max([0, *(fields[6] for fields, _ in pending)]))
