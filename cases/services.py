@@ -30,9 +30,18 @@ from .queries import case_has_child_on_plan as queries_case_has_child_on_plan
 from .validators import normalise_nhs_number, normalise_postcode, normalise_upn
 
 
+def _acting(obj, actor):
+    """Name the acting user on `obj` for the history rows written for it: by its save,
+    and by simple_history on a change to a many-to-many field it keeps (who is allocated,
+    who may see a restricted case), which writes a version of `obj` at once, outside a
+    request with no user unless one is named here. Call it before any such change."""
+    obj._history_user = actor
+    return obj
+
+
 def _save(obj, actor, **kwargs):
     """Save with the acting user recorded on the history row."""
-    obj._history_user = actor
+    _acting(obj, actor)
     obj.full_clean(validate_unique=False, validate_constraints=False)
     obj.save(**kwargs)
     return obj
@@ -134,6 +143,7 @@ def case_allocate(*, actor, case: Case, workers) -> Case:
     outside = [w for w in workers if w.team_id != case.team_id]
     if outside:
         raise ValidationError({"workers": f"{outside[0]} is not in {case.team}"})
+    _acting(case, actor)
     case.allocated_workers.set(workers)
     if case.restricted:
         case.restricted_to.add(*workers)
@@ -151,6 +161,7 @@ def case_set_restriction(*, actor, case: Case, restricted: bool, named_users) ->
         if actor not in named:
             named.add(actor)
     case.restricted = restricted
+    _acting(case, actor)
     case.restricted_to.set(named if restricted else [])
     return _save(case, actor)
 
