@@ -179,7 +179,7 @@ class PersonChoiceForm(GovukForm):
     def __init__(self, *args, matches, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["person"].choices = [
-            (str(m.person.pk), m.person.full_name or "Unborn baby") for m in matches
+            (str(m.person.pk), m.person.display_name) for m in matches
         ] + [("new", "None of these: this is a new person")]
 
 
@@ -288,7 +288,7 @@ class AddressEndForm(GovukForm):
 
 
 def child_label(person: Person) -> str:
-    name = person.full_name or "Unborn baby"
+    name = person.display_name
     if person.is_unborn:
         return f"{name} (due {person.expected_date_of_birth:%d/%m/%Y})"
     if person.date_of_birth:

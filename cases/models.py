@@ -187,6 +187,31 @@ class Person(models.Model):
     def is_unborn(self) -> bool:
         return self.date_of_birth is None and self.expected_date_of_birth is not None
 
+    # What pages call a child who has no name yet.
+    UNNAMED = "Unborn baby"
+
+    @property
+    def display_name(self) -> str:
+        """The full name, or "Unborn baby" for an unborn child not yet named."""
+        return self.full_name or self.UNNAMED
+
+    @property
+    def short_name(self) -> str:
+        """The first name, or "Unborn baby" for a child with none recorded who is not
+        known to be born (a born child with no first name goes by their full name)."""
+        if self.first_name:
+            return self.first_name
+        if self.date_of_birth is not None and self.full_name:
+            return self.full_name
+        return self.UNNAMED
+
+    @property
+    def short_name_in_text(self) -> str:
+        """`short_name` as written inside a label or sentence: "unborn baby" in lower
+        case, a name as it is."""
+        name = self.short_name
+        return name.lower() if name == self.UNNAMED and not self.first_name else name
+
     def age_on(self, day: datetime.date) -> int | None:
         if self.date_of_birth is None:
             return None

@@ -236,7 +236,7 @@ def case_analysis(case, *, today: datetime.date) -> list[Chart]:
     axis_start = months[0] if months else start
     for plan in ChildProtectionPlan.objects.filter(case=case, in_error=False) \
             .select_related("child").order_by("start_date"):
-        label = f"Plan: {plan.child.first_name or 'unborn baby'}"
+        label = f"Plan: {plan.child.short_name_in_text}"
         band_rows.append((label, RED, [(plan.start_date, plan.end_date)]))
         table.append([label, f"{plan.start_date:%-d %b %Y}",
                       f"{plan.end_date:%-d %b %Y}" if plan.end_date else "Ongoing"])

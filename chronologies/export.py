@@ -91,7 +91,7 @@ def rows_for(entries, *, redacted: bool) -> list[Row]:
             significance=e.get_significance_display(), significance_code=e.significance,
             title=clean(e.title), details=clean(e.details), analysis=clean(e.analysis),
             action_taken=clean(e.action_taken),
-            children=clean(", ".join(c.full_name or "Unborn baby" for c in e.children.all())),
+            children=clean(", ".join(c.display_name for c in e.children.all())),
             in_error=e.is_struck,
             in_error_reason=clean(e.in_error_reason or ("Source recorded in error"
                                                         if e.source_in_error else "")),

@@ -27,7 +27,7 @@ class FilterForm(GovukForm):
     def __init__(self, *args, children, sources, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["child"].choices = [("", "All children and the family"),
-                                        *[(c.pk, c.full_name or "Unborn baby")
+                                        *[(c.pk, c.display_name)
                                           for c in children]]
         self.fields["category"].choices = [("", "Any category"), *Category.choices]
         self.fields["source"].choices = [("", "Any source"), *sources]

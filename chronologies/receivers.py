@@ -24,7 +24,7 @@ S = Significance
 
 
 def _name(person) -> str:
-    return person.full_name or "Unborn baby"
+    return person.display_name
 
 
 def _children(case):
