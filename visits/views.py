@@ -218,8 +218,10 @@ def case_panel(case, user, today) -> dict:
     return {
         "case": case,
         "children": queries.children_seen_status(case, today=today),
-        "recent": Visit.objects.filter(case=case).select_related("lead_worker")
-        .order_by("-planned_for")[:5],
+        # The latest five that have happened (or were cancelled): planned ones are listed
+        # apart, and would otherwise take the places of past visits.
+        "recent": Visit.objects.filter(case=case).exclude(outcome=Visit.Outcome.PLANNED)
+        .order_by("-occurred_at", "-id")[:5],
         "planned": Visit.objects.filter(case=case, outcome=Visit.Outcome.PLANNED,
                                         in_error=False).order_by("planned_for")[:5],
     }

@@ -162,3 +162,23 @@ def test_it_shows_last_seen_and_next_visit_due_for_each_child(signed_in, case, t
     assert "Never alone" in section
     assert "30 Nov 2026" in section  # 20 working days after 2 Nov
     assert "Overdue" not in section
+
+
+def test_recent_visits_are_the_latest_that_happened_whatever_is_planned(signed_in, case, worker):
+    """Planned visits are listed apart: they do not take the places of past visits."""
+    from tests.factories import RecordedVisitFactory, VisitFactory
+
+    def at(day, hour=10):
+        return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour)))
+
+    past = [RecordedVisitFactory(case=case, lead_worker=worker,
+                                 planned_for=at(datetime.date(2026, 11, d)))
+            for d in (2, 5, 9, 12, 16, 18)]
+    for d in (23, 24, 25, 26, 27, 30):
+        VisitFactory(case=case, lead_worker=worker, planned_for=at(datetime.date(2026, 11, d)))
+    with time_machine.travel(NOW, tick=False):
+        body = signed_in.get(reverse("cases:detail", args=[case.pk])).content.decode()
+    recent = body.split("Recent visits")[1].split("</ul>")[0]
+    shown = [v for v in past if reverse("visits:detail", args=[case.pk, v.pk]) in recent]
+    assert shown == past[1:]  # the five latest, not the oldest one
+    assert recent.count("<li>") == 5
