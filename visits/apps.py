@@ -6,7 +6,7 @@ class VisitsConfig(AppConfig):
     name = "visits"
 
     def ready(self):
-        from django.db.models.signals import post_save
+        from django.db.models.signals import post_delete, post_init, post_save
 
         from cases import panels, signals
 
@@ -17,10 +17,16 @@ class VisitsConfig(AppConfig):
         signals.escalation_changed.connect(
             reevaluate_when_escalation_closes, dispatch_uid="visits-reevaluate-on-close"
         )
+        post_init.connect(last_seen.visit_loaded, sender=Visit,
+                          dispatch_uid="visits-last-seen-visit-loaded")
         post_save.connect(last_seen.visit_saved, sender=Visit,
                           dispatch_uid="visits-last-seen-visit")
+        post_init.connect(last_seen.child_seen_loaded, sender=ChildSeen,
+                          dispatch_uid="visits-last-seen-child-loaded")
         post_save.connect(last_seen.child_seen_saved, sender=ChildSeen,
                           dispatch_uid="visits-last-seen-child")
+        post_delete.connect(last_seen.child_seen_deleted, sender=ChildSeen,
+                            dispatch_uid="visits-last-seen-child-deleted")
 
         from .views import case_panel
 

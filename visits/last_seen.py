@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from django.db.models import F, Max, Q, Window
 from django.db.models.functions import RowNumber
 
+from cases.models import Case
+
 from .models import ChildLastSeen, ChildSeen, Visit
 
 LAST_VISITS = 3
@@ -30,7 +32,7 @@ _state = threading.local()
 
 def _counted_rows(pairs_q: Q | None = None, child_seen=ChildSeen):
     rows = child_seen.objects.filter(visit__in_error=False,
-                                     visit__outcome=Visit.Outcome.COMPLETED)
+                                     visit__outcome=Visit.Outcome.COMPLETED).order_by()
     return rows.filter(pairs_q) if pairs_q is not None else rows
 
 
@@ -82,6 +84,13 @@ def refresh(pairs: Iterable[tuple[int, int]]) -> None:
         return
     cases = {case_id for case_id, _ in pairs}
     children = {child_id for _, child_id in pairs}
+    # The rows are worked out from what this transaction can read and then written
+    # over: without a lock, one recorded meanwhile on the same case (not yet committed
+    # when this reads) would be overwritten by values that lack it. Holding the cases'
+    # rows makes this wait for that transaction and then read what it committed. The
+    # visit services lock the case too, so this adds no wait of its own.
+    list(Case.objects.select_for_update().filter(pk__in=cases).order_by("pk")
+         .values_list("pk", flat=True))
     found = _work_out(Q(visit__case_id__in=cases, child_id__in=children))
     # A child whose only visit was recorded in error has no visit left: blank again.
     _write({pair: found.get(pair, _NONE) for pair in pairs})
@@ -115,17 +124,45 @@ def deferred():
 
 
 # --- Receivers: connected in VisitsConfig.ready --------------------------------------------
+# Each instance remembers the case (visit) or the visit and child (child's row) it was
+# loaded with, so a save that moves it works out the rows it left as well.
+
+
+def visit_loaded(sender, instance: Visit, **kwargs):
+    instance._last_seen_case = instance.case_id
 
 
 def visit_saved(sender, instance: Visit, raw=False, **kwargs):
     if raw:
         return
-    refresh((instance.case_id, child_id)
-            for child_id in ChildSeen.objects.filter(visit=instance)
-            .values_list("child_id", flat=True))
+    cases = {instance.case_id, getattr(instance, "_last_seen_case", None)} - {None}
+    instance._last_seen_case = instance.case_id
+    children = list(ChildSeen.objects.filter(visit=instance).values_list("child_id", flat=True))
+    refresh((case_id, child_id) for case_id in cases for child_id in children)
+
+
+def child_seen_loaded(sender, instance: ChildSeen, **kwargs):
+    instance._last_seen_key = (instance.visit_id, instance.child_id)
+
+
+def _pairs_of(instance: ChildSeen) -> set[tuple[int, int]]:
+    now = (instance.visit_id, instance.child_id)
+    keys = {now, getattr(instance, "_last_seen_key", now)}
+    if keys == {now} and ChildSeen.visit.is_cached(instance):
+        return {(instance.visit.case_id, instance.child_id)}
+    visits = {visit_id for visit_id, _ in keys if visit_id is not None}
+    case_of = dict(Visit.objects.filter(pk__in=visits).values_list("pk", "case_id"))
+    return {(case_of[visit_id], child_id) for visit_id, child_id in keys
+            if visit_id in case_of and child_id is not None}
 
 
 def child_seen_saved(sender, instance: ChildSeen, raw=False, **kwargs):
     if raw:
         return
-    refresh([(instance.visit.case_id, instance.child_id)])
+    pairs = _pairs_of(instance)
+    instance._last_seen_key = (instance.visit_id, instance.child_id)
+    refresh(pairs)
+
+
+def child_seen_deleted(sender, instance: ChildSeen, **kwargs):
+    refresh(_pairs_of(instance))

@@ -2,9 +2,13 @@
 on a row (visits.last_seen) that follows the visits in the same transaction."""
 
 import datetime
+import threading
+from collections import defaultdict
+from io import StringIO
 
 import pytest
-from django.db import connection
+from django.core.management import call_command
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -155,3 +159,142 @@ def test_rebuild_works_out_the_same_rows_from_the_visits(worker, case):
     assert got == {**expected, (case.pk, stranger.pk): (None, None, None)}
     assert expected[(case.pk, amy.pk)] == (at(D(2026, 3, 2)), at(D(2026, 3, 2)), True)
     assert expected[(case.pk, ben.pk)] == (at(D(2026, 3, 2)), None, False)
+
+
+def expected_from_the_visits():
+    """Each (case, child)'s three values worked out here, from the children-seen rows,
+    without the module under test: the last three by time, then by the order entered."""
+    rows = ChildSeen.objects.filter(visit__outcome="completed",
+                                    visit__in_error=False).select_related("visit")
+    by_pair = defaultdict(list)
+    for r in rows:
+        by_pair[(r.visit.case_id, r.child_id)].append(r)
+    out = {}
+    for pair, rs in by_pair.items():
+        rs.sort(key=lambda r: (r.visit.occurred_at, r.visit_id), reverse=True)
+        out[pair] = (max((r.visit.occurred_at for r in rs if r.seen), default=None),
+                     max((r.visit.occurred_at for r in rs if r.seen_alone), default=None),
+                     any(r.seen_alone for r in rs[:3]))
+    return out
+
+
+def kept_rows():
+    return {(r.case_id, r.child_id): (r.last_seen_at, r.last_alone_at, r.alone_in_last_three)
+            for r in ChildLastSeen.objects.all()}
+
+
+def test_the_rows_agree_with_the_visits_after_a_varied_history(worker, case):
+    amy, ben, cal = add_child(case), add_child(case), add_child(case)
+    other = CaseFactory(team=case.team, opened_on=D(2026, 1, 5))
+    other.allocated_workers.add(worker)
+    MembershipFactory(case=other, person=amy, start_date=D(2026, 1, 5))
+    # Two visits at the same minute: the one entered later counts as the later visit.
+    log(worker, case, D(2026, 3, 2), {amy: "alone", ben: "seen", cal: "not seen"})
+    log(worker, case, D(2026, 3, 2), {amy: "seen", ben: "alone", cal: "not seen"})
+    log(worker, case, D(2026, 3, 3), {amy: "seen", ben: "seen", cal: "seen"})
+    wrong = log(worker, case, D(2026, 3, 4), {amy: "alone", ben: "seen", cal: "alone"})
+    log(worker, case, D(2026, 3, 5), {amy: "not seen", ben: "seen", cal: "not seen"})
+    log(worker, other, D(2026, 3, 6), {amy: "alone"})
+    services.visit_mark_in_error(actor=worker, visit=wrong, reason="Wrong date", now=NOW)
+    defaulted = RecordedVisitFactory(case=case, planned_for=at(D(2026, 3, 9)))
+    ChildSeen.objects.create(visit=defaulted, child=ben, seen=True, seen_alone=True)
+
+    expected = expected_from_the_visits()
+    kept = kept_rows()
+    assert {pair: kept[pair] for pair in expected} == expected
+    # amy on the first case: alone on 2 March was the first of that minute's two visits,
+    # so her last three are 5 March, 3 March and the later visit of 2 March.
+    assert expected[(case.pk, amy.pk)] == (at(D(2026, 3, 3)), at(D(2026, 3, 2)), False)
+    assert expected[(case.pk, ben.pk)][2] is True
+    assert last_seen.rebuild() == len(expected)
+    assert {pair: kept_rows()[pair] for pair in expected} == expected
+
+
+def test_moving_a_visit_or_a_childs_row_works_out_the_rows_it_left(worker, case):
+    amy, ben = add_child(case), add_child(case)
+    other = CaseFactory(team=case.team, opened_on=D(2026, 1, 5))
+    visit = log(worker, case, D(2026, 3, 2), {amy: "alone"})
+    visit.refresh_from_db()
+    visit.case = other
+    visit.save()
+    assert row(case, amy) == {"last_seen_at": None, "last_alone_at": None,
+                              "alone_in_last_three": None}
+    assert row(other, amy)["last_seen_at"] == at(D(2026, 3, 2))
+
+    seen = ChildSeen.objects.get(visit=visit, child=amy)
+    seen.child = ben
+    seen.save()
+    assert row(other, amy)["last_seen_at"] is None
+    assert row(other, ben)["last_alone_at"] == at(D(2026, 3, 2))
+
+    seen.delete()
+    assert row(other, ben) == {"last_seen_at": None, "last_alone_at": None,
+                               "alone_in_last_three": None}
+
+
+def test_the_rebuild_command_works_every_row_out(worker, case):
+    amy = add_child(case)
+    log(worker, case, D(2026, 3, 2), {amy: "alone"})
+    ChildLastSeen.objects.update(last_seen_at=None, alone_in_last_three=None)
+    out = StringIO()
+    call_command("last_seen_rebuild", stdout=out)
+    assert "1 children's last-seen rows" in out.getvalue()
+    assert row(case, amy)["last_seen_at"] == at(D(2026, 3, 2))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_visit_marked_in_error_while_another_is_recorded_keeps_the_recorded_one(
+        worker, case):
+    """Each refresh reads what the other committed: the second to write waits for the
+    first (a lock on the case), then works the rows out from the visits as they are."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL's row locks")
+    amy = add_child(case)
+    earlier = log(worker, case, D(2026, 3, 2), {amy: "seen"})
+    planned = VisitFactory(case=case, lead_worker=worker, planned_for=at(D(2026, 3, 9)))
+    recorded, release = threading.Event(), threading.Event()
+    errors = []
+
+    def record():
+        try:
+            with transaction.atomic():
+                services.visit_record(actor=worker, visit=planned, now=NOW, data=Outcome(
+                    outcome=Visit.Outcome.COMPLETED, occurred_at=at(D(2026, 3, 9)),
+                    children=[ChildSeenInput(child=amy, seen=True, seen_alone=True)]))
+                recorded.set()
+                release.wait(timeout=20)
+        except Exception as exc:  # reported below, with the other thread's
+            errors.append(exc)
+        finally:
+            recorded.set()
+            connection.close()
+
+    def mark():
+        try:
+            services.visit_mark_in_error(actor=worker, visit=earlier, reason="Wrong family",
+                                         now=NOW)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=record)
+    first.start()
+    assert recorded.wait(timeout=20)
+    second = threading.Thread(target=mark)
+    second.start()
+    # Let the first commit only once the second is waiting on a lock it holds.
+    for _ in range(200):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND wait_event_type = 'Lock'")
+            if cursor.fetchone()[0]:
+                break
+        second.join(timeout=0.05)
+    release.set()
+    first.join(timeout=30)
+    second.join(timeout=30)
+
+    assert errors == []
+    assert row(case, amy) == {"last_seen_at": at(D(2026, 3, 9)),
+                              "last_alone_at": at(D(2026, 3, 9)), "alone_in_last_three": True}
