@@ -92,8 +92,8 @@ class Visit(InErrorFields):
         indexes = [
             models.Index(fields=["case", "outcome", "occurred_at"]),
             models.Index(fields=["lead_worker", "planned_for"]),
-            # Each child's last seen and last three visits (the dashboards): read from
-            # the index alone, never from the wide visit rows.
+            # A case's completed visits newest first, from the index alone: working out
+            # its children's last-seen rows (visits.last_seen) reads them.
             models.Index(fields=["case", "-occurred_at"], include=["id"],
                          name="visit_completed_by_case",
                          condition=Q(outcome="completed", in_error=False)),

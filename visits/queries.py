@@ -33,7 +33,7 @@ def children_seen_status(case: Case, *, today: datetime.date) -> list[ChildSeenS
     ids = [child.pk for child, _ in children]
     by_child = {row["child_id"]: row for row in ChildLastSeen.objects.filter(
         case=case, child_id__in=ids).values("child_id", "last_seen_at", "last_alone_at")}
-    joined = dict(Membership.objects.filter(case=case, person_id__in=ids).values(
+    joined = dict(Membership.objects.filter(case=case, person_id__in=ids, in_error=False).values(
         "person_id").annotate(first=Min("start_date")).values_list("person_id", "first"))
     pending = []
     for child, plan in children:

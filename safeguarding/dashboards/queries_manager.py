@@ -1,9 +1,11 @@
 """Reads for the team manager's and the service manager's dashboards.
 
-Every figure is counted by a set-based query grouped by team, so the team page and
-the service page (teams side by side) ask the same questions, and the number of
-queries does not grow with the number of cases, children, visits or teams. Each
-figure has a list behind it, built from the same filter as its count.
+The case and escalation figures are counted by set-based queries grouped by team;
+the children figures by the visiting rule's own functions over one read of the
+children in scope (`child_rows`). The team page and the service page (teams side by
+side) ask the same questions, and the number of queries does not grow with the number
+of cases, children, visits or teams. Each figure has a list behind it, built from the
+same filter or rows as its count.
 
 Scope: cases the user may see under the one policy (accounts.policy), open, of the
 team asked for (a team manager's own team; any team for a service manager).
@@ -196,12 +198,11 @@ def case_flags(m: Moment, few: bool = False) -> dict[str, Q]:
     }
 
 
-def calendar_around(today: datetime.date, *, back_working_days: int = 0,
-                    ahead_working_days: int = 0) -> WorkingDayCalendar:
-    """A calendar wide enough to count the given working days back and ahead of today
-    (two calendar days per working day and a month's slack each way), read once."""
+def calendar_around(today: datetime.date, *, ahead_working_days: int = 0) -> WorkingDayCalendar:
+    """A calendar wide enough to count the given working days ahead of today (two
+    calendar days per working day and a month's slack), read once."""
     return WorkingDayCalendar(
-        today - datetime.timedelta(days=2 * back_working_days + 31),
+        today - datetime.timedelta(days=31),
         today + datetime.timedelta(days=2 * ahead_working_days + 31),
     )
 
@@ -236,11 +237,11 @@ def child_rows(ids, m: Moment, *, few: bool) -> list[ChildRow]:
     here for every child rather than restated in SQL. One query and one read of
     closure days. For a team (`few`) each child's plan is looked up by its index;
     across the county the plans are read once and hashed."""
-    plans = ChildProtectionPlan.objects.filter(ChildProtectionPlan.active_on_q(m.today))
     if few:
-        on_plan = Exists(plans.filter(child_id=OuterRef("person_id")))
+        on_plan = Exists(ChildProtectionPlan.objects.filter(
+            ChildProtectionPlan.active_on_q(m.today), child_id=OuterRef("person_id")))
     else:
-        on_plan = ExpressionWrapper(Q(person_id__in=plans.values("child_id")),
+        on_plan = ExpressionWrapper(Q(person_id__in=_children_on_plan(m)),
                                     output_field=BooleanField())
     facts = list(
         Membership.objects.filter(
@@ -254,7 +255,7 @@ def child_rows(ids, m: Moment, *, few: bool) -> list[ChildRow]:
             last_seen=TruncDate("seen__last_seen_at"),
             last_alone=TruncDate("seen__last_alone_at"),
             joined=Subquery(Membership.objects.filter(
-                case_id=OuterRef("case_id"), person_id=OuterRef("person_id"))
+                case_id=OuterRef("case_id"), person_id=OuterRef("person_id"), in_error=False)
                 .order_by("start_date").values("start_date")[:1]))
         .order_by()
         .values_list("pk", "case__team_id", "case_id", "person_id", "person__last_name",
@@ -299,8 +300,12 @@ class ChildList(Sequence):
     def __len__(self) -> int:
         return len(self.rows)
 
+    def __iter__(self):
+        return iter(self[:])
+
     def __getitem__(self, index):
         if not isinstance(index, slice):
+            index = range(len(self.rows))[index]  # IndexError past either end
             return self[index:index + 1][0]
         chosen = self.rows[index]
         found = Membership.objects.select_related("person", "case", "case__team").in_bulk(
@@ -507,8 +512,9 @@ def counts_by_team(user, m: Moment, team_id: int | None = None, *,
 # --- The lists behind the figures --------------------------------------------------------------
 
 
-def figure_rows(user, m: Moment, key: str, team_id: int | None = None) -> QuerySet:
-    """The rows behind one figure, as a queryset the page paginates."""
+def figure_rows(user, m: Moment, key: str, team_id: int | None = None):
+    """The rows behind one figure, for the page to paginate: a queryset, a list (the
+    workers) or a ChildList (the children)."""
     cases = scoped_cases(user, m, team_id)
     if key in ("cases-cp", "cases-cin", "hazard-visits"):
         rows = cases.filter(case_flags(m, few=team_id is not None)[key]).select_related(

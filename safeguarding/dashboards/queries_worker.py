@@ -106,7 +106,7 @@ def _current_children(today: datetime.date) -> QuerySet:
     seen = ChildLastSeen.objects.filter(case_id=OuterRef("case_id"),
                                         child_id=OuterRef("person_id"))
     joined = Membership.objects.filter(
-        case_id=OuterRef("case_id"), person_id=OuterRef("person_id"),
+        case_id=OuterRef("case_id"), person_id=OuterRef("person_id"), in_error=False,
     ).order_by().values("person_id")
     plan_today = ChildProtectionPlan.objects.filter(
         ChildProtectionPlan.active_on_q(today), child_id=OuterRef("person_id"))
