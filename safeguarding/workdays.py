@@ -162,20 +162,6 @@ class WorkingDayCalendar:
                 return self._days[target]
             self._cover(self._first, self._last + datetime.timedelta(days=2 * n + 14))
 
-    def back(self, today: datetime.date, n: int) -> datetime.date:
-        """The `n`th working day before `today` (n >= 1): the earliest start from which
-        working day `n` is not before today (`add(d, n) >= today` exactly when
-        `d >= back(today, n)`)."""
-        if n < 1:
-            raise ValueError("n must be at least 1")
-        if today > self._last:
-            self._cover(self._first, today)
-        while True:
-            index = bisect.bisect_left(self._days, today) - n
-            if index >= 0:
-                return self._days[index]
-            self._cover(self._first - datetime.timedelta(days=2 * n + 14), self._last)
-
 
 # --- internals ---------------------------------------------------------------------------
 
