@@ -400,7 +400,7 @@ def person_add(request, pk):
             else:
                 if person is not None:
                     messages.success(
-                        request, f"{person.full_name or 'Unborn baby'} added to the case"
+                        request, f"{person.display_name} added to the case"
                     )
                     return redirect("cases:detail", case.pk)
     has_errors = any(

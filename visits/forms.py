@@ -135,7 +135,7 @@ class VisitOutcomeForm(GovukForm):
         super().__init__(*args, **kwargs)
         field = self.fields["present_members"]
         field.queryset = Person.objects.filter(pk__in=[m.person_id for m in members])
-        field.label_from_instance = lambda p: p.full_name or "Unborn baby"
+        field.label_from_instance = lambda p: p.display_name
 
     def clean(self):
         data = super().clean()
