@@ -16,3 +16,10 @@ def worker(team):
 @pytest.fixture
 def password():
     return PASSWORD
+
+
+@pytest.fixture
+def signed_in(client, worker):
+    """The test client, signed in as `worker`."""
+    client.force_login(worker)
+    return client

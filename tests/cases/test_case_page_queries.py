@@ -39,19 +39,6 @@ def frozen():
         yield
 
 
-@pytest.fixture
-def case(worker):
-    case = CaseFactory(team=worker.team, family_name="Carter", opened_on=D(2026, 1, 5))
-    case.allocated_workers.add(worker)
-    return case
-
-
-@pytest.fixture
-def signed_in(client, worker):
-    client.force_login(worker)
-    return client
-
-
 def page(client, case) -> str:
     response = client.get(reverse("cases:detail", args=[case.pk]))
     assert response.status_code == 200

@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts import roles
 from cases import history, services
 from cases.models import Case
-from tests.factories import CaseFactory, UserFactory
+from tests.factories import UserFactory
 
 D = datetime.date
 
@@ -21,13 +21,6 @@ D = datetime.date
 def manager(team):
     return UserFactory(username="manager", first_name="Maria", last_name="Okafor",
                        team=team, role=roles.TEAM_MANAGER)
-
-
-@pytest.fixture
-def case(worker):
-    case = CaseFactory(team=worker.team, opened_on=D(2026, 1, 5))
-    case.allocated_workers.add(worker)
-    return case
 
 
 def _new_versions(case, since_id):

@@ -19,19 +19,6 @@ from tests.factories import (
 D = datetime.date
 
 
-@pytest.fixture
-def case(worker):
-    case = CaseFactory(team=worker.team, family_name="Carter", opened_on=D(2026, 1, 5))
-    case.allocated_workers.add(worker)
-    return case
-
-
-@pytest.fixture
-def signed_in(client, worker):
-    client.force_login(worker)
-    return client
-
-
 def date_data(name, day):
     return {f"{name}-day": day.day, f"{name}-month": day.month, f"{name}-year": day.year}
 

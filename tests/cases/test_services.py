@@ -10,7 +10,6 @@ from cases import queries, services
 from cases.models import Address, Case, ChildProtectionPlan, Membership
 from cases.validators import validate_nhs_number, validate_postcode, validate_upn
 from tests.factories import (
-    CaseFactory,
     MembershipFactory,
     PersonFactory,
     PlanFactory,
@@ -19,13 +18,6 @@ from tests.factories import (
 )
 
 D = datetime.date
-
-
-@pytest.fixture
-def case(worker):
-    case = CaseFactory(team=worker.team, opened_on=D(2026, 1, 5))
-    case.allocated_workers.add(worker)
-    return case
 
 
 @pytest.fixture

@@ -28,12 +28,6 @@ def tyler(case):
                              start_date=datetime.date(2026, 1, 5)).person
 
 
-@pytest.fixture
-def signed_in(client, worker):
-    client.force_login(worker)
-    return client
-
-
 def form_data(**extra):
     data = {
         "v-kind": "home", "v-announced": "no",
