@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterable
 from contextlib import contextmanager
 
+from django.db import transaction
 from django.db.models import F, Max, Q, Window
 from django.db.models.functions import RowNumber
 
@@ -89,11 +90,13 @@ def refresh(pairs: Iterable[tuple[int, int]]) -> None:
     # when this reads) would be overwritten by values that lack it. Holding the cases'
     # rows makes this wait for that transaction and then read what it committed. The
     # visit services lock the case too, so this adds no wait of its own.
-    list(Case.objects.select_for_update().filter(pk__in=cases).order_by("pk")
-         .values_list("pk", flat=True))
-    found = _work_out(Q(visit__case_id__in=cases, child_id__in=children))
-    # A child whose only visit was recorded in error has no visit left: blank again.
-    _write({pair: found.get(pair, _NONE) for pair in pairs})
+    # A save outside any transaction (a script, autocommit) gets one of its own here.
+    with transaction.atomic():
+        list(Case.objects.select_for_update().filter(pk__in=cases).order_by("pk")
+             .values_list("pk", flat=True))
+        found = _work_out(Q(visit__case_id__in=cases, child_id__in=children))
+        # A child whose only visit was recorded in error has no visit left: blank again.
+        _write({pair: found.get(pair, _NONE) for pair in pairs})
 
 
 def rebuild(apps=None) -> int:

@@ -298,3 +298,12 @@ def test_a_visit_marked_in_error_while_another_is_recorded_keeps_the_recorded_on
     assert errors == []
     assert row(case, amy) == {"last_seen_at": at(D(2026, 3, 9)),
                               "last_alone_at": at(D(2026, 3, 9)), "alone_in_last_three": True}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_save_outside_any_transaction_keeps_the_row_too(case):
+    """Scripts and autocommit saves: the refresh takes a transaction of its own."""
+    amy = add_child(case)
+    visit = RecordedVisitFactory(case=case, outcome="completed", planned_for=at(D(2026, 3, 2)))
+    ChildSeen.objects.create(visit=visit, child=amy, seen=True, seen_alone=True)
+    assert row(case, amy)["last_alone_at"] == at(D(2026, 3, 2))
