@@ -1027,7 +1027,7 @@ class HazardViewSet(_EndAndInErrorMixin, CaseRecordViewSet):
     list=extend_schema(summary="Meetings on cases you may see"),
     retrieve=extend_schema(summary="A meeting (404 if you may not see its case)"),
 )
-class MeetingViewSet(CaseRecordViewSet):
+class MeetingViewSet(_EndAndInErrorMixin, CaseRecordViewSet):
     """Meetings about a family. One of the kind an escalation requires, held on or after
     the day it fired, meets it: on time by its deadline, late after."""
 
@@ -1048,3 +1048,10 @@ class MeetingViewSet(CaseRecordViewSet):
         meeting = services.meeting_record(actor=request.user, **data)
         return self.respond(self.get_queryset().get(pk=meeting.pk), "API recorded meeting",
                             status.HTTP_201_CREATED)
+
+    @_in_error_schema(MeetingSerializer)
+    @action(detail=True, methods=["post"])
+    def in_error(self, request, pk=None):
+        """The escalations it met are worked out again (open, overdue or met by another
+        meeting)."""
+        return self._in_error(request)

@@ -509,15 +509,20 @@ def hazard_end(*, actor, hazard: Hazard, end_date: datetime.date, now=None) -> H
 
 # --- Recorded in error ----------------------------------------------------------------
 
-IN_ERROR_MODELS = (Membership, Address, ChildProtectionPlan, Hazard)
+IN_ERROR_MODELS = (Membership, Address, ChildProtectionPlan, Hazard, Meeting)
 
 
 @transaction.atomic
 def record_mark_in_error(*, actor, record, reason: str, now=None):
-    """Keep a wrong record but take it out of every current view, with the reason."""
+    """Keep a wrong record but take it out of every current view, with the reason.
+
+    A meeting recorded in error met nothing: the escalations it met are worked out
+    again in the same transaction (`_escalations_unmet`)."""
     now = now or timezone.now()
     if not isinstance(record, IN_ERROR_MODELS):
         raise TypeError(f"{type(record).__name__} cannot be marked recorded in error")
+    if isinstance(record, Meeting) and not policy.can_edit_case(actor, record.case):
+        raise PermissionDenied
     if not reason.strip():
         raise ValidationError({"reason": "Enter why this was recorded in error"})
     record = type(record).objects.select_for_update().get(pk=record.pk)
@@ -529,7 +534,10 @@ def record_mark_in_error(*, actor, record, reason: str, now=None):
     record.in_error_by = actor
     record._change_reason = "Recorded in error"
     _save(record, actor)
+    # Sent while the escalations still name the meeting: their "met" entries are struck.
     signals.record_in_error.send(sender=type(record), instance=record, actor=actor, now=now)
+    if isinstance(record, Meeting):
+        _escalations_unmet(record, actor=actor, now=now)
     return record
 
 
@@ -778,6 +786,59 @@ def _close_met(escalation: Escalation, meeting: Meeting, now, actor=None):
     escalation._history_user = actor
     escalation.save()
     signals.escalation_changed.send(sender=Escalation, escalation=escalation, actor=actor, now=now)
+
+
+UNMET_REASON = "Meeting recorded in error"
+
+
+def _escalations_unmet(meeting: Meeting, *, actor, now):
+    """The escalations `meeting` met were not met by it after all. Each is met by the
+    first other meeting of its kind held on or after the day it fired, if there is one
+    (`rules.meeting_outcome`); otherwise it is active again, open or overdue by its
+    dates (`rules.state_on`), and its people are told if that makes it overdue.
+
+    Only one escalation of a kind may be active on a case: if a newer one of the same
+    kind is active, that one carries the concern on, and the old one is closed as
+    cancelled with the reason, by the person who marked the meeting. Each change is
+    saved with its history by `actor` and announced (`escalation_changed`)."""
+    today = _today(now)
+    for escalation in (Escalation.objects.select_for_update(of=("self",))
+                       .select_related("case").filter(met_by=meeting).order_by("pk")):
+        escalation.due_date = rules.due_date(escalation.trigger_date, escalation.working_days)
+        other = next((m for m in Meeting.objects.filter(
+            case_id=escalation.case_id, kind=escalation.required_meeting, in_error=False,
+            held_on__gte=escalation.trigger_date).order_by("held_on", "id")
+            if rules.meeting_outcome(escalation, m)), None)
+        escalation._change_reason = UNMET_REASON
+        if other is not None:
+            escalation._change_reason = f"{UNMET_REASON}; met by the {other}"[:100]
+            _close_met(escalation, other, now, actor=actor)
+            continue
+        escalation.met_by = None
+        escalation.met_on = None
+        escalation.closed_at = None
+        newer = (Escalation.objects.filter(case_id=escalation.case_id, kind=escalation.kind,
+                                           state__in=Escalation.ACTIVE_STATES)
+                 .exclude(pk=escalation.pk).first())
+        events = []
+        if newer is not None:
+            escalation.state = Escalation.State.CANCELLED
+            escalation.cancelled_by = actor
+            escalation.cancelled_reason = (
+                f"{UNMET_REASON} ({meeting}: {meeting.in_error_reason}). The escalation "
+                f"due {newer.due_date:%d/%m/%Y} is active for the same concern.")
+            escalation.closed_at = now
+        else:
+            escalation.state = Escalation.State.OPEN
+            escalation.state = rules.state_on(escalation, today)
+            if escalation.state == Escalation.State.OVERDUE and escalation.overdue_at is None:
+                escalation.overdue_at = now
+                events.append("overdue")
+        escalation._history_user = actor
+        escalation.save()
+        notify([_escalation_message(escalation, event) for event in events], now=now)
+        signals.escalation_changed.send(sender=Escalation, escalation=escalation, actor=actor,
+                                        now=now)
 
 
 @transaction.atomic

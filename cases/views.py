@@ -24,6 +24,7 @@ from .models import (
     ChildProtectionPlan,
     Escalation,
     Hazard,
+    Meeting,
     Membership,
     Person,
 )
@@ -222,7 +223,9 @@ def case_detail(request, pk):
         can_restrict=policy.can_manage_restriction(request.user, case),
         recent_changes=history.case_changes(case, limit=8, people=record.people),
         panels=panels.render_context(case, request.user, today),
-        meetings=case.meetings.filter(in_error=False).order_by("-held_on")[:10],
+        # Meetings recorded in error stay listed, struck through, as other records do.
+        meetings=case.meetings.order_by("-held_on", "-id")[:10],
+        can_edit=policy.can_edit_case(request.user, case),
         past_escalations=record.past_escalations,
     )
     return render(request, "cases/case_detail.html", context)
@@ -638,6 +641,7 @@ IN_ERROR_KINDS = {
     "address": Address,
     "plan": ChildProtectionPlan,
     "hazard": Hazard,
+    "meeting": Meeting,
 }
 
 
@@ -652,8 +656,14 @@ def mark_in_error(request, pk, kind, record_pk):
         record = _case_hazard(case, record_pk)
     else:
         record = get_object_or_404(model, pk=record_pk, case=case, in_error=False)
+    intro = ""
+    if model is Meeting and record.escalations_met.exists():
+        intro = ("This meeting met an escalation. Marked as recorded in error, it meets "
+                 "nothing: the escalation is met by another meeting of its kind if one was "
+                 "held, and is open or overdue again otherwise.")
     form = forms.ReasonForm(request.POST or None)
     form.fields["reason"].label = "Why was this recorded in error?"
+    form.fields["reason"].error_messages["required"] = "Enter why this was recorded in error"
     form.fields["reason"].help_text = "The record is kept, struck through, with this reason"
     return _submit(
         request,
@@ -665,6 +675,7 @@ def mark_in_error(request, pk, kind, record_pk):
         success="Marked as recorded in error",
         title=f"Recorded in error: {record}",
         submit="Mark as recorded in error",
+        intro=intro,
     )
 
 

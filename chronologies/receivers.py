@@ -322,6 +322,12 @@ def record_in_error(instance, *, actor=None, now=None):
         if isinstance(instance, Membership):
             # each change to the household is an entry of its own, "<membership>:<when>"
             sources |= Q(source_type="member_changed", source_id__startswith=f"{instance.pk}:")
+        if isinstance(instance, Meeting):
+            # "Escalation met by the meeting": it was not. Sent while the escalations
+            # still name the meeting; whatever meets or closes them next writes anew.
+            met = [str(pk) for pk in instance.escalations_met.values_list("pk", flat=True)]
+            if met:
+                sources |= Q(source_type="escalation_closed", source_id__in=met)
         entries_mark_source_in_error(sources, actor=actor, now=now)
 
 
