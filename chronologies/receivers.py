@@ -217,7 +217,12 @@ def _escalation_entries(escalation, children) -> list[RecordedEntry]:
         entries.append(RecordedEntry(
             case=case, source_type="escalation_closed", source_id=escalation.pk,
             category=Category.ESCALATION, occurred_on=timezone.localdate(escalation.closed_at),
-            title="Escalation cancelled by a manager", details=escalation.cancelled_reason,
+            # Closed as cancelled without a manager when the meeting that met it was
+            # recorded in error while a newer one of its kind was active: the reason says.
+            title=("Escalation cancelled by a manager"
+                   if escalation.cancelled_by is None or escalation.cancelled_by.is_manager
+                   else "Escalation cancelled"),
+            details=escalation.cancelled_reason,
             significance=S.SIGNIFICANT))
     return entries
 

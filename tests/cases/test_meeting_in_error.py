@@ -216,6 +216,9 @@ def test_a_newer_active_escalation_of_the_kind_keeps_the_concern(people, case, e
     assert "Held about another family" in escalation.cancelled_reason
     assert escalation.history.first().history_user == people["colleague"]
     assert fresh(newer).state == Escalation.State.OPEN
+    closed = entry(case, "escalation_closed", escalation.pk)
+    assert closed.title == "Escalation cancelled" and not closed.source_in_error
+    assert closed.details == escalation.cancelled_reason
 
 
 def test_a_meeting_that_met_nothing_changes_no_escalation(people, case, escalation):
