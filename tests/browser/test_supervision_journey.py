@@ -104,7 +104,6 @@ def test_it_lets_a_supervisor_record_a_session_with_two_case_discussions_at_360p
     axe.check(page, "discussion with errors (360 px)")
     lived = page.get_by_label("What is life like for the child now, in a sentence?")
     assert lived.input_value() == "Tyler stays in his room when the new partner is home"
-    page.go_back()
     page.goto(f"/supervision/{session.pk}/")
 
     discuss(page, axe, f"Walsh ({cases[0].reference})",

@@ -94,6 +94,7 @@ def test_it_shows_a_worker_their_work_and_the_child_out_of_view(page, axe, scree
     sign_in(page, "amira", password)
 
     assert page.url.endswith("/dashboards/mine/")
+    mine = page.url
     assert page.get_by_role("heading", level=1).inner_text() == "My work"
     banner = page.get_by_role("region", name="1 child not seen in time")
     assert banner.is_visible()
@@ -110,7 +111,7 @@ def test_it_shows_a_worker_their_work_and_the_child_out_of_view(page, axe, scree
     # The child who dropped out of view leads to the case, at the children seen.
     banner.get_by_role("link", name=re.compile("Kayden Carter")).click()
     assert page.url.endswith(f"/cases/{family['carter'].pk}/#seen")
-    page.go_back()
+    page.goto(mine)
 
     # Today's visit: the hazard and the record form are a tap away.
     visits = page.get_by_role("list", name="Today")
@@ -118,11 +119,11 @@ def test_it_shows_a_worker_their_work_and_the_child_out_of_view(page, axe, scree
     visits.get_by_role("link", name=re.compile("Record what happened")).click()
     visit = family["today_visit"]
     assert page.url.endswith(f"/cases/{visit.case_id}/visits/{visit.pk}/outcome/")
-    page.go_back()
+    page.goto(mine)
 
     page.get_by_role("link", name=re.compile("Escalation on the Carter case")).click()
     assert page.url.endswith(f"/cases/{family['carter'].pk}/")
-    page.go_back()
+    page.goto(mine)
 
     # A worker on a phone: nothing wider than the screen, still clean for axe.
     page.set_viewport_size({"width": 360, "height": 800})
