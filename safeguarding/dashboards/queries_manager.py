@@ -375,29 +375,34 @@ def workers(user, m: Moment, team_id: int | None = None) -> QuerySet:
     )
 
 
+def scope_children(user, m: Moment, team_id: int | None = None) -> list[ChildRow]:
+    """`child_rows` of the cases in scope, read once for the page (kept on `m`): the
+    children figures and the caseloads count from the same rows."""
+    key = ("children", user.pk, team_id)
+    if key not in m.kept:
+        m.kept[key] = child_rows(case_ids(user, m, team_id), m, few=team_id is not None)
+    return m.kept[key]
+
+
 def with_caseloads(rows, user, m: Moment, team_id: int | None = None) -> list:
     """Each worker's cases, current children and children on plans, among the cases
-    counted: two grouped queries, whatever the number of workers."""
+    counted: the allocations in one query, the children from `scope_children`."""
     rows = list(rows)
-    ids = case_ids(user, m, team_id)
-    allocation = Case.allocated_workers.through.objects.filter(case_id__in=ids)
-    members = Membership.objects.filter(
-        Membership.active_on_q(m.today), relationship=Membership.Relationship.CHILD,
-        case_id__in=ids,
-    )
-    case_counts = dict(allocation.order_by().values("user_id").annotate(n=Count("case_id"))
-                       .values_list("user_id", "n"))
-    children = {
-        row["case__allocated_workers"]: row
-        for row in members.order_by().values("case__allocated_workers").annotate(
-            n=Count("person_id", distinct=True),
-            cp=Count("person_id", distinct=True,
-                     filter=Q(person_id__in=_children_on_plan(m))))
-    }
+    cases_of: dict[int, set] = {}
+    for user_id, case_id in Case.allocated_workers.through.objects.filter(
+            case_id__in=case_ids(user, m, team_id)).values_list("user_id", "case_id"):
+        cases_of.setdefault(user_id, set()).add(case_id)
+    children: dict[int, set] = {}
+    on_plan: dict[int, set] = {}
+    for r in scope_children(user, m, team_id):
+        children.setdefault(r.case_id, set()).add(r.person_id)
+        if r.on_plan:
+            on_plan.setdefault(r.case_id, set()).add(r.person_id)
     for w in rows:
-        w.cases_n = case_counts.get(w.pk, 0)
-        w.children_n = children.get(w.pk, {}).get("n", 0)
-        w.children_cp_n = children.get(w.pk, {}).get("cp", 0)
+        mine = cases_of.get(w.pk, set())
+        w.cases_n = len(mine)
+        w.children_n = len(set().union(*(children.get(c, ()) for c in mine)))
+        w.children_cp_n = len(set().union(*(on_plan.get(c, ()) for c in mine)))
     return rows
 
 
@@ -469,7 +474,7 @@ def counts_by_team(user, m: Moment, team_id: int | None = None, *,
     children: dict[int, set] = {}
     on_plan: dict[int, set] = {}
     ids = case_ids(user, m, team_id)
-    for r in child_rows(ids, m, few=team_id is not None):
+    for r in scope_children(user, m, team_id):
         children.setdefault(r.team_id, set()).add(r.person_id)
         if r.on_plan:
             on_plan.setdefault(r.team_id, set()).add(r.person_id)
@@ -529,8 +534,7 @@ def figure_rows(user, m: Moment, key: str, team_id: int | None = None):
             return rows.order_by("next_visit", "reference")
         return rows.order_by("family_name", "reference")
     if key in CHILD_FIGURES:
-        rows = [r for r in child_rows(case_ids(user, m, team_id), m, few=team_id is not None)
-                if CHILD_FIGURES[key](r)]
+        rows = [r for r in scope_children(user, m, team_id) if CHILD_FIGURES[key](r)]
         if key == "children-not-seen":
             # Never seen first, then the longest since.
             rows.sort(key=lambda r: (r.last_seen is not None, r.last_seen or m.today,
