@@ -6,6 +6,7 @@ import pytest
 
 from accounts import roles
 from cases.models import Case, ChildProtectionPlan, Hazard, Membership, Person
+from tests.browser.signing_in import sign_in
 from tests.factories import MembershipFactory, PersonFactory, TeamFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -16,13 +17,6 @@ def fill_date(page, legend, day):
     group.get_by_label("Day").fill(str(day.day))
     group.get_by_label("Month").fill(str(day.month))
     group.get_by_label("Year").fill(str(day.year))
-
-
-def sign_in(page, username, password):
-    page.goto("/accounts/sign-in/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def add_person(page, axe, *, first, last, born, relationship, match=None, sex=None,

@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from accounts import roles
+from tests.browser.signing_in import sign_in
 from tests.factories import (
     CaseFactory,
     EscalationFactory,
@@ -20,13 +21,6 @@ from tests.factories import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, username, password):
-    page.goto("/accounts/sign-in/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def at_360(page, axe, label):

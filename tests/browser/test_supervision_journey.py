@@ -8,17 +8,10 @@ from django.utils import timezone
 
 from accounts import roles
 from supervision.models import Action, CaseDiscussion, Decision, SupervisionSession
+from tests.browser.signing_in import sign_in
 from tests.factories import CaseFactory, MembershipFactory, PlanFactory, TeamFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, username, password):
-    page.goto("/accounts/sign-in/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/dashboards/mine/")
 
 
 def fill_date(page, name, day: datetime.date):
@@ -70,7 +63,7 @@ def test_it_lets_a_supervisor_record_a_session_with_two_case_discussions_at_360p
     context = browser.new_context(base_url=live_server.url,
                                   viewport={"width": 360, "height": 780}, has_touch=True)
     page = context.new_page()
-    sign_in(page, "priya", password)
+    sign_in(page, "priya", password, lands_on="**/dashboards/mine/")
     page.goto("/supervision/")
     axe.check(page, "supervision lists (360 px)")
     narrow(page)

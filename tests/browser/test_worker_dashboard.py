@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts import roles
 from accounts.models import Notification
+from tests.browser.signing_in import sign_in
 from tests.factories import (
     CaseDiscussionFactory,
     CaseFactory,
@@ -25,13 +26,6 @@ from tests.factories import (
 from visits.models import ChildSeen
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, username, password):
-    page.goto("/accounts/sign-in/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def at(day, hour):
@@ -91,7 +85,7 @@ def family():
 
 def test_it_shows_a_worker_their_work_and_the_child_out_of_view(page, axe, screenshot,
                                                                 password, family):
-    sign_in(page, "amira", password)
+    sign_in(page, "amira", password, lands_on="**/dashboards/mine/")
 
     assert page.url.endswith("/dashboards/mine/")
     mine = page.url
