@@ -17,7 +17,7 @@ def filter_labels(case, filters) -> list[str]:
         labels.append(f"To {filters.date_to:%-d %B %Y}")
     if filters.child_id:
         p = Person.objects.filter(pk=filters.child_id).first()
-        labels.append(f"Child: {p.full_name if p else filters.child_id}")
+        labels.append(f"Child: {p.display_name if p else filters.child_id}")
     if filters.category:
         labels.append(f"Category: {Category(filters.category).label}")
     if filters.source:

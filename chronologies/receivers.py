@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from cases import signals as case_signals
 from cases.models import Address, ChildProtectionPlan, Escalation, Hazard, Meeting, Membership
+from cases.services import UNMET_REASON
 from supervision import signals as supervision_signals
 from visits import signals as visit_signals
 from visits.models import Visit
@@ -217,11 +218,11 @@ def _escalation_entries(escalation, children) -> list[RecordedEntry]:
         entries.append(RecordedEntry(
             case=case, source_type="escalation_closed", source_id=escalation.pk,
             category=Category.ESCALATION, occurred_on=timezone.localdate(escalation.closed_at),
-            # Closed as cancelled without a manager when the meeting that met it was
-            # recorded in error while a newer one of its kind was active: the reason says.
-            title=("Escalation cancelled by a manager"
-                   if escalation.cancelled_by is None or escalation.cancelled_by.is_manager
-                   else "Escalation cancelled"),
+            # A manager cancels by hand; the system cancels it when the meeting that met
+            # it is recorded in error while a newer one of its kind is active.
+            title=("Escalation cancelled"
+                   if escalation.cancelled_reason.startswith(UNMET_REASON)
+                   else "Escalation cancelled by a manager"),
             details=escalation.cancelled_reason,
             significance=S.SIGNIFICANT))
     return entries
