@@ -8,10 +8,19 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from cases.models import Hazard, Membership
+from safeguarding.workdays import WorkingDayCalendar
 from visits.models import Visit
 
 # An escalation is "due soon" when its deadline is within this many working days.
 DUE_SOON_WORKING_DAYS = 2
+
+
+def due_soon_by(today: datetime.date, calendar: WorkingDayCalendar | None = None
+                ) -> datetime.date:
+    """The last deadline that is "due soon": DUE_SOON_WORKING_DAYS working days from
+    today (`calendar`: one already read for the page)."""
+    calendar = calendar or WorkingDayCalendar.for_starts([today], DUE_SOON_WORKING_DAYS)
+    return calendar.add(today, DUE_SOON_WORKING_DAYS)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,13 @@ def _manager(request):
     return request.user
 
 
+def _service_manager(request):
+    user = _manager(request)
+    if not user.is_service_manager:
+        raise PermissionDenied("The service dashboard is for service managers")
+    return user
+
+
 def _team(user, team_pk):
     team = q.teams_for(user).filter(pk=team_pk).first()
     if team is None:
@@ -86,9 +93,7 @@ def team_detail(request, team_pk):
 @login_required
 @require_GET
 def service(request):
-    user = _manager(request)
-    if not user.is_service_manager:
-        raise PermissionDenied("The service dashboard is for service managers")
+    user = _service_manager(request)
     m = clock()
     teams = list(q.teams_for(user).order_by("name"))
     figures = snapshots.service_counts(user, m)
@@ -110,9 +115,7 @@ def service(request):
 @require_POST
 def service_refresh(request):
     """Work the service figures out again now, rather than wait for the periodic task."""
-    user = _manager(request)
-    if not user.is_service_manager:
-        raise PermissionDenied("The service dashboard is for service managers")
+    user = _service_manager(request)
     snapshots.service_snapshot_refresh(user=user, now=clock().now)
     messages.success(request, "Figures worked out again")
     return redirect("dashboards:service")
@@ -129,9 +132,7 @@ def team_figure(request, team_pk, figure):
 @login_required
 @require_GET
 def service_figure(request, figure):
-    user = _manager(request)
-    if not user.is_service_manager:
-        raise PermissionDenied("The service dashboard is for service managers")
+    user = _service_manager(request)
     return _figure_page(request, user, _figure(figure), None)
 
 
@@ -142,10 +143,6 @@ def _figure_page(request, user, figure, team):
     items = page.object_list
     if figure.kind == "workers":
         items = q.decorate_workers(items, m)
-    elif figure.kind == "escalations":
-        items = list(items)
-        for e in items:
-            e.overdue = e.is_overdue(m.today)
     noun, plural = NOUNS[figure.kind]
     return render(request, "dashboards/manager_list.html", {
         "figure": figure, "team": team, "m": m, "page": page, "items": items,

@@ -76,9 +76,9 @@ from visits import rules as visit_rules
 from visits.models import Visit
 
 from .common import (
-    DUE_SOON_WORKING_DAYS,
     Moment,
     defaulted_this_month_q,
+    due_soon_by,
     hazard_now,
     planned_this_week_q,
 )
@@ -196,15 +196,6 @@ def case_flags(m: Moment, few: bool = False) -> dict[str, Q]:
         # The hazard test is cheap and rare, so the visit look-up runs only behind it.
         "hazard-visits": _hazard_now(m, few) & Q(Exists(_planned_this_week(m))),
     }
-
-
-def calendar_around(today: datetime.date, *, ahead_working_days: int = 0) -> WorkingDayCalendar:
-    """A calendar wide enough to count the given working days ahead of today (two
-    calendar days per working day and a month's slack), read once."""
-    return WorkingDayCalendar(
-        today - datetime.timedelta(days=31),
-        today + datetime.timedelta(days=2 * ahead_working_days + 31),
-    )
 
 
 @dataclass(slots=True)
@@ -406,7 +397,7 @@ def with_caseloads(rows, user, m: Moment, team_id: int | None = None) -> list:
     return rows
 
 
-def supervision_due(worker, m: Moment) -> datetime.date:
+def supervision_due(worker) -> datetime.date:
     """supervision.rules.next_due with the settings, as supervision.queries uses it."""
     from supervision import rules
 
@@ -486,9 +477,7 @@ def counts_by_team(user, m: Moment, team_id: int | None = None, *,
         counts["children-cp"][t] = len(on_plan.get(t, ()))
         counts["children-cin"][t] = len(people) - counts["children-cp"][t]
 
-    calendar = calendar_around(m.today, ahead_working_days=DUE_SOON_WORKING_DAYS)
-    due_soon_by = calendar.add(m.today, DUE_SOON_WORKING_DAYS)
-    filters = escalation_filters(m, due_soon_by)
+    filters = escalation_filters(m, due_soon_by(m.today))
     aggregates = {key.replace("-", "_"): Count("pk", filter=q) for key, q in filters.items()}
     for row in escalations(user, m, team_id).order_by().values("case__team_id").annotate(
             **aggregates):
@@ -543,11 +532,11 @@ def figure_rows(user, m: Moment, key: str, team_id: int | None = None):
             rows.sort(key=lambda r: r.sort_name)
         return ChildList(rows)
     if key.startswith("escalations-"):
-        calendar = calendar_around(m.today, ahead_working_days=DUE_SOON_WORKING_DAYS)
-        q = escalation_filters(m, calendar.add(m.today, DUE_SOON_WORKING_DAYS))[key]
+        q = escalation_filters(m, due_soon_by(m.today))[key]
         order = ("-met_on", "id") if key == "escalations-met-late" else ("due_date", "id")
         return escalations(user, m, team_id).filter(q).select_related(
-            "case", "case__team").order_by(*order)
+            "case", "case__team").annotate(overdue=ExpressionWrapper(
+                Escalation.overdue_q(m.today), output_field=BooleanField())).order_by(*order)
     if key == "defaulted-visits":
         defaults = defaulted_visits(case_ids(user, m, team_id), m)
         return (cases.filter(pk__in=defaults.values("case_id")).select_related("team")
@@ -576,6 +565,6 @@ def decorate_workers(rows, m: Moment) -> list:
 
     rows = list(rows)
     for w in rows:
-        w.supervision_due = supervision_due(w, m)
+        w.supervision_due = supervision_due(w)
         w.supervision_days_overdue = rules.days_overdue(w.supervision_due, m.today)
     return rows

@@ -31,6 +31,7 @@ from .common import (
     DUE_SOON_WORKING_DAYS,
     Moment,
     defaulted_this_month_q,
+    due_soon_by,
     hazard_now,
     moment,
     planned_this_week_q,
@@ -259,8 +260,7 @@ def open_escalations(user, *, today: datetime.date,
     means within DUE_SOON_WORKING_DAYS working days."""
     from cases.queries import escalations_for
 
-    calendar = calendar or WorkingDayCalendar.for_starts([today], DUE_SOON_WORKING_DAYS)
-    soon = calendar.add(today, DUE_SOON_WORKING_DAYS)
+    soon = due_soon_by(today, calendar)
     return [
         EscalationRow(
             e, overdue=e.is_overdue(today),
