@@ -319,6 +319,36 @@ def test_it_shows_the_team_dashboard_with_a_link_to_every_list(client, world):
     assert "Secret" not in html
 
 
+def test_the_escalation_lists_tag_the_overdue_ones(client, world):
+    client.force_login(world.grace)
+
+    def page(key):
+        return client.get(reverse("dashboards:team_figure",
+                                  args=[world.north.pk, key])).content.decode()
+
+    tag = 'govuk-tag--red">Overdue'
+    assert page("escalations-overdue").count(tag) == NORTH["escalations-overdue"]
+    assert page("escalations-open").count(tag) == 0
+
+
+def test_a_children_list_pages_through_every_child_once(client, world, monkeypatch):
+    from safeguarding.dashboards import manager
+
+    monkeypatch.setattr(manager, "PER_PAGE", 2)
+    client.force_login(world.grace)
+    url = reverse("dashboards:team_figure", args=[world.north.pk, "children-cin"])
+    expected = NORTH_ROWS["children-cin"]
+    pages = -(-len(expected) // 2)
+    shown = []
+    for number in range(1, pages + 1):
+        html = client.get(url, {"page": number}).content.decode()
+        shown += [name for name in expected if f">{name}" in html]
+    assert sorted(shown) == sorted(expected)
+    rows = q.figure_rows(world.grace, moment(), "children-cin", world.north.pk)
+    assert rows[-1].pk == rows[len(rows) - 1].pk
+    assert [r.pk for r in rows] == [r.pk for r in rows[:]]
+
+
 def test_it_shows_teams_side_by_side_to_a_service_manager(client, world):
     client.force_login(world.helen)
     response = client.get(reverse("dashboards:home"), follow=True)

@@ -62,7 +62,8 @@ def test_the_task_works_them_out_for_every_active_service_manager_only(county):
 
     assert set(DashboardSnapshot.objects.values_list("user__username", flat=True)) == {
         "helen", "omar"}
-    assert "dashboards-service-refresh" in settings.CELERY_BEAT_SCHEDULE
+    entry = settings.CELERY_BEAT_SCHEDULE["dashboards-service-refresh"]
+    assert entry["task"] == tasks.dashboards_refresh_service.name
 
 
 def test_the_page_reads_the_snapshot_and_says_when_it_was_worked_out(client, county, frozen):
