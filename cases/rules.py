@@ -28,7 +28,7 @@ def state_on(escalation: Escalation, today: datetime.date) -> str:
     end of its due date has passed. Met, met late and cancelled are final."""
     if escalation.state not in Escalation.ACTIVE_STATES:
         return escalation.state
-    return Escalation.State.OVERDUE if today > escalation.due_date else Escalation.State.OPEN
+    return Escalation.State.OVERDUE if escalation.is_overdue(today) else Escalation.State.OPEN
 
 
 def meeting_outcome(escalation: Escalation, meeting: Meeting) -> str | None:
