@@ -59,7 +59,7 @@ def add_working_days(start: datetime.date, n: int, *, region: str | None = None)
             fetched_to = day + datetime.timedelta(days=2 * (n - count) + slack)
             closed |= _closure_days(day, fetched_to)
             slack *= 2
-        if day.weekday() < 5 and not holiday_lookup.is_holiday(day) and day not in closed:
+        if _working(day, holiday_lookup, closed):
             count += 1
     return day
 
@@ -87,7 +87,7 @@ def working_days_between(
     count = 0
     day = start + _ONE_DAY
     while day <= end:
-        if day.weekday() < 5 and not holiday_lookup.is_holiday(day) and day not in closed:
+        if _working(day, holiday_lookup, closed):
             count += 1
         day += _ONE_DAY
     return count
@@ -129,8 +129,7 @@ class WorkingDayCalendar:
     def _list(self) -> None:
         span = (self._last - self._first).days + 1
         days = (self._first + datetime.timedelta(days=i) for i in range(span))
-        self._days = [d for d in days if d.weekday() < 5 and not self._holidays.is_holiday(d)
-                      and d not in self._closed]
+        self._days = [d for d in days if _working(d, self._holidays, self._closed)]
 
     def _cover(self, first: datetime.date, last: datetime.date) -> None:
         if first < self._first:
@@ -170,6 +169,11 @@ def _check_date(value: object) -> None:
     # datetime is a subclass of date; refuse it so callers choose the local date.
     if isinstance(value, datetime.datetime) or not isinstance(value, datetime.date):
         raise TypeError(f"expected a datetime.date, got {type(value).__name__}")
+
+
+def _working(day: datetime.date, holidays: _HolidayLookup, closed: set) -> bool:
+    """A weekday that is neither a bank holiday nor a local closure day."""
+    return day.weekday() < 5 and not holidays.is_holiday(day) and day not in closed
 
 
 def _closure_days(first: datetime.date, last: datetime.date) -> set[datetime.date]:
