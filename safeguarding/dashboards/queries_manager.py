@@ -70,6 +70,7 @@ from django.db.models.functions import TruncDate
 from accounts import policy, roles
 from accounts.models import Team, User
 from cases.models import Case, ChildProtectionPlan, Escalation, Hazard, Membership
+from cases.queries import plans_active_on
 from safeguarding.workdays import WorkingDayCalendar
 from supervision.models import SupervisionSession
 from visits import rules as visit_rules
@@ -150,8 +151,7 @@ def _team_cases(user, team_id: int) -> QuerySet:
 
 def _children_on_plan(m: Moment) -> QuerySet:
     """Ids of children on a plan today. Uncorrelated, so the database reads it once."""
-    return ChildProtectionPlan.objects.filter(
-        ChildProtectionPlan.active_on_q(m.today)).values("child_id")
+    return plans_active_on(m.today).values("child_id")
 
 
 def _cases_with_child_on_plan(m: Moment) -> QuerySet:
@@ -229,8 +229,7 @@ def child_rows(ids, m: Moment, *, few: bool) -> list[ChildRow]:
     closure days. For a team (`few`) each child's plan is looked up by its index;
     across the county the plans are read once and hashed."""
     if few:
-        on_plan = Exists(ChildProtectionPlan.objects.filter(
-            ChildProtectionPlan.active_on_q(m.today), child_id=OuterRef("person_id")))
+        on_plan = Exists(plans_active_on(m.today).filter(child_id=OuterRef("person_id")))
     else:
         on_plan = ExpressionWrapper(Q(person_id__in=_children_on_plan(m)),
                                     output_field=BooleanField())
