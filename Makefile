@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run    install everything, migrate, load demo data, run web + worker + beat"
 	@echo "make test   install test dependencies and run the whole test suite"
-	@echo "make lint   ruff"
+	@echo "make lint   ruff format --check and ruff check"
 	@echo "make bench  benchmark pages, the sweep and the PDF at scale (PostgreSQL: DATABASE_URL)"
 	@echo "make load   50 users for 2 minutes against gunicorn on the scale data (DATABASE_URL)"
 
@@ -35,6 +35,7 @@ test: test-deps
 
 lint:
 	uv sync --frozen --group dev
+	uv run --frozen --no-sync ruff format --check .
 	uv run --frozen --no-sync ruff check .
 
 # Benchmarks (not part of CI): PostgreSQL via DATABASE_URL; builds the scale data if missing.

@@ -200,6 +200,7 @@ class GovukDateField(forms.MultiValueField):
 
 # --- Plain widgets -------------------------------------------------------------------
 
+
 def govuk_widget_class(widget: forms.Widget) -> tuple[str, str]:
     """The GOV.UK class for a widget and the class that marks it in error."""
     if isinstance(widget, forms.CheckboxSelectMultiple):

@@ -156,7 +156,8 @@ class Notification(models.Model):
         ]
         indexes = [
             models.Index(
-                fields=["created_at"], name="notification_unsent",
+                fields=["created_at"],
+                name="notification_unsent",
                 condition=models.Q(sent_at__isnull=True),
             ),
             models.Index(fields=["recipient", "-created_at"]),

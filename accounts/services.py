@@ -59,12 +59,18 @@ def notify(messages: Iterable[Message], *, now=None, email: bool = True) -> None
         users = {u.pk: u for u in message.recipients if u is not None and u.is_active}
         rows += [
             Notification(
-                recipient=user, event_key=message.event_key, channel=channel,
-                subject=message.subject[:200], body=message.body, link=message.link,
-                case_id=message.case_id, created_at=now,
+                recipient=user,
+                event_key=message.event_key,
+                channel=channel,
+                subject=message.subject[:200],
+                body=message.body,
+                link=message.link,
+                case_id=message.case_id,
+                created_at=now,
                 sent_at=now if channel == Notification.Channel.IN_APP else None,
             )
-            for user in users.values() for channel in channels
+            for user in users.values()
+            for channel in channels
             if channel != Notification.Channel.EMAIL or user.email
         ]
     if not rows:
@@ -104,13 +110,17 @@ def notifications_send_due(*, now=None, batch: int = 50, claim_seconds: int = 30
         if not due:
             return 0
         Notification.objects.filter(pk__in=[note.pk for note in due]).update(
-            claimed_until=now + datetime.timedelta(seconds=claim_seconds))
+            claimed_until=now + datetime.timedelta(seconds=claim_seconds)
+        )
     sent, failed = [], []
     try:
         for note in due:
             try:
                 send_mail(
-                    note.subject, _email_body(note), None, [note.recipient.email],
+                    note.subject,
+                    _email_body(note),
+                    None,
+                    [note.recipient.email],
                     fail_silently=False,
                 )
             except Exception as exc:  # the sweep retries it later
@@ -123,11 +133,13 @@ def notifications_send_due(*, now=None, batch: int = 50, claim_seconds: int = 30
     finally:
         if sent:
             Notification.objects.filter(pk__in=sent).update(
-                sent_at=timezone.now(), attempts=F("attempts") + 1, claimed_until=None,
-                last_error="")
+                sent_at=timezone.now(),
+                attempts=F("attempts") + 1,
+                claimed_until=None,
+                last_error="",
+            )
         if failed:
-            Notification.objects.bulk_update(failed, ["attempts", "last_error",
-                                                      "claimed_until"])
+            Notification.objects.bulk_update(failed, ["attempts", "last_error", "claimed_until"])
     return len(sent)
 
 

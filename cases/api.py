@@ -141,15 +141,24 @@ class WorkerSerializer(serializers.Serializer):
 
 
 class HazardSerializer(serializers.ModelSerializer):
-    person_name = serializers.CharField(source="person.full_name", read_only=True,
-                                        allow_null=True)
+    person_name = serializers.CharField(source="person.full_name", read_only=True, allow_null=True)
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
 
     class Meta:
         model = Hazard
         fields = [
-            "id", "case", "person", "person_name", "kind", "kind_display", "details",
-            "start_date", "end_date", "in_error", "in_error_reason", "in_error_at",
+            "id",
+            "case",
+            "person",
+            "person_name",
+            "kind",
+            "kind_display",
+            "details",
+            "start_date",
+            "end_date",
+            "in_error",
+            "in_error_reason",
+            "in_error_at",
             "created_at",
         ]
         read_only_fields = fields
@@ -160,18 +169,37 @@ class EscalationSerializer(serializers.ModelSerializer):
 
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
     state_display = serializers.CharField(source="get_state_display", read_only=True)
-    required_meeting_display = serializers.CharField(source="get_required_meeting_display",
-                                                     read_only=True)
+    required_meeting_display = serializers.CharField(
+        source="get_required_meeting_display", read_only=True
+    )
     raised_by_name = serializers.SerializerMethodField()
 
     class Meta:
         model = Escalation
         fields = [
-            "id", "case", "kind", "kind_display", "state", "state_display", "trigger_date",
-            "child_on_plan", "required_meeting", "required_meeting_display", "working_days",
-            "due_date", "reason", "trigger_count", "raised_by", "raised_by_name",
-            "created_at", "met_by", "met_on", "overdue_at", "cancelled_by",
-            "cancelled_reason", "closed_at",
+            "id",
+            "case",
+            "kind",
+            "kind_display",
+            "state",
+            "state_display",
+            "trigger_date",
+            "child_on_plan",
+            "required_meeting",
+            "required_meeting_display",
+            "working_days",
+            "due_date",
+            "reason",
+            "trigger_count",
+            "raised_by",
+            "raised_by_name",
+            "created_at",
+            "met_by",
+            "met_on",
+            "overdue_at",
+            "cancelled_by",
+            "cancelled_reason",
+            "closed_at",
         ]
         read_only_fields = fields
 
@@ -187,7 +215,8 @@ def _active_escalations(case) -> list[Escalation]:
         return prefetched
     return list(
         Escalation.objects.filter(case=case, state__in=Escalation.ACTIVE_STATES)
-        .select_related("raised_by").order_by("due_date", "id")
+        .select_related("raised_by")
+        .order_by("due_date", "id")
     )
 
 
@@ -197,11 +226,12 @@ class CaseSerializer(serializers.ModelSerializer):
     # A plain string here, so the schema has one enum for closure reasons (ReasonEnum,
     # on the close action) rather than two names for the same choices.
     closure_reason = serializers.CharField(
-        read_only=True, help_text="One of the reasons a case can close (see ReasonEnum); "
-                                  "blank while open",
+        read_only=True,
+        help_text="One of the reasons a case can close (see ReasonEnum); blank while open",
     )
-    closure_reason_display = serializers.CharField(source="get_closure_reason_display",
-                                                   read_only=True)
+    closure_reason_display = serializers.CharField(
+        source="get_closure_reason_display", read_only=True
+    )
     allocated_workers = WorkerSerializer(many=True, read_only=True)
     any_child_on_plan = serializers.SerializerMethodField(
         help_text="Is any child on this case subject to a child protection plan today?"
@@ -211,16 +241,29 @@ class CaseSerializer(serializers.ModelSerializer):
     )
     active_escalations = serializers.SerializerMethodField(
         help_text="Open and overdue escalations, soonest deadline first: the meeting "
-                  "required and when it is due (R4)"
+        "required and when it is due (R4)"
     )
 
     class Meta:
         model = Case
         fields = [
-            "id", "reference", "family_name", "team", "team_name", "status", "status_display",
-            "opened_on", "closed_on", "closure_reason", "closure_reason_display",
-            "closure_notes", "summary",
-            "restricted", "allocated_workers", "any_child_on_plan", "active_hazards",
+            "id",
+            "reference",
+            "family_name",
+            "team",
+            "team_name",
+            "status",
+            "status_display",
+            "opened_on",
+            "closed_on",
+            "closure_reason",
+            "closure_reason_display",
+            "closure_notes",
+            "summary",
+            "restricted",
+            "allocated_workers",
+            "any_child_on_plan",
+            "active_hazards",
             "active_escalations",
         ]
         read_only_fields = fields
@@ -235,8 +278,7 @@ class CaseSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(EscalationSerializer(many=True))
     def get_active_escalations(self, case):
-        return EscalationSerializer(_active_escalations(case), many=True,
-                                    context=self.context).data
+        return EscalationSerializer(_active_escalations(case), many=True, context=self.context).data
 
 
 class PersonSerializer(serializers.ModelSerializer):
@@ -250,15 +292,24 @@ class PersonSerializer(serializers.ModelSerializer):
 
 class MembershipSerializer(serializers.ModelSerializer):
     person_name = serializers.CharField(source="person.full_name", read_only=True)
-    relationship_display = serializers.CharField(source="get_relationship_display",
-                                                 read_only=True)
+    relationship_display = serializers.CharField(source="get_relationship_display", read_only=True)
 
     class Meta:
         model = Membership
         fields = [
-            "id", "case", "person", "person_name", "relationship", "relationship_display",
-            "lives_in_household", "start_date", "end_date", "end_reason",
-            "in_error", "in_error_reason", "in_error_at",
+            "id",
+            "case",
+            "person",
+            "person_name",
+            "relationship",
+            "relationship_display",
+            "lives_in_household",
+            "start_date",
+            "end_date",
+            "end_reason",
+            "in_error",
+            "in_error_reason",
+            "in_error_at",
         ]
         read_only_fields = fields
 
@@ -267,8 +318,17 @@ class AddressSerializer(serializers.ModelSerializer):
     class Meta:
         model = Address
         fields = [
-            "id", "case", "line_1", "line_2", "town", "postcode", "start_date", "end_date",
-            "in_error", "in_error_reason", "in_error_at",
+            "id",
+            "case",
+            "line_1",
+            "line_2",
+            "town",
+            "postcode",
+            "start_date",
+            "end_date",
+            "in_error",
+            "in_error_reason",
+            "in_error_at",
         ]
         read_only_fields = fields
 
@@ -280,8 +340,18 @@ class PlanSerializer(serializers.ModelSerializer):
     class Meta:
         model = ChildProtectionPlan
         fields = [
-            "id", "case", "child", "child_name", "category", "category_display",
-            "start_date", "end_date", "end_reason", "in_error", "in_error_reason", "in_error_at",
+            "id",
+            "case",
+            "child",
+            "child_name",
+            "category",
+            "category_display",
+            "start_date",
+            "end_date",
+            "end_reason",
+            "in_error",
+            "in_error_reason",
+            "in_error_at",
         ]
         read_only_fields = fields
 
@@ -295,9 +365,23 @@ class MeetingSerializer(serializers.ModelSerializer):
     class Meta:
         model = Meeting
         fields = [
-            "id", "case", "kind", "kind_display", "held_on", "chair", "staff_attendees",
-            "agencies", "other_attendees", "decisions", "actions", "escalations_met",
-            "created_at", "created_by", "in_error", "in_error_reason", "in_error_at",
+            "id",
+            "case",
+            "kind",
+            "kind_display",
+            "held_on",
+            "chair",
+            "staff_attendees",
+            "agencies",
+            "other_attendees",
+            "decisions",
+            "actions",
+            "escalations_met",
+            "created_at",
+            "created_by",
+            "in_error",
+            "in_error_reason",
+            "in_error_at",
         ]
         read_only_fields = fields
 
@@ -308,13 +392,16 @@ class MeetingSerializer(serializers.ModelSerializer):
 class CaseCreateSerializer(serializers.Serializer):
     family_name = serializers.CharField(max_length=120)
     team = serializers.PrimaryKeyRelatedField(
-        queryset=Team.objects.filter(active=True), required=False,
+        queryset=Team.objects.filter(active=True),
+        required=False,
         help_text="Your own team unless you are a service manager; yours if left out",
     )
     summary = serializers.CharField(max_length=5000)
     opened_on = serializers.DateField()
     allocated_workers = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_active=True), many=True, required=False,
+        queryset=User.objects.filter(is_active=True),
+        many=True,
+        required=False,
         help_text="Staff of the case's team",
     )
     restricted = serializers.BooleanField(required=False, default=False)
@@ -328,9 +415,9 @@ class CaseCreateSerializer(serializers.Serializer):
             raise exceptions.ValidationError({"team": ["You can open cases in your own team only"]})
         outside = [w for w in data.get("allocated_workers", []) if w.team_id != team.pk]
         if outside:
-            raise exceptions.ValidationError({
-                "allocated_workers": [f"{w} is not in {team}" for w in outside]
-            })
+            raise exceptions.ValidationError(
+                {"allocated_workers": [f"{w} is not in {team}" for w in outside]}
+            )
         data["team"] = team
         return data
 
@@ -352,9 +439,11 @@ class ReasonSerializer(serializers.Serializer):
 
 class CaseAllocateSerializer(serializers.Serializer):
     workers = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_active=True), many=True, allow_empty=True,
+        queryset=User.objects.filter(is_active=True),
+        many=True,
+        allow_empty=True,
         help_text="Everyone to be allocated (replaces the current allocation); staff of "
-                  "the case's team",
+        "the case's team",
     )
 
     def validate_workers(self, workers):
@@ -366,8 +455,7 @@ class CaseAllocateSerializer(serializers.Serializer):
 
 
 def _text(max_length, **kwargs):
-    return serializers.CharField(max_length=max_length, required=False, allow_blank=True,
-                                 **kwargs)
+    return serializers.CharField(max_length=max_length, required=False, allow_blank=True, **kwargs)
 
 
 class PersonInputSerializer(serializers.Serializer):
@@ -426,16 +514,19 @@ class PlanCreateSerializer(serializers.Serializer):
 
 
 def _hazard_people(user):
-    return Person.objects.filter(
-        pk__in=_people_now_on_visible_cases(user, timezone.localdate())
-    )
+    return Person.objects.filter(pk__in=_people_now_on_visible_cases(user, timezone.localdate()))
 
 
 class HazardCreateSerializer(serializers.Serializer):
-    case = VisibleCaseField(required=False, allow_null=True,
-                            help_text="The case the hazard is about; or give a person")
-    person = ScopedPrimaryKeyField(scope=_hazard_people, required=False, allow_null=True,
-                                   help_text="The person the hazard is about; or give a case")
+    case = VisibleCaseField(
+        required=False, allow_null=True, help_text="The case the hazard is about; or give a person"
+    )
+    person = ScopedPrimaryKeyField(
+        scope=_hazard_people,
+        required=False,
+        allow_null=True,
+        help_text="The person the hazard is about; or give a case",
+    )
     kind = serializers.ChoiceField(choices=Hazard.Kind.choices)
     details = serializers.CharField(max_length=2000)
     start_date = serializers.DateField()
@@ -456,20 +547,29 @@ class MeetingCreateSerializer(serializers.Serializer):
     decisions = serializers.CharField(max_length=10000)
     actions = _text(10000)
     staff_attendees = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_active=True), many=True, required=False,
+        queryset=User.objects.filter(is_active=True),
+        many=True,
+        required=False,
         help_text="Staff who attended (user ids)",
     )
     agencies = serializers.PrimaryKeyRelatedField(
-        queryset=Agency.objects.filter(active=True), many=True, required=False,
+        queryset=Agency.objects.filter(active=True),
+        many=True,
+        required=False,
         help_text="Agencies represented (ids)",
     )
     other_attendees = _text(2000, help_text="Family members and anyone else, one per line")
     meets = ScopedPrimaryKeyField(
-        scope=_meetable_escalations, model=Escalation, required=False, allow_null=True,
-        error_messages={"does_not_exist": "There is no open or overdue escalation "
-                                          "{pk_value} on a case you may see"},
+        scope=_meetable_escalations,
+        model=Escalation,
+        required=False,
+        allow_null=True,
+        error_messages={
+            "does_not_exist": "There is no open or overdue escalation "
+            "{pk_value} on a case you may see"
+        },
         help_text="The escalation this meeting is held to meet (id), if any. Any active "
-                  "escalation on the case asking for this kind of meeting is met anyway",
+        "escalation on the case asking for this kind of meeting is met anyway",
     )
 
 
@@ -556,7 +656,8 @@ class HazardFilter(filters.FilterSet):
         user = self.request.user
         members = Membership.objects.filter(
             Membership.active_on_q(timezone.localdate()),
-            case_id=value, case__in=_visible_case_ids(user),
+            case_id=value,
+            case__in=_visible_case_ids(user),
         )
         return queryset.filter(Q(case_id=value) | Q(person__in=members.values("person_id")))
 
@@ -615,8 +716,7 @@ class CaseRecordViewSet(viewsets.GenericViewSet):
     def log(self, objects, what: str):
         ids = self.case_ids_of(objects)
         for case in Case.objects.filter(pk__in=ids).only("pk", "reference"):
-            access_log_record(user=self.request.user, case=case, what=what,
-                              request=self.request)
+            access_log_record(user=self.request.user, case=case, what=what, request=self.request)
 
     def respond(self, obj, what: str, status_code=status.HTTP_200_OK):
         self.log([obj], what)
@@ -624,7 +724,8 @@ class CaseRecordViewSet(viewsets.GenericViewSet):
 
     def input(self, serializer_class, *, partial=False, **context):
         serializer = serializer_class(
-            data=self.request.data, partial=partial,
+            data=self.request.data,
+            partial=partial,
             context={**self.get_serializer_context(), **context},
         )
         serializer.is_valid(raise_exception=True)
@@ -643,10 +744,12 @@ class CaseRecordViewSet(viewsets.GenericViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Cases you may see",
-                       description="Filter by status, exact reference or team id. Searching "
-                                   "by name or date of birth is on the pages only, so that "
-                                   "no personal data goes into a URL."),
+    list=extend_schema(
+        summary="Cases you may see",
+        description="Filter by status, exact reference or team id. Searching "
+        "by name or date of birth is on the pages only, so that "
+        "no personal data goes into a URL.",
+    ),
     retrieve=extend_schema(summary="A case (404 if you may not see it)"),
 )
 class CaseViewSet(CaseRecordViewSet):
@@ -665,7 +768,8 @@ class CaseViewSet(CaseRecordViewSet):
                 Prefetch(
                     "escalations",
                     queryset=Escalation.objects.filter(state__in=Escalation.ACTIVE_STATES)
-                    .select_related("raised_by").order_by("due_date", "id"),
+                    .select_related("raised_by")
+                    .order_by("due_date", "id"),
                     to_attr="active_escalation_list",
                 ),
             )
@@ -676,27 +780,32 @@ class CaseViewSet(CaseRecordViewSet):
 
     def log(self, objects, what):
         for case in objects:
-            access_log_record(user=self.request.user, case=case, what=what,
-                              request=self.request)
+            access_log_record(user=self.request.user, case=case, what=what, request=self.request)
 
     def get_object(self):
         return policy.get_case_for(self.request.user, self.get_queryset(), self.kwargs["pk"])
 
-    @extend_schema(request=CaseCreateSerializer, responses={201: CaseSerializer},
-                   summary="Open a case")
+    @extend_schema(
+        request=CaseCreateSerializer, responses={201: CaseSerializer}, summary="Open a case"
+    )
     def create(self, request):
         data = self.input(CaseCreateSerializer)
         case = services.case_create(actor=request.user, **data)
-        return self.respond(self.get_object_by_pk(case.pk), "API opened case",
-                            status.HTTP_201_CREATED)
+        return self.respond(
+            self.get_object_by_pk(case.pk), "API opened case", status.HTTP_201_CREATED
+        )
 
-    @extend_schema(request=CaseUpdateSerializer, responses=CaseSerializer,
-                   summary="Change the family name or the summary of concerns")
+    @extend_schema(
+        request=CaseUpdateSerializer,
+        responses=CaseSerializer,
+        summary="Change the family name or the summary of concerns",
+    )
     def partial_update(self, request, pk=None):
         case = self.get_object()
         data = self.input(CaseUpdateSerializer, partial=True)
         services.case_update(
-            actor=request.user, case=case,
+            actor=request.user,
+            case=case,
             family_name=data.get("family_name", case.family_name),
             summary=data.get("summary", case.summary),
         )
@@ -710,8 +819,11 @@ class CaseViewSet(CaseRecordViewSet):
         services.case_close(actor=request.user, case=case, **data)
         return self.respond(self.get_object(), "API closed case")
 
-    @extend_schema(request=ReasonSerializer, responses=CaseSerializer,
-                   summary="Reopen a closed case (managers)")
+    @extend_schema(
+        request=ReasonSerializer,
+        responses=CaseSerializer,
+        summary="Reopen a closed case (managers)",
+    )
     @action(detail=True, methods=["post"])
     def reopen(self, request, pk=None):
         case = self.get_object()
@@ -719,8 +831,11 @@ class CaseViewSet(CaseRecordViewSet):
         services.case_reopen(actor=request.user, case=case, reason=data["reason"])
         return self.respond(self.get_object(), "API reopened case")
 
-    @extend_schema(request=CaseAllocateSerializer, responses=CaseSerializer,
-                   summary="Set the allocated workers (managers)")
+    @extend_schema(
+        request=CaseAllocateSerializer,
+        responses=CaseSerializer,
+        summary="Set the allocated workers (managers)",
+    )
     @action(detail=True, methods=["post"])
     def allocate(self, request, pk=None):
         case = self.get_object()
@@ -733,18 +848,24 @@ class CaseViewSet(CaseRecordViewSet):
 
     # --- Escalations, nested under the case (R1-R4) ---
 
-    @extend_schema(methods=["GET"], request=None, responses=EscalationSerializer(many=True),
-                   summary="Escalations on a case, newest first, in every state")
     @extend_schema(
-        methods=["POST"], request=EscalationRaiseSerializer,
+        methods=["GET"],
+        request=None,
+        responses=EscalationSerializer(many=True),
+        summary="Escalations on a case, newest first, in every state",
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=EscalationRaiseSerializer,
         responses={
             201: EscalationSerializer,
-            409: OpenApiResponse(description="A non-compliance escalation is already open "
-                                             "or overdue on this case"),
+            409: OpenApiResponse(
+                description="A non-compliance escalation is already open or overdue on this case"
+            ),
         },
         summary="Raise a non-compliance escalation by hand",
         description="The deadline and the meeting required follow from whether a child "
-                    "was on a child protection plan on the trigger date (R2, R3).",
+        "was on a child protection plan on the trigger date (R2, R3).",
     )
     @action(detail=True, methods=["get", "post"], filter_backends=[], pagination_class=None)
     def escalations(self, request, pk=None):
@@ -753,42 +874,62 @@ class CaseViewSet(CaseRecordViewSet):
             return self._raise_escalation(case)
         rows = case.escalations.select_related("raised_by").order_by("-trigger_date", "-id")
         self.log([case], "API read escalations")
-        return Response(EscalationSerializer(rows, many=True,
-                                             context=self.get_serializer_context()).data)
+        return Response(
+            EscalationSerializer(rows, many=True, context=self.get_serializer_context()).data
+        )
 
     def _raise_escalation(self, case):
         data = self.input(EscalationRaiseSerializer)
         with transaction.atomic():
             escalation = services.escalation_open(
-                case=case, kind=Escalation.Kind.NON_COMPLIANCE, actor=self.request.user,
-                trigger_date=data["trigger_date"], reason=data["reason"],
+                case=case,
+                kind=Escalation.Kind.NON_COMPLIANCE,
+                actor=self.request.user,
+                trigger_date=data["trigger_date"],
+                reason=data["reason"],
             )
         if escalation is None:
-            raise Conflict("There is already an open or overdue non-compliance escalation "
-                           "on this case: meet it, or ask a manager to cancel it, before "
-                           "raising another")
+            raise Conflict(
+                "There is already an open or overdue non-compliance escalation "
+                "on this case: meet it, or ask a manager to cancel it, before "
+                "raising another"
+            )
         self.log([case], "API raised escalation")
-        return Response(EscalationSerializer(escalation,
-                                             context=self.get_serializer_context()).data,
-                        status=status.HTTP_201_CREATED)
+        return Response(
+            EscalationSerializer(escalation, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
 
     @extend_schema(
-        request=EscalationCancelSerializer, responses=EscalationSerializer,
-        parameters=[OpenApiParameter("escalation_id", OpenApiTypes.INT, OpenApiParameter.PATH,
-                                     description="The escalation's id")],
+        request=EscalationCancelSerializer,
+        responses=EscalationSerializer,
+        parameters=[
+            OpenApiParameter(
+                "escalation_id",
+                OpenApiTypes.INT,
+                OpenApiParameter.PATH,
+                description="The escalation's id",
+            )
+        ],
         summary="Cancel an open or overdue escalation, with the reason (managers)",
     )
-    @action(detail=True, methods=["post"], url_name="escalation-cancel",
-            url_path=r"escalations/(?P<escalation_id>[0-9]+)/cancel")
+    @action(
+        detail=True,
+        methods=["post"],
+        url_name="escalation-cancel",
+        url_path=r"escalations/(?P<escalation_id>[0-9]+)/cancel",
+    )
     def escalation_cancel(self, request, pk=None, escalation_id=None):
         case = self.get_object()
         escalation = get_object_or_404(case.escalations.all(), pk=escalation_id)
         data = self.input(EscalationCancelSerializer)
-        escalation = services.escalation_cancel(actor=request.user, escalation=escalation,
-                                                reason=data["reason"])
+        escalation = services.escalation_cancel(
+            actor=request.user, escalation=escalation, reason=data["reason"]
+        )
         self.log([case], "API cancelled escalation")
-        return Response(EscalationSerializer(escalation,
-                                             context=self.get_serializer_context()).data)
+        return Response(
+            EscalationSerializer(escalation, context=self.get_serializer_context()).data
+        )
 
 
 @extend_schema_view(
@@ -812,16 +953,22 @@ class PersonViewSet(CaseRecordViewSet):
             ).values_list("case_id", flat=True)
         )
 
-    @extend_schema(request=PersonInputSerializer, responses={201: PersonSerializer},
-                   summary="Record a new person",
-                   description="Add them to a case next with POST /memberships/.")
+    @extend_schema(
+        request=PersonInputSerializer,
+        responses={201: PersonSerializer},
+        summary="Record a new person",
+        description="Add them to a case next with POST /memberships/.",
+    )
     def create(self, request):
         data = self.input(PersonInputSerializer)
         person = services.person_create(actor=request.user, **data)
         return self.respond(person, "API created person", status.HTTP_201_CREATED)
 
-    @extend_schema(request=PersonInputSerializer, responses=PersonSerializer,
-                   summary="Change a person's details")
+    @extend_schema(
+        request=PersonInputSerializer,
+        responses=PersonSerializer,
+        summary="Change a person's details",
+    )
     def partial_update(self, request, pk=None):
         person = self.get_object()
         data = self.input(PersonInputSerializer, partial=True)
@@ -852,7 +999,8 @@ class _EndAndInErrorMixin:
 
 def _in_error_schema(serializer):
     return extend_schema(
-        request=ReasonSerializer, responses=serializer,
+        request=ReasonSerializer,
+        responses=serializer,
         summary="Mark as recorded in error (kept, with the reason; never deleted)",
     )
 
@@ -871,15 +1019,21 @@ class MembershipViewSet(_EndAndInErrorMixin, CaseRecordViewSet):
             self.request.user, Membership.objects.select_related("person")
         )
 
-    @extend_schema(request=MembershipCreateSerializer, responses={201: MembershipSerializer},
-                   summary="Add a person to a case")
+    @extend_schema(
+        request=MembershipCreateSerializer,
+        responses={201: MembershipSerializer},
+        summary="Add a person to a case",
+    )
     def create(self, request):
         data = self.input(MembershipCreateSerializer)
         membership = services.membership_add(actor=request.user, **data)
         return self.respond(membership, "API added membership", status.HTTP_201_CREATED)
 
-    @extend_schema(request=MembershipUpdateSerializer, responses=MembershipSerializer,
-                   summary="Record whether they live in the household")
+    @extend_schema(
+        request=MembershipUpdateSerializer,
+        responses=MembershipSerializer,
+        summary="Record whether they live in the household",
+    )
     def partial_update(self, request, pk=None):
         membership = self.get_object()
         data = self.input(MembershipUpdateSerializer)
@@ -887,11 +1041,18 @@ class MembershipViewSet(_EndAndInErrorMixin, CaseRecordViewSet):
         return self.respond(self.get_object(), "API changed membership")
 
     def end_record(self, record, data):
-        services.membership_end(actor=self.request.user, membership=record,
-                                end_date=data["end_date"], reason=data["reason"])
+        services.membership_end(
+            actor=self.request.user,
+            membership=record,
+            end_date=data["end_date"],
+            reason=data["reason"],
+        )
 
-    @extend_schema(request=EndWithReasonSerializer, responses=MembershipSerializer,
-                   summary="Record that they left")
+    @extend_schema(
+        request=EndWithReasonSerializer,
+        responses=MembershipSerializer,
+        summary="Record that they left",
+    )
     @action(detail=True, methods=["post"])
     def end(self, request, pk=None):
         return self._end(request)
@@ -913,8 +1074,11 @@ class AddressViewSet(_EndAndInErrorMixin, CaseRecordViewSet):
     def scoped_queryset(self):
         return policy.visible_related(self.request.user, Address.objects.all())
 
-    @extend_schema(request=AddressCreateSerializer, responses={201: AddressSerializer},
-                   summary="The family has moved: the current address ends the day before")
+    @extend_schema(
+        request=AddressCreateSerializer,
+        responses={201: AddressSerializer},
+        summary="The family has moved: the current address ends the day before",
+    )
     def create(self, request):
         data = self.input(AddressCreateSerializer)
         address = services.address_add(actor=request.user, **data)
@@ -923,8 +1087,11 @@ class AddressViewSet(_EndAndInErrorMixin, CaseRecordViewSet):
     def end_record(self, record, data):
         services.address_end(actor=self.request.user, address=record, end_date=data["end_date"])
 
-    @extend_schema(request=EndSerializer, responses=AddressSerializer,
-                   summary="The family left and where they went is not known")
+    @extend_schema(
+        request=EndSerializer,
+        responses=AddressSerializer,
+        summary="The family left and where they went is not known",
+    )
     @action(detail=True, methods=["post"])
     def end(self, request, pk=None):
         return self._end(request)
@@ -949,20 +1116,24 @@ class PlanViewSet(_EndAndInErrorMixin, CaseRecordViewSet):
             self.request.user, ChildProtectionPlan.objects.select_related("child")
         )
 
-    @extend_schema(request=PlanCreateSerializer, responses={201: PlanSerializer},
-                   summary="Start a child protection plan")
+    @extend_schema(
+        request=PlanCreateSerializer,
+        responses={201: PlanSerializer},
+        summary="Start a child protection plan",
+    )
     def create(self, request):
         data = self.input(PlanCreateSerializer)
         plan = services.plan_start(actor=request.user, **data)
-        return self.respond(plan, "API started child protection plan",
-                            status.HTTP_201_CREATED)
+        return self.respond(plan, "API started child protection plan", status.HTTP_201_CREATED)
 
     def end_record(self, record, data):
-        services.plan_end(actor=self.request.user, plan=record, end_date=data["end_date"],
-                          reason=data["reason"])
+        services.plan_end(
+            actor=self.request.user, plan=record, end_date=data["end_date"], reason=data["reason"]
+        )
 
-    @extend_schema(request=EndWithReasonSerializer, responses=PlanSerializer,
-                   summary="End the plan")
+    @extend_schema(
+        request=EndWithReasonSerializer, responses=PlanSerializer, summary="End the plan"
+    )
     @action(detail=True, methods=["post"])
     def end(self, request, pk=None):
         return self._end(request)
@@ -973,9 +1144,9 @@ class PlanViewSet(_EndAndInErrorMixin, CaseRecordViewSet):
         return self._in_error(request)
 
 
-@extend_schema_view(list=extend_schema(
-    summary="Hazards on cases you may see and on the people on them now"
-))
+@extend_schema_view(
+    list=extend_schema(summary="Hazards on cases you may see and on the people on them now")
+)
 class HazardViewSet(_EndAndInErrorMixin, CaseRecordViewSet):
     """What a visitor must know before they knock, on a case or on a person."""
 
@@ -996,14 +1167,18 @@ class HazardViewSet(_EndAndInErrorMixin, CaseRecordViewSet):
         if people:
             ids |= set(
                 Membership.objects.filter(
-                    Membership.active_on_q(timezone.localdate()), person__in=people,
+                    Membership.active_on_q(timezone.localdate()),
+                    person__in=people,
                     case__in=_visible_case_ids(self.request.user),
                 ).values_list("case_id", flat=True)
             )
         return ids
 
-    @extend_schema(request=HazardCreateSerializer, responses={201: HazardSerializer},
-                   summary="Add a hazard about a case or about one person")
+    @extend_schema(
+        request=HazardCreateSerializer,
+        responses={201: HazardSerializer},
+        summary="Add a hazard about a case or about one person",
+    )
     def create(self, request):
         data = self.input(HazardCreateSerializer)
         hazard = services.hazard_add(actor=request.user, **data)
@@ -1041,13 +1216,17 @@ class MeetingViewSet(_EndAndInErrorMixin, CaseRecordViewSet):
             Meeting.objects.prefetch_related("staff_attendees", "agencies", "escalations_met"),
         )
 
-    @extend_schema(request=MeetingCreateSerializer, responses={201: MeetingSerializer},
-                   summary="Record a meeting, meeting any escalation that asks for it")
+    @extend_schema(
+        request=MeetingCreateSerializer,
+        responses={201: MeetingSerializer},
+        summary="Record a meeting, meeting any escalation that asks for it",
+    )
     def create(self, request):
         data = self.input(MeetingCreateSerializer)
         meeting = services.meeting_record(actor=request.user, **data)
-        return self.respond(self.get_queryset().get(pk=meeting.pk), "API recorded meeting",
-                            status.HTTP_201_CREATED)
+        return self.respond(
+            self.get_queryset().get(pk=meeting.pk), "API recorded meeting", status.HTTP_201_CREATED
+        )
 
     @_in_error_schema(MeetingSerializer)
     @action(detail=True, methods=["post"])

@@ -51,21 +51,24 @@ class CaseCreateForm(GovukForm):
     team = forms.ModelChoiceField(queryset=Team.objects.filter(active=True), empty_label=None)
     opened_on = GovukDateField(label="Date the case opened", help_text="For example, 27 3 2026")
     summary = forms.CharField(
-        label="Summary of concerns", max_length=5000, widget=forms.Textarea(attrs={"rows": 5}),
+        label="Summary of concerns",
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 5}),
         help_text="What brought the family to the service and what worries you about the children",
     )
     allocated_workers = WorkerChoiceField(queryset=User.objects.none(), required=False)
     restricted = forms.BooleanField(
-        label="Restrict this case to named people", required=False,
+        label="Restrict this case to named people",
+        required=False,
         help_text="For example, a member of staff's own family. Only the people named can "
-                  "see a restricted case.",
+        "see a restricted case.",
     )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["allocated_workers"].queryset = User.objects.filter(
-            is_active=True
-        ).order_by("first_name", "last_name")
+        self.fields["allocated_workers"].queryset = User.objects.filter(is_active=True).order_by(
+            "first_name", "last_name"
+        )
         if not user.is_service_manager:
             self.fields["team"].queryset = Team.objects.filter(pk=user.team_id)
             self.fields["allocated_workers"].queryset = team_staff(user.team)
@@ -92,14 +95,17 @@ class CaseFilterForm(GovukForm):
     PLAN_CHOICES = [("", "Any"), ("yes", "A child is on a plan"), ("no", "No child on a plan")]
 
     q = forms.CharField(
-        label="Search", required=False, max_length=100,
+        label="Search",
+        required=False,
+        max_length=100,
         help_text="Case reference, name, date of birth (like 27/03/2019) or postcode",
     )
     status = forms.ChoiceField(choices=STATUS_CHOICES, required=False, initial="open")
-    on_plan = forms.ChoiceField(label="Child protection plan", choices=PLAN_CHOICES,
-                                required=False)
+    on_plan = forms.ChoiceField(label="Child protection plan", choices=PLAN_CHOICES, required=False)
     worker = forms.ModelChoiceField(
-        label="Allocated worker", queryset=User.objects.none(), required=False,
+        label="Allocated worker",
+        queryset=User.objects.none(),
+        required=False,
         empty_label="Any worker",
     )
 
@@ -115,11 +121,14 @@ class CaseFilterForm(GovukForm):
 class CaseCloseForm(GovukForm):
     closed_on = GovukDateField(label="Date the case closed")
     reason = forms.ChoiceField(
-        label="Why is the case closing?", choices=Case.ClosureReason.choices,
+        label="Why is the case closing?",
+        choices=Case.ClosureReason.choices,
         widget=forms.RadioSelect,
     )
     notes = forms.CharField(
-        label="Closing summary", max_length=2000, required=False,
+        label="Closing summary",
+        max_length=2000,
+        required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="What has changed for the children, and who still supports the family",
     )
@@ -130,8 +139,9 @@ class ReasonForm(GovukForm):
 
 
 class AllocationForm(GovukForm):
-    workers = WorkerChoiceField(label="Allocated workers", queryset=User.objects.none(),
-                                required=False)
+    workers = WorkerChoiceField(
+        label="Allocated workers", queryset=User.objects.none(), required=False
+    )
 
     def __init__(self, *args, case, **kwargs):
         super().__init__(*args, **kwargs)
@@ -141,7 +151,9 @@ class AllocationForm(GovukForm):
 class RestrictionForm(GovukForm):
     restricted = forms.BooleanField(label="Restrict this case to named people", required=False)
     named_users = WorkerChoiceField(
-        label="People who may see it", queryset=User.objects.none(), required=False,
+        label="People who may see it",
+        queryset=User.objects.none(),
+        required=False,
         help_text="Allocated workers and you are always included",
     )
 
@@ -159,7 +171,9 @@ class PersonSearchForm(GovukForm):
     last_name = forms.CharField(max_length=100)
     date_of_birth = GovukDateField(required=False, help_text="For example, 27 3 2019")
     nhs_number = forms.CharField(
-        label="NHS number", max_length=12, required=False,
+        label="NHS number",
+        max_length=12,
+        required=False,
         help_text="10 digits, like 943 476 5919",
     )
 
@@ -172,7 +186,8 @@ class PersonSearchForm(GovukForm):
 
 class PersonChoiceForm(GovukForm):
     person = forms.ChoiceField(
-        label="Is the person you are adding one of these?", widget=forms.RadioSelect,
+        label="Is the person you are adding one of these?",
+        widget=forms.RadioSelect,
         error_messages={"required": "Select the person, or that they are not listed"},
     )
 
@@ -187,9 +202,21 @@ class PersonForm(GovukFormMixin, forms.ModelForm):
     class Meta:
         model = Person
         fields = [
-            "first_name", "middle_names", "last_name", "aliases", "date_of_birth",
-            "expected_date_of_birth", "sex", "gender", "ethnicity", "first_language",
-            "interpreter_needed", "disability", "nhs_number", "upn", "la_child_id",
+            "first_name",
+            "middle_names",
+            "last_name",
+            "aliases",
+            "date_of_birth",
+            "expected_date_of_birth",
+            "sex",
+            "gender",
+            "ethnicity",
+            "first_language",
+            "interpreter_needed",
+            "disability",
+            "nhs_number",
+            "upn",
+            "la_child_id",
         ]
         widgets = {
             "aliases": forms.Textarea(attrs={"rows": 2}),
@@ -204,13 +231,19 @@ class PersonForm(GovukFormMixin, forms.ModelForm):
         }
 
     # Room for the spaces people type; the stored form is the bare digits or letters.
-    nhs_number = forms.CharField(label="NHS number", max_length=14, required=False,
-                                 help_text="10 digits, like 943 476 5919")
-    upn = forms.CharField(label="Unique pupil number (UPN)", max_length=16, required=False,
-                          help_text="For a child at school: a letter then 12 characters")
+    nhs_number = forms.CharField(
+        label="NHS number", max_length=14, required=False, help_text="10 digits, like 943 476 5919"
+    )
+    upn = forms.CharField(
+        label="Unique pupil number (UPN)",
+        max_length=16,
+        required=False,
+        help_text="For a child at school: a letter then 12 characters",
+    )
     date_of_birth = GovukDateField(required=False, help_text="For example, 27 3 2019")
     expected_date_of_birth = GovukDateField(
-        label="Expected date of birth", required=False,
+        label="Expected date of birth",
+        required=False,
         help_text="For an unborn baby. Leave blank if the person is born.",
     )
 
@@ -242,14 +275,16 @@ class PersonForm(GovukFormMixin, forms.ModelForm):
 
 class MembershipFields(GovukForm):
     relationship = forms.ChoiceField(
-        label="Relationship in this family", choices=Membership.Relationship.choices,
+        label="Relationship in this family",
+        choices=Membership.Relationship.choices,
         widget=forms.RadioSelect,
         help_text="Record every adult who lives in or visits the home, including partners",
     )
     lives_in_household = forms.TypedChoiceField(
         label="Do they live in the household?",
         choices=[("yes", "Yes, they live there"), ("no", "No, they live elsewhere")],
-        coerce=lambda v: v == "yes", widget=forms.RadioSelect,
+        coerce=lambda v: v == "yes",
+        widget=forms.RadioSelect,
     )
     start_date = GovukDateField(
         label="Date they joined the household or the case",
@@ -260,7 +295,9 @@ class MembershipFields(GovukForm):
 class MembershipEndForm(GovukForm):
     end_date = GovukDateField(label="Date they left")
     reason = forms.CharField(
-        label="What happened", max_length=300, required=False,
+        label="What happened",
+        max_length=300,
+        required=False,
         help_text="For example, moved out after arrest; went to live with grandparents",
     )
 
@@ -269,7 +306,8 @@ class MembershipChangeForm(GovukForm):
     lives_in_household = forms.TypedChoiceField(
         label="Do they live in the household?",
         choices=[("yes", "Yes, they live there"), ("no", "No, they live elsewhere")],
-        coerce=lambda v: v == "yes", widget=forms.RadioSelect,
+        coerce=lambda v: v == "yes",
+        widget=forms.RadioSelect,
     )
 
 
@@ -297,14 +335,17 @@ def child_label(person: Person) -> str:
 
 
 class PlanStartForm(GovukForm):
-    child = forms.ModelChoiceField(queryset=Person.objects.none(), widget=forms.RadioSelect,
-                                   empty_label=None)
+    child = forms.ModelChoiceField(
+        queryset=Person.objects.none(), widget=forms.RadioSelect, empty_label=None
+    )
     category = forms.ChoiceField(
-        label="Category of abuse", choices=ChildProtectionPlan.Category.choices,
+        label="Category of abuse",
+        choices=ChildProtectionPlan.Category.choices,
         widget=forms.RadioSelect,
     )
-    start_date = GovukDateField(label="Date the plan started",
-                                help_text="The date of the child protection conference")
+    start_date = GovukDateField(
+        label="Date the plan started", help_text="The date of the child protection conference"
+    )
 
     def __init__(self, *args, children, **kwargs):
         super().__init__(*args, **kwargs)
@@ -314,22 +355,28 @@ class PlanStartForm(GovukForm):
 
 class PlanEndForm(GovukForm):
     end_date = GovukDateField(label="Date the plan ended")
-    reason = forms.CharField(label="Reason", max_length=300, required=False,
-                             help_text="For example, review conference ended the plan")
+    reason = forms.CharField(
+        label="Reason",
+        max_length=300,
+        required=False,
+        help_text="For example, review conference ended the plan",
+    )
 
 
 class HazardForm(GovukForm):
-    about = forms.ChoiceField(label="Who or what is the hazard about?",
-                              widget=forms.RadioSelect)
-    kind = forms.ChoiceField(label="Kind of hazard", choices=Hazard.Kind.choices,
-                             widget=forms.RadioSelect)
+    about = forms.ChoiceField(label="Who or what is the hazard about?", widget=forms.RadioSelect)
+    kind = forms.ChoiceField(
+        label="Kind of hazard", choices=Hazard.Kind.choices, widget=forms.RadioSelect
+    )
     details = forms.CharField(
-        max_length=2000, widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
         help_text="What a visitor must know before they knock, and what to do about it",
     )
     start_date = GovukDateField(label="Active from")
-    end_date = GovukDateField(label="Active to", required=False,
-                              help_text="Leave blank if it has no end date")
+    end_date = GovukDateField(
+        label="Active to", required=False, help_text="Leave blank if it has no end date"
+    )
 
     def __init__(self, *args, members, **kwargs):
         super().__init__(*args, **kwargs)
@@ -340,49 +387,69 @@ class HazardForm(GovukForm):
 
 
 class MeetingForm(GovukForm):
-    kind = forms.ChoiceField(label="Kind of meeting", choices=Meeting.Kind.choices,
-                             widget=forms.RadioSelect)
+    kind = forms.ChoiceField(
+        label="Kind of meeting", choices=Meeting.Kind.choices, widget=forms.RadioSelect
+    )
     held_on = GovukDateField(label="Date held")
     chair = forms.CharField(max_length=120, help_text="Name and role of who chaired it")
-    staff_attendees = WorkerChoiceField(label="Staff who attended", queryset=User.objects.none(),
-                                        required=False)
+    staff_attendees = WorkerChoiceField(
+        label="Staff who attended", queryset=User.objects.none(), required=False
+    )
     agencies = forms.ModelMultipleChoiceField(
-        label="Agencies that attended", queryset=Agency.objects.filter(active=True),
-        widget=forms.CheckboxSelectMultiple, required=False,
+        label="Agencies that attended",
+        queryset=Agency.objects.filter(active=True),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
     )
     other_attendees = forms.CharField(
-        label="Other attendees", max_length=2000, required=False,
+        label="Other attendees",
+        max_length=2000,
+        required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Family members and anyone else present, one per line",
     )
-    decisions = forms.CharField(max_length=10000, widget=forms.Textarea(attrs={"rows": 6}),
-                                help_text="What was decided, and why")
-    actions = forms.CharField(max_length=10000, required=False,
-                              widget=forms.Textarea(attrs={"rows": 4}),
-                              help_text="Who will do what, by when")
+    decisions = forms.CharField(
+        max_length=10000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="What was decided, and why",
+    )
+    actions = forms.CharField(
+        max_length=10000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Who will do what, by when",
+    )
     meets = forms.ModelChoiceField(
-        label="Does this meeting meet an escalation?", queryset=Escalation.objects.none(),
-        required=False, widget=forms.RadioSelect, empty_label="No, or not sure",
+        label="Does this meeting meet an escalation?",
+        queryset=Escalation.objects.none(),
+        required=False,
+        widget=forms.RadioSelect,
+        empty_label="No, or not sure",
         help_text="A meeting of the required kind held on or after the escalation fired meets "
-                  "it whether you choose it here or not",
+        "it whether you choose it here or not",
     )
 
     def __init__(self, *args, case, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["staff_attendees"].queryset = User.objects.filter(
-            is_active=True, team=case.team).order_by("first_name", "last_name")
+            is_active=True, team=case.team
+        ).order_by("first_name", "last_name")
         self.fields["meets"].queryset = Escalation.objects.filter(
-            case=case, state__in=Escalation.ACTIVE_STATES)
+            case=case, state__in=Escalation.ACTIVE_STATES
+        )
         self.fields["meets"].label_from_instance = lambda e: (
             f"{e.get_required_meeting_display()} due {e.due_date:%d/%m/%Y} "
-            f"(fired {e.trigger_date:%d/%m/%Y})")
+            f"(fired {e.trigger_date:%d/%m/%Y})"
+        )
 
 
 class EscalationRaiseForm(GovukForm):
-    trigger_date = GovukDateField(label="Date of the concern",
-                                  help_text="Day 0: the deadline counts working days from it")
+    trigger_date = GovukDateField(
+        label="Date of the concern", help_text="Day 0: the deadline counts working days from it"
+    )
     reason = forms.CharField(
-        label="The non-compliance concern", max_length=2000,
+        label="The non-compliance concern",
+        max_length=2000,
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text="What the family is doing or not doing, and the effect on the children",
     )

@@ -40,8 +40,9 @@ def _show(f, value) -> str:
     return str(value)
 
 
-def _changes_for(model, label: str, records, limit: int | None = None,
-                 relate=lambda instance: instance) -> list[Change]:
+def _changes_for(
+    model, label: str, records, limit: int | None = None, relate=lambda instance: instance
+) -> list[Change]:
     """The changes in `records` (oldest first), newest first; with `limit`, only that
     many are worked out (comparing versions is the costly part)."""
     records = list(records)
@@ -67,11 +68,18 @@ def _changes_for(model, label: str, records, limit: int | None = None,
                 fields.append((str(f.verbose_name).capitalize(), _show(f, c.old), _show(f, c.new)))
             if not fields:
                 continue  # saved with nothing a reader would see changed
-        changes.append(Change(
-            when=record.history_date, who=None, who_id=record.history_user_id, what=label,
-            record=str(relate(record.instance)), action=ACTIONS.get(record.history_type, "Changed"),
-            reason=record.history_change_reason or "", fields=fields,
-        ))
+        changes.append(
+            Change(
+                when=record.history_date,
+                who=None,
+                who_id=record.history_user_id,
+                what=label,
+                record=str(relate(record.instance)),
+                action=ACTIONS.get(record.history_type, "Changed"),
+                reason=record.history_change_reason or "",
+                fields=fields,
+            )
+        )
     return changes
 
 
@@ -105,8 +113,11 @@ class _ManyToManyVersions:
         rows = {}
         for name, rows_model, order, columns in self.fields:
             by_version = rows[name] = {}
-            for row in (rows_model._default_manager.filter(history_id__in=ids)
-                        .order_by(order).values("history_id", *columns)):
+            for row in (
+                rows_model._default_manager.filter(history_id__in=ids)
+                .order_by(order)
+                .values("history_id", *columns)
+            ):
                 by_version.setdefault(row.pop("history_id"), []).append(row)
         return rows
 
@@ -119,31 +130,44 @@ def _many_to_many(model) -> list[tuple]:
     fields = []
     for f in history._history_m2m_fields:
         rows_model = getattr(history, f.name).model
-        columns = [c.name for c in rows_model._meta.fields
-                   if c.editable and c.name not in ("id", "m2m_history_id", "history")]
+        columns = [
+            c.name
+            for c in rows_model._meta.fields
+            if c.editable and c.name not in ("id", "m2m_history_id", "history")
+        ]
         fields.append((f.name, rows_model, f.m2m_reverse_field_name(), columns))
     return fields
 
 
-def case_changes(case: Case, limit: int | None = None, *,
-                 people: dict[int, Person] | None = None) -> list[Change]:
+def case_changes(
+    case: Case, limit: int | None = None, *, people: dict[int, Person] | None = None
+) -> list[Change]:
     """Changes to the case and everything on it, newest first. `people` is everyone who
     has been on the case (in error too) by id, when the caller has read them already."""
     if people is None:
-        people = Person.objects.in_bulk(list(
-            Membership.objects.filter(case=case).values_list("person_id", flat=True).distinct()
-        ))
+        people = Person.objects.in_bulk(
+            list(
+                Membership.objects.filter(case=case).values_list("person_id", flat=True).distinct()
+            )
+        )
     person_ids = list(people)
     sources = [
         (Case, "Case", _versions(Case).filter(id=case.pk)),
         (Membership, "Household member", _versions(Membership).filter(case_id=case.pk)),
         (Address, "Address", _versions(Address).filter(case_id=case.pk)),
-        (ChildProtectionPlan, "Child protection plan",
-         _versions(ChildProtectionPlan).filter(case_id=case.pk)),
-        (Hazard, "Hazard",
-         _versions(Hazard).filter(Q(case_id=case.pk) | Q(person_id__in=person_ids))),
+        (
+            ChildProtectionPlan,
+            "Child protection plan",
+            _versions(ChildProtectionPlan).filter(case_id=case.pk),
+        ),
+        (
+            Hazard,
+            "Hazard",
+            _versions(Hazard).filter(Q(case_id=case.pk) | Q(person_id__in=person_ids)),
+        ),
         (Person, "Person", _versions(Person).filter(id__in=person_ids)),
     ]
+
     # Each record is named after the person and case it is about, from the people read
     # once above, not once per record.
     def relate(instance):

@@ -17,7 +17,10 @@ class InErrorFields(models.Model):
     in_error_reason = models.CharField(max_length=500, blank=True)
     in_error_at = models.DateTimeField(null=True, blank=True)
     in_error_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
     )
 
@@ -134,7 +137,9 @@ class Person(models.Model):
     middle_names = models.CharField(max_length=150, blank=True)
     last_name = models.CharField(max_length=100)
     aliases = models.TextField(
-        "other names", blank=True, max_length=1000,
+        "other names",
+        blank=True,
+        max_length=1000,
         help_text="Other names or spellings this person is known by, one per line",
     )
     date_of_birth = models.DateField(null=True, blank=True)
@@ -249,7 +254,8 @@ class Membership(InErrorFields):
                 condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
             ),
             models.UniqueConstraint(
-                fields=["case", "person"], condition=Q(end_date__isnull=True, in_error=False),
+                fields=["case", "person"],
+                condition=Q(end_date__isnull=True, in_error=False),
                 name="membership_one_open_per_person_and_case",
             ),
         ]
@@ -289,7 +295,8 @@ class Address(InErrorFields):
                 condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
             ),
             models.UniqueConstraint(
-                fields=["case"], condition=Q(end_date__isnull=True, in_error=False),
+                fields=["case"],
+                condition=Q(end_date__isnull=True, in_error=False),
                 name="address_one_current_per_case",
             ),
         ]
@@ -320,7 +327,8 @@ class ChildProtectionPlan(InErrorFields):
         verbose_name = "child protection plan"
         constraints = [
             models.UniqueConstraint(
-                fields=["child"], condition=Q(end_date__isnull=True, in_error=False),
+                fields=["child"],
+                condition=Q(end_date__isnull=True, in_error=False),
                 name="cp_plan_one_open_per_child",
             ),
             models.CheckConstraint(
@@ -412,7 +420,9 @@ class Meeting(InErrorFields):
     )
     agencies = models.ManyToManyField(Agency, related_name="meetings", blank=True)
     other_attendees = models.TextField(
-        "other attendees", max_length=2000, blank=True,
+        "other attendees",
+        max_length=2000,
+        blank=True,
         help_text="Family members and anyone else present, one per line",
     )
     decisions = models.TextField(max_length=10000)
@@ -467,8 +477,12 @@ class Escalation(models.Model):
         null=True, blank=True, help_text="Defaulted visits counted when it fired"
     )
     raised_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="+", help_text="Empty when the rule fired it",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty when the rule fired it",
     )
     created_at = models.DateTimeField()
     met_by = models.ForeignKey(
@@ -478,7 +492,10 @@ class Escalation(models.Model):
     overdue_at = models.DateTimeField(null=True, blank=True)
     reminder_queued_at = models.DateTimeField(null=True, blank=True)
     cancelled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
     )
     cancelled_reason = models.TextField(max_length=2000, blank=True)
@@ -489,7 +506,8 @@ class Escalation(models.Model):
         ordering = ["due_date", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["case", "kind"], condition=Q(state__in=["open", "overdue"]),
+                fields=["case", "kind"],
+                condition=Q(state__in=["open", "overdue"]),
                 name="escalation_one_active_per_case_and_kind",
             ),
             models.CheckConstraint(
@@ -507,14 +525,19 @@ class Escalation(models.Model):
         ]
         indexes = [
             # What the sweep reads: active escalations by deadline.
-            models.Index(fields=["due_date"], name="escalation_active_due",
-                         condition=Q(state__in=["open", "overdue"])),
+            models.Index(
+                fields=["due_date"],
+                name="escalation_active_due",
+                condition=Q(state__in=["open", "overdue"]),
+            ),
             models.Index(fields=["case", "state"]),
         ]
 
     def __str__(self):
-        return (f"{self.get_kind_display()} escalation on {self.case.reference}: "
-                f"{self.get_required_meeting_display()} due {self.due_date:%d/%m/%Y}")
+        return (
+            f"{self.get_kind_display()} escalation on {self.case.reference}: "
+            f"{self.get_required_meeting_display()} due {self.due_date:%d/%m/%Y}"
+        )
 
     @property
     def is_active(self) -> bool:

@@ -25,5 +25,6 @@ def register(panel: Panel) -> None:
 
 
 def render_context(case, user, today) -> list[tuple[Panel, dict]]:
-    return [(p, p.context(case, user, today)) for p in sorted(_panels.values(),
-                                                              key=lambda p: p.order)]
+    return [
+        (p, p.context(case, user, today)) for p in sorted(_panels.values(), key=lambda p: p.order)
+    ]

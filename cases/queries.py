@@ -79,7 +79,8 @@ def case_list(
     hazard_now = Hazard.objects.filter(Hazard.active_on_q(today), case=OuterRef("pk"))
     escalations = Escalation.objects.filter(case=OuterRef("pk"))
     qs = qs.annotate(
-        on_plan=Exists(plan_now), has_hazard=Exists(hazard_now),
+        on_plan=Exists(plan_now),
+        has_hazard=Exists(hazard_now),
         escalation_open=Exists(escalations.filter(state=Escalation.State.OPEN)),
         escalation_overdue=Exists(escalations.filter(state=Escalation.State.OVERDUE)),
     )
@@ -236,8 +237,9 @@ def active_hazards(case: Case, *, today: datetime.date) -> list[Hazard]:
     # The people are read first: with their ids written out, the hazards are found
     # through the indexes on case and person (an OR with a subquery scans them all).
     people = list(
-        Membership.objects.filter(Membership.active_on_q(today), case=case)
-        .values_list("person_id", flat=True)
+        Membership.objects.filter(Membership.active_on_q(today), case=case).values_list(
+            "person_id", flat=True
+        )
     )
     return list(
         Hazard.objects.filter(Hazard.active_on_q(today))
@@ -255,7 +257,8 @@ def children_plan_status(case: Case, *, today: datetime.date) -> list[tuple[Pers
         return list(known[1])
     children = (
         Membership.objects.filter(
-            Membership.active_on_q(today), case=case,
+            Membership.active_on_q(today),
+            case=case,
             relationship=Membership.Relationship.CHILD,
         )
         .select_related("person")
@@ -307,9 +310,7 @@ def case_record(case: Case, *, today: datetime.date) -> CaseRecord:
     `case` for this request, for the panels that ask children_plan_status.
     """
     members = list(
-        Membership.objects.filter(case=case)
-        .select_related("person")
-        .order_by("start_date", "id")
+        Membership.objects.filter(case=case).select_related("person").order_by("start_date", "id")
     )
     members_now = [m for m in members if active_on(m, today)]
     children = [m for m in members_now if m.relationship == Membership.Relationship.CHILD]
@@ -338,8 +339,11 @@ def case_record(case: Case, *, today: datetime.date) -> CaseRecord:
         .order_by("-start_date", "id")
     )
     active_hazards = sorted(
-        (h for h in hazards
-         if active_on(h, today) and (h.case_id == case.pk or h.person_id in on_case_now)),
+        (
+            h
+            for h in hazards
+            if active_on(h, today) and (h.case_id == case.pk or h.person_id in on_case_now)
+        ),
         key=lambda h: h.kind,
     )
 
@@ -348,8 +352,9 @@ def case_record(case: Case, *, today: datetime.date) -> CaseRecord:
     escalations = list(
         Escalation.objects.filter(case=case).select_related("raised_by").order_by("due_date", "id")
     )
-    past = sorted((e for e in escalations if not e.is_active), key=lambda e: e.trigger_date,
-                  reverse=True)
+    past = sorted(
+        (e for e in escalations if not e.is_active), key=lambda e: e.trigger_date, reverse=True
+    )
     return CaseRecord(
         memberships=members,
         household=_household((m for m in members if not m.in_error), today),
@@ -365,16 +370,15 @@ def case_record(case: Case, *, today: datetime.date) -> CaseRecord:
 
 def people_for(user) -> QuerySet:
     """People on cases this user may see."""
-    return Person.objects.filter(
-        memberships__case__in=cases_for(user).values("pk")
-    ).distinct()
+    return Person.objects.filter(memberships__case__in=cases_for(user).values("pk")).distinct()
 
 
 def active_escalations(case: Case) -> list[Escalation]:
     """Open and overdue escalations, soonest deadline first (R4: shown to all who visit)."""
     return list(
-        Escalation.objects.filter(case=case, state__in=Escalation.ACTIVE_STATES)
-        .order_by("due_date", "id")
+        Escalation.objects.filter(case=case, state__in=Escalation.ACTIVE_STATES).order_by(
+            "due_date", "id"
+        )
     )
 
 
@@ -387,8 +391,7 @@ def escalations_for(user, *, scope: str = "mine") -> QuerySet:
     elif scope == "team" and not user.is_service_manager:
         cases = cases.filter(team_id=user.team_id)
     return (
-        Escalation.objects.filter(case__in=cases.values("pk"),
-                                  state__in=Escalation.ACTIVE_STATES)
+        Escalation.objects.filter(case__in=cases.values("pk"), state__in=Escalation.ACTIVE_STATES)
         .select_related("case", "case__team")
         .order_by("due_date", "id")
     )

@@ -178,17 +178,19 @@ def case_close(
         raise ValidationError("This case is already closed")
     _not_future(closed_on, now, "closed_on", "The closing date")
     if closed_on < case.opened_on:
-        raise ValidationError({"closed_on": "The closing date must be on or after the date "
-                                            f"the case opened ({case.opened_on:%d/%m/%Y})"})
+        raise ValidationError(
+            {
+                "closed_on": "The closing date must be on or after the date "
+                f"the case opened ({case.opened_on:%d/%m/%Y})"
+            }
+        )
     if reason not in Case.ClosureReason.values:
         raise ValidationError({"reason": "Select why the case is closing"})
     open_plans = ChildProtectionPlan.objects.filter(
         case=case, end_date__isnull=True, in_error=False
     )
     if open_plans.exists():
-        raise ValidationError(
-            "End the child protection plans on this case before closing it"
-        )
+        raise ValidationError("End the child protection plans on this case before closing it")
     case.status = Case.Status.CLOSED
     case.closed_on = closed_on
     case.closure_reason = reason
@@ -223,9 +225,21 @@ def case_reopen(*, actor, case: Case, reason: str, now=None) -> Case:
 # --- Person ---------------------------------------------------------------------------
 
 PERSON_FIELDS = (
-    "first_name", "middle_names", "last_name", "aliases", "date_of_birth",
-    "expected_date_of_birth", "sex", "gender", "ethnicity", "first_language",
-    "interpreter_needed", "disability", "nhs_number", "upn", "la_child_id",
+    "first_name",
+    "middle_names",
+    "last_name",
+    "aliases",
+    "date_of_birth",
+    "expected_date_of_birth",
+    "sex",
+    "gender",
+    "ethnicity",
+    "first_language",
+    "interpreter_needed",
+    "disability",
+    "nhs_number",
+    "upn",
+    "la_child_id",
 )
 
 
@@ -233,16 +247,19 @@ def _clean_person(person: Person, now):
     person.nhs_number = normalise_nhs_number(person.nhs_number)
     person.upn = normalise_upn(person.upn)
     if person.date_of_birth and person.expected_date_of_birth:
-        raise ValidationError({
-            "expected_date_of_birth": "Give a date of birth or an expected date of birth, "
-                                      "not both"
-        })
+        raise ValidationError(
+            {
+                "expected_date_of_birth": "Give a date of birth or an expected date of birth, "
+                "not both"
+            }
+        )
     if person.date_of_birth:
         _not_future(person.date_of_birth, now, "date_of_birth", "Date of birth")
     errors = {}
-    if person.nhs_number and Person.objects.filter(nhs_number=person.nhs_number).exclude(
-        pk=person.pk
-    ).exists():
+    if (
+        person.nhs_number
+        and Person.objects.filter(nhs_number=person.nhs_number).exclude(pk=person.pk).exists()
+    ):
         errors["nhs_number"] = "Another person already has this NHS number: search for them"
     if person.upn and Person.objects.filter(upn=person.upn).exclude(pk=person.pk).exists():
         errors["upn"] = "Another person already has this UPN: search for them"
@@ -299,14 +316,19 @@ def membership_add(
         case=case, person=person, in_error=False, end_date__gte=start_date
     )
     if previous.exists():
-        raise ValidationError({
-            "start_date": "They were on this case until "
-                          f"{previous.latest('end_date').end_date:%d/%m/%Y}: "
-                          "the new date must be after that"
-        })
+        raise ValidationError(
+            {
+                "start_date": "They were on this case until "
+                f"{previous.latest('end_date').end_date:%d/%m/%Y}: "
+                "the new date must be after that"
+            }
+        )
     membership = Membership(
-        case=case, person=person, relationship=relationship,
-        lives_in_household=lives_in_household, start_date=start_date,
+        case=case,
+        person=person,
+        relationship=relationship,
+        lives_in_household=lives_in_household,
+        start_date=start_date,
     )
     _save(membership, actor)
     signals.member_joined.send(sender=Membership, membership=membership, actor=actor, now=now)
@@ -324,10 +346,12 @@ def membership_end(
         raise ValidationError("This person has already left")
     _not_future(end_date, now, "end_date", "The date they left")
     if end_date < membership.start_date:
-        raise ValidationError({
-            "end_date": "The date they left must be on or after the date they joined "
-                        f"({membership.start_date:%d/%m/%Y})"
-        })
+        raise ValidationError(
+            {
+                "end_date": "The date they left must be on or after the date they joined "
+                f"({membership.start_date:%d/%m/%Y})"
+            }
+        )
     membership.end_date = end_date
     membership.end_reason = reason.strip()
     _save(membership, actor)
@@ -373,15 +397,21 @@ def address_add(
     previous = Address.objects.filter(case=case, end_date__isnull=True, in_error=False).first()
     if previous is not None:
         if start_date <= previous.start_date:
-            raise ValidationError({
-                "start_date": "The move must be after they moved to the current address "
-                              f"({previous.start_date:%d/%m/%Y})"
-            })
+            raise ValidationError(
+                {
+                    "start_date": "The move must be after they moved to the current address "
+                    f"({previous.start_date:%d/%m/%Y})"
+                }
+            )
         previous.end_date = start_date - datetime.timedelta(days=1)
         _save(previous, actor)
     address = Address(
-        case=case, line_1=line_1.strip(), line_2=line_2.strip(), town=town.strip(),
-        postcode=normalise_postcode(postcode), start_date=start_date,
+        case=case,
+        line_1=line_1.strip(),
+        line_2=line_2.strip(),
+        town=town.strip(),
+        postcode=normalise_postcode(postcode),
+        start_date=start_date,
     )
     _save(address, actor)
     signals.address_changed.send(
@@ -400,8 +430,12 @@ def address_end(*, actor, address: Address, end_date: datetime.date, now=None) -
         raise ValidationError("This address has already ended")
     _not_future(end_date, now, "end_date", "The date they left")
     if end_date < address.start_date:
-        raise ValidationError({"end_date": "The date they left must be on or after the date "
-                                           f"they moved in ({address.start_date:%d/%m/%Y})"})
+        raise ValidationError(
+            {
+                "end_date": "The date they left must be on or after the date "
+                f"they moved in ({address.start_date:%d/%m/%Y})"
+            }
+        )
     address.end_date = end_date
     _save(address, actor)
     signals.address_changed.send(
@@ -423,12 +457,14 @@ def plan_start(
     # Lock the child so two plans cannot start for them at once.
     Person.objects.select_for_update().get(pk=child.pk)
     if not Membership.objects.filter(
-        Membership.active_on_q(start_date), case=case, person=child,
+        Membership.active_on_q(start_date),
+        case=case,
+        person=child,
         relationship=Membership.Relationship.CHILD,
     ).exists():
-        raise ValidationError({
-            "child": "A plan can only start for a child on this case on the start date"
-        })
+        raise ValidationError(
+            {"child": "A plan can only start for a child on this case on the start date"}
+        )
     plans = ChildProtectionPlan.objects.filter(child=child, in_error=False)
     if plans.filter(end_date__isnull=True).exists():
         raise ValidationError({"child": f"{child.full_name} is already subject to a plan"})
@@ -451,8 +487,9 @@ def plan_end(
         raise ValidationError("This plan has already ended")
     _not_future(end_date, now, "end_date", "The plan end date")
     if end_date < plan.start_date:
-        raise ValidationError({"end_date": "The plan cannot end before it started "
-                                           f"({plan.start_date:%d/%m/%Y})"})
+        raise ValidationError(
+            {"end_date": f"The plan cannot end before it started ({plan.start_date:%d/%m/%Y})"}
+        )
     plan.end_date = end_date
     plan.end_reason = reason.strip()
     _save(plan, actor)
@@ -483,8 +520,14 @@ def hazard_add(
     if end_date is not None and end_date < start_date:
         raise ValidationError({"end_date": "The end date must be on or after the start date"})
     hazard = Hazard(
-        case=case, person=person, kind=kind, details=details.strip(), start_date=start_date,
-        end_date=end_date, created_at=now, created_by=actor,
+        case=case,
+        person=person,
+        kind=kind,
+        details=details.strip(),
+        start_date=start_date,
+        end_date=end_date,
+        created_at=now,
+        created_by=actor,
     )
     _save(hazard, actor)
     signals.hazard_added.send(sender=Hazard, hazard=hazard, actor=actor, now=now)
@@ -499,8 +542,12 @@ def hazard_end(*, actor, hazard: Hazard, end_date: datetime.date, now=None) -> H
     if hazard.end_date is not None and hazard.end_date <= _today(now):
         raise ValidationError("This hazard has already ended")
     if end_date < hazard.start_date:
-        raise ValidationError({"end_date": "The end date must be on or after the start date "
-                                           f"({hazard.start_date:%d/%m/%Y})"})
+        raise ValidationError(
+            {
+                "end_date": "The end date must be on or after the start date "
+                f"({hazard.start_date:%d/%m/%Y})"
+            }
+        )
     hazard.end_date = end_date
     _save(hazard, actor)
     signals.hazard_ended.send(sender=Hazard, hazard=hazard, actor=actor, now=now)
@@ -559,22 +606,28 @@ def _escalation_recipients_by_case(cases, *, overdue: bool = False) -> dict:
 
     cases = list({case.pk: case for case in cases}.values())
     managers: dict[int, list] = {}
-    for user in User.objects.filter(is_active=True, groups__name=roles.TEAM_MANAGER,
-                                    team_id__in={c.team_id for c in cases}).distinct():
+    for user in User.objects.filter(
+        is_active=True, groups__name=roles.TEAM_MANAGER, team_id__in={c.team_id for c in cases}
+    ).distinct():
         managers.setdefault(user.team_id, []).append(user)
-    service = list(User.objects.filter(is_active=True, groups__name=roles.SERVICE_MANAGER)
-                   .distinct()) if overdue else []
+    service = (
+        list(User.objects.filter(is_active=True, groups__name=roles.SERVICE_MANAGER).distinct())
+        if overdue
+        else []
+    )
 
     def users_by_case(through, case_ids):
         found: dict[int, list] = {}
         if case_ids:
-            for row in through.objects.filter(case_id__in=case_ids, user__is_active=True
-                                              ).select_related("user"):
+            for row in through.objects.filter(
+                case_id__in=case_ids, user__is_active=True
+            ).select_related("user"):
                 found.setdefault(row.case_id, []).append(row.user)
         return found
 
-    workers = {} if overdue else users_by_case(Case.allocated_workers.through,
-                                               [c.pk for c in cases])
+    workers = (
+        {} if overdue else users_by_case(Case.allocated_workers.through, [c.pk for c in cases])
+    )
     named = users_by_case(Case.restricted_to.through, [c.pk for c in cases if c.restricted])
     result = {}
     for case in cases:
@@ -594,23 +647,33 @@ def _escalation_message(escalation: Escalation, event: str, recipients=None) -> 
     meeting = escalation.get_required_meeting_display().lower()
     due = f"{escalation.due_date:%A %d %B %Y}"
     texts = {
-        "fired": (f"Escalation on {case.reference}: {meeting} due by {due}",
-                  f"{escalation.reason}\n\nA {meeting} must be held by the end of {due} "
-                  f"({escalation.working_days} working days)."),
-        "reminder": (f"Reminder: {meeting} for {case.reference} is due tomorrow",
-                     f"The {meeting} for {case.reference} is due by the end of {due} and has "
-                     "not been recorded yet."),
-        "overdue": (f"Overdue: {meeting} for {case.reference} was due {due}",
-                    f"No {meeting} was recorded for {case.reference} by the end of {due}. "
-                    f"The escalation fired on {escalation.trigger_date:%d %B %Y}: "
-                    f"{escalation.reason}"),
+        "fired": (
+            f"Escalation on {case.reference}: {meeting} due by {due}",
+            f"{escalation.reason}\n\nA {meeting} must be held by the end of {due} "
+            f"({escalation.working_days} working days).",
+        ),
+        "reminder": (
+            f"Reminder: {meeting} for {case.reference} is due tomorrow",
+            f"The {meeting} for {case.reference} is due by the end of {due} and has "
+            "not been recorded yet.",
+        ),
+        "overdue": (
+            f"Overdue: {meeting} for {case.reference} was due {due}",
+            f"No {meeting} was recorded for {case.reference} by the end of {due}. "
+            f"The escalation fired on {escalation.trigger_date:%d %B %Y}: "
+            f"{escalation.reason}",
+        ),
     }
     subject, body = texts[event]
     if recipients is None:
         recipients = _escalation_recipients(case, overdue=event == "overdue")
     return Message(
-        recipients=recipients, event_key=f"escalation:{escalation.pk}:{event}",
-        subject=subject, body=body, link=f"/cases/{case.pk}/", case_id=case.pk,
+        recipients=recipients,
+        event_key=f"escalation:{escalation.pk}:{event}",
+        subject=subject,
+        body=body,
+        link=f"/cases/{case.pk}/",
+        case_id=case.pk,
     )
 
 
@@ -635,8 +698,9 @@ def escalation_open(
     now = now or timezone.now()
     if kind == Escalation.Kind.NON_COMPLIANCE:
         if actor is None or not policy.can_raise_escalation(actor, case):
-            raise PermissionDenied("Only a worker or manager who can see the case can raise "
-                                   "an escalation")
+            raise PermissionDenied(
+                "Only a worker or manager who can see the case can raise an escalation"
+            )
         if not reason.strip():
             raise ValidationError({"reason": "Enter the non-compliance concern"})
         _not_future(trigger_date, now, "trigger_date", "The date of the concern")
@@ -644,10 +708,17 @@ def escalation_open(
     on_plan = queries_case_has_child_on_plan(case.pk, trigger_date)
     days = rules.deadline_working_days(on_plan)
     escalation = Escalation(
-        case=case, kind=kind, trigger_date=trigger_date, child_on_plan=on_plan,
-        required_meeting=rules.required_meeting(on_plan), working_days=days,
-        due_date=rules.due_date(trigger_date, days), reason=reason.strip(),
-        trigger_count=trigger_count, raised_by=actor, created_at=now,
+        case=case,
+        kind=kind,
+        trigger_date=trigger_date,
+        child_on_plan=on_plan,
+        required_meeting=rules.required_meeting(on_plan),
+        working_days=days,
+        due_date=rules.due_date(trigger_date, days),
+        reason=reason.strip(),
+        trigger_count=trigger_count,
+        raised_by=actor,
+        created_at=now,
     )
     escalation.state = rules.state_on(escalation, timezone.localdate(now))
     if escalation.state == Escalation.State.OVERDUE:
@@ -722,7 +793,8 @@ def escalations_refresh(ids, *, now=None) -> list[tuple[Escalation, str]]:
         before = [(escalation, escalation.state) for escalation in rows]
         meetings: dict[tuple[int, str], list[Meeting]] = {}
         for meeting in Meeting.objects.filter(
-            case_id__in={e.case_id for e in rows}, in_error=False,
+            case_id__in={e.case_id for e in rows},
+            in_error=False,
             held_on__gte=min(e.trigger_date for e in rows),
         ).order_by("held_on", "id"):
             meetings.setdefault((meeting.case_id, meeting.kind), []).append(meeting)
@@ -736,9 +808,14 @@ def escalations_refresh(ids, *, now=None) -> list[tuple[Escalation, str]]:
             changed = False
             if deadlines[key] != escalation.due_date:
                 escalation.due_date, changed = deadlines[key], True
-            meeting = next((m for m in meetings.get((escalation.case_id,
-                                                     escalation.required_meeting), ())
-                            if rules.meeting_outcome(escalation, m)), None)
+            meeting = next(
+                (
+                    m
+                    for m in meetings.get((escalation.case_id, escalation.required_meeting), ())
+                    if rules.meeting_outcome(escalation, m)
+                ),
+                None,
+            )
             if meeting is not None:
                 _close_met(escalation, meeting, now)
                 continue
@@ -761,20 +838,23 @@ def escalations_refresh(ids, *, now=None) -> list[tuple[Escalation, str]]:
             from simple_history.utils import bulk_update_with_history
 
             bulk_update_with_history(
-                to_save, Escalation,
-                ["due_date", "state", "overdue_at", "reminder_queued_at"], default_user=None)
+                to_save,
+                Escalation,
+                ["due_date", "state", "overdue_at", "reminder_queued_at"],
+                default_user=None,
+            )
         messages = []
         for event, escalations in (("overdue", overdue), ("reminder", reminders)):
             if escalations:
-                people = _escalation_recipients_by_case([e.case for e in escalations],
-                                                        overdue=event == "overdue")
-                messages += [_escalation_message(e, event, people[e.case_id])
-                             for e in escalations]
+                people = _escalation_recipients_by_case(
+                    [e.case for e in escalations], overdue=event == "overdue"
+                )
+                messages += [_escalation_message(e, event, people[e.case_id]) for e in escalations]
         notify(messages, now=now)
         if overdue:
             signals.escalations_changed.send(
-                sender=Escalation, escalations=overdue,
-                actor=None, now=now)
+                sender=Escalation, escalations=overdue, actor=None, now=now
+            )
     return before
 
 
@@ -802,13 +882,26 @@ def _escalations_unmet(meeting: Meeting, *, actor, now):
     cancelled with the reason, by the person who marked the meeting. Each change is
     saved with its history by `actor` and announced (`escalation_changed`)."""
     today = _today(now)
-    for escalation in (Escalation.objects.select_for_update(of=("self",))
-                       .select_related("case").filter(met_by=meeting).order_by("pk")):
+    for escalation in (
+        Escalation.objects.select_for_update(of=("self",))
+        .select_related("case")
+        .filter(met_by=meeting)
+        .order_by("pk")
+    ):
         escalation.due_date = rules.due_date(escalation.trigger_date, escalation.working_days)
-        other = next((m for m in Meeting.objects.filter(
-            case_id=escalation.case_id, kind=escalation.required_meeting, in_error=False,
-            held_on__gte=escalation.trigger_date).order_by("held_on", "id")
-            if rules.meeting_outcome(escalation, m)), None)
+        other = next(
+            (
+                m
+                for m in Meeting.objects.filter(
+                    case_id=escalation.case_id,
+                    kind=escalation.required_meeting,
+                    in_error=False,
+                    held_on__gte=escalation.trigger_date,
+                ).order_by("held_on", "id")
+                if rules.meeting_outcome(escalation, m)
+            ),
+            None,
+        )
         escalation._change_reason = UNMET_REASON
         if other is not None:
             escalation._change_reason = f"{UNMET_REASON}; met by the {other}"[:100]
@@ -817,16 +910,21 @@ def _escalations_unmet(meeting: Meeting, *, actor, now):
         escalation.met_by = None
         escalation.met_on = None
         escalation.closed_at = None
-        newer = (Escalation.objects.filter(case_id=escalation.case_id, kind=escalation.kind,
-                                           state__in=Escalation.ACTIVE_STATES)
-                 .exclude(pk=escalation.pk).first())
+        newer = (
+            Escalation.objects.filter(
+                case_id=escalation.case_id, kind=escalation.kind, state__in=Escalation.ACTIVE_STATES
+            )
+            .exclude(pk=escalation.pk)
+            .first()
+        )
         events = []
         if newer is not None:
             escalation.state = Escalation.State.CANCELLED
             escalation.cancelled_by = actor
             escalation.cancelled_reason = (
                 f"{UNMET_REASON} ({meeting}: {meeting.in_error_reason}). The escalation "
-                f"due {newer.due_date:%d/%m/%Y} is active for the same concern.")
+                f"due {newer.due_date:%d/%m/%Y} is active for the same concern."
+            )
             escalation.closed_at = now
         else:
             escalation.state = Escalation.State.OPEN
@@ -837,8 +935,9 @@ def _escalations_unmet(meeting: Meeting, *, actor, now):
         escalation._history_user = actor
         escalation.save()
         notify([_escalation_message(escalation, event) for event in events], now=now)
-        signals.escalation_changed.send(sender=Escalation, escalation=escalation, actor=actor,
-                                        now=now)
+        signals.escalation_changed.send(
+            sender=Escalation, escalation=escalation, actor=actor, now=now
+        )
 
 
 @transaction.atomic
@@ -865,8 +964,9 @@ def meeting_record(
     _require_open(case, "recording a meeting")
     _not_future(held_on, now, "held_on", "The date of the meeting")
     if held_on < case.opened_on:
-        raise ValidationError({"held_on": "The meeting cannot be before the case opened "
-                                          f"({case.opened_on:%d/%m/%Y})"})
+        raise ValidationError(
+            {"held_on": f"The meeting cannot be before the case opened ({case.opened_on:%d/%m/%Y})"}
+        )
     if meets is not None:
         if meets.case_id != case.pk:
             raise ValidationError({"meets": "That escalation is on another case"})
@@ -874,14 +974,25 @@ def meeting_record(
             state = meets.get_state_display().lower()
             raise ValidationError({"meets": f"That escalation is already {state}"})
         if meets.required_meeting != kind:
-            raise ValidationError({"kind": "That escalation needs a "
-                                           f"{meets.get_required_meeting_display().lower()}"})
+            raise ValidationError(
+                {"kind": f"That escalation needs a {meets.get_required_meeting_display().lower()}"}
+            )
         if held_on < meets.trigger_date:
-            raise ValidationError({"held_on": "A meeting held before the escalation fired "
-                                              f"({meets.trigger_date:%d/%m/%Y}) cannot meet it"})
+            raise ValidationError(
+                {
+                    "held_on": "A meeting held before the escalation fired "
+                    f"({meets.trigger_date:%d/%m/%Y}) cannot meet it"
+                }
+            )
     meeting = Meeting(
-        case=case, kind=kind, held_on=held_on, chair=chair.strip(), decisions=decisions.strip(),
-        actions=actions.strip(), other_attendees=other_attendees.strip(), created_at=now,
+        case=case,
+        kind=kind,
+        held_on=held_on,
+        chair=chair.strip(),
+        decisions=decisions.strip(),
+        actions=actions.strip(),
+        other_attendees=other_attendees.strip(),
+        created_at=now,
         created_by=actor,
     )
     _save(meeting, actor)
@@ -890,7 +1001,9 @@ def meeting_record(
     _save(meeting, actor)
     signals.meeting_recorded.send(sender=Meeting, meeting=meeting, actor=actor, now=now)
     active = Escalation.objects.select_for_update().filter(
-        case=case, state__in=Escalation.ACTIVE_STATES, required_meeting=kind,
+        case=case,
+        state__in=Escalation.ACTIVE_STATES,
+        required_meeting=kind,
         trigger_date__lte=held_on,
     )
     for escalation in active:
@@ -913,13 +1026,13 @@ def escalations_sweep(*, now=None) -> dict:
     today = timezone.localdate(now)
     horizon = today + datetime.timedelta(days=14)
     ids = list(
-        Escalation.objects.filter(
-            state__in=Escalation.ACTIVE_STATES, due_date__lte=horizon
-        ).order_by("due_date", "id").values_list("pk", flat=True)
+        Escalation.objects.filter(state__in=Escalation.ACTIVE_STATES, due_date__lte=horizon)
+        .order_by("due_date", "id")
+        .values_list("pk", flat=True)
     )
     changed = 0
     for start in range(0, len(ids), SWEEP_BATCH):
-        refreshed = escalations_refresh(ids[start:start + SWEEP_BATCH], now=now)
+        refreshed = escalations_refresh(ids[start : start + SWEEP_BATCH], now=now)
         changed += sum(1 for escalation, before in refreshed if escalation.state != before)
     sent = notifications_send_due(now=now)
     return {"checked": len(ids), "changed": changed, "emails_sent": sent}

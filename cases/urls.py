@@ -16,10 +16,12 @@ urlpatterns = [
     path("<int:pk>/access/", views.case_restrict, name="restrict"),
     path("<int:pk>/people/add/", views.person_add, name="person_add"),
     path("<int:pk>/people/<int:person_pk>/edit/", views.person_edit, name="person_edit"),
-    path("<int:pk>/members/<int:membership_pk>/end/", views.membership_end,
-         name="membership_end"),
-    path("<int:pk>/members/<int:membership_pk>/household/", views.membership_change,
-         name="membership_change"),
+    path("<int:pk>/members/<int:membership_pk>/end/", views.membership_end, name="membership_end"),
+    path(
+        "<int:pk>/members/<int:membership_pk>/household/",
+        views.membership_change,
+        name="membership_change",
+    ),
     path("<int:pk>/addresses/add/", views.address_add, name="address_add"),
     path("<int:pk>/addresses/<int:address_pk>/end/", views.address_end, name="address_end"),
     path("<int:pk>/plans/start/", views.plan_start, name="plan_start"),
@@ -28,8 +30,12 @@ urlpatterns = [
     path("<int:pk>/hazards/<int:hazard_pk>/end/", views.hazard_end, name="hazard_end"),
     path("<int:pk>/meetings/add/", views.meeting_add, name="meeting_add"),
     path("<int:pk>/escalations/raise/", views.escalation_raise, name="escalation_raise"),
-    path("<int:pk>/escalations/<int:escalation_pk>/cancel/", views.escalation_cancel,
-         name="escalation_cancel"),
-    path("<int:pk>/in-error/<str:kind>/<int:record_pk>/", views.mark_in_error,
-         name="mark_in_error"),
+    path(
+        "<int:pk>/escalations/<int:escalation_pk>/cancel/",
+        views.escalation_cancel,
+        name="escalation_cancel",
+    ),
+    path(
+        "<int:pk>/in-error/<str:kind>/<int:record_pk>/", views.mark_in_error, name="mark_in_error"
+    ),
 ]

@@ -15,15 +15,15 @@ def validate_nhs_number(value: str) -> None:
     """NHS numbers are 10 digits; the last is a modulus 11 check digit."""
     digits = normalise_nhs_number(value)
     if not re.fullmatch(r"\d{10}", digits):
-        raise ValidationError("Enter an NHS number of 10 digits, like 943 476 5919",
-                              code="nhs_format")
+        raise ValidationError(
+            "Enter an NHS number of 10 digits, like 943 476 5919", code="nhs_format"
+        )
     total = sum(int(d) * w for d, w in zip(digits[:9], _NHS_WEIGHTS, strict=True))
     check = 11 - (total % 11)
     if check == 11:
         check = 0
     if check == 10 or check != int(digits[9]):
-        raise ValidationError("This is not a valid NHS number: check the digits",
-                              code="nhs_check")
+        raise ValidationError("This is not a valid NHS number: check the digits", code="nhs_check")
 
 
 # The DfE Unique Pupil Number: a check letter then 12 characters: 3-digit LA code,
@@ -55,8 +55,9 @@ def validate_upn(value: str) -> None:
             code="upn_format",
         )
     if upn_check_letter(upn[1:]) != upn[0]:
-        raise ValidationError("This is not a valid UPN: the check letter does not match",
-                              code="upn_check")
+        raise ValidationError(
+            "This is not a valid UPN: the check letter does not match", code="upn_check"
+        )
 
 
 _POSTCODE = re.compile(

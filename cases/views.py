@@ -402,9 +402,7 @@ def person_add(request, pk):
                 forms.apply_service_errors([membership, person_form, choice], exc)
             else:
                 if person is not None:
-                    messages.success(
-                        request, f"{person.display_name} added to the case"
-                    )
+                    messages.success(request, f"{person.display_name} added to the case")
                     return redirect("cases:detail", case.pk)
     has_errors = any(
         f.errors
@@ -658,9 +656,11 @@ def mark_in_error(request, pk, kind, record_pk):
         record = get_object_or_404(model, pk=record_pk, case=case, in_error=False)
     intro = ""
     if model is Meeting and record.escalations_met.exists():
-        intro = ("This meeting met an escalation. Marked as recorded in error, it meets "
-                 "nothing: the escalation is met by another meeting of its kind if one was "
-                 "held, and is open or overdue again otherwise.")
+        intro = (
+            "This meeting met an escalation. Marked as recorded in error, it meets "
+            "nothing: the escalation is met by another meeting of its kind if one was "
+            "held, and is open or overdue again otherwise."
+        )
     form = forms.ReasonForm(request.POST or None)
     form.fields["reason"].label = "Why was this recorded in error?"
     form.fields["reason"].error_messages["required"] = "Enter why this was recorded in error"

@@ -36,11 +36,32 @@ class EntrySerializer(serializers.ModelSerializer):
     class Meta:
         model = ChronologyEntry
         fields = [
-            "id", "case", "occurred_on", "date_is_approximate", "date", "occurred_at",
-            "category", "category_display", "source_type", "title", "details", "analysis",
-            "action_taken", "children", "agency", "informant_type", "informant_name",
-            "informant_address", "source", "significance", "recorded_in_error", "in_error",
-            "in_error_reason", "source_in_error", "created_at", "updated_at",
+            "id",
+            "case",
+            "occurred_on",
+            "date_is_approximate",
+            "date",
+            "occurred_at",
+            "category",
+            "category_display",
+            "source_type",
+            "title",
+            "details",
+            "analysis",
+            "action_taken",
+            "children",
+            "agency",
+            "informant_type",
+            "informant_name",
+            "informant_address",
+            "source",
+            "significance",
+            "recorded_in_error",
+            "in_error",
+            "in_error_reason",
+            "source_in_error",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -48,24 +69,30 @@ class EntrySerializer(serializers.ModelSerializer):
 class ManualEntrySerializer(serializers.Serializer):
     occurred_on = serializers.DateField()
     date_is_approximate = serializers.BooleanField(required=False, default=False)
-    agency = serializers.PrimaryKeyRelatedField(queryset=Agency.objects.filter(active=True),
-                                                required=False, allow_null=True)
-    informant_type = serializers.ChoiceField(choices=InformantType.choices, required=False,
-                                             allow_blank=True, default="")
-    informant_name = serializers.CharField(max_length=200, required=False, allow_blank=True,
-                                           default="")
-    informant_address = serializers.CharField(max_length=300, required=False,
-                                              allow_blank=True, default="")
+    agency = serializers.PrimaryKeyRelatedField(
+        queryset=Agency.objects.filter(active=True), required=False, allow_null=True
+    )
+    informant_type = serializers.ChoiceField(
+        choices=InformantType.choices, required=False, allow_blank=True, default=""
+    )
+    informant_name = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
+    informant_address = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, default=""
+    )
     title = serializers.CharField(max_length=300)
     details = serializers.CharField(max_length=10000)
-    analysis = serializers.CharField(max_length=10000, required=False, allow_blank=True,
-                                     default="")
-    action_taken = serializers.CharField(max_length=5000, required=False, allow_blank=True,
-                                         default="")
-    children = serializers.PrimaryKeyRelatedField(queryset=Person.objects.all(), many=True,
-                                                  required=False, default=list)
-    significance = serializers.ChoiceField(choices=Significance.choices,
-                                           default=Significance.ROUTINE)
+    analysis = serializers.CharField(max_length=10000, required=False, allow_blank=True, default="")
+    action_taken = serializers.CharField(
+        max_length=5000, required=False, allow_blank=True, default=""
+    )
+    children = serializers.PrimaryKeyRelatedField(
+        queryset=Person.objects.all(), many=True, required=False, default=list
+    )
+    significance = serializers.ChoiceField(
+        choices=Significance.choices, default=Significance.ROUTINE
+    )
 
 
 class SignificanceSerializer(serializers.Serializer):
@@ -77,9 +104,22 @@ class ExportSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ChronologyExport
-        fields = ["id", "case", "format", "redacted", "in_error", "filters", "status",
-                  "progress", "rows", "pages", "requested_at", "finished_at", "expires_at",
-                  "download_url"]
+        fields = [
+            "id",
+            "case",
+            "format",
+            "redacted",
+            "in_error",
+            "filters",
+            "status",
+            "progress",
+            "rows",
+            "pages",
+            "requested_at",
+            "finished_at",
+            "expires_at",
+            "download_url",
+        ]
         read_only_fields = fields
 
     def get_download_url(self, export) -> str | None:
@@ -91,13 +131,16 @@ class ExportSerializer(serializers.ModelSerializer):
 class ExportRequestSerializer(serializers.Serializer):
     format = serializers.ChoiceField(choices=ChronologyExport.Format.choices)
     redacted = serializers.BooleanField(required=False, default=False)
-    in_error = serializers.ChoiceField(choices=[("leave_out", "Leave out"),
-                                                ("strike", "Strike through")],
-                                       required=False, default="leave_out")
+    in_error = serializers.ChoiceField(
+        choices=[("leave_out", "Leave out"), ("strike", "Strike through")],
+        required=False,
+        default="leave_out",
+    )
 
 
 FILTER_PARAMS = [
-    OpenApiParameter("date_from", datetime.date), OpenApiParameter("date_to", datetime.date),
+    OpenApiParameter("date_from", datetime.date),
+    OpenApiParameter("date_to", datetime.date),
     OpenApiParameter("child", int, description="Child (person) id"),
     OpenApiParameter("category", str, enum=Category.values),
     OpenApiParameter("source", str, description="recorded, agency-<id> or informant-<code>"),
@@ -157,8 +200,9 @@ class ChronologyViewSet(_CaseScoped):
     def create(self, request, case_pk=None):
         case = self.case()
         data = self.input(ManualEntrySerializer)
-        entry = services.entry_add_manual(actor=request.user, case=case,
-                                          data=services.ManualEntryInput(**data))
+        entry = services.entry_add_manual(
+            actor=request.user, case=case, data=services.ManualEntryInput(**data)
+        )
         return self.respond(entry, "API added chronology entry", status.HTTP_201_CREATED)
 
     def _entry(self, pk):
@@ -169,8 +213,7 @@ class ChronologyViewSet(_CaseScoped):
     def in_error(self, request, case_pk=None, pk=None):
         entry = self._entry(pk)
         data = self.input(ReasonSerializer)
-        entry = services.entry_mark_in_error(actor=request.user, entry=entry,
-                                             reason=data["reason"])
+        entry = services.entry_mark_in_error(actor=request.user, entry=entry, reason=data["reason"])
         return self.respond(entry, "API marked chronology entry in error")
 
     @extend_schema(request=SignificanceSerializer, responses=EntrySerializer)
@@ -178,8 +221,9 @@ class ChronologyViewSet(_CaseScoped):
     def significance(self, request, case_pk=None, pk=None):
         entry = self._entry(pk)
         data = self.input(SignificanceSerializer)
-        entry = services.entry_set_significance(actor=request.user, entry=entry,
-                                                significance=data["significance"])
+        entry = services.entry_set_significance(
+            actor=request.user, entry=entry, significance=data["significance"]
+        )
         return self.respond(entry, "API changed chronology entry significance")
 
 
@@ -194,16 +238,20 @@ class ChronologyExportViewSet(_CaseScoped):
         export = get_object_or_404(self.get_queryset(), pk=pk)
         return self.respond(export, "API read chronology export status")
 
-    @extend_schema(request=ExportRequestSerializer, responses={202: ExportSerializer},
-                   parameters=FILTER_PARAMS)
+    @extend_schema(
+        request=ExportRequestSerializer, responses={202: ExportSerializer}, parameters=FILTER_PARAMS
+    )
     def create(self, request, case_pk=None):
         case = self.case()
         data = self.input(ExportRequestSerializer)
         filters = filters_from(request.query_params)
-        export = services.export_request(actor=request.user, case=case, filters=filters.as_dict(),
-                                         request=request, **data)
-        if queries.case_entries(case, filters).count() <= \
-                settings.CHRONOLOGY_EXPORT_SYNC_MAX_ENTRIES:
+        export = services.export_request(
+            actor=request.user, case=case, filters=filters.as_dict(), request=request, **data
+        )
+        if (
+            queries.case_entries(case, filters).count()
+            <= settings.CHRONOLOGY_EXPORT_SYNC_MAX_ENTRIES
+        ):
             export = services.export_render(export.pk)
         else:
             export_id = export.pk
@@ -217,9 +265,15 @@ class ChronologyExportViewSet(_CaseScoped):
         path = services.export_dir() / export.file_name if export.file_name else None
         if not export.is_ready or path is None or not path.exists():
             raise Http404
-        access_log_record(user=request.user, case=export.case, request=request,
-                          what=f"API downloaded chronology export {export.pk}")
-        return FileResponse(path.open("rb"), as_attachment=True,
-                            filename=export.download_name,
-                            content_type="application/pdf" if export.format == "pdf"
-                            else "text/csv; charset=utf-8")
+        access_log_record(
+            user=request.user,
+            case=export.case,
+            request=request,
+            what=f"API downloaded chronology export {export.pk}",
+        )
+        return FileResponse(
+            path.open("rb"),
+            as_attachment=True,
+            filename=export.download_name,
+            content_type="application/pdf" if export.format == "pdf" else "text/csv; charset=utf-8",
+        )

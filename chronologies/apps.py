@@ -12,5 +12,11 @@ class ChronologiesConfig(AppConfig):
         from .views import case_panel
 
         receivers.connect()
-        panels.register(panels.Panel(key="chronology", template="chronologies/_case_panel.html",
-                                     context=case_panel, order=30))
+        panels.register(
+            panels.Panel(
+                key="chronology",
+                template="chronologies/_case_panel.html",
+                context=case_panel,
+                order=30,
+            )
+        )

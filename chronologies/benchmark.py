@@ -28,8 +28,13 @@ def _cpu(who) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_benchmark(entries: int = 2000, *, save_pdf: str | Path | None = None,
-                  chunk_entries: int | None = None, processes: int | None = None) -> dict:
+def run_benchmark(
+    entries: int = 2000,
+    *,
+    save_pdf: str | Path | None = None,
+    chunk_entries: int | None = None,
+    processes: int | None = None,
+) -> dict:
     """Render a chronology of `entries` entries to PDF and return the figures:
     entries, pages, seconds (rendering, wall clock), rows_seconds (reading the rows),
     cpu_seconds (this process and its children), peak memory in MB of this process, of
@@ -38,8 +43,9 @@ def run_benchmark(entries: int = 2000, *, save_pdf: str | Path | None = None,
     result: dict = {}
     try:
         with transaction.atomic():
-            result = _run(entries, save_pdf=save_pdf, chunk_entries=chunk_entries,
-                          processes=processes)
+            result = _run(
+                entries, save_pdf=save_pdf, chunk_entries=chunk_entries, processes=processes
+            )
             raise _Rollback
     except _Rollback:
         pass
@@ -59,34 +65,59 @@ def _run(n, *, save_pdf, chunk_entries, processes):
     now = timezone.now()
     team = Team.objects.first() or Team.objects.create(name="Bench", code="bench")
     user = User.objects.filter(is_active=True).first() or User.objects.create(username="bench")
-    agency, _ = Agency.objects.get_or_create(name="Bench Primary School",
-                                             defaults={"kind": "school"})
-    case = Case.objects.create(reference="BENCH-0001", family_name="Bench", team=team,
-                               opened_on=datetime.date(2020, 1, 1), summary="Benchmark",
-                               created_at=now, created_by=user)
+    agency, _ = Agency.objects.get_or_create(
+        name="Bench Primary School", defaults={"kind": "school"}
+    )
+    case = Case.objects.create(
+        reference="BENCH-0001",
+        family_name="Bench",
+        team=team,
+        opened_on=datetime.date(2020, 1, 1),
+        summary="Benchmark",
+        created_at=now,
+        created_by=user,
+    )
     day = datetime.date(2020, 1, 1)
-    ChronologyEntry.objects.bulk_create([ChronologyEntry(
-        case=case, source_type="bench", source_id=str(i), category="multi_agency",
-        occurred_on=day + datetime.timedelta(days=i % 2000),
-        title=f"School reports concern number {i} about attendance and presentation",
-        details="Child arrived late, hungry and in the same clothes as yesterday. "
+    ChronologyEntry.objects.bulk_create(
+        [
+            ChronologyEntry(
+                case=case,
+                source_type="bench",
+                source_id=str(i),
+                category="multi_agency",
+                occurred_on=day + datetime.timedelta(days=i % 2000),
+                title=f"School reports concern number {i} about attendance and presentation",
+                details="Child arrived late, hungry and in the same clothes as yesterday. "
                 "Teacher spoke to mother at the gate, who said things were difficult.",
-        analysis="Pattern of neglect continues despite support offered.",
-        action_taken="Discussed with the team manager; visit planned." if i % 3 else "",
-        agency=agency, significance=("routine", "significant", "critical")[i % 3],
-        created_at=now, updated_at=now) for i in range(n)])
+                analysis="Pattern of neglect continues despite support offered.",
+                action_taken="Discussed with the team manager; visit planned." if i % 3 else "",
+                agency=agency,
+                significance=("routine", "significant", "critical")[i % 3],
+                created_at=now,
+                updated_at=now,
+            )
+            for i in range(n)
+        ]
+    )
     started = time.perf_counter()
     rows = render.rows_for(queries.case_entries(case), redacted=False)
     rows_seconds = time.perf_counter() - started
-    cover = {"children": [], "date_range": "Benchmark", "filters": [],
-             "in_error": "Left out", "generated_by": "Benchmark", "redacted": False}
+    cover = {
+        "children": [],
+        "date_range": "Benchmark",
+        "filters": [],
+        "in_error": "Left out",
+        "generated_by": "Benchmark",
+        "redacted": False,
+    }
     chunk_entries = chunk_entries or getattr(settings, "CHRONOLOGY_PDF_CHUNK_ENTRIES", 250)
     processes = processes or getattr(settings, "CHRONOLOGY_PDF_PROCESSES", 2)
     parts = len(render.split_rows(rows, chunk_entries=chunk_entries, processes=processes))
     cpu_before = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    data, pages = render.pdf_bytes(case=case, rows=rows, cover=cover,
-                                   chunk_entries=chunk_entries, processes=processes)
+    data, pages = render.pdf_bytes(
+        case=case, rows=rows, cover=cover, chunk_entries=chunk_entries, processes=processes
+    )
     seconds = time.perf_counter() - started
     cpu = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN) - cpu_before
     if save_pdf:
@@ -95,9 +126,15 @@ def _run(n, *, save_pdf, chunk_entries, processes):
     self_mb = _peak_mb(resource.RUSAGE_SELF)
     child_mb = _peak_mb(resource.RUSAGE_CHILDREN) if workers else 0.0
     return {
-        "entries": n, "pages": pages, "seconds": round(seconds, 2),
-        "rows_seconds": round(rows_seconds, 2), "cpu_seconds": round(cpu, 2),
-        "peak_rss_mb": self_mb, "peak_rss_mb_child": child_mb,
+        "entries": n,
+        "pages": pages,
+        "seconds": round(seconds, 2),
+        "rows_seconds": round(rows_seconds, 2),
+        "cpu_seconds": round(cpu, 2),
+        "peak_rss_mb": self_mb,
+        "peak_rss_mb_child": child_mb,
         "peak_rss_mb_total_max": round(self_mb + workers * child_mb, 1),
-        "pdf_bytes": len(data), "parts": parts, "processes": workers or 1,
+        "pdf_bytes": len(data),
+        "parts": parts,
+        "processes": workers or 1,
     }

@@ -29,7 +29,7 @@ def static_only_fetcher(url: str, *args, **kwargs):
     (no network, no file: URLs outside static)."""
     path = None
     if url.startswith("/static/"):
-        path = url[len("/static/"):]
+        path = url[len("/static/") :]
     elif url.startswith("file://") and "/static/" in url:
         path = url.split("/static/", 1)[1]
     if not path or ".." in path.split("/"):
@@ -86,16 +86,24 @@ def rows_for(entries, *, redacted: bool) -> list[Row]:
             source = f"{source}: {e.informant_name}"
             if e.informant_address:
                 source += f", {e.informant_address}"
-        out.append(Row(
-            date=e.date_label, category=e.get_category_display(), source=clean(source),
-            significance=e.get_significance_display(), significance_code=e.significance,
-            title=clean(e.title), details=clean(e.details), analysis=clean(e.analysis),
-            action_taken=clean(e.action_taken),
-            children=clean(", ".join(c.display_name for c in e.children.all())),
-            in_error=e.is_struck,
-            in_error_reason=clean(e.in_error_reason or ("Source recorded in error"
-                                                        if e.source_in_error else "")),
-        ))
+        out.append(
+            Row(
+                date=e.date_label,
+                category=e.get_category_display(),
+                source=clean(source),
+                significance=e.get_significance_display(),
+                significance_code=e.significance,
+                title=clean(e.title),
+                details=clean(e.details),
+                analysis=clean(e.analysis),
+                action_taken=clean(e.action_taken),
+                children=clean(", ".join(c.display_name for c in e.children.all())),
+                in_error=e.is_struck,
+                in_error_reason=clean(
+                    e.in_error_reason or ("Source recorded in error" if e.source_in_error else "")
+                ),
+            )
+        )
     return out
 
 
@@ -107,8 +115,18 @@ def neutralise(value: str) -> str:
     return value
 
 
-CSV_HEADER = ["Date", "Category", "Source", "Significance", "Summary", "What happened",
-              "Analysis", "Action taken", "Children", "Recorded in error"]
+CSV_HEADER = [
+    "Date",
+    "Category",
+    "Source",
+    "Significance",
+    "Summary",
+    "What happened",
+    "Analysis",
+    "Action taken",
+    "Children",
+    "Recorded in error",
+]
 
 
 def csv_bytes(rows: list[Row]) -> bytes:
@@ -116,9 +134,23 @@ def csv_bytes(rows: list[Row]) -> bytes:
     writer = csv.writer(buf)
     writer.writerow(CSV_HEADER)
     for r in rows:
-        writer.writerow([neutralise(v) for v in (
-            r.date, r.category, r.source, r.significance, r.title, r.details, r.analysis,
-            r.action_taken, r.children, r.in_error_reason if r.in_error else "")])
+        writer.writerow(
+            [
+                neutralise(v)
+                for v in (
+                    r.date,
+                    r.category,
+                    r.source,
+                    r.significance,
+                    r.title,
+                    r.details,
+                    r.analysis,
+                    r.action_taken,
+                    r.children,
+                    r.in_error_reason if r.in_error else "",
+                )
+            ]
+        )
     return buf.getvalue().encode("utf-8-sig")
 
 
@@ -135,8 +167,9 @@ PDF_TEMPLATE = "chronologies/pdf/chronology.html"
 MARKING = "OFFICIAL-SENSITIVE"
 
 
-def pdf_bytes(*, case, rows: list[Row], cover: dict, progress=None, chunk_entries=None,
-              processes=None) -> tuple[bytes, int]:
+def pdf_bytes(
+    *, case, rows: list[Row], cover: dict, progress=None, chunk_entries=None, processes=None
+) -> tuple[bytes, int]:
     """The PDF and its page count. `chunk_entries` (rows per part) and `processes` default to
     the settings CHRONOLOGY_PDF_CHUNK_ENTRIES and CHRONOLOGY_PDF_PROCESSES."""
     from django.conf import settings
@@ -145,18 +178,30 @@ def pdf_bytes(*, case, rows: list[Row], cover: dict, progress=None, chunk_entrie
     processes = max(1, processes or getattr(settings, "CHRONOLOGY_PDF_PROCESSES", 2))
     generated_at = timezone.localtime()
     chunks = split_rows(rows, chunk_entries=chunk_entries, processes=processes)
-    htmls = [render_to_string(PDF_TEMPLATE, {
-        "case": case, "rows": chunk, "cover": cover, "generated_at": generated_at,
-        "first": i == 0, "total_rows": len(rows),
-    }) for i, chunk in enumerate(chunks)]
+    htmls = [
+        render_to_string(
+            PDF_TEMPLATE,
+            {
+                "case": case,
+                "rows": chunk,
+                "cover": cover,
+                "generated_at": generated_at,
+                "first": i == 0,
+                "total_rows": len(rows),
+            },
+        )
+        for i, chunk in enumerate(chunks)
+    ]
     if progress:
         progress(30)
     parts = render_parts(htmls, processes=processes, progress=progress)
     if progress:
         progress(90)
     return join_and_number(
-        parts, reference=case.reference,
-        footer=f"Chronology {case.reference}, generated {generated_at:%-d %B %Y %H:%M}")
+        parts,
+        reference=case.reference,
+        footer=f"Chronology {case.reference}, generated {generated_at:%-d %B %Y %H:%M}",
+    )
 
 
 def split_rows(rows: list[Row], *, chunk_entries: int, processes: int) -> list[list[Row]]:
@@ -201,8 +246,10 @@ def _child_setup(settings_module: str):
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings_module)
     from django.apps import apps
+
     if not apps.ready:
         import django
+
         django.setup()
 
 
@@ -233,9 +280,11 @@ def render_parts(htmls: list[str], *, processes: int, progress=None) -> list[byt
     gc.collect()
     gc.freeze()
     pool = ProcessPoolExecutor(
-        max_workers=min(processes, len(htmls)), mp_context=multiprocessing.get_context(method),
+        max_workers=min(processes, len(htmls)),
+        mp_context=multiprocessing.get_context(method),
         initializer=_child_setup,
-        initargs=(os.environ.get("DJANGO_SETTINGS_MODULE", "safeguarding.settings"),))
+        initargs=(os.environ.get("DJANGO_SETTINGS_MODULE", "safeguarding.settings"),),
+    )
     try:
         futures = [pool.submit(render_part, h) for h in htmls]
         for done, _ in enumerate(as_completed(futures), 1):
@@ -252,6 +301,7 @@ def render_parts(htmls: list[str], *, processes: int, progress=None) -> list[byt
 def _text_width(text: str, font: str, size: float) -> float:
     try:
         from pypdf._codecs.core_font_metrics import CORE_FONT_METRICS
+
         widths = CORE_FONT_METRICS[font].character_widths
     except (ImportError, KeyError, AttributeError):  # pragma: no cover - pypdf internals
         widths = {}
@@ -264,8 +314,9 @@ def _pdf_string(text: str) -> bytes:
     return b"(" + raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
 
 
-def _stamp(width: float, height: float, *, number: int, total: int, reference: str,
-           footer: str) -> bytes:
+def _stamp(
+    width: float, height: float, *, number: int, total: int, reference: str, footer: str
+) -> bytes:
     """Content drawn on a page after its own: header and footer, in the PDF core fonts
     Helvetica and Helvetica-Bold (not embedded), positioned in points from the bottom left."""
     side = 42.52  # 15 mm, the side margins of the template's @page
@@ -274,19 +325,24 @@ def _stamp(width: float, height: float, *, number: int, total: int, reference: s
     grey = b"0.314 0.353 0.373 rg"
     black = b"0.043 0.047 0.047 rg"
     items = [
-        (b"SgB", 10, (width - _text_width(MARKING, "Helvetica-Bold", 10)) / 2, top, black,
-         MARKING),
-        (b"SgR", 8, width - side - _text_width(reference, "Helvetica", 8), top, grey,
-         reference),
+        (b"SgB", 10, (width - _text_width(MARKING, "Helvetica-Bold", 10)) / 2, top, black, MARKING),
+        (b"SgR", 8, width - side - _text_width(reference, "Helvetica", 8), top, grey, reference),
         (b"SgR", 8, side, bottom, grey, footer),
-        (b"SgB", 8, (width - _text_width(MARKING, "Helvetica-Bold", 8)) / 2, bottom - 10,
-         black, MARKING),
+        (
+            b"SgB",
+            8,
+            (width - _text_width(MARKING, "Helvetica-Bold", 8)) / 2,
+            bottom - 10,
+            black,
+            MARKING,
+        ),
         (b"SgR", 9, width - side - _text_width(page, "Helvetica", 9), bottom, black, page),
     ]
     out = [b"Q"]
     for font, size, x, y, colour, text in items:
-        out.append(b"BT %s /%s %d Tf %.2f %.2f Td %s Tj ET" % (
-            colour, font, size, x, y, _pdf_string(text)))
+        out.append(
+            b"BT %s /%s %d Tf %.2f %.2f Td %s Tj ET" % (colour, font, size, x, y, _pdf_string(text))
+        )
     return b"\n".join(out) + b"\n"
 
 
@@ -309,12 +365,16 @@ def join_and_number(parts: list[bytes], *, reference: str, footer: str) -> tuple
     total = len(writer.pages)
 
     def font(name):
-        return writer._add_object(DictionaryObject({
-            NameObject("/Type"): NameObject("/Font"),
-            NameObject("/Subtype"): NameObject("/Type1"),
-            NameObject("/BaseFont"): NameObject(f"/{name}"),
-            NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
-        }))
+        return writer._add_object(
+            DictionaryObject(
+                {
+                    NameObject("/Type"): NameObject("/Font"),
+                    NameObject("/Subtype"): NameObject("/Type1"),
+                    NameObject("/BaseFont"): NameObject(f"/{name}"),
+                    NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
+                }
+            )
+        )
 
     def stream(data: bytes):
         obj = DecodedStreamObject()
@@ -345,9 +405,22 @@ def join_and_number(parts: list[bytes], *, reference: str, footer: str) -> tuple
             existing = [ref]
         else:
             existing = []
-        page[NameObject("/Contents")] = ArrayObject([save, *existing, stream(_stamp(
-            float(box.width), float(box.height), number=number, total=total,
-            reference=reference, footer=footer))])
+        page[NameObject("/Contents")] = ArrayObject(
+            [
+                save,
+                *existing,
+                stream(
+                    _stamp(
+                        float(box.width),
+                        float(box.height),
+                        number=number,
+                        total=total,
+                        reference=reference,
+                        footer=footer,
+                    )
+                ),
+            ]
+        )
     writer.add_metadata({"/Title": f"Chronology {reference}", "/Producer": "WeasyPrint, pypdf"})
     out = io.BytesIO()
     writer.write(out)

@@ -19,16 +19,20 @@ class FilterForm(GovukForm):
     category = forms.ChoiceField(label="Category", required=False)
     source = forms.ChoiceField(label="Source", required=False)
     significance = forms.ChoiceField(
-        label="Significance", required=False,
-        choices=[("", "Any significance"), *Significance.choices])
-    significant_only = forms.BooleanField(label="Significant and critical entries only",
-                                          required=False)
+        label="Significance",
+        required=False,
+        choices=[("", "Any significance"), *Significance.choices],
+    )
+    significant_only = forms.BooleanField(
+        label="Significant and critical entries only", required=False
+    )
 
     def __init__(self, *args, children, sources, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["child"].choices = [("", "All children and the family"),
-                                        *[(c.pk, c.display_name)
-                                          for c in children]]
+        self.fields["child"].choices = [
+            ("", "All children and the family"),
+            *[(c.pk, c.display_name) for c in children],
+        ]
         self.fields["category"].choices = [("", "Any category"), *Category.choices]
         self.fields["source"].choices = [("", "Any source"), *sources]
 
@@ -42,54 +46,93 @@ class FilterForm(GovukForm):
         if not self.is_bound or not self.is_valid():
             return Filters()
         d = self.cleaned_data
-        return Filters(date_from=d.get("date_from"), date_to=d.get("date_to"),
-                       child_id=d.get("child"), category=d.get("category") or "",
-                       source=d.get("source") or "", significance=d.get("significance") or "",
-                       significant_only=bool(d.get("significant_only")))
+        return Filters(
+            date_from=d.get("date_from"),
+            date_to=d.get("date_to"),
+            child_id=d.get("child"),
+            category=d.get("category") or "",
+            source=d.get("source") or "",
+            significance=d.get("significance") or "",
+            significant_only=bool(d.get("significant_only")),
+        )
 
 
 class ManualEntryForm(GovukForm):
     SOURCE_CHOICES = [("agency", "An agency"), ("informant", "A person (informant)")]
 
     date_known = forms.ChoiceField(
-        label="How well is the date known?", widget=forms.RadioSelect,
+        label="How well is the date known?",
+        widget=forms.RadioSelect,
         choices=[("exact", "The exact date"), ("approximate", "Only the month and year")],
-        initial="exact")
+        initial="exact",
+    )
     occurred_on = GovukDateField(
-        label="Date", help_text="For a month and year only, enter 1 as the day. "
-                                "For example, 1 3 2026")
-    source_kind = forms.ChoiceField(label="Where did the information come from?",
-                                    widget=forms.RadioSelect, choices=SOURCE_CHOICES)
-    agency = forms.ModelChoiceField(label="Agency", queryset=Agency.objects.none(),
-                                    required=False, empty_label="Select an agency")
+        label="Date",
+        help_text="For a month and year only, enter 1 as the day. For example, 1 3 2026",
+    )
+    source_kind = forms.ChoiceField(
+        label="Where did the information come from?",
+        widget=forms.RadioSelect,
+        choices=SOURCE_CHOICES,
+    )
+    agency = forms.ModelChoiceField(
+        label="Agency",
+        queryset=Agency.objects.none(),
+        required=False,
+        empty_label="Select an agency",
+    )
     informant_type = forms.ChoiceField(
-        label="Kind of informant", required=False,
-        choices=[("", "Select a kind of informant"), *InformantType.choices])
+        label="Kind of informant",
+        required=False,
+        choices=[("", "Select a kind of informant"), *InformantType.choices],
+    )
     informant_name = forms.CharField(
-        label="Informant's name (optional)", max_length=200, required=False,
-        help_text="Left out of redacted exports")
+        label="Informant's name (optional)",
+        max_length=200,
+        required=False,
+        help_text="Left out of redacted exports",
+    )
     informant_address = forms.CharField(
-        label="Informant's address (optional)", max_length=300, required=False,
-        help_text="Left out of redacted exports")
-    title = forms.CharField(label="Summary", max_length=300,
-                            help_text="One line, for example: School reports bruising to arm")
-    details = forms.CharField(label="What was reported", widget=forms.Textarea,
-                              max_length=10000)
-    analysis = forms.CharField(label="Your analysis of the impact on the child",
-                               widget=forms.Textarea, max_length=10000, required=False)
-    action_taken = forms.CharField(label="Action taken", widget=forms.Textarea,
-                                   max_length=5000, required=False)
+        label="Informant's address (optional)",
+        max_length=300,
+        required=False,
+        help_text="Left out of redacted exports",
+    )
+    title = forms.CharField(
+        label="Summary",
+        max_length=300,
+        help_text="One line, for example: School reports bruising to arm",
+    )
+    details = forms.CharField(label="What was reported", widget=forms.Textarea, max_length=10000)
+    analysis = forms.CharField(
+        label="Your analysis of the impact on the child",
+        widget=forms.Textarea,
+        max_length=10000,
+        required=False,
+    )
+    action_taken = forms.CharField(
+        label="Action taken", widget=forms.Textarea, max_length=5000, required=False
+    )
     children = forms.ModelMultipleChoiceField(
-        label="Children concerned", queryset=None, required=False,
-        widget=forms.CheckboxSelectMultiple)
-    significance = forms.ChoiceField(label="Significance", widget=forms.RadioSelect,
-                                     choices=Significance.choices, initial="routine")
+        label="Children concerned",
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    significance = forms.ChoiceField(
+        label="Significance",
+        widget=forms.RadioSelect,
+        choices=Significance.choices,
+        initial="routine",
+    )
 
     def __init__(self, *args, children, **kwargs):
         super().__init__(*args, **kwargs)
         from cases.models import Person
+
         self.fields["children"].queryset = Person.objects.filter(
-            pk__in=[c.pk for c in children]).order_by("date_of_birth", "id")
+            pk__in=[c.pk for c in children]
+        ).order_by("date_of_birth", "id")
         self.fields["children"].label_from_instance = child_label
         self.fields["agency"].queryset = Agency.objects.filter(active=True).order_by("name")
 
@@ -104,24 +147,41 @@ class ManualEntryForm(GovukForm):
 
 
 class SignificanceForm(GovukForm):
-    significance = forms.ChoiceField(label="Significance", widget=forms.RadioSelect,
-                                     choices=Significance.choices)
+    significance = forms.ChoiceField(
+        label="Significance", widget=forms.RadioSelect, choices=Significance.choices
+    )
 
 
 class InErrorForm(GovukForm):
-    reason = forms.CharField(label="Why was this entry recorded in error?", max_length=500,
-                             widget=forms.Textarea)
+    reason = forms.CharField(
+        label="Why was this entry recorded in error?", max_length=500, widget=forms.Textarea
+    )
 
 
 class ExportForm(GovukForm):
-    format = forms.ChoiceField(label="Format", widget=forms.RadioSelect,
-                               choices=ChronologyExport.Format.choices, initial="pdf")
+    format = forms.ChoiceField(
+        label="Format",
+        widget=forms.RadioSelect,
+        choices=ChronologyExport.Format.choices,
+        initial="pdf",
+    )
     redacted = forms.TypedChoiceField(
-        label="Who is it for?", widget=forms.RadioSelect, coerce=lambda v: v == "yes",
-        choices=[("no", "Within the agency: full details"),
-                 ("yes", "Sharing outside the agency: informants' names and addresses "
-                         "replaced by their role")], initial="no")
+        label="Who is it for?",
+        widget=forms.RadioSelect,
+        coerce=lambda v: v == "yes",
+        choices=[
+            ("no", "Within the agency: full details"),
+            (
+                "yes",
+                "Sharing outside the agency: informants' names and addresses "
+                "replaced by their role",
+            ),
+        ],
+        initial="no",
+    )
     in_error = forms.ChoiceField(
-        label="Entries recorded in error", widget=forms.RadioSelect,
+        label="Entries recorded in error",
+        widget=forms.RadioSelect,
         choices=[("leave_out", "Leave them out"), ("strike", "Show them struck through")],
-        initial="leave_out")
+        initial="leave_out",
+    )

@@ -56,35 +56,43 @@ class ChronologyEntry(models.Model):
     category = models.CharField(max_length=20, choices=Category.choices)
     occurred_on = models.DateField()
     date_is_approximate = models.BooleanField(
-        default=False, help_text="Only the month and year are known")
+        default=False, help_text="Only the month and year are known"
+    )
     occurred_at = models.DateTimeField(null=True, blank=True)
     title = models.CharField(max_length=300)
     details = models.TextField("what was reported or happened", max_length=10000, blank=True)
-    analysis = models.TextField("analysis of the impact on the child", max_length=10000,
-                                blank=True)
+    analysis = models.TextField("analysis of the impact on the child", max_length=10000, blank=True)
     action_taken = models.TextField(max_length=5000, blank=True)
     children = models.ManyToManyField(Person, related_name="chronology_entries", blank=True)
     # Where the information came from (manual entries): an agency or an informant.
-    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, null=True, blank=True,
-                               related_name="chronology_entries")
+    agency = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, null=True, blank=True, related_name="chronology_entries"
+    )
     informant_type = models.CharField(max_length=20, choices=InformantType.choices, blank=True)
     informant_name = models.CharField(max_length=200, blank=True)
     informant_address = models.CharField(max_length=300, blank=True)
-    significance = models.CharField(max_length=12, choices=Significance.choices,
-                                    default=Significance.ROUTINE)
+    significance = models.CharField(
+        max_length=12, choices=Significance.choices, default=Significance.ROUTINE
+    )
     significance_set_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="+", help_text="Set when a person chose the significance; "
-                                    "updates from the source then keep it")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Set when a person chose the significance; updates from the source then keep it",
+    )
     source_in_error = models.BooleanField(default=False)
     in_error = models.BooleanField("recorded in error", default=False)
     in_error_reason = models.CharField(max_length=500, blank=True)
     in_error_at = models.DateTimeField(null=True, blank=True)
-    in_error_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                    null=True, blank=True, related_name="+")
+    in_error_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField()
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                   null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     updated_at = models.DateTimeField()
     history = HistoricalRecords(m2m_fields=[children])
 
@@ -92,11 +100,13 @@ class ChronologyEntry(models.Model):
         ordering = ["-occurred_on", "-occurred_at", "-id"]
         verbose_name_plural = "chronology entries"
         constraints = [
-            models.UniqueConstraint(fields=["source_type", "source_id"],
-                                    name="chronology_entry_one_per_source"),
+            models.UniqueConstraint(
+                fields=["source_type", "source_id"], name="chronology_entry_one_per_source"
+            ),
             models.CheckConstraint(
                 name="chronology_manual_has_source",
-                condition=~Q(source_type="manual") | Q(agency__isnull=False)
+                condition=~Q(source_type="manual")
+                | Q(agency__isnull=False)
                 | ~Q(informant_type=""),
             ),
         ]
@@ -135,6 +145,7 @@ class ChronologyEntry(models.Model):
             return self.occurred_on.strftime("%B %Y") + " (approximate)"
         if self.occurred_at:
             from django.utils import timezone
+
             return timezone.localtime(self.occurred_at).strftime("%-d %B %Y, %H:%M")
         return self.occurred_on.strftime("%-d %B %Y")
 
@@ -158,14 +169,17 @@ class ChronologyExport(models.Model):
         EXPIRED = "expired", "Removed"
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="chronology_exports")
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                     related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     requested_at = models.DateTimeField()
     format = models.CharField(max_length=4, choices=Format.choices, default=Format.PDF)
     redacted = models.BooleanField(default=False)
     in_error = models.CharField(
-        max_length=10, choices=[("leave_out", "Leave out"), ("strike", "Strike through")],
-        default="leave_out")
+        max_length=10,
+        choices=[("leave_out", "Leave out"), ("strike", "Strike through")],
+        default="leave_out",
+    )
     filters = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)
@@ -179,9 +193,13 @@ class ChronologyExport(models.Model):
 
     class Meta:
         ordering = ["-requested_at", "-id"]
-        indexes = [models.Index(fields=["expires_at"], condition=Q(removed_at__isnull=True,
-                                                                   expires_at__isnull=False),
-                                name="chron_export_due_removal")]
+        indexes = [
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(removed_at__isnull=True, expires_at__isnull=False),
+                name="chron_export_due_removal",
+            )
+        ]
 
     def __str__(self):
         return f"{self.get_format_display()} of case {self.case_id} ({self.status})"

@@ -22,8 +22,11 @@ class Filters:
     significant_only: bool = False
 
     def as_dict(self) -> dict:
-        return {k: (v.isoformat() if isinstance(v, datetime.date) else v)
-                for k, v in self.__dict__.items() if v not in (None, "", False)}
+        return {
+            k: (v.isoformat() if isinstance(v, datetime.date) else v)
+            for k, v in self.__dict__.items()
+            if v not in (None, "", False)
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> "Filters":
@@ -38,8 +41,9 @@ def entries_for(user) -> QuerySet:
     return policy.visible_related(user, ChronologyEntry.objects.all())
 
 
-def case_entries(case, filters: Filters | None = None, *, include_in_error: bool = True
-                 ) -> QuerySet:
+def case_entries(
+    case, filters: Filters | None = None, *, include_in_error: bool = True
+) -> QuerySet:
     """A case's entries, newest first, filtered. The caller has checked the case."""
     qs = ChronologyEntry.objects.filter(case=case)
     f = filters or Filters()
@@ -64,31 +68,48 @@ def case_entries(case, filters: Filters | None = None, *, include_in_error: bool
     if not include_in_error:
         qs = qs.filter(in_error=False, source_in_error=False)
     return qs.select_related("agency").prefetch_related(
-        Prefetch("children", queryset=Person.objects.order_by("date_of_birth", "id")))
+        Prefetch("children", queryset=Person.objects.order_by("date_of_birth", "id"))
+    )
 
 
 def case_children(case) -> list[Person]:
-    return list(Person.objects.filter(
-        memberships__case=case, memberships__relationship="child",
-        memberships__in_error=False).distinct().order_by("date_of_birth", "id"))
+    return list(
+        Person.objects.filter(
+            memberships__case=case, memberships__relationship="child", memberships__in_error=False
+        )
+        .distinct()
+        .order_by("date_of_birth", "id")
+    )
 
 
 def case_sources(case) -> list[tuple[str, str]]:
     """The sources used on this case's entries, as (code, label)."""
     out = [(ChronologyEntry.RECORDED, "Recorded by the service")]
-    agencies = (ChronologyEntry.objects.filter(case=case, agency__isnull=False)
-                .values_list("agency_id", "agency__name").distinct().order_by("agency__name"))
+    agencies = (
+        ChronologyEntry.objects.filter(case=case, agency__isnull=False)
+        .values_list("agency_id", "agency__name")
+        .distinct()
+        .order_by("agency__name")
+    )
     out += [(f"agency-{pk}", name) for pk, name in agencies]
     from .models import InformantType
-    used = set(ChronologyEntry.objects.filter(case=case).exclude(informant_type="")
-               .values_list("informant_type", flat=True))
-    out += [(f"informant-{c}", f"Informant: {label.lower()}")
-            for c, label in InformantType.choices if c in used]
+
+    used = set(
+        ChronologyEntry.objects.filter(case=case)
+        .exclude(informant_type="")
+        .values_list("informant_type", flat=True)
+    )
+    out += [
+        (f"informant-{c}", f"Informant: {label.lower()}")
+        for c, label in InformantType.choices
+        if c in used
+    ]
     return out
 
 
 def case_entry(user, case, pk) -> ChronologyEntry:
     from django.shortcuts import get_object_or_404
+
     return get_object_or_404(entries_for(user).filter(case=case), pk=pk)
 
 
@@ -98,8 +119,10 @@ def case_exports(case, user) -> QuerySet:
 
 def case_export(user, case, pk) -> ChronologyExport:
     from django.shortcuts import get_object_or_404
+
     return get_object_or_404(
-        policy.visible_related(user, ChronologyExport.objects.filter(case=case)), pk=pk)
+        policy.visible_related(user, ChronologyExport.objects.filter(case=case)), pk=pk
+    )
 
 
 def significant_q() -> Q:

@@ -29,8 +29,12 @@ def _name(person) -> str:
 
 
 def _children(case):
-    return [m.person for m in case.memberships.filter(relationship="child", in_error=False)
-            .select_related("person")]
+    return [
+        m.person
+        for m in case.memberships.filter(relationship="child", in_error=False).select_related(
+            "person"
+        )
+    ]
 
 
 # --- Case --------------------------------------------------------------------------------
@@ -38,9 +42,17 @@ def _children(case):
 
 def case_opened(case, *, actor=None, now=None):
     return entry_record(
-        case=case, source_type="case_opened", source_id=case.pk, category=Category.CASE,
-        occurred_on=case.opened_on, title="Case opened", details=case.summary,
-        significance=S.SIGNIFICANT, actor=actor, now=now)
+        case=case,
+        source_type="case_opened",
+        source_id=case.pk,
+        category=Category.CASE,
+        occurred_on=case.opened_on,
+        title="Case opened",
+        details=case.summary,
+        significance=S.SIGNIFICANT,
+        actor=actor,
+        now=now,
+    )
 
 
 def case_closed(case, *, actor=None, now=None):
@@ -50,18 +62,34 @@ def case_closed(case, *, actor=None, now=None):
     if case.closure_notes:
         details = f"{details}. {case.closure_notes}"
     return entry_record(
-        case=case, source_type="case_closed", source_id=f"{case.pk}:{case.closed_on}",
-        category=Category.CASE, occurred_on=case.closed_on, title="Case closed",
-        details=details, children=_children(case), significance=S.SIGNIFICANT,
-        actor=actor, now=now)
+        case=case,
+        source_type="case_closed",
+        source_id=f"{case.pk}:{case.closed_on}",
+        category=Category.CASE,
+        occurred_on=case.closed_on,
+        title="Case closed",
+        details=details,
+        children=_children(case),
+        significance=S.SIGNIFICANT,
+        actor=actor,
+        now=now,
+    )
 
 
 def case_reopened(case, *, actor=None, now=None):
     now = now or timezone.now()
     return entry_record(
-        case=case, source_type="case_reopened", source_id=f"{case.pk}:{now.isoformat()}",
-        category=Category.CASE, occurred_on=timezone.localdate(now), title="Case reopened",
-        children=_children(case), significance=S.SIGNIFICANT, actor=actor, now=now)
+        case=case,
+        source_type="case_reopened",
+        source_id=f"{case.pk}:{now.isoformat()}",
+        category=Category.CASE,
+        occurred_on=timezone.localdate(now),
+        title="Case reopened",
+        children=_children(case),
+        significance=S.SIGNIFICANT,
+        actor=actor,
+        now=now,
+    )
 
 
 # --- Household and addresses ---------------------------------------------------------------
@@ -70,16 +98,25 @@ def case_reopened(case, *, actor=None, now=None):
 def member_joined(membership, *, actor=None, now=None):
     who = _name(membership.person)
     rel = membership.get_relationship_display().lower()
-    where = ("joined the household" if membership.lives_in_household
-             else "added (not living in the household)")
+    where = (
+        "joined the household"
+        if membership.lives_in_household
+        else "added (not living in the household)"
+    )
     early = membership.start_date <= membership.case.opened_on
     return entry_record(
-        case=membership.case, source_type="member_joined", source_id=membership.pk,
-        category=Category.HOUSEHOLD, occurred_on=membership.start_date,
+        case=membership.case,
+        source_type="member_joined",
+        source_id=membership.pk,
+        category=Category.HOUSEHOLD,
+        occurred_on=membership.start_date,
         title=f"{who} ({rel}) {where}",
         children=[membership.person] if membership.is_child else [],
         significance=S.ROUTINE if membership.is_child or early else S.SIGNIFICANT,
-        source_in_error=membership.in_error, actor=actor, now=now)
+        source_in_error=membership.in_error,
+        actor=actor,
+        now=now,
+    )
 
 
 def member_left(membership, *, actor=None, now=None):
@@ -88,46 +125,76 @@ def member_left(membership, *, actor=None, now=None):
     who = _name(membership.person)
     rel = membership.get_relationship_display().lower()
     return entry_record(
-        case=membership.case, source_type="member_left", source_id=membership.pk,
-        category=Category.HOUSEHOLD, occurred_on=membership.end_date,
-        title=f"{who} ({rel}) left the household", details=membership.end_reason,
+        case=membership.case,
+        source_type="member_left",
+        source_id=membership.pk,
+        category=Category.HOUSEHOLD,
+        occurred_on=membership.end_date,
+        title=f"{who} ({rel}) left the household",
+        details=membership.end_reason,
         children=[membership.person] if membership.is_child else [],
-        significance=S.SIGNIFICANT, source_in_error=membership.in_error, actor=actor, now=now)
+        significance=S.SIGNIFICANT,
+        source_in_error=membership.in_error,
+        actor=actor,
+        now=now,
+    )
 
 
 def member_changed(membership, *, actor=None, now=None):
     now = now or timezone.now()
     who = _name(membership.person)
-    what = "now lives in the household" if membership.lives_in_household else \
-        "no longer lives in the household"
+    what = (
+        "now lives in the household"
+        if membership.lives_in_household
+        else "no longer lives in the household"
+    )
     return entry_record(
-        case=membership.case, source_type="member_changed",
-        source_id=f"{membership.pk}:{now.isoformat()}", category=Category.HOUSEHOLD,
-        occurred_on=timezone.localdate(now), title=f"{who} {what}",
+        case=membership.case,
+        source_type="member_changed",
+        source_id=f"{membership.pk}:{now.isoformat()}",
+        category=Category.HOUSEHOLD,
+        occurred_on=timezone.localdate(now),
+        title=f"{who} {what}",
         children=[membership.person] if membership.is_child else [],
-        significance=S.SIGNIFICANT, source_in_error=membership.in_error, actor=actor, now=now)
+        significance=S.SIGNIFICANT,
+        source_in_error=membership.in_error,
+        actor=actor,
+        now=now,
+    )
 
 
 def address_moved_in(address, *, actor=None, now=None):
     return entry_record(
-        case=address.case, source_type="address", source_id=address.pk,
-        category=Category.ADDRESS, occurred_on=address.start_date,
+        case=address.case,
+        source_type="address",
+        source_id=address.pk,
+        category=Category.ADDRESS,
+        occurred_on=address.start_date,
         title=f"Family moved to {address.town} ({address.postcode})",
         children=_children(address.case),
-        significance=(S.ROUTINE if address.start_date <= address.case.opened_on
-                      else S.SIGNIFICANT),
-        source_in_error=address.in_error, actor=actor, now=now)
+        significance=(S.ROUTINE if address.start_date <= address.case.opened_on else S.SIGNIFICANT),
+        source_in_error=address.in_error,
+        actor=actor,
+        now=now,
+    )
 
 
 def address_left(address, *, actor=None, now=None):
     if not address.end_date:
         return None
     return entry_record(
-        case=address.case, source_type="address_left", source_id=address.pk,
-        category=Category.ADDRESS, occurred_on=address.end_date,
+        case=address.case,
+        source_type="address_left",
+        source_id=address.pk,
+        category=Category.ADDRESS,
+        occurred_on=address.end_date,
         title=f"Family left their address in {address.town}; new address not known",
-        children=_children(address.case), significance=S.SIGNIFICANT,
-        source_in_error=address.in_error, actor=actor, now=now)
+        children=_children(address.case),
+        significance=S.SIGNIFICANT,
+        source_in_error=address.in_error,
+        actor=actor,
+        now=now,
+    )
 
 
 # --- Plans, hazards, meetings, escalations --------------------------------------------------
@@ -135,22 +202,38 @@ def address_left(address, *, actor=None, now=None):
 
 def plan_started(plan, *, actor=None, now=None):
     return entry_record(
-        case=plan.case, source_type="plan_started", source_id=plan.pk, category=Category.PLAN,
+        case=plan.case,
+        source_type="plan_started",
+        source_id=plan.pk,
+        category=Category.PLAN,
         occurred_on=plan.start_date,
         title=f"{_name(plan.child)} made subject to a child protection plan "
-              f"({plan.get_category_display().lower()})",
-        children=[plan.child], significance=S.CRITICAL, source_in_error=plan.in_error,
-        actor=actor, now=now)
+        f"({plan.get_category_display().lower()})",
+        children=[plan.child],
+        significance=S.CRITICAL,
+        source_in_error=plan.in_error,
+        actor=actor,
+        now=now,
+    )
 
 
 def plan_ended(plan, *, actor=None, now=None):
     if not plan.end_date:
         return None
     return entry_record(
-        case=plan.case, source_type="plan_ended", source_id=plan.pk, category=Category.PLAN,
-        occurred_on=plan.end_date, title=f"Child protection plan for {_name(plan.child)} ended",
-        details=plan.end_reason, children=[plan.child], significance=S.SIGNIFICANT,
-        source_in_error=plan.in_error, actor=actor, now=now)
+        case=plan.case,
+        source_type="plan_ended",
+        source_id=plan.pk,
+        category=Category.PLAN,
+        occurred_on=plan.end_date,
+        title=f"Child protection plan for {_name(plan.child)} ended",
+        details=plan.end_reason,
+        children=[plan.child],
+        significance=S.SIGNIFICANT,
+        source_in_error=plan.in_error,
+        actor=actor,
+        now=now,
+    )
 
 
 def hazard_added(hazard, *, actor=None, now=None):
@@ -158,20 +241,34 @@ def hazard_added(hazard, *, actor=None, now=None):
     if case is None:
         return None
     return entry_record(
-        case=case, source_type="hazard", source_id=hazard.pk, category=Category.HAZARD,
-        occurred_on=hazard.start_date, title=f"Hazard to staff: {hazard.get_kind_display()}",
-        details=hazard.details, significance=S.SIGNIFICANT, source_in_error=hazard.in_error,
-        actor=actor, now=now)
+        case=case,
+        source_type="hazard",
+        source_id=hazard.pk,
+        category=Category.HAZARD,
+        occurred_on=hazard.start_date,
+        title=f"Hazard to staff: {hazard.get_kind_display()}",
+        details=hazard.details,
+        significance=S.SIGNIFICANT,
+        source_in_error=hazard.in_error,
+        actor=actor,
+        now=now,
+    )
 
 
 def hazard_ended(hazard, *, actor=None, now=None):
     if hazard.case is None or not hazard.end_date:
         return None
     return entry_record(
-        case=hazard.case, source_type="hazard_ended", source_id=hazard.pk,
-        category=Category.HAZARD, occurred_on=hazard.end_date,
+        case=hazard.case,
+        source_type="hazard_ended",
+        source_id=hazard.pk,
+        category=Category.HAZARD,
+        occurred_on=hazard.end_date,
         title=f"Hazard no longer active: {hazard.get_kind_display()}",
-        source_in_error=hazard.in_error, actor=actor, now=now)
+        source_in_error=hazard.in_error,
+        actor=actor,
+        now=now,
+    )
 
 
 def meeting_recorded(meeting, *, actor=None, now=None):
@@ -180,11 +277,20 @@ def meeting_recorded(meeting, *, actor=None, now=None):
     if agencies:
         details = f"Agencies present: {agencies}.\n{details}"
     return entry_record(
-        case=meeting.case, source_type="meeting", source_id=meeting.pk,
-        category=Category.MEETING, occurred_on=meeting.held_on,
-        title=f"{meeting.get_kind_display()} held (chair: {meeting.chair})", details=details,
-        action_taken=meeting.actions, children=_children(meeting.case),
-        significance=S.SIGNIFICANT, source_in_error=meeting.in_error, actor=actor, now=now)
+        case=meeting.case,
+        source_type="meeting",
+        source_id=meeting.pk,
+        category=Category.MEETING,
+        occurred_on=meeting.held_on,
+        title=f"{meeting.get_kind_display()} held (chair: {meeting.chair})",
+        details=details,
+        action_taken=meeting.actions,
+        children=_children(meeting.case),
+        significance=S.SIGNIFICANT,
+        source_in_error=meeting.in_error,
+        actor=actor,
+        now=now,
+    )
 
 
 def _escalation_entries(escalation, children) -> list[RecordedEntry]:
@@ -192,39 +298,70 @@ def _escalation_entries(escalation, children) -> list[RecordedEntry]:
     being met or cancelled are entries of their own."""
     case = escalation.case
     kind = escalation.get_required_meeting_display().lower()
-    entries = [RecordedEntry(
-        case=case, source_type="escalation", source_id=escalation.pk,
-        category=Category.ESCALATION, occurred_on=escalation.trigger_date,
-        title=f"Escalation: {escalation.get_kind_display().lower()}; {kind} due by "
-              f"{escalation.due_date:%-d %B %Y} ({escalation.get_state_display().lower()})",
-        details=escalation.reason, children=children, significance=S.CRITICAL)]
+    entries = [
+        RecordedEntry(
+            case=case,
+            source_type="escalation",
+            source_id=escalation.pk,
+            category=Category.ESCALATION,
+            occurred_on=escalation.trigger_date,
+            title=f"Escalation: {escalation.get_kind_display().lower()}; {kind} due by "
+            f"{escalation.due_date:%-d %B %Y} ({escalation.get_state_display().lower()})",
+            details=escalation.reason,
+            children=children,
+            significance=S.CRITICAL,
+        )
+    ]
     state = escalation.state
     if state == Escalation.State.OVERDUE or escalation.overdue_at:
-        overdue_on = (timezone.localdate(escalation.overdue_at) if escalation.overdue_at
-                      else escalation.due_date)
-        entries.append(RecordedEntry(
-            case=case, source_type="escalation_overdue", source_id=escalation.pk,
-            category=Category.ESCALATION, occurred_on=overdue_on,
-            title=f"Escalation overdue: no {kind} held by {escalation.due_date:%-d %B %Y}",
-            children=children, significance=S.CRITICAL))
+        overdue_on = (
+            timezone.localdate(escalation.overdue_at)
+            if escalation.overdue_at
+            else escalation.due_date
+        )
+        entries.append(
+            RecordedEntry(
+                case=case,
+                source_type="escalation_overdue",
+                source_id=escalation.pk,
+                category=Category.ESCALATION,
+                occurred_on=overdue_on,
+                title=f"Escalation overdue: no {kind} held by {escalation.due_date:%-d %B %Y}",
+                children=children,
+                significance=S.CRITICAL,
+            )
+        )
     if state in (Escalation.State.MET, Escalation.State.MET_LATE):
-        entries.append(RecordedEntry(
-            case=case, source_type="escalation_closed", source_id=escalation.pk,
-            category=Category.ESCALATION,
-            occurred_on=escalation.met_on or timezone.localdate(escalation.closed_at),
-            title=f"Escalation {escalation.get_state_display().lower()} by the {kind}",
-            significance=S.SIGNIFICANT))
+        entries.append(
+            RecordedEntry(
+                case=case,
+                source_type="escalation_closed",
+                source_id=escalation.pk,
+                category=Category.ESCALATION,
+                occurred_on=escalation.met_on or timezone.localdate(escalation.closed_at),
+                title=f"Escalation {escalation.get_state_display().lower()} by the {kind}",
+                significance=S.SIGNIFICANT,
+            )
+        )
     elif state == Escalation.State.CANCELLED:
-        entries.append(RecordedEntry(
-            case=case, source_type="escalation_closed", source_id=escalation.pk,
-            category=Category.ESCALATION, occurred_on=timezone.localdate(escalation.closed_at),
-            # A manager cancels by hand; the system cancels it when the meeting that met
-            # it is recorded in error while a newer one of its kind is active.
-            title=("Escalation cancelled"
-                   if escalation.cancelled_reason.startswith(UNMET_REASON)
-                   else "Escalation cancelled by a manager"),
-            details=escalation.cancelled_reason,
-            significance=S.SIGNIFICANT))
+        entries.append(
+            RecordedEntry(
+                case=case,
+                source_type="escalation_closed",
+                source_id=escalation.pk,
+                category=Category.ESCALATION,
+                occurred_on=timezone.localdate(escalation.closed_at),
+                # A manager cancels by hand; the system cancels it when the meeting that met
+                # it is recorded in error while a newer one of its kind is active.
+                title=(
+                    "Escalation cancelled"
+                    if escalation.cancelled_reason.startswith(UNMET_REASON)
+                    else "Escalation cancelled by a manager"
+                ),
+                details=escalation.cancelled_reason,
+                significance=S.SIGNIFICANT,
+            )
+        )
     return entries
 
 
@@ -241,14 +378,19 @@ def escalations_changed(escalations, *, actor=None, now=None):
     if not escalations:
         return []
     children: dict[int, list] = {}
-    for membership in (Membership.objects.filter(
-            case_id__in={e.case_id for e in escalations}, relationship="child",
-            in_error=False).select_related("person")):
+    for membership in Membership.objects.filter(
+        case_id__in={e.case_id for e in escalations}, relationship="child", in_error=False
+    ).select_related("person"):
         children.setdefault(membership.case_id, []).append(membership.person)
     return entries_record(
-        [entry for escalation in escalations
-         for entry in _escalation_entries(escalation, children.get(escalation.case_id, []))],
-        actor=actor, now=now)
+        [
+            entry
+            for escalation in escalations
+            for entry in _escalation_entries(escalation, children.get(escalation.case_id, []))
+        ],
+        actor=actor,
+        now=now,
+    )
 
 
 # --- Visits -------------------------------------------------------------------------------
@@ -271,8 +413,10 @@ def visit_recorded(visit, *, actor=None, now=None):
     else:
         seen = [r for r in rows if r.seen]
         alone = [r for r in rows if r.seen_alone]
-        title = (f"{kind} ({announced}) completed: {len(seen)} of {len(rows)} children seen, "
-                 f"{len(alone)} seen alone")
+        title = (
+            f"{kind} ({announced}) completed: {len(seen)} of {len(rows)} children seen, "
+            f"{len(alone)} seen alone"
+        )
         if len(seen) < len(rows):
             significance = S.SIGNIFICANT
     for r in rows:
@@ -286,30 +430,56 @@ def visit_recorded(visit, *, actor=None, now=None):
     if visit.parent_report:
         lines.append(f"Parent's account (reported, not observed): {visit.parent_report}")
     entry = entry_record(
-        case=visit.case, source_type="visit", source_id=visit.pk, category=Category.VISIT,
-        occurred_on=timezone.localdate(when), occurred_at=when, title=title,
-        details="\n".join(lines), analysis=visit.notes,
-        children=[r.child for r in rows], significance=significance,
-        source_in_error=visit.in_error, actor=actor, now=now)
+        case=visit.case,
+        source_type="visit",
+        source_id=visit.pk,
+        category=Category.VISIT,
+        occurred_on=timezone.localdate(when),
+        occurred_at=when,
+        title=title,
+        details="\n".join(lines),
+        analysis=visit.notes,
+        children=[r.child for r in rows],
+        significance=significance,
+        source_in_error=visit.in_error,
+        actor=actor,
+        now=now,
+    )
     for obs in visit.observations.select_related("adult", "child"):
         who = " and ".join(_name(p) for p in (obs.adult, obs.child) if p)
         entry_record(
-            case=visit.case, source_type="observation", source_id=obs.pk,
-            category=Category.OBSERVATION, occurred_on=timezone.localdate(when),
-            occurred_at=when, title=f"Observed directly{': ' + who if who else ''}",
-            details=obs.what_was_seen, analysis=obs.analysis,
+            case=visit.case,
+            source_type="observation",
+            source_id=obs.pk,
+            category=Category.OBSERVATION,
+            occurred_on=timezone.localdate(when),
+            occurred_at=when,
+            title=f"Observed directly{': ' + who if who else ''}",
+            details=obs.what_was_seen,
+            analysis=obs.analysis,
             children=[obs.child] if obs.child else [r.child for r in rows],
-            source_in_error=visit.in_error, actor=actor, now=now)
+            source_in_error=visit.in_error,
+            actor=actor,
+            now=now,
+        )
     return entry
 
 
 def supervision_decision(decision, *, actor=None, now=None):
     """A decision made in case supervision is part of the case record (R9)."""
     return entry_record(
-        case=decision.case, source_type="supervision_decision", source_id=decision.pk,
-        category=Category.SUPERVISION, occurred_on=decision.decided_on,
-        title="Decision in case supervision", details=decision.decision,
-        analysis=decision.reasons, significance=S.SIGNIFICANT, actor=actor, now=now)
+        case=decision.case,
+        source_type="supervision_decision",
+        source_id=decision.pk,
+        category=Category.SUPERVISION,
+        occurred_on=decision.decided_on,
+        title="Decision in case supervision",
+        details=decision.decision,
+        analysis=decision.reasons,
+        significance=S.SIGNIFICANT,
+        actor=actor,
+        now=now,
+    )
 
 
 IN_ERROR_SOURCES = {
@@ -339,9 +509,11 @@ def record_in_error(instance, *, actor=None, now=None):
 
 # --- Wiring ------------------------------------------------------------------------------
 
+
 def _receiver(fn, arg):
     def receive(sender, actor=None, now=None, **kwargs):
         fn(kwargs[arg], actor=actor, now=now)
+
     receive.__name__ = f"chronology_{fn.__name__}"
     return receive
 

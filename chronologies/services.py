@@ -46,9 +46,13 @@ class RecordedEntry:
 
     def values(self) -> dict:
         return dict(
-            category=self.category, occurred_on=self.occurred_on,
-            occurred_at=self.occurred_at, title=self.title[:300], details=self.details,
-            analysis=self.analysis, action_taken=self.action_taken,
+            category=self.category,
+            occurred_on=self.occurred_on,
+            occurred_at=self.occurred_at,
+            title=self.title[:300],
+            details=self.details,
+            analysis=self.analysis,
+            action_taken=self.action_taken,
             source_in_error=self.source_in_error,
         )
 
@@ -96,8 +100,10 @@ def _lock_entries(keys) -> dict:
     for source_type, ids in by_type.items():
         q = Q(source_type=source_type, source_id__in=sorted(ids))
         query = q if query is None else query | q
-    return {(e.source_type, e.source_id): e for e in
-            ChronologyEntry.objects.select_for_update().filter(query).order_by("pk")}
+    return {
+        (e.source_type, e.source_id): e
+        for e in ChronologyEntry.objects.select_for_update().filter(query).order_by("pk")
+    }
 
 
 def _write_history(entries, history_type, actor, through_rows):
@@ -108,15 +114,28 @@ def _write_history(entries, history_type, actor, through_rows):
     History = ChronologyEntry.history.model
     Children = History.children.model
     when = timezone.now()
-    rows = History.objects.bulk_create([
-        History(history_date=when, history_type=history_type, history_user=actor,
+    rows = History.objects.bulk_create(
+        [
+            History(
+                history_date=when,
+                history_type=history_type,
+                history_user=actor,
                 history_change_reason=None,
-                **{f.attname: getattr(entry, f.attname) for f in History.tracked_fields})
-        for entry in entries])
-    copies = [Children(history=row, id=link.id, chronologyentry_id=link.chronologyentry_id,
-                       person_id=link.person_id)
-              for row, entry in zip(rows, entries, strict=True)
-              for link in through_rows.get(entry.pk, ())]
+                **{f.attname: getattr(entry, f.attname) for f in History.tracked_fields},
+            )
+            for entry in entries
+        ]
+    )
+    copies = [
+        Children(
+            history=row,
+            id=link.id,
+            chronologyentry_id=link.chronologyentry_id,
+            person_id=link.person_id,
+        )
+        for row, entry in zip(rows, entries, strict=True)
+        for link in through_rows.get(entry.pk, ())
+    ]
     if copies:
         Children.objects.bulk_create(copies)
 
@@ -128,10 +147,20 @@ def _entries_write(items, actor, now) -> dict:
     Link = ChronologyEntry.children.through
     for attempt in range(3):
         existing = _lock_entries(item.key for item in items)
-        new = [ChronologyEntry(
-            source_type=item.source_type, source_id=str(item.source_id), case=item.case,
-            **item.values(), significance=item.significance, created_at=now,
-            created_by=actor, updated_at=now) for item in items if item.key not in existing]
+        new = [
+            ChronologyEntry(
+                source_type=item.source_type,
+                source_id=str(item.source_id),
+                case=item.case,
+                **item.values(),
+                significance=item.significance,
+                created_at=now,
+                created_by=actor,
+                updated_at=now,
+            )
+            for item in items
+            if item.key not in existing
+        ]
         if not new:
             break
         try:
@@ -146,7 +175,8 @@ def _entries_write(items, actor, now) -> dict:
     links: dict[int, list] = {}
     if existing:
         for link in Link.objects.filter(
-                chronologyentry_id__in=[e.pk for e in existing.values()]).order_by("pk"):
+            chronologyentry_id__in=[e.pk for e in existing.values()]
+        ).order_by("pk"):
             links.setdefault(link.chronologyentry_id, []).append(link)
     changed_entries, changed_fields = [], set()
     for item in items:
@@ -185,8 +215,7 @@ def _entries_write(items, actor, now) -> dict:
             removed_links.extend(gone)
             links[entry.pk] = [link for link in links[entry.pk] if link not in gone]
             lost.append(entry)
-        added = [Link(chronologyentry_id=entry.pk, person_id=pk)
-                 for pk in wanted - current]
+        added = [Link(chronologyentry_id=entry.pk, person_id=pk) for pk in wanted - current]
         if added:
             to_add.extend(added)
             gained.append(entry)
@@ -207,8 +236,11 @@ def entries_mark_source_in_error(sources: Q, *, actor=None, now=None) -> int:
     are; their history rows are the ones saving each would write, by `actor`, with a copy
     of their children."""
     now = now or timezone.now()
-    struck = list(ChronologyEntry.objects.select_for_update()
-                  .filter(sources, source_in_error=False).order_by("pk"))
+    struck = list(
+        ChronologyEntry.objects.select_for_update()
+        .filter(sources, source_in_error=False)
+        .order_by("pk")
+    )
     if not struck:
         return 0
     for entry in struck:
@@ -217,7 +249,8 @@ def entries_mark_source_in_error(sources: Q, *, actor=None, now=None) -> int:
     ChronologyEntry.objects.bulk_update(struck, ["source_in_error", "updated_at"])
     links: dict[int, list] = {}
     for link in ChronologyEntry.children.through.objects.filter(
-            chronologyentry_id__in=[e.pk for e in struck]).order_by("pk"):
+        chronologyentry_id__in=[e.pk for e in struck]
+    ).order_by("pk"):
         links.setdefault(link.chronologyentry_id, []).append(link)
     _write_history(struck, "~", actor, links)
     return len(struck)
@@ -260,8 +293,11 @@ def _validate_manual(case, data: ManualEntryInput, now) -> None:
         errors["details"] = "Enter what was reported"
     if data.significance not in Significance.values:
         errors["significance"] = "Select routine, significant or critical"
-    child_ids = set(case.memberships.filter(relationship="child", in_error=False)
-                    .values_list("person_id", flat=True))
+    child_ids = set(
+        case.memberships.filter(relationship="child", in_error=False).values_list(
+            "person_id", flat=True
+        )
+    )
     if any(c.pk not in child_ids for c in data.children):
         errors["children"] = "Select children in this case"
     if errors:
@@ -278,16 +314,25 @@ def entry_add_manual(*, actor, case, data: ManualEntryInput, now=None) -> Chrono
     if data.date_is_approximate:
         occurred_on = occurred_on.replace(day=1)
     entry = ChronologyEntry(
-        case=case, source_type=ChronologyEntry.MANUAL, source_id=uuid.uuid4().hex,
-        category=Category.MULTI_AGENCY, occurred_on=occurred_on,
-        date_is_approximate=data.date_is_approximate, title=data.title.strip()[:300],
-        details=data.details.strip(), analysis=data.analysis.strip(),
-        action_taken=data.action_taken.strip(), agency=data.agency,
+        case=case,
+        source_type=ChronologyEntry.MANUAL,
+        source_id=uuid.uuid4().hex,
+        category=Category.MULTI_AGENCY,
+        occurred_on=occurred_on,
+        date_is_approximate=data.date_is_approximate,
+        title=data.title.strip()[:300],
+        details=data.details.strip(),
+        analysis=data.analysis.strip(),
+        action_taken=data.action_taken.strip(),
+        agency=data.agency,
         informant_type=data.informant_type if data.agency is None else "",
         informant_name=data.informant_name.strip()[:200],
         informant_address=data.informant_address.strip()[:300],
-        significance=data.significance, significance_set_by=actor,
-        created_at=now, created_by=actor, updated_at=now,
+        significance=data.significance,
+        significance_set_by=actor,
+        created_at=now,
+        created_by=actor,
+        updated_at=now,
     )
     _save(entry, actor)
     entry.children.set(data.children)
@@ -295,8 +340,9 @@ def entry_add_manual(*, actor, case, data: ManualEntryInput, now=None) -> Chrono
 
 
 @transaction.atomic
-def entry_set_significance(*, actor, entry: ChronologyEntry, significance: str,
-                           now=None) -> ChronologyEntry:
+def entry_set_significance(
+    *, actor, entry: ChronologyEntry, significance: str, now=None
+) -> ChronologyEntry:
     now = now or timezone.now()
     if not policy.can_edit_case(actor, entry.case):
         raise PermissionDenied
@@ -312,8 +358,7 @@ def entry_set_significance(*, actor, entry: ChronologyEntry, significance: str,
 
 
 @transaction.atomic
-def entry_mark_in_error(*, actor, entry: ChronologyEntry, reason: str,
-                        now=None) -> ChronologyEntry:
+def entry_mark_in_error(*, actor, entry: ChronologyEntry, reason: str, now=None) -> ChronologyEntry:
     now = now or timezone.now()
     if not policy.can_edit_case(actor, entry.case):
         raise PermissionDenied
@@ -333,35 +378,59 @@ def entry_mark_in_error(*, actor, entry: ChronologyEntry, reason: str,
 
 def export_dir():
     from django.conf import settings
+
     path = settings.CHRONOLOGY_EXPORT_DIR
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def export_request(*, actor, case, format: str, redacted: bool, in_error: str,
-                   filters: dict, request=None, now=None):
+def export_request(
+    *,
+    actor,
+    case,
+    format: str,
+    redacted: bool,
+    in_error: str,
+    filters: dict,
+    request=None,
+    now=None,
+):
     """Record the request (in the access log too); the caller renders it now or queues it."""
     from accounts.services import access_log_record
 
     from .models import ChronologyExport
+
     now = now or timezone.now()
     if not policy.can_view_case(actor, case):
         raise PermissionDenied
     if format not in ChronologyExport.Format.values:
         raise ValidationError({"format": "Select PDF or CSV"})
     if in_error not in ("leave_out", "strike"):
-        raise ValidationError({"in_error": "Select whether to leave out or strike through "
-                                           "entries recorded in error"})
+        raise ValidationError(
+            {"in_error": "Select whether to leave out or strike through entries recorded in error"}
+        )
     export = ChronologyExport.objects.create(
-        case=case, requested_by=actor, requested_at=now, format=format, redacted=redacted,
-        in_error=in_error, filters=filters)
-    access_log_record(user=actor, case=case, request=request, now=now,
-                      what=f"exported chronology ({format}{', redacted' if redacted else ''})")
+        case=case,
+        requested_by=actor,
+        requested_at=now,
+        format=format,
+        redacted=redacted,
+        in_error=in_error,
+        filters=filters,
+    )
+    access_log_record(
+        user=actor,
+        case=case,
+        request=request,
+        now=now,
+        what=f"exported chronology ({format}{', redacted' if redacted else ''})",
+    )
     return export
 
 
 def _set_progress(export_id, progress, **fields):
     from .models import ChronologyExport
+
     ChronologyExport.objects.filter(pk=export_id).update(progress=progress, **fields)
 
 
@@ -376,18 +445,18 @@ def export_render(export_id: int, *, now=None):
     from . import queries
     from .models import ChronologyExport
     from .presentation import filter_labels
+
     now = now or timezone.now()
     claimed = ChronologyExport.objects.filter(
-        pk=export_id, status=ChronologyExport.Status.QUEUED).update(
-        status=ChronologyExport.Status.RUNNING, progress=5)
+        pk=export_id, status=ChronologyExport.Status.QUEUED
+    ).update(status=ChronologyExport.Status.RUNNING, progress=5)
     if not claimed:
         return ChronologyExport.objects.get(pk=export_id)
     export = ChronologyExport.objects.select_related("case", "requested_by").get(pk=export_id)
     case = export.case
     try:
         filters = queries.Filters.from_dict(export.filters)
-        entries = queries.case_entries(case, filters,
-                                       include_in_error=export.in_error == "strike")
+        entries = queries.case_entries(case, filters, include_in_error=export.in_error == "strike")
         rows = render.rows_for(entries, redacted=export.redacted)
         _set_progress(export_id, 20, rows=len(rows))
         name = f"{export.pk}-{uuid.uuid4().hex}.{export.format}"
@@ -398,27 +467,36 @@ def export_render(export_id: int, *, now=None):
             dates = [e.occurred_on for e in entries]
             cover = {
                 "children": queries.case_children(case),
-                "date_range": (f"{min(dates):%-d %B %Y} to {max(dates):%-d %B %Y}" if dates
-                               else "No entries"),
+                "date_range": (
+                    f"{min(dates):%-d %B %Y} to {max(dates):%-d %B %Y}" if dates else "No entries"
+                ),
                 "filters": filter_labels(case, filters),
-                "in_error": ("Shown struck through" if export.in_error == "strike"
-                             else "Left out"),
-                "generated_by": export.requested_by.get_full_name()
-                or export.requested_by.username,
+                "in_error": ("Shown struck through" if export.in_error == "strike" else "Left out"),
+                "generated_by": export.requested_by.get_full_name() or export.requested_by.username,
                 "redacted": export.redacted,
             }
             data, pages = render.pdf_bytes(
-                case=case, rows=rows, cover=cover,
-                progress=lambda p: _set_progress(export_id, p))
+                case=case, rows=rows, cover=cover, progress=lambda p: _set_progress(export_id, p)
+            )
         (export_dir() / name).write_bytes(data)
         done = timezone.now()
-        _set_progress(export_id, 100, status=ChronologyExport.Status.DONE, file_name=name,
-                      pages=pages, finished_at=done,
-                      expires_at=done + datetime.timedelta(
-                          hours=settings.CHRONOLOGY_EXPORT_KEEP_HOURS))
+        _set_progress(
+            export_id,
+            100,
+            status=ChronologyExport.Status.DONE,
+            file_name=name,
+            pages=pages,
+            finished_at=done,
+            expires_at=done + datetime.timedelta(hours=settings.CHRONOLOGY_EXPORT_KEEP_HOURS),
+        )
     except Exception as exc:
-        _set_progress(export_id, 100, status=ChronologyExport.Status.FAILED,
-                      error=str(exc)[:300], finished_at=timezone.now())
+        _set_progress(
+            export_id,
+            100,
+            status=ChronologyExport.Status.FAILED,
+            error=str(exc)[:300],
+            finished_at=timezone.now(),
+        )
         raise
     export.refresh_from_db()
     return export
@@ -427,6 +505,7 @@ def export_render(export_id: int, *, now=None):
 def exports_remove_expired(*, now=None) -> int:
     """Delete the files of exports past their time; the rows stay, marked removed."""
     from .models import ChronologyExport
+
     now = now or timezone.now()
     removed = 0
     due = ChronologyExport.objects.filter(removed_at__isnull=True, expires_at__lte=now)
@@ -434,5 +513,6 @@ def exports_remove_expired(*, now=None) -> int:
         if export.file_name:
             (export_dir() / export.file_name).unlink(missing_ok=True)
         removed += ChronologyExport.objects.filter(pk=export.pk, removed_at__isnull=True).update(
-            removed_at=now, status=ChronologyExport.Status.EXPIRED)
+            removed_at=now, status=ChronologyExport.Status.EXPIRED
+        )
     return removed

@@ -13,4 +13,3 @@ def chronology_export_render(export_id: int):
 @shared_task(acks_late=True, soft_time_limit=120, time_limit=150)
 def chronology_exports_remove_expired():
     return services.exports_remove_expired()
-

@@ -31,8 +31,12 @@ def _page(request, case, template, status=200, **extra):
 
 def _filter_form(request, case):
     children = queries.case_children(case)
-    data = request.GET if any(k in request.GET for k in forms.FilterForm.base_fields) or any(
-        k.startswith("date_") for k in request.GET) else None
+    data = (
+        request.GET
+        if any(k in request.GET for k in forms.FilterForm.base_fields)
+        or any(k.startswith("date_") for k in request.GET)
+        else None
+    )
     form = forms.FilterForm(data, children=children, sources=queries.case_sources(case))
     return form, children
 
@@ -49,25 +53,40 @@ def chronology(request, pk):
     form, children = _filter_form(request, case)
     filters = form.filters()
     page = Paginator(queries.case_entries(case, filters), PER_PAGE).get_page(
-        request.GET.get("page"))
-    return _page(request, case, "chronologies/chronology.html",
-                 status=400 if form.errors else 200, form=form, page=page,
-                 query=_query_without_page(request), filters=filters,
-                 filtered=bool(filters.as_dict()), export_form=forms.ExportForm(),
-                 export_query=_query_without_page(request))
+        request.GET.get("page")
+    )
+    return _page(
+        request,
+        case,
+        "chronologies/chronology.html",
+        status=400 if form.errors else 200,
+        form=form,
+        page=page,
+        query=_query_without_page(request),
+        filters=filters,
+        filtered=bool(filters.as_dict()),
+        export_form=forms.ExportForm(),
+        export_query=_query_without_page(request),
+    )
 
 
 def manual_input(form) -> services.ManualEntryInput:
     d = form.cleaned_data
     is_agency = d["source_kind"] == "agency"
     return services.ManualEntryInput(
-        occurred_on=d["occurred_on"], date_is_approximate=d["date_known"] == "approximate",
-        title=d["title"], details=d["details"], analysis=d["analysis"],
-        action_taken=d["action_taken"], agency=d["agency"] if is_agency else None,
+        occurred_on=d["occurred_on"],
+        date_is_approximate=d["date_known"] == "approximate",
+        title=d["title"],
+        details=d["details"],
+        analysis=d["analysis"],
+        action_taken=d["action_taken"],
+        agency=d["agency"] if is_agency else None,
         informant_type="" if is_agency else d["informant_type"],
         informant_name="" if is_agency else d["informant_name"],
         informant_address="" if is_agency else d["informant_address"],
-        children=list(d["children"]), significance=d["significance"])
+        children=list(d["children"]),
+        significance=d["significance"],
+    )
 
 
 @login_required
@@ -76,8 +95,11 @@ def entry_add(request, pk):
     case = case_for_page(request, pk, "opened add a chronology entry")
     if not case.is_open:
         raise PermissionDenied("This case is closed")
-    form = forms.ManualEntryForm(request.POST or None, children=queries.case_children(case),
-                                 initial={"occurred_on": timezone.localdate()})
+    form = forms.ManualEntryForm(
+        request.POST or None,
+        children=queries.case_children(case),
+        initial={"occurred_on": timezone.localdate()},
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.entry_add_manual(actor=request.user, case=case, data=manual_input(form))
@@ -88,11 +110,17 @@ def entry_add(request, pk):
         else:
             messages.success(request, "Entry added to the chronology")
             return redirect("chronologies:list", case.pk)
-    return _page(request, case, "cases/form_page.html",
-                 status=400 if form.errors else 200, form=form,
-                 title="Add multi-agency information", submit="Add entry",
-                 intro="Information from another agency or from a person who knows the family.",
-                 cancel_url=reverse("chronologies:list", args=[case.pk]))
+    return _page(
+        request,
+        case,
+        "cases/form_page.html",
+        status=400 if form.errors else 200,
+        form=form,
+        title="Add multi-agency information",
+        submit="Add entry",
+        intro="Information from another agency or from a person who knows the family.",
+        cancel_url=reverse("chronologies:list", args=[case.pk]),
+    )
 
 
 @login_required
@@ -100,19 +128,27 @@ def entry_add(request, pk):
 def entry_detail(request, pk, entry_pk):
     case = case_for_page(request, pk, "viewed chronology entry")
     entry = queries.case_entry(request.user, case, entry_pk)
-    form = forms.SignificanceForm(request.POST or None,
-                                  initial={"significance": entry.significance})
+    form = forms.SignificanceForm(
+        request.POST or None, initial={"significance": entry.significance}
+    )
     if request.method == "POST" and form.is_valid():
         try:
-            services.entry_set_significance(actor=request.user, entry=entry,
-                                            significance=form.cleaned_data["significance"])
+            services.entry_set_significance(
+                actor=request.user, entry=entry, significance=form.cleaned_data["significance"]
+            )
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
             messages.success(request, "Significance changed")
             return redirect(reverse("chronologies:list", args=[case.pk]) + f"#entry-{entry.pk}")
-    return _page(request, case, "chronologies/entry_detail.html",
-                 status=400 if form.errors else 200, entry=entry, form=form)
+    return _page(
+        request,
+        case,
+        "chronologies/entry_detail.html",
+        status=400 if form.errors else 200,
+        entry=entry,
+        form=form,
+    )
 
 
 @login_required
@@ -123,27 +159,41 @@ def entry_in_error(request, pk, entry_pk):
     form = forms.InErrorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.entry_mark_in_error(actor=request.user, entry=entry,
-                                         reason=form.cleaned_data["reason"])
+            services.entry_mark_in_error(
+                actor=request.user, entry=entry, reason=form.cleaned_data["reason"]
+            )
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
-            messages.success(request, "Entry marked as recorded in error. It stays in the "
-                                      "chronology, struck through.")
+            messages.success(
+                request,
+                "Entry marked as recorded in error. It stays in the chronology, struck through.",
+            )
             return redirect("chronologies:list", case.pk)
-    return _page(request, case, "cases/form_page.html",
-                 status=400 if form.errors else 200, entry=entry, form=form,
-                 title="Mark this entry as recorded in error", submit="Mark as in error",
-                 intro=f"{entry.date_label}: {entry.title}. It stays in the chronology, "
-                       "struck through, with your reason.",
-                 cancel_url=reverse("chronologies:list", args=[case.pk]))
+    return _page(
+        request,
+        case,
+        "cases/form_page.html",
+        status=400 if form.errors else 200,
+        entry=entry,
+        form=form,
+        title="Mark this entry as recorded in error",
+        submit="Mark as in error",
+        intro=f"{entry.date_label}: {entry.title}. It stays in the chronology, "
+        "struck through, with your reason.",
+        cancel_url=reverse("chronologies:list", args=[case.pk]),
+    )
 
 
 @login_required
 def analysis_view(request, pk):
     case = case_for_page(request, pk, "viewed chronology analysis")
-    return _page(request, case, "chronologies/analysis.html",
-                 charts=analysis.case_analysis(case, today=timezone.localdate()))
+    return _page(
+        request,
+        case,
+        "chronologies/analysis.html",
+        charts=analysis.case_analysis(case, today=timezone.localdate()),
+    )
 
 
 # --- Export ---------------------------------------------------------------------------------
@@ -158,23 +208,37 @@ def export_request(request, pk):
     filter_form, _ = _filter_form(request, case)
     if request.method != "POST" or not form.is_valid() or filter_form.errors:
         labels = presentation.filter_labels(case, filter_form.filters())
-        return _page(request, case, "cases/form_page.html",
-                     status=400 if form.errors or filter_form.errors else 200, form=form,
-                     title="Export the chronology", submit="Export chronology",
-                     intro="Filters: " + ("; ".join(labels) if labels else "none, the whole "
-                                          "chronology") + ".",
-                     cancel_url=reverse("chronologies:list", args=[case.pk]))
+        return _page(
+            request,
+            case,
+            "cases/form_page.html",
+            status=400 if form.errors or filter_form.errors else 200,
+            form=form,
+            title="Export the chronology",
+            submit="Export chronology",
+            intro="Filters: "
+            + ("; ".join(labels) if labels else "none, the whole chronology")
+            + ".",
+            cancel_url=reverse("chronologies:list", args=[case.pk]),
+        )
     d = form.cleaned_data
     filters = filter_form.filters()
     export = services.export_request(
-        actor=request.user, case=case, format=d["format"], redacted=d["redacted"],
-        in_error=d["in_error"], filters=filters.as_dict(), request=request)
+        actor=request.user,
+        case=case,
+        format=d["format"],
+        redacted=d["redacted"],
+        in_error=d["in_error"],
+        filters=filters.as_dict(),
+        request=request,
+    )
     count = queries.case_entries(case, filters).count()
     if count <= settings.CHRONOLOGY_EXPORT_SYNC_MAX_ENTRIES:
         services.export_render(export.pk)
     else:
         export_id = export.pk
         from django.db import transaction
+
         transaction.on_commit(lambda: tasks.chronology_export_render.delay(export_id))
     return redirect("chronologies:export", case.pk, export.pk)
 
@@ -184,8 +248,7 @@ def export_status(request, pk, export_pk):
     case = case_for_page(request, pk, "viewed chronology export status")
     export = queries.case_export(request.user, case, export_pk)
     if request.headers.get("HX-Request"):
-        return render(request, "chronologies/_export_status.html",
-                      {"export": export, "case": case})
+        return render(request, "chronologies/_export_status.html", {"export": export, "case": case})
     return _page(request, case, "chronologies/export.html", export=export)
 
 
@@ -198,11 +261,19 @@ def export_download(request, pk, export_pk):
     path = services.export_dir() / export.file_name
     if not path.exists():
         raise Http404("This export has been removed")
-    access_log_record(user=request.user, case=case, request=request,
-                      what=f"downloaded chronology export {export.pk} ({export.format})")
+    access_log_record(
+        user=request.user,
+        case=case,
+        request=request,
+        what=f"downloaded chronology export {export.pk} ({export.format})",
+    )
     content_type = "application/pdf" if export.format == "pdf" else "text/csv; charset=utf-8"
-    response = FileResponse(path.open("rb"), as_attachment=True,
-                            filename=export.download_name, content_type=content_type)
+    response = FileResponse(
+        path.open("rb"),
+        as_attachment=True,
+        filename=export.download_name,
+        content_type=content_type,
+    )
     return response
 
 

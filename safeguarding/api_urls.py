@@ -16,17 +16,23 @@ router.register("cp-plans", cases_api.PlanViewSet, basename="cpplan")
 router.register("hazards", cases_api.HazardViewSet, basename="hazard")
 router.register("meetings", cases_api.MeetingViewSet, basename="meeting")
 router.register("visits", visits_api.VisitViewSet, basename="visit")
-router.register("supervision/sessions", supervision_api.SessionViewSet,
-                basename="supervisionsession")
-router.register("supervision/discussions", supervision_api.DiscussionViewSet,
-                basename="supervisiondiscussion")
-router.register("supervision/actions", supervision_api.ActionViewSet,
-                basename="supervisionaction")
-router.register("supervision/decisions", supervision_api.DecisionViewSet,
-                basename="supervisiondecision")
-router.register(r"cases/(?P<case_pk>[0-9]+)/chronology", chronology_api.ChronologyViewSet,
-                basename="chronology")
-router.register(r"cases/(?P<case_pk>[0-9]+)/chronology-exports",
-                chronology_api.ChronologyExportViewSet, basename="chronologyexport")
+router.register(
+    "supervision/sessions", supervision_api.SessionViewSet, basename="supervisionsession"
+)
+router.register(
+    "supervision/discussions", supervision_api.DiscussionViewSet, basename="supervisiondiscussion"
+)
+router.register("supervision/actions", supervision_api.ActionViewSet, basename="supervisionaction")
+router.register(
+    "supervision/decisions", supervision_api.DecisionViewSet, basename="supervisiondecision"
+)
+router.register(
+    r"cases/(?P<case_pk>[0-9]+)/chronology", chronology_api.ChronologyViewSet, basename="chronology"
+)
+router.register(
+    r"cases/(?P<case_pk>[0-9]+)/chronology-exports",
+    chronology_api.ChronologyExportViewSet,
+    basename="chronologyexport",
+)
 
 urlpatterns = router.urls

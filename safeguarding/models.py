@@ -11,8 +11,9 @@ class DashboardSnapshot(models.Model):
     out, and the page says when that was. The lists behind each figure are always live.
     """
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                related_name="dashboard_snapshot")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dashboard_snapshot"
+    )
     computed_at = models.DateTimeField(help_text="The moment the figures are about")
     seconds = models.FloatField(default=0, help_text="How long working them out took")
     counts = models.JSONField(default=dict)

@@ -107,7 +107,8 @@ elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
     # in microseconds, where the working set is in memory or on SSD as it is here
     # (docs/PERFORMANCE.md). A DATABASE_URL ?options= overrides both.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-        "options", "-c jit=off -c random_page_cost=1.1")
+        "options", "-c jit=off -c random_page_cost=1.1"
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -117,8 +118,10 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 12}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -257,7 +260,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # In demo mode emails are written to files under var/mail, so no mail server is needed.
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.filebased.EmailBackend" if DEMO_MODE
+    "django.core.mail.backends.filebased.EmailBackend"
+    if DEMO_MODE
     else "django.core.mail.backends.smtp.EmailBackend",
 )
 EMAIL_FILE_PATH = VAR_DIR / "mail"

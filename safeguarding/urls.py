@@ -20,7 +20,8 @@ urlpatterns = [
     path("dashboards/", include("safeguarding.dashboards.urls")),
     path("api/v1/", include("safeguarding.api_urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"),
-         name="api-docs"),
+    path(
+        "api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"
+    ),
     path("admin/", admin.site.urls),
 ]

@@ -109,8 +109,9 @@ class WorkingDayCalendar:
     more read).
     """
 
-    def __init__(self, first: datetime.date, last: datetime.date, *,
-                 region: str | None = None) -> None:
+    def __init__(
+        self, first: datetime.date, last: datetime.date, *, region: str | None = None
+    ) -> None:
         _check_date(first)
         _check_date(last)
         self._holidays = _HolidayLookup(region)
@@ -119,8 +120,9 @@ class WorkingDayCalendar:
         self._list()
 
     @classmethod
-    def for_starts(cls, starts: list[datetime.date], longest: int, *,
-                   region: str | None = None) -> WorkingDayCalendar:
+    def for_starts(
+        cls, starts: list[datetime.date], longest: int, *, region: str | None = None
+    ) -> WorkingDayCalendar:
         """Wide enough to count `longest` working days on from every start."""
         first = min(starts, default=timezone.localdate()) + _ONE_DAY
         last = max(starts, default=first) + datetime.timedelta(days=2 * longest + 14)

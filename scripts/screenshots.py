@@ -12,8 +12,15 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 
 def main():
@@ -41,8 +48,10 @@ def main():
                 name = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "home"
                 target = out / f"{name}-{width}.png"
                 if args.height:
-                    page.screenshot(path=str(target), clip={"x": 0, "y": 0, "width": width,
-                                                            "height": args.height})
+                    page.screenshot(
+                        path=str(target),
+                        clip={"x": 0, "y": 0, "width": width, "height": args.height},
+                    )
                 else:
                     page.screenshot(path=str(target), full_page=True)
                 print(target)

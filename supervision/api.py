@@ -42,9 +42,21 @@ class ActionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Action
-        fields = ["id", "session", "discussion", "case", "description", "owner", "due_date",
-                  "status", "status_display", "completed_at", "completed_by", "created_at",
-                  "created_by"]
+        fields = [
+            "id",
+            "session",
+            "discussion",
+            "case",
+            "description",
+            "owner",
+            "due_date",
+            "status",
+            "status_display",
+            "completed_at",
+            "completed_by",
+            "created_at",
+            "created_by",
+        ]
         read_only_fields = fields
 
 
@@ -54,29 +66,59 @@ class DiscussionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CaseDiscussion
-        fields = ["id", "session", "case", "lived_experience",
-                  *[f for q in QUESTION_FIELDS for f in (q, f"{q}_not_discussed")],
-                  "decisions", "actions", "created_at", "created_by"]
+        fields = [
+            "id",
+            "session",
+            "case",
+            "lived_experience",
+            *[f for q in QUESTION_FIELDS for f in (q, f"{q}_not_discussed")],
+            "decisions",
+            "actions",
+            "created_at",
+            "created_by",
+        ]
         read_only_fields = fields
 
 
 class SessionSerializer(serializers.ModelSerializer):
-    kind = serializers.CharField(read_only=True,
-                                 help_text=", ".join(SupervisionSession.Kind.values))
-    status = serializers.CharField(read_only=True,
-                                   help_text=", ".join(SupervisionSession.Status.values))
+    kind = serializers.CharField(
+        read_only=True, help_text=", ".join(SupervisionSession.Kind.values)
+    )
+    status = serializers.CharField(
+        read_only=True, help_text=", ".join(SupervisionSession.Status.values)
+    )
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     discussions = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
 
     class Meta:
         model = SupervisionSession
-        fields = ["id", "supervisee", "supervisor", "date", "kind", "kind_display", "status",
-                  "status_display", "cancelled_reason", "cancelled_at", "cancelled_by",
-                  "rearranged_as", "most_worried_case", "most_worried_why",
-                  "least_worried_case", "least_worried_why", "wellbeing_impact",
-                  "wellbeing_support", "held_at", "signed_off_at", "signed_off_by",
-                  "discussions", "created_at", "created_by"]
+        fields = [
+            "id",
+            "supervisee",
+            "supervisor",
+            "date",
+            "kind",
+            "kind_display",
+            "status",
+            "status_display",
+            "cancelled_reason",
+            "cancelled_at",
+            "cancelled_by",
+            "rearranged_as",
+            "most_worried_case",
+            "most_worried_why",
+            "least_worried_case",
+            "least_worried_why",
+            "wellbeing_impact",
+            "wellbeing_support",
+            "held_at",
+            "signed_off_at",
+            "signed_off_by",
+            "discussions",
+            "created_at",
+            "created_by",
+        ]
         read_only_fields = fields
 
     def to_representation(self, session):
@@ -97,15 +139,19 @@ class SessionSerializer(serializers.ModelSerializer):
 
 
 def _text(max_length, **kwargs):
-    return serializers.CharField(max_length=max_length, required=False, allow_blank=True,
-                                 default="", **kwargs)
+    return serializers.CharField(
+        max_length=max_length, required=False, allow_blank=True, default="", **kwargs
+    )
 
 
 class SessionCreateSerializer(serializers.Serializer):
     supervisee = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
     date = serializers.DateField()
-    kind = serializers.CharField(required=False, default=SupervisionSession.Kind.FORMAL,
-                                 help_text=", ".join(SupervisionSession.Kind.values))
+    kind = serializers.CharField(
+        required=False,
+        default=SupervisionSession.Kind.FORMAL,
+        help_text=", ".join(SupervisionSession.Kind.values),
+    )
 
 
 class HoldSerializer(serializers.Serializer):
@@ -131,12 +177,15 @@ class DiscussionInputSerializer(serializers.Serializer):
     session = serializers.PrimaryKeyRelatedField(queryset=SupervisionSession.objects.none())
     case = VisibleCaseField()
     lived_experience = serializers.CharField(max_length=500)
-    answers = serializers.DictField(child=serializers.CharField(max_length=5000,
-                                                                allow_blank=True),
-                                    required=False, default=dict,
-                                    help_text=f"Answers by question: {', '.join(QUESTION_FIELDS)}")
+    answers = serializers.DictField(
+        child=serializers.CharField(max_length=5000, allow_blank=True),
+        required=False,
+        default=dict,
+        help_text=f"Answers by question: {', '.join(QUESTION_FIELDS)}",
+    )
     not_discussed = serializers.ListField(
-        child=serializers.ChoiceField(choices=QUESTION_FIELDS), required=False, default=list)
+        child=serializers.ChoiceField(choices=QUESTION_FIELDS), required=False, default=list
+    )
     reason = _text(2000, help_text="Needed once the record is signed off")
 
     def __init__(self, *args, **kwargs):
@@ -174,9 +223,11 @@ class ActionStatusSerializer(serializers.Serializer):
 
 @extend_schema_view(
     list=extend_schema(summary="Supervision sessions you take part in or manage"),
-    retrieve=extend_schema(summary="A supervision session, with the worker's wellbeing "
-                                   "(404 unless you are its supervisee, supervisor or their "
-                                   "manager)"),
+    retrieve=extend_schema(
+        summary="A supervision session, with the worker's wellbeing "
+        "(404 unless you are its supervisee, supervisor or their "
+        "manager)"
+    ),
 )
 class SessionViewSet(CaseRecordViewSet):
     serializer_class = SessionSerializer
@@ -191,24 +242,32 @@ class SessionViewSet(CaseRecordViewSet):
     def fresh(self, session):
         return self.get_queryset().get(pk=session.pk)
 
-    @extend_schema(request=SessionCreateSerializer, responses={201: SessionSerializer},
-                   summary="Arrange a session (you are the supervisor)")
+    @extend_schema(
+        request=SessionCreateSerializer,
+        responses={201: SessionSerializer},
+        summary="Arrange a session (you are the supervisor)",
+    )
     def create(self, request):
         data = self.input(SessionCreateSerializer)
         session = services.session_create(actor=request.user, **data)
-        return self.respond(self.fresh(session), "API arranged supervision",
-                            status.HTTP_201_CREATED)
+        return self.respond(
+            self.fresh(session), "API arranged supervision", status.HTTP_201_CREATED
+        )
 
-    @extend_schema(request=SessionUpdateSerializer, responses=SessionSerializer,
-                   summary="Worries (most and least) and the worker's wellbeing")
+    @extend_schema(
+        request=SessionUpdateSerializer,
+        responses=SessionSerializer,
+        summary="Worries (most and least) and the worker's wellbeing",
+    )
     def partial_update(self, request, pk=None):
         session = self.get_object()
         data = self.input(SessionUpdateSerializer, partial=True)
         services.session_update(actor=request.user, session=session, **data)
         return self.respond(self.fresh(session), "API changed supervision")
 
-    @extend_schema(request=HoldSerializer, responses=SessionSerializer,
-                   summary="Record that it took place")
+    @extend_schema(
+        request=HoldSerializer, responses=SessionSerializer, summary="Record that it took place"
+    )
     @action(detail=True, methods=["post"])
     def hold(self, request, pk=None):
         session = self.get_object()
@@ -216,8 +275,11 @@ class SessionViewSet(CaseRecordViewSet):
         services.session_hold(actor=request.user, session=session, date=data["date"])
         return self.respond(self.fresh(session), "API held supervision")
 
-    @extend_schema(request=CancelSerializer, responses=SessionSerializer,
-                   summary="Cancel it: a reason and the new date are required")
+    @extend_schema(
+        request=CancelSerializer,
+        responses=SessionSerializer,
+        summary="Cancel it: a reason and the new date are required",
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         session = self.get_object()
@@ -225,8 +287,9 @@ class SessionViewSet(CaseRecordViewSet):
         services.session_cancel(actor=request.user, session=session, **data)
         return self.respond(self.fresh(session), "API cancelled supervision")
 
-    @extend_schema(request=None, responses=SessionSerializer,
-                   summary="Sign the record off (the supervisor)")
+    @extend_schema(
+        request=None, responses=SessionSerializer, summary="Sign the record off (the supervisor)"
+    )
     @action(detail=True, methods=["post"])
     def sign_off(self, request, pk=None):
         session = self.get_object()
@@ -243,24 +306,38 @@ class DiscussionViewSet(CaseRecordViewSet):
     label = "supervision discussion"
 
     def scoped_queryset(self):
-        return queries.discussions_for(self.request.user).prefetch_related("decisions",
-                                                                           "actions")
+        return queries.discussions_for(self.request.user).prefetch_related("decisions", "actions")
 
-    @extend_schema(request=DiscussionInputSerializer, responses={201: DiscussionSerializer},
-                   summary="Discuss a case: each question answered or marked not discussed")
+    @extend_schema(
+        request=DiscussionInputSerializer,
+        responses={201: DiscussionSerializer},
+        summary="Discuss a case: each question answered or marked not discussed",
+    )
     def create(self, request):
         data = self.input(DiscussionInputSerializer)
         session = data["session"]
         discussion = services.discussion_create(
-            actor=request.user, session=session, case=data["case"], reason=data["reason"],
-            data=services.Answers(lived_experience=data["lived_experience"],
-                                  answers=data["answers"],
-                                  not_discussed=set(data["not_discussed"])))
-        return self.respond(self.get_queryset().get(pk=discussion.pk),
-                            "API discussed case in supervision", status.HTTP_201_CREATED)
+            actor=request.user,
+            session=session,
+            case=data["case"],
+            reason=data["reason"],
+            data=services.Answers(
+                lived_experience=data["lived_experience"],
+                answers=data["answers"],
+                not_discussed=set(data["not_discussed"]),
+            ),
+        )
+        return self.respond(
+            self.get_queryset().get(pk=discussion.pk),
+            "API discussed case in supervision",
+            status.HTTP_201_CREATED,
+        )
 
-    @extend_schema(request=DecisionInputSerializer, responses={201: DecisionSerializer},
-                   summary="Record a decision with its reasons")
+    @extend_schema(
+        request=DecisionInputSerializer,
+        responses={201: DecisionSerializer},
+        summary="Record a decision with its reasons",
+    )
     @action(detail=True, methods=["post"])
     def decisions(self, request, pk=None):
         discussion = self.get_object()
@@ -269,8 +346,11 @@ class DiscussionViewSet(CaseRecordViewSet):
         self.log([discussion], "API recorded supervision decision")
         return Response(DecisionSerializer(decision).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=ActionInputSerializer, responses={201: ActionSerializer},
-                   summary="Agree an action with an owner and a due date")
+    @extend_schema(
+        request=ActionInputSerializer,
+        responses={201: ActionSerializer},
+        summary="Agree an action with an owner and a due date",
+    )
     @action(detail=True, methods=["post"])
     def actions(self, request, pk=None):
         discussion = self.get_object()
@@ -294,8 +374,11 @@ class ActionViewSet(CaseRecordViewSet):
             qs = qs.filter(owner=self.request.user)
         return qs
 
-    @extend_schema(request=ActionStatusSerializer, responses=ActionSerializer,
-                   summary="Move it on; completing records who and when")
+    @extend_schema(
+        request=ActionStatusSerializer,
+        responses=ActionSerializer,
+        summary="Move it on; completing records who and when",
+    )
     @action(detail=True, methods=["post"])
     def status(self, request, pk=None):
         row = self.get_object()
@@ -305,8 +388,10 @@ class ActionViewSet(CaseRecordViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Supervision decisions on cases you may see",
-                       description="Filter by case id with ?case="),
+    list=extend_schema(
+        summary="Supervision decisions on cases you may see",
+        description="Filter by case id with ?case=",
+    ),
     retrieve=extend_schema(summary="A supervision decision (404 if you may not see its case)"),
 )
 class DecisionViewSet(CaseRecordViewSet):
@@ -325,4 +410,3 @@ class DecisionViewSet(CaseRecordViewSet):
             except ValueError as exc:
                 raise exceptions.ValidationError({"case": ["Give a case id"]}) from exc
         return qs
-

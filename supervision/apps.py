@@ -10,6 +10,11 @@ class SupervisionConfig(AppConfig):
 
         from .views import case_panel
 
-        panels.register(panels.Panel(key="supervision",
-                                     template="supervision/_case_panel.html",
-                                     context=case_panel, order=30))
+        panels.register(
+            panels.Panel(
+                key="supervision",
+                template="supervision/_case_panel.html",
+                context=case_panel,
+                order=30,
+            )
+        )

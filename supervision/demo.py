@@ -28,14 +28,14 @@ HISTORIES = [
 
 ANSWERS = {
     "assumptions": "We have assumed the parents are cooperating because they attend meetings. "
-                   "The hard evidence (school attendance, missed health appointments) says "
-                   "little has changed.",
+    "The hard evidence (school attendance, missed health appointments) says "
+    "little has changed.",
     "assessment_changed": "After the third missed visit, and again when the school raised "
-                          "the bruising.",
+    "the bruising.",
     "child_life": "Up early to get a younger sibling ready, hungry by mid-morning, quiet at "
-                  "school, and wary of the adults at home in the evening.",
+    "school, and wary of the adults at home in the evening.",
     "hypothesis": "Partly: the original view of a mother overwhelmed by circumstances does not "
-                  "explain the new partner's control of visits.",
+    "explain the new partner's control of visits.",
 }
 LIVED = [
     "Hungry, tired and anxious: caring for a younger sibling while the adults argue.",
@@ -43,13 +43,18 @@ LIVED = [
     "Settled at nursery, but arrives in the same clothes and misses health checks.",
 ]
 DECISIONS = [
-    ("Next two visits unannounced, one outside office hours",
-     "Every announced visit has found the home prepared; we have not seen an ordinary "
-     "evening"),
-    ("Request a strategy discussion with the police",
-     "Two unexplained injuries reported by the school within a month"),
-    ("Ask the health visitor for a joint visit",
-     "Health appointments missed; a second professional view of the baby's care"),
+    (
+        "Next two visits unannounced, one outside office hours",
+        "Every announced visit has found the home prepared; we have not seen an ordinary evening",
+    ),
+    (
+        "Request a strategy discussion with the police",
+        "Two unexplained injuries reported by the school within a month",
+    ),
+    (
+        "Ask the health visitor for a joint visit",
+        "Health appointments missed; a second professional view of the baby's care",
+    ),
 ]
 ACTIONS = [
     "Speak to the school's safeguarding lead about attendance and presentation",
@@ -71,13 +76,18 @@ def seed(*, users, today: datetime.date, rng, stdout) -> int:
             continue
         if SupervisionSession.objects.filter(supervisee=worker).exists():
             continue
-        cases = [c for c in Case.objects.filter(allocated_workers=worker,
-                                                status=Case.Status.OPEN).order_by("reference")
-                 if policy.can_view_case(supervisor, c)]
+        cases = [
+            c
+            for c in Case.objects.filter(
+                allocated_workers=worker, status=Case.Status.OPEN
+            ).order_by("reference")
+            if policy.can_view_case(supervisor, c)
+        ]
         rearranged = None
         for index, (days_ago, what) in enumerate(events):
-            session = _session(worker, supervisor, today, days_ago, what, cases, rng, index,
-                               rearranged)
+            session = _session(
+                worker, supervisor, today, days_ago, what, cases, rng, index, rearranged
+            )
             rearranged = session.rearranged_as
         made += 1
     stdout.write(f"Demo supervision: {made} workers given supervision histories.")
@@ -92,46 +102,74 @@ def _session(worker, supervisor, today, days_ago, what, cases, rng, index, rearr
         session = rearranged
         day = session.date
     else:
-        session = services.session_create(actor=supervisor, supervisee=worker, date=day,
-                                           now=booked)
+        session = services.session_create(actor=supervisor, supervisee=worker, date=day, now=booked)
     if what == "planned":
         return session
     if what == "cancelled":
         return services.session_cancel(
-            actor=supervisor, session=session, now=_at(day, 8),
-            reason=rng.choice(["Called to court for a care proceedings hearing",
-                               "Emergency strategy meeting on another family"]),
-            new_date=day + datetime.timedelta(days=7))
+            actor=supervisor,
+            session=session,
+            now=_at(day, 8),
+            reason=rng.choice(
+                [
+                    "Called to court for a care proceedings hearing",
+                    "Emergency strategy meeting on another family",
+                ]
+            ),
+            new_date=day + datetime.timedelta(days=7),
+        )
     now = _at(day, 11)
     for number, case in enumerate(cases[:2]):
         pick = (index + number) % 3
         discussion = services.discussion_create(
-            actor=supervisor, session=session, case=case, now=now,
+            actor=supervisor,
+            session=session,
+            case=case,
+            now=now,
             data=services.Answers(
-                lived_experience=LIVED[pick], answers=ANSWERS,
-                not_discussed=set(QUESTION_FIELDS) - set(ANSWERS)))
-        services.decision_record(actor=supervisor, discussion=discussion,
-                                 decision=DECISIONS[pick][0], reasons=DECISIONS[pick][1],
-                                 now=now)
-        action = services.action_create(actor=supervisor, discussion=discussion,
-                                        description=ACTIONS[pick], owner=worker,
-                                        due_date=day + datetime.timedelta(days=14), now=now)
+                lived_experience=LIVED[pick],
+                answers=ANSWERS,
+                not_discussed=set(QUESTION_FIELDS) - set(ANSWERS),
+            ),
+        )
+        services.decision_record(
+            actor=supervisor,
+            discussion=discussion,
+            decision=DECISIONS[pick][0],
+            reasons=DECISIONS[pick][1],
+            now=now,
+        )
+        action = services.action_create(
+            actor=supervisor,
+            discussion=discussion,
+            description=ACTIONS[pick],
+            owner=worker,
+            due_date=day + datetime.timedelta(days=14),
+            now=now,
+        )
         # Older actions were done; the latest session's are open, overdue once past due.
         if days_ago > 40:
-            services.action_complete(actor=worker, action=action,
-                                     now=_at(day + datetime.timedelta(days=10), 15))
+            services.action_complete(
+                actor=worker, action=action, now=_at(day + datetime.timedelta(days=10), 15)
+            )
     if cases:
         services.session_update(
-            actor=supervisor, session=session, now=now,
+            actor=supervisor,
+            session=session,
+            now=now,
             most_worried_case=cases[0],
             most_worried_why="No change since the plan began despite the work put in.",
             least_worried_case=cases[1] if len(cases) > 1 else None,
             least_worried_why="Engaging, and the school sees steady improvement."
-            if len(cases) > 1 else "",
+            if len(cases) > 1
+            else "",
             wellbeing_impact="Verbal abuse from a parent at the last visit; felt shaken "
-                             "driving home." if index % 2 == 0 else "",
+            "driving home."
+            if index % 2 == 0
+            else "",
             wellbeing_support="Joint visits to this family for now; debrief after each."
-            if index % 2 == 0 else "",
+            if index % 2 == 0
+            else "",
         )
     services.session_hold(actor=supervisor, session=session, now=now)
     services.session_sign_off(actor=supervisor, session=session, now=_at(day, 16))

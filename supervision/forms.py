@@ -24,35 +24,46 @@ class CaseChoiceField(forms.ModelChoiceField):
 
 def shared_cases(session):
     """Open cases both the supervisee and the supervisor may see."""
-    return (cases_for(session.supervisee).filter(status=Case.Status.OPEN)
-            .filter(pk__in=cases_for(session.supervisor).values("pk"))
-            .order_by("family_name", "reference"))
+    return (
+        cases_for(session.supervisee)
+        .filter(status=Case.Status.OPEN)
+        .filter(pk__in=cases_for(session.supervisor).values("pk"))
+        .order_by("family_name", "reference")
+    )
 
 
 def _reason_field():
     return forms.CharField(
-        label="Why are you changing a signed-off record?", max_length=2000, required=False,
+        label="Why are you changing a signed-off record?",
+        max_length=2000,
+        required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="The record was signed off: the change and your reason are kept",
     )
 
 
 class SessionCreateForm(GovukForm):
-    supervisee = PersonChoiceField(label="Who is being supervised?", queryset=User.objects.none(),
-                                   empty_label="Select a person")
+    supervisee = PersonChoiceField(
+        label="Who is being supervised?",
+        queryset=User.objects.none(),
+        empty_label="Select a person",
+    )
     date = GovukDateField(label="Date of the supervision", help_text="For example, 27 3 2026")
-    kind = forms.ChoiceField(label="Kind of supervision", choices=SupervisionSession.Kind.choices,
-                             widget=forms.RadioSelect)
+    kind = forms.ChoiceField(
+        label="Kind of supervision",
+        choices=SupervisionSession.Kind.choices,
+        widget=forms.RadioSelect,
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        people = User.objects.filter(is_active=True, groups__name__in=[
-            roles.SOCIAL_WORKER, roles.PRACTICE_SUPERVISOR, roles.TEAM_MANAGER]).exclude(
-            pk=user.pk)
+        people = User.objects.filter(
+            is_active=True,
+            groups__name__in=[roles.SOCIAL_WORKER, roles.PRACTICE_SUPERVISOR, roles.TEAM_MANAGER],
+        ).exclude(pk=user.pk)
         if not user.is_service_manager:
             people = people.filter(team_id=user.team_id)
-        self.fields["supervisee"].queryset = people.distinct().order_by("first_name",
-                                                                         "last_name")
+        self.fields["supervisee"].queryset = people.distinct().order_by("first_name", "last_name")
 
 
 class HoldForm(GovukForm):
@@ -60,32 +71,53 @@ class HoldForm(GovukForm):
 
 
 class CancelForm(GovukForm):
-    reason = forms.CharField(label="Why is it cancelled?", max_length=1000,
-                             error_messages={"required": "Enter why the supervision is "
-                                                         "cancelled"},
-                             widget=forms.Textarea(attrs={"rows": 3}),
-                             help_text="Supervision should not be cancelled: cancellations "
-                                       "are counted for each supervisor")
+    reason = forms.CharField(
+        label="Why is it cancelled?",
+        max_length=1000,
+        error_messages={"required": "Enter why the supervision is cancelled"},
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Supervision should not be cancelled: cancellations "
+        "are counted for each supervisor",
+    )
     new_date = GovukDateField(label="New date", help_text="The date it is rearranged for")
 
 
 class SessionRecordForm(GovukForm):
-    most_worried_case = CaseChoiceField(label="Which case worries you most?", required=False,
-                                        queryset=Case.objects.none(), empty_label="Not discussed")
-    most_worried_why = forms.CharField(label="Why does it worry you most?", max_length=5000,
-                                       required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    least_worried_case = CaseChoiceField(label="Which case worries you least?", required=False,
-                                         queryset=Case.objects.none(),
-                                         empty_label="Not discussed")
-    least_worried_why = forms.CharField(label="Why does it worry you least?", max_length=5000,
-                                        required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    most_worried_case = CaseChoiceField(
+        label="Which case worries you most?",
+        required=False,
+        queryset=Case.objects.none(),
+        empty_label="Not discussed",
+    )
+    most_worried_why = forms.CharField(
+        label="Why does it worry you most?",
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    least_worried_case = CaseChoiceField(
+        label="Which case worries you least?",
+        required=False,
+        queryset=Case.objects.none(),
+        empty_label="Not discussed",
+    )
+    least_worried_why = forms.CharField(
+        label="Why does it worry you least?",
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
     wellbeing_impact = forms.CharField(
-        label="Effect of hostility or violence on the worker", max_length=5000, required=False,
+        label="Effect of hostility or violence on the worker",
+        max_length=5000,
+        required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Private: only the worker, the supervisor and their managers see this",
     )
     wellbeing_support = forms.CharField(
-        label="Support agreed", max_length=5000, required=False,
+        label="Support agreed",
+        max_length=5000,
+        required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
@@ -102,12 +134,13 @@ class DiscussionForm(GovukForm):
     """The case, the child's lived experience, and each reflective question answered or
     marked not discussed; a first decision and action may be added with it."""
 
-    case = CaseChoiceField(label="Case discussed", queryset=Case.objects.none(),
-                           empty_label="Select a case")
+    case = CaseChoiceField(
+        label="Case discussed", queryset=Case.objects.none(), empty_label="Select a case"
+    )
     lived_experience = forms.CharField(
-        label="What is life like for the child now, in a sentence?", max_length=500,
-        error_messages={"required": "Describe the child's lived experience now, in a "
-                                    "sentence"},
+        label="What is life like for the child now, in a sentence?",
+        max_length=500,
+        error_messages={"required": "Describe the child's lived experience now, in a sentence"},
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
@@ -119,31 +152,48 @@ class DiscussionForm(GovukForm):
             self.fields["case"].queryset = shared_cases(session)
         for name, question in QUESTIONS:
             self.fields[name] = forms.CharField(
-                label=question, max_length=5000, required=False,
-                widget=forms.Textarea(attrs={"rows": 3}))
+                label=question,
+                max_length=5000,
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 3}),
+            )
             self.fields[name].no_optional_mark = True  # an answer, or "not discussed"
             self.fields[f"{name}_not_discussed"] = forms.BooleanField(
-                label="Not discussed", required=False)
+                label="Not discussed", required=False
+            )
         if with_first_items:
             self.fields["decision"] = forms.CharField(
-                label="Decision made", max_length=5000, required=False,
-                widget=forms.Textarea(attrs={"rows": 2}))
+                label="Decision made",
+                max_length=5000,
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 2}),
+            )
             self.fields["reasons"] = forms.CharField(
-                label="Reasons for the decision", max_length=5000, required=False,
-                widget=forms.Textarea(attrs={"rows": 2}))
+                label="Reasons for the decision",
+                max_length=5000,
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 2}),
+            )
             self.fields["action"] = forms.CharField(
-                label="Action agreed", max_length=2000, required=False,
-                widget=forms.Textarea(attrs={"rows": 2}))
+                label="Action agreed",
+                max_length=2000,
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 2}),
+            )
             self.fields["owner"] = PersonChoiceField(
-                label="Who will do it?", required=False, empty_label="Select a person",
-                queryset=_owners(session))
+                label="Who will do it?",
+                required=False,
+                empty_label="Select a person",
+                queryset=_owners(session),
+            )
             self.fields["due_date"] = GovukDateField(label="Action due by", required=False)
             for name in ("decision", "reasons", "action", "owner", "due_date"):
                 self.fields[name].help_text = "If one was agreed; add more after saving"
                 self.fields[name].no_optional_mark = True
             self.fields["reasons"].help_text = "Needed with a decision"
             self.fields["owner"].help_text = self.fields["due_date"].help_text = (
-                "Needed with an action")
+                "Needed with an action"
+            )
         if session.is_signed_off:
             self.fields["reason"] = _reason_field()
 
@@ -175,15 +225,18 @@ class DiscussionForm(GovukForm):
 
 
 def _owners(session):
-    return User.objects.filter(is_active=True, team_id__in=[
-        session.supervisee.team_id, session.supervisor.team_id]).order_by("first_name")
+    return User.objects.filter(
+        is_active=True, team_id__in=[session.supervisee.team_id, session.supervisor.team_id]
+    ).order_by("first_name")
 
 
 class DecisionForm(GovukForm):
-    decision = forms.CharField(label="Decision made", max_length=5000,
-                               widget=forms.Textarea(attrs={"rows": 3}))
-    reasons = forms.CharField(label="Reasons for the decision", max_length=5000,
-                              widget=forms.Textarea(attrs={"rows": 3}))
+    decision = forms.CharField(
+        label="Decision made", max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    reasons = forms.CharField(
+        label="Reasons for the decision", max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
     def __init__(self, *args, session, **kwargs):
         super().__init__(*args, **kwargs)
@@ -192,10 +245,12 @@ class DecisionForm(GovukForm):
 
 
 class ActionForm(GovukForm):
-    description = forms.CharField(label="Action agreed", max_length=2000,
-                                  widget=forms.Textarea(attrs={"rows": 3}))
-    owner = PersonChoiceField(label="Who will do it?", queryset=User.objects.none(),
-                              empty_label="Select a person")
+    description = forms.CharField(
+        label="Action agreed", max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    owner = PersonChoiceField(
+        label="Who will do it?", queryset=User.objects.none(), empty_label="Select a person"
+    )
     due_date = GovukDateField(label="Due by")
 
     def __init__(self, *args, session, **kwargs):
@@ -206,5 +261,6 @@ class ActionForm(GovukForm):
 
 
 class ActionStatusForm(GovukForm):
-    status = forms.ChoiceField(label="Status", choices=Action.Status.choices,
-                               widget=forms.RadioSelect)
+    status = forms.ChoiceField(
+        label="Status", choices=Action.Status.choices, widget=forms.RadioSelect
+    )

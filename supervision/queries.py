@@ -47,10 +47,19 @@ def sessions_for(user) -> QuerySet:
 
 def get_session(user, pk) -> SupervisionSession:
     try:
-        return sessions_for(user).select_related(
-            "supervisee", "supervisor", "signed_off_by", "cancelled_by",
-            "most_worried_case", "least_worried_case", "rearranged_as",
-        ).get(pk=pk)
+        return (
+            sessions_for(user)
+            .select_related(
+                "supervisee",
+                "supervisor",
+                "signed_off_by",
+                "cancelled_by",
+                "most_worried_case",
+                "least_worried_case",
+                "rearranged_as",
+            )
+            .get(pk=pk)
+        )
     except (SupervisionSession.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404("No supervision found") from exc
 
@@ -61,8 +70,7 @@ def can_view_session(user, session) -> bool:
 
 def can_record_session(user, session) -> bool:
     """The supervisor writes the record (a manager may stand in)."""
-    return user.pk == session.supervisor_id or (
-        user.is_manager and can_view_session(user, session))
+    return user.pk == session.supervisor_id or (user.is_manager and can_view_session(user, session))
 
 
 def discussions_for(user) -> QuerySet:
@@ -79,8 +87,7 @@ def decisions_for(user) -> QuerySet:
 
 def case_decisions(case: Case) -> QuerySet:
     """For a case page, whose case the policy has already let the user see."""
-    return Decision.objects.filter(case=case).select_related("created_by",
-                                                            "discussion__session")
+    return Decision.objects.filter(case=case).select_related("created_by", "discussion__session")
 
 
 def actions_for(user) -> QuerySet:
@@ -92,10 +99,12 @@ def actions_for(user) -> QuerySet:
 
 def my_actions(user) -> QuerySet:
     """Actions this user owns, not yet completed, soonest due first."""
-    return (policy.visible_related(user, Action.objects.filter(owner=user))
-            .exclude(status=Action.Status.COMPLETED)
-            .select_related("case", "discussion__session__supervisor")
-            .order_by("due_date", "id"))
+    return (
+        policy.visible_related(user, Action.objects.filter(owner=user))
+        .exclude(status=Action.Status.COMPLETED)
+        .select_related("case", "discussion__session__supervisor")
+        .order_by("due_date", "id")
+    )
 
 
 # --- Frequency: overdue supervisions and CP cases not discussed ---------------------------
@@ -105,8 +114,9 @@ def supervisees_for(user) -> QuerySet:
     """The workers whose supervision this user watches: a supervisor's own supervisees
     (anyone they last supervised), a team manager's team, every worker for a service
     manager."""
-    workers = User.objects.filter(is_active=True, groups__name__in=[
-        roles.SOCIAL_WORKER, roles.PRACTICE_SUPERVISOR]).exclude(pk=user.pk)
+    workers = User.objects.filter(
+        is_active=True, groups__name__in=[roles.SOCIAL_WORKER, roles.PRACTICE_SUPERVISOR]
+    ).exclude(pk=user.pk)
     if user.has_role(roles.SERVICE_MANAGER):
         return workers.distinct()
     q = Q(supervision_received__supervisor=user)
@@ -126,18 +136,32 @@ class SupervisionDue:
 
 def supervision_status(user, *, today: datetime.date) -> list[SupervisionDue]:
     """When each watched worker's formal supervision is due, most overdue first."""
-    workers = supervisees_for(user).select_related("team").annotate(
-        last_held=Max("supervision_received__date", filter=Q(
-            supervision_received__status=SupervisionSession.Status.HELD,
-            supervision_received__kind=SupervisionSession.Kind.FORMAL,
-        )))
+    workers = (
+        supervisees_for(user)
+        .select_related("team")
+        .annotate(
+            last_held=Max(
+                "supervision_received__date",
+                filter=Q(
+                    supervision_received__status=SupervisionSession.Status.HELD,
+                    supervision_received__kind=SupervisionSession.Kind.FORMAL,
+                ),
+            )
+        )
+    )
     every = settings.SUPERVISION_FORMAL_EVERY_DAYS
     rows = []
     for worker in workers:
-        due = rules.next_due(worker.last_held, since=worker.date_joined.date(),
-                             every_days=every)
-        rows.append(SupervisionDue(worker, worker.last_held, due,
-                                   rules.is_overdue(due, today), rules.days_overdue(due, today)))
+        due = rules.next_due(worker.last_held, since=worker.date_joined.date(), every_days=every)
+        rows.append(
+            SupervisionDue(
+                worker,
+                worker.last_held,
+                due,
+                rules.is_overdue(due, today),
+                rules.days_overdue(due, today),
+            )
+        )
     return sorted(rows, key=lambda r: (r.due, r.worker.get_full_name()))
 
 
@@ -169,11 +193,19 @@ def undiscussed_cp_cases(user, *, today: datetime.date) -> list[CaseDiscussionDu
     """Open cases with a child on a CP plan today not discussed in held supervision
     within the setting (from the plan's start if never), most overdue first."""
     every = settings.SUPERVISION_CP_CASE_EVERY_DAYS
-    cases = _watched_cases(user).annotate(last_discussed=Max(
-        "supervision_discussions__session__date",
-        filter=Q(supervision_discussions__session__status=SupervisionSession.Status.HELD,
-                 supervision_discussions__session__date__lte=today),
-    )).order_by("reference")
+    cases = (
+        _watched_cases(user)
+        .annotate(
+            last_discussed=Max(
+                "supervision_discussions__session__date",
+                filter=Q(
+                    supervision_discussions__session__status=SupervisionSession.Status.HELD,
+                    supervision_discussions__session__date__lte=today,
+                ),
+            )
+        )
+        .order_by("reference")
+    )
     rows = []
     for case in cases:
         if not case_has_child_on_plan(case.pk, today):
@@ -182,15 +214,17 @@ def undiscussed_cp_cases(user, *, today: datetime.date) -> list[CaseDiscussionDu
         since = min(starts) if starts else case.opened_on
         due = rules.next_due(case.last_discussed, since=since, every_days=every)
         if rules.is_overdue(due, today):
-            rows.append(CaseDiscussionDue(case, case.last_discussed, due,
-                                          rules.days_overdue(due, today)))
+            rows.append(
+                CaseDiscussionDue(case, case.last_discussed, due, rules.days_overdue(due, today))
+            )
     return sorted(rows, key=lambda r: r.due)
 
 
 def cancellation_counts(user, *, since: datetime.date) -> list[dict]:
     """Cancelled sessions per supervisor since a date, among sessions the user sees."""
     return list(
-        sessions_for(user).filter(date__gte=since)
+        sessions_for(user)
+        .filter(date__gte=since)
         .values("supervisor", "supervisor__first_name", "supervisor__last_name")
         .annotate(
             cancelled=Count("pk", filter=Q(status=SupervisionSession.Status.CANCELLED)),

@@ -3,8 +3,7 @@
 import datetime
 
 
-def next_due(last: datetime.date | None, *, since: datetime.date, every_days: int
-             ) -> datetime.date:
+def next_due(last: datetime.date | None, *, since: datetime.date, every_days: int) -> datetime.date:
     """When the next one is due: `every_days` after the last, or after `since` (when
     the worker started, or the child's plan began) if there has been none."""
     return (last or since) + datetime.timedelta(days=every_days)

@@ -26,8 +26,14 @@ from .models import (
     SupervisionSession,
 )
 
-SESSION_FIELDS = ("most_worried_case", "most_worried_why", "least_worried_case",
-                  "least_worried_why", "wellbeing_impact", "wellbeing_support")
+SESSION_FIELDS = (
+    "most_worried_case",
+    "most_worried_why",
+    "least_worried_case",
+    "least_worried_why",
+    "wellbeing_impact",
+    "wellbeing_support",
+)
 
 
 def _save(obj, actor, reason: str = ""):
@@ -58,8 +64,9 @@ def _amend(*, actor, session, what: str, reason: str, now) -> str:
         return ""
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": "This record is signed off: enter why you are "
-                                         "changing it"})
+        raise ValidationError(
+            {"reason": "This record is signed off: enter why you are changing it"}
+        )
     amendment = Amendment(session=session, what=what[:200], reason=reason, at=now, by=actor)
     _save(amendment, actor)
     return f"After sign-off: {reason}"
@@ -69,8 +76,9 @@ def _amend(*, actor, session, what: str, reason: str, now) -> str:
 
 
 @transaction.atomic
-def session_create(*, actor, supervisee, date: datetime.date, kind: str = "formal",
-                   supervisor=None, now=None) -> SupervisionSession:
+def session_create(
+    *, actor, supervisee, date: datetime.date, kind: str = "formal", supervisor=None, now=None
+) -> SupervisionSession:
     now = now or timezone.now()
     supervisor = supervisor or actor
     if not (actor.pk == supervisor.pk or actor.is_manager):
@@ -81,14 +89,21 @@ def session_create(*, actor, supervisee, date: datetime.date, kind: str = "forma
         raise ValidationError({"supervisee": "Someone cannot supervise themselves"})
     if kind not in SupervisionSession.Kind.values:
         raise ValidationError({"kind": "Select the kind of supervision"})
-    session = SupervisionSession(supervisee=supervisee, supervisor=supervisor, date=date,
-                                 kind=kind, created_at=now, created_by=actor)
+    session = SupervisionSession(
+        supervisee=supervisee,
+        supervisor=supervisor,
+        date=date,
+        kind=kind,
+        created_at=now,
+        created_by=actor,
+    )
     return _save(session, actor)
 
 
 @transaction.atomic
-def session_hold(*, actor, session: SupervisionSession, date: datetime.date | None = None,
-                 now=None) -> SupervisionSession:
+def session_hold(
+    *, actor, session: SupervisionSession, date: datetime.date | None = None, now=None
+) -> SupervisionSession:
     """Record that the session took place (on `date`, today or earlier)."""
     now = now or timezone.now()
     _require_recorder(actor, session)
@@ -107,8 +122,9 @@ def session_hold(*, actor, session: SupervisionSession, date: datetime.date | No
 
 
 @transaction.atomic
-def session_cancel(*, actor, session: SupervisionSession, reason: str,
-                   new_date: datetime.date | None, now=None) -> SupervisionSession:
+def session_cancel(
+    *, actor, session: SupervisionSession, reason: str, new_date: datetime.date | None, now=None
+) -> SupervisionSession:
     """Cancel a planned session: a reason and a new date are required, and the new
     session is booked. Cancellations are counted per supervisor."""
     now = now or timezone.now()
@@ -117,8 +133,9 @@ def session_cancel(*, actor, session: SupervisionSession, reason: str,
     if session.status != SupervisionSession.Status.PLANNED:
         raise ValidationError("Only a planned supervision can be cancelled")
     if session.discussions.exists():
-        raise ValidationError("Cases have been discussed in this supervision: record it as "
-                              "held instead")
+        raise ValidationError(
+            "Cases have been discussed in this supervision: record it as held instead"
+        )
     errors = {}
     reason = (reason or "").strip()
     if not reason:
@@ -130,8 +147,12 @@ def session_cancel(*, actor, session: SupervisionSession, reason: str,
     if errors:
         raise ValidationError(errors)
     rearranged = SupervisionSession(
-        supervisee=session.supervisee, supervisor=session.supervisor, date=new_date,
-        kind=session.kind, created_at=now, created_by=actor,
+        supervisee=session.supervisee,
+        supervisor=session.supervisor,
+        date=new_date,
+        kind=session.kind,
+        created_at=now,
+        created_by=actor,
     )
     _save(rearranged, actor)
     session.status = SupervisionSession.Status.CANCELLED
@@ -140,23 +161,25 @@ def session_cancel(*, actor, session: SupervisionSession, reason: str,
     session.cancelled_by = actor
     session.rearranged_as = rearranged
     _save(session, actor)
-    signals.session_cancelled.send(sender=SupervisionSession, session=session, actor=actor,
-                                   now=now)
+    signals.session_cancelled.send(sender=SupervisionSession, session=session, actor=actor, now=now)
     return session
 
 
 def _check_case_for_session(session, case, field_name):
     if case is None:
         return
-    for person, who in ((session.supervisee, "the supervisee"),
-                        (session.supervisor, "the supervisor")):
+    for person, who in (
+        (session.supervisee, "the supervisee"),
+        (session.supervisor, "the supervisor"),
+    ):
         if not policy.can_view_case(person, case):
             raise ValidationError({field_name: f"{case.reference} is not a case {who} can see"})
 
 
 @transaction.atomic
-def session_update(*, actor, session: SupervisionSession, reason: str = "", now=None,
-                   **fields) -> SupervisionSession:
+def session_update(
+    *, actor, session: SupervisionSession, reason: str = "", now=None, **fields
+) -> SupervisionSession:
     """The worries (most and least, and why) and the worker's wellbeing and support."""
     now = now or timezone.now()
     _require_recorder(actor, session)
@@ -171,12 +194,16 @@ def session_update(*, actor, session: SupervisionSession, reason: str = "", now=
         setattr(session, name, value)
     _check_case_for_session(session, session.most_worried_case, "most_worried_case")
     _check_case_for_session(session, session.least_worried_case, "least_worried_case")
-    if (session.most_worried_case_id and session.most_worried_case_id
-            == session.least_worried_case_id):
-        raise ValidationError({"least_worried_case": "Choose a different case from the one "
-                                                     "that worries you most"})
-    change = _amend(actor=actor, session=session, what="Worries and wellbeing",
-                    reason=reason, now=now)
+    if (
+        session.most_worried_case_id
+        and session.most_worried_case_id == session.least_worried_case_id
+    ):
+        raise ValidationError(
+            {"least_worried_case": "Choose a different case from the one that worries you most"}
+        )
+    change = _amend(
+        actor=actor, session=session, what="Worries and wellbeing", reason=reason, now=now
+    )
     return _save(session, actor, change)
 
 
@@ -193,8 +220,9 @@ def session_sign_off(*, actor, session: SupervisionSession, now=None) -> Supervi
     session.signed_off_at = now
     session.signed_off_by = actor
     _save(session, actor, "Signed off")
-    signals.session_signed_off.send(sender=SupervisionSession, session=session, actor=actor,
-                                    now=now)
+    signals.session_signed_off.send(
+        sender=SupervisionSession, session=session, actor=actor, now=now
+    )
     return session
 
 
@@ -214,8 +242,7 @@ def _apply_answers(discussion: CaseDiscussion, data: Answers):
     errors = {}
     discussion.lived_experience = (data.lived_experience or "").strip()
     if not discussion.lived_experience:
-        errors["lived_experience"] = ("Describe the child's lived experience now, in a "
-                                      "sentence")
+        errors["lived_experience"] = "Describe the child's lived experience now, in a sentence"
     unknown = (set(data.answers) | set(data.not_discussed)) - set(QUESTION_FIELDS)
     if unknown:
         raise TypeError(f"Unknown questions: {sorted(unknown)}")
@@ -233,8 +260,9 @@ def _apply_answers(discussion: CaseDiscussion, data: Answers):
 
 
 @transaction.atomic
-def discussion_create(*, actor, session: SupervisionSession, case: Case, data: Answers,
-                      reason: str = "", now=None) -> CaseDiscussion:
+def discussion_create(
+    *, actor, session: SupervisionSession, case: Case, data: Answers, reason: str = "", now=None
+) -> CaseDiscussion:
     now = now or timezone.now()
     _require_recorder(actor, session)
     session = _lock(session)
@@ -246,32 +274,48 @@ def discussion_create(*, actor, session: SupervisionSession, case: Case, data: A
     if not policy.can_view_case(actor, case):
         raise ValidationError({"case": "Select a case you can see"})
     if CaseDiscussion.objects.filter(session=session, case=case).exists():
-        raise ValidationError({"case": f"{case.reference} is already discussed in this "
-                                       "supervision: change that discussion instead"})
+        raise ValidationError(
+            {
+                "case": f"{case.reference} is already discussed in this "
+                "supervision: change that discussion instead"
+            }
+        )
     discussion = CaseDiscussion(session=session, case=case, created_at=now, created_by=actor)
     _apply_answers(discussion, data)
-    change = _amend(actor=actor, session=session, what=f"Added discussion of {case.reference}",
-                    reason=reason, now=now)
+    change = _amend(
+        actor=actor,
+        session=session,
+        what=f"Added discussion of {case.reference}",
+        reason=reason,
+        now=now,
+    )
     _save(discussion, actor, change)
-    signals.discussion_recorded.send(sender=CaseDiscussion, discussion=discussion,
-                                     actor=actor, now=now)
+    signals.discussion_recorded.send(
+        sender=CaseDiscussion, discussion=discussion, actor=actor, now=now
+    )
     return discussion
 
 
 @transaction.atomic
-def discussion_update(*, actor, discussion: CaseDiscussion, data: Answers, reason: str = "",
-                      now=None) -> CaseDiscussion:
+def discussion_update(
+    *, actor, discussion: CaseDiscussion, data: Answers, reason: str = "", now=None
+) -> CaseDiscussion:
     now = now or timezone.now()
     _require_recorder(actor, discussion.session)
     session = _lock(discussion.session)
     discussion = CaseDiscussion.objects.select_for_update().get(pk=discussion.pk)
     _apply_answers(discussion, data)
-    change = _amend(actor=actor, session=session,
-                    what=f"Changed discussion of {discussion.case.reference}",
-                    reason=reason, now=now)
+    change = _amend(
+        actor=actor,
+        session=session,
+        what=f"Changed discussion of {discussion.case.reference}",
+        reason=reason,
+        now=now,
+    )
     _save(discussion, actor, change)
-    signals.discussion_recorded.send(sender=CaseDiscussion, discussion=discussion,
-                                     actor=actor, now=now)
+    signals.discussion_recorded.send(
+        sender=CaseDiscussion, discussion=discussion, actor=actor, now=now
+    )
     return discussion
 
 
@@ -279,8 +323,9 @@ def discussion_update(*, actor, discussion: CaseDiscussion, data: Answers, reaso
 
 
 @transaction.atomic
-def decision_record(*, actor, discussion: CaseDiscussion, decision: str, reasons: str,
-                    reason: str = "", now=None) -> Decision:
+def decision_record(
+    *, actor, discussion: CaseDiscussion, decision: str, reasons: str, reason: str = "", now=None
+) -> Decision:
     now = now or timezone.now()
     _require_recorder(actor, discussion.session)
     session = _lock(discussion.session)
@@ -291,20 +336,38 @@ def decision_record(*, actor, discussion: CaseDiscussion, decision: str, reasons
         errors["reasons"] = "Enter the reasons for the decision"
     if errors:
         raise ValidationError(errors)
-    change = _amend(actor=actor, session=session,
-                    what=f"Added a decision on {discussion.case.reference}", reason=reason,
-                    now=now)
-    row = Decision(discussion=discussion, case_id=discussion.case_id,
-                   decision=decision.strip(), reasons=reasons.strip(), decided_on=session.date,
-                   created_at=now, created_by=actor)
+    change = _amend(
+        actor=actor,
+        session=session,
+        what=f"Added a decision on {discussion.case.reference}",
+        reason=reason,
+        now=now,
+    )
+    row = Decision(
+        discussion=discussion,
+        case_id=discussion.case_id,
+        decision=decision.strip(),
+        reasons=reasons.strip(),
+        decided_on=session.date,
+        created_at=now,
+        created_by=actor,
+    )
     _save(row, actor, change)
     signals.decision_recorded.send(sender=Decision, decision=row, actor=actor, now=now)
     return row
 
 
 @transaction.atomic
-def action_create(*, actor, discussion: CaseDiscussion, description: str, owner,
-                  due_date: datetime.date, reason: str = "", now=None) -> Action:
+def action_create(
+    *,
+    actor,
+    discussion: CaseDiscussion,
+    description: str,
+    owner,
+    due_date: datetime.date,
+    reason: str = "",
+    now=None,
+) -> Action:
     now = now or timezone.now()
     _require_recorder(actor, discussion.session)
     session = _lock(discussion.session)
@@ -319,12 +382,22 @@ def action_create(*, actor, discussion: CaseDiscussion, description: str, owner,
         errors["due_date"] = "Enter the date it is due"
     if errors:
         raise ValidationError(errors)
-    change = _amend(actor=actor, session=session,
-                    what=f"Added an action on {discussion.case.reference}", reason=reason,
-                    now=now)
-    action = Action(discussion=discussion, case_id=discussion.case_id,
-                    description=description.strip(), owner=owner, due_date=due_date,
-                    created_at=now, created_by=actor)
+    change = _amend(
+        actor=actor,
+        session=session,
+        what=f"Added an action on {discussion.case.reference}",
+        reason=reason,
+        now=now,
+    )
+    action = Action(
+        discussion=discussion,
+        case_id=discussion.case_id,
+        description=description.strip(),
+        owner=owner,
+        due_date=due_date,
+        created_at=now,
+        created_by=actor,
+    )
     _save(action, actor, change)
     signals.action_changed.send(sender=Action, action=action, actor=actor, now=now)
     return action
@@ -332,15 +405,17 @@ def action_create(*, actor, discussion: CaseDiscussion, description: str, owner,
 
 def _may_progress(actor, action) -> bool:
     return actor.pk == action.owner_id or queries.can_record_session(
-        actor, action.discussion.session)
+        actor, action.discussion.session
+    )
 
 
 @transaction.atomic
 def action_set_status(*, actor, action: Action, status: str, now=None) -> Action:
     """Move an action on; completing it records who and when, reopening clears that."""
     now = now or timezone.now()
-    action = Action.objects.select_for_update().select_related("discussion__session").get(
-        pk=action.pk)
+    action = (
+        Action.objects.select_for_update().select_related("discussion__session").get(pk=action.pk)
+    )
     if not _may_progress(actor, action):
         raise PermissionDenied("Only the action's owner or the supervisor can change it")
     if status not in Action.Status.values:
@@ -360,5 +435,4 @@ def action_set_status(*, actor, action: Action, status: str, now=None) -> Action
 
 
 def action_complete(*, actor, action: Action, now=None) -> Action:
-    return action_set_status(actor=actor, action=action, status=Action.Status.COMPLETED,
-                             now=now)
+    return action_set_status(actor=actor, action=action, status=Action.Status.COMPLETED, now=now)

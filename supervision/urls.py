@@ -14,10 +14,13 @@ urlpatterns = [
     path("<int:session_pk>/record/", views.session_record, name="record"),
     path("<int:session_pk>/sign-off/", views.session_sign_off, name="sign_off"),
     path("<int:session_pk>/cases/add/", views.discussion_add, name="discussion_add"),
-    path("<int:session_pk>/cases/<int:discussion_pk>/", views.discussion_edit,
-         name="discussion_edit"),
-    path("<int:session_pk>/cases/<int:discussion_pk>/decision/", views.decision_add,
-         name="decision_add"),
-    path("<int:session_pk>/cases/<int:discussion_pk>/action/", views.action_add,
-         name="action_add"),
+    path(
+        "<int:session_pk>/cases/<int:discussion_pk>/", views.discussion_edit, name="discussion_edit"
+    ),
+    path(
+        "<int:session_pk>/cases/<int:discussion_pk>/decision/",
+        views.decision_add,
+        name="decision_add",
+    ),
+    path("<int:session_pk>/cases/<int:discussion_pk>/action/", views.action_add, name="action_add"),
 ]

@@ -34,15 +34,27 @@ def _session(request, session_pk, *, write=False):
 
 
 def _form_page(request, session, form, *, title, submit, intro="", cancel_url=None):
-    return render(request, "supervision/form_page.html", {
-        "session": session, "form": form, "title": title, "submit": submit, "intro": intro,
-        "cancel_url": cancel_url or (reverse("supervision:detail", args=[session.pk])
-                                     if session else reverse("supervision:home")),
-    }, status=400 if form.errors else 200)
+    return render(
+        request,
+        "supervision/form_page.html",
+        {
+            "session": session,
+            "form": form,
+            "title": title,
+            "submit": submit,
+            "intro": intro,
+            "cancel_url": cancel_url
+            or (
+                reverse("supervision:detail", args=[session.pk])
+                if session
+                else reverse("supervision:home")
+            ),
+        },
+        status=400 if form.errors else 200,
+    )
 
 
-def _submit(request, session, form, save, *, success, title, submit, intro="",
-            goes_to=None):
+def _submit(request, session, form, save, *, success, title, submit, intro="", goes_to=None):
     """The shape of every supervision form: on a valid post call the service with the
     cleaned data; show its ValidationError beside the fields and keep what was typed; on
     success say so and go to the session. `success` is a message or a function of what
@@ -75,8 +87,13 @@ def home(request):
         context.update(
             overdue=queries.overdue_supervisions(user, today=today),
             undiscussed=queries.undiscussed_cp_cases(user, today=today),
-            cancellations=[c for c in queries.cancellation_counts(
-                user, since=today - datetime.timedelta(days=365)) if c["cancelled"]],
+            cancellations=[
+                c
+                for c in queries.cancellation_counts(
+                    user, since=today - datetime.timedelta(days=365)
+                )
+                if c["cancelled"]
+            ],
         )
     return render(request, "supervision/home.html", context)
 
@@ -85,10 +102,15 @@ def home(request):
 def my_actions(request):
     today = timezone.localdate()
     actions = list(queries.my_actions(request.user))
-    return render(request, "supervision/my_actions.html", {
-        "actions": actions, "today": today,
-        "overdue": sum(1 for a in actions if a.is_overdue(today)),
-    })
+    return render(
+        request,
+        "supervision/my_actions.html",
+        {
+            "actions": actions,
+            "today": today,
+            "overdue": sum(1 for a in actions if a.is_overdue(today)),
+        },
+    )
 
 
 @login_required
@@ -96,14 +118,21 @@ def my_actions(request):
 def session_create(request):
     if not queries.watches_supervision(request.user):
         raise PermissionDenied("Only supervisors and managers arrange supervision")
-    form = forms.SessionCreateForm(request.POST or None, user=request.user,
-                                   initial={"kind": "formal"})
+    form = forms.SessionCreateForm(
+        request.POST or None, user=request.user, initial={"kind": "formal"}
+    )
     return _submit(
-        request, None, form,
-        lambda d: services.session_create(actor=request.user, supervisee=d["supervisee"],
-                                          date=d["date"], kind=d["kind"]),
-        success="Supervision arranged", goes_to=lambda session: session,
-        title="Arrange supervision", submit="Arrange")
+        request,
+        None,
+        form,
+        lambda d: services.session_create(
+            actor=request.user, supervisee=d["supervisee"], date=d["date"], kind=d["kind"]
+        ),
+        success="Supervision arranged",
+        goes_to=lambda session: session,
+        title="Arrange supervision",
+        submit="Arrange",
+    )
 
 
 @login_required
@@ -111,34 +140,54 @@ def session_detail(request, session_pk):
     session = _session(request, session_pk)
     # A manager who sees the session may still not see a restricted case discussed in it.
     discussions = list(
-        queries.discussions_for(request.user).filter(session=session).select_related("case")
+        queries.discussions_for(request.user)
+        .filter(session=session)
+        .select_related("case")
         .prefetch_related("decisions", "actions__owner")
     )
     for discussion in discussions:
-        access_log_record(user=request.user, case=discussion.case,
-                          what="viewed a supervision discussion", request=request)
+        access_log_record(
+            user=request.user,
+            case=discussion.case,
+            what="viewed a supervision discussion",
+            request=request,
+        )
     worried = [session.most_worried_case_id, session.least_worried_case_id]
-    visible_case_ids = set(cases_for(request.user).filter(pk__in=[pk for pk in worried if pk])
-                           .values_list("pk", flat=True))
-    return render(request, "supervision/session_detail.html", {
-        "session": session, "discussions": discussions, "today": timezone.localdate(),
-        "visible_case_ids": visible_case_ids,
-        "can_record": queries.can_record_session(request.user, session),
-        "amendments": session.amendments.select_related("by"),
-    })
+    visible_case_ids = set(
+        cases_for(request.user)
+        .filter(pk__in=[pk for pk in worried if pk])
+        .values_list("pk", flat=True)
+    )
+    return render(
+        request,
+        "supervision/session_detail.html",
+        {
+            "session": session,
+            "discussions": discussions,
+            "today": timezone.localdate(),
+            "visible_case_ids": visible_case_ids,
+            "can_record": queries.can_record_session(request.user, session),
+            "amendments": session.amendments.select_related("by"),
+        },
+    )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def session_hold(request, session_pk):
     session = _session(request, session_pk, write=True)
-    form = forms.HoldForm(request.POST or None,
-                          initial={"date": min(session.date, timezone.localdate())})
+    form = forms.HoldForm(
+        request.POST or None, initial={"date": min(session.date, timezone.localdate())}
+    )
     return _submit(
-        request, session, form,
+        request,
+        session,
+        form,
         lambda d: services.session_hold(actor=request.user, session=session, date=d["date"]),
         success="Supervision recorded as held",
-        title="Record that the supervision took place", submit="Save")
+        title="Record that the supervision took place",
+        submit="Save",
+    )
 
 
 @login_required
@@ -147,15 +196,21 @@ def session_cancel(request, session_pk):
     session = _session(request, session_pk, write=True)
     form = forms.CancelForm(request.POST or None)
     return _submit(
-        request, session, form,
-        lambda d: services.session_cancel(actor=request.user, session=session,
-                                          reason=d["reason"], new_date=d["new_date"]),
-        success=lambda cancelled: ("Supervision cancelled and rearranged for "
-                                   f"{cancelled.rearranged_as.date:%d %B %Y}"),
+        request,
+        session,
+        form,
+        lambda d: services.session_cancel(
+            actor=request.user, session=session, reason=d["reason"], new_date=d["new_date"]
+        ),
+        success=lambda cancelled: (
+            f"Supervision cancelled and rearranged for {cancelled.rearranged_as.date:%d %B %Y}"
+        ),
         goes_to=lambda cancelled: cancelled.rearranged_as,
-        title="Cancel the supervision", submit="Cancel it",
+        title="Cancel the supervision",
+        submit="Cancel it",
         intro="Guidance says case supervision should not be cancelled. If it must be, give "
-              "the reason and the new date.")
+        "the reason and the new date.",
+    )
 
 
 @login_required
@@ -168,11 +223,17 @@ def session_record(request, session_pk):
     def save(d):
         data = dict(d)
         reason = data.pop("reason", "")
-        return services.session_update(actor=request.user, session=session, reason=reason,
-                                       **data)
+        return services.session_update(actor=request.user, session=session, reason=reason, **data)
 
-    return _submit(request, session, form, save, success="Supervision record saved",
-                   title="Worries and wellbeing", submit="Save")
+    return _submit(
+        request,
+        session,
+        form,
+        save,
+        success="Supervision record saved",
+        title="Worries and wellbeing",
+        submit="Save",
+    )
 
 
 @login_required
@@ -185,34 +246,60 @@ def discussion_add(request, session_pk):
         try:
             with transaction.atomic():
                 discussion = services.discussion_create(
-                    actor=request.user, session=session, case=d["case"], data=form.answers(),
-                    reason=d.get("reason", ""))
+                    actor=request.user,
+                    session=session,
+                    case=d["case"],
+                    data=form.answers(),
+                    reason=d.get("reason", ""),
+                )
                 if d.get("decision"):
-                    services.decision_record(actor=request.user, discussion=discussion,
-                                             decision=d["decision"], reasons=d["reasons"],
-                                             reason=d.get("reason", ""))
+                    services.decision_record(
+                        actor=request.user,
+                        discussion=discussion,
+                        decision=d["decision"],
+                        reasons=d["reasons"],
+                        reason=d.get("reason", ""),
+                    )
                 if d.get("action"):
-                    services.action_create(actor=request.user, discussion=discussion,
-                                           description=d["action"], owner=d["owner"],
-                                           due_date=d["due_date"], reason=d.get("reason", ""))
+                    services.action_create(
+                        actor=request.user,
+                        discussion=discussion,
+                        description=d["action"],
+                        owner=d["owner"],
+                        due_date=d["due_date"],
+                        reason=d.get("reason", ""),
+                    )
         except ValidationError as exc:
             if hasattr(exc, "error_dict") and "description" in exc.error_dict:
-                exc = ValidationError({"action": exc.error_dict.pop("description"),
-                                       **exc.error_dict})
+                exc = ValidationError(
+                    {"action": exc.error_dict.pop("description"), **exc.error_dict}
+                )
             apply_service_errors(form, exc)
         else:
             messages.success(request, f"Discussion of {discussion.case.family_name} saved")
             return redirect("supervision:detail", session.pk)
-    return _form_page(request, session, form, title="Discuss a case", submit="Save discussion",
-                      intro="Answer each question, or mark it not discussed.")
+    return _form_page(
+        request,
+        session,
+        form,
+        title="Discuss a case",
+        submit="Save discussion",
+        intro="Answer each question, or mark it not discussed.",
+    )
 
 
 def _discussion(request, session, discussion_pk):
     discussion = get_object_or_404(
         queries.discussions_for(request.user).select_related("case"),
-        pk=discussion_pk, session=session)
-    access_log_record(user=request.user, case=discussion.case,
-                      what="opened a supervision discussion", request=request)
+        pk=discussion_pk,
+        session=session,
+    )
+    access_log_record(
+        user=request.user,
+        case=discussion.case,
+        what="opened a supervision discussion",
+        request=request,
+    )
     return discussion
 
 
@@ -225,14 +312,27 @@ def discussion_edit(request, session_pk, discussion_pk):
     for name in services.QUESTION_FIELDS:
         initial[name] = getattr(discussion, name)
         initial[f"{name}_not_discussed"] = getattr(discussion, f"{name}_not_discussed")
-    form = forms.DiscussionForm(request.POST or None, session=session, discussion=discussion,
-                                with_first_items=False, initial=initial)
+    form = forms.DiscussionForm(
+        request.POST or None,
+        session=session,
+        discussion=discussion,
+        with_first_items=False,
+        initial=initial,
+    )
     return _submit(
-        request, session, form,
-        lambda d: services.discussion_update(actor=request.user, discussion=discussion,
-                                             data=form.answers(), reason=d.get("reason", "")),
-        success="Discussion saved", submit="Save discussion",
-        title=f"Discussion of {discussion.case.family_name}")
+        request,
+        session,
+        form,
+        lambda d: services.discussion_update(
+            actor=request.user,
+            discussion=discussion,
+            data=form.answers(),
+            reason=d.get("reason", ""),
+        ),
+        success="Discussion saved",
+        submit="Save discussion",
+        title=f"Discussion of {discussion.case.family_name}",
+    )
 
 
 @login_required
@@ -242,12 +342,20 @@ def decision_add(request, session_pk, discussion_pk):
     discussion = _discussion(request, session, discussion_pk)
     form = forms.DecisionForm(request.POST or None, session=session)
     return _submit(
-        request, session, form,
-        lambda d: services.decision_record(actor=request.user, discussion=discussion,
-                                           decision=d["decision"], reasons=d["reasons"],
-                                           reason=d.get("reason", "")),
-        success="Decision recorded", submit="Save decision",
-        title=f"Decision on {discussion.case.family_name}")
+        request,
+        session,
+        form,
+        lambda d: services.decision_record(
+            actor=request.user,
+            discussion=discussion,
+            decision=d["decision"],
+            reasons=d["reasons"],
+            reason=d.get("reason", ""),
+        ),
+        success="Decision recorded",
+        submit="Save decision",
+        title=f"Decision on {discussion.case.family_name}",
+    )
 
 
 @login_required
@@ -257,12 +365,21 @@ def action_add(request, session_pk, discussion_pk):
     discussion = _discussion(request, session, discussion_pk)
     form = forms.ActionForm(request.POST or None, session=session)
     return _submit(
-        request, session, form,
-        lambda d: services.action_create(actor=request.user, discussion=discussion,
-                                         description=d["description"], owner=d["owner"],
-                                         due_date=d["due_date"], reason=d.get("reason", "")),
-        success="Action recorded", submit="Save action",
-        title=f"Action on {discussion.case.family_name}")
+        request,
+        session,
+        form,
+        lambda d: services.action_create(
+            actor=request.user,
+            discussion=discussion,
+            description=d["description"],
+            owner=d["owner"],
+            due_date=d["due_date"],
+            reason=d.get("reason", ""),
+        ),
+        success="Action recorded",
+        submit="Save action",
+        title=f"Action on {discussion.case.family_name}",
+    )
 
 
 @login_required
@@ -273,11 +390,15 @@ def session_sign_off(request, session_pk):
         raise PermissionDenied("Only the supervisor signs the record off")
     form = forms.GovukForm(request.POST or None)
     return _submit(
-        request, session, form,
+        request,
+        session,
+        form,
         lambda d: services.session_sign_off(actor=request.user, session=session),
-        success="Supervision record signed off", title="Sign off the record", submit="Sign off",
-        intro="Once signed off, any change needs a reason, and the change and the reason are "
-              "kept.")
+        success="Supervision record signed off",
+        title="Sign off the record",
+        submit="Sign off",
+        intro="Once signed off, any change needs a reason, and the change and the reason are kept.",
+    )
 
 
 @login_required
@@ -287,8 +408,9 @@ def action_status(request, action_pk):
     form = forms.ActionStatusForm(request.POST)
     if form.is_valid():
         try:
-            services.action_set_status(actor=request.user, action=action,
-                                       status=form.cleaned_data["status"])
+            services.action_set_status(
+                actor=request.user, action=action, status=form.cleaned_data["status"]
+            )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
@@ -299,8 +421,7 @@ def action_status(request, action_pk):
     nxt = request.POST.get("next", "")
     if nxt not in ("actions", "session"):
         nxt = "actions"
-    if nxt == "session" and queries.can_view_session(request.user,
-                                                     action.discussion.session):
+    if nxt == "session" and queries.can_view_session(request.user, action.discussion.session):
         return redirect("supervision:detail", action.discussion.session_id)
     return redirect("supervision:my_actions")
 
@@ -321,8 +442,6 @@ def case_panel(case, user, today) -> dict:
     """The supervision section of the case page: decisions only, never the session.
     The five latest, each carrying how many there are in all (one query)."""
     decisions = list(
-        queries.case_decisions(case).select_related(None)
-        .annotate(total=Window(Count("pk")))[:5]
+        queries.case_decisions(case).select_related(None).annotate(total=Window(Count("pk")))[:5]
     )
-    return {"case": case, "decisions": decisions,
-            "count": decisions[0].total if decisions else 0}
+    return {"case": case, "decisions": decisions, "count": decisions[0].total if decisions else 0}

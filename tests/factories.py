@@ -208,8 +208,9 @@ class SupervisionSessionFactory(DjangoModelFactory):
         model = "supervision.SupervisionSession"
 
     supervisee = factory.SubFactory(UserFactory)
-    supervisor = factory.SubFactory(UserFactory, team=factory.SelfAttribute("..supervisee.team"),
-                                    role=roles.PRACTICE_SUPERVISOR)
+    supervisor = factory.SubFactory(
+        UserFactory, team=factory.SelfAttribute("..supervisee.team"), role=roles.PRACTICE_SUPERVISOR
+    )
     date = datetime.date(2026, 3, 2)
     kind = "formal"
     status = "held"
@@ -303,4 +304,5 @@ class ChronologyExportFactory(DjangoModelFactory):
     @factory.post_generation
     def write_file(obj, create, extracted, **kwargs):
         from chronologies.services import export_dir
+
         (export_dir() / obj.file_name).write_bytes(b"Date,Summary\r\n")

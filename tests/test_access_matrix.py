@@ -34,25 +34,47 @@ from tests.factories import (
 
 # URL names that are not about one case: checked for login only.
 NOT_CASE_SCOPED = {
-    "home", "healthz", "accounts:login", "accounts:logout", "api-schema", "api-docs",
-    "session-status", "session-extend", "api-root",
+    "home",
+    "healthz",
+    "accounts:login",
+    "accounts:logout",
+    "api-schema",
+    "api-docs",
+    "session-status",
+    "session-extend",
+    "api-root",
     # A user's own notifications: recipients are chosen through the policy when written.
-    "accounts:notifications", "accounts:notifications_read",
+    "accounts:notifications",
+    "accounts:notifications_read",
 }
 # Supervision sessions are seen by the supervisee, the supervisor and their managers,
 # not by everyone who may see a case: tests/supervision/test_privacy.py is their matrix.
 SUPERVISION_SCOPED = {
-    "supervision:home", "supervision:my_actions", "supervision:action_status",
-    "supervision:create", "supervision:detail", "supervision:hold", "supervision:cancel",
-    "supervision:record", "supervision:sign_off", "supervision:discussion_add",
-    "supervision:discussion_edit", "supervision:decision_add", "supervision:action_add",
+    "supervision:home",
+    "supervision:my_actions",
+    "supervision:action_status",
+    "supervision:create",
+    "supervision:detail",
+    "supervision:hold",
+    "supervision:cancel",
+    "supervision:record",
+    "supervision:sign_off",
+    "supervision:discussion_add",
+    "supervision:discussion_edit",
+    "supervision:decision_add",
+    "supervision:action_add",
 }
 # Dashboards are about the user's own work, team or service; every figure on them is
 # scoped through the policy, tested in tests/safeguarding/dashboards/.
 DASHBOARD_SCOPED = {"dashboards:home", "dashboards:mine"}
-DASHBOARD_SCOPED |= {"dashboards:team", "dashboards:team_detail", "dashboards:team_figure",
-                     "dashboards:service", "dashboards:service_figure",
-                     "dashboards:service_refresh"}
+DASHBOARD_SCOPED |= {
+    "dashboards:team",
+    "dashboards:team_detail",
+    "dashboards:team_figure",
+    "dashboards:service",
+    "dashboards:service_figure",
+    "dashboards:service_refresh",
+}
 SUPERVISION_API = {"supervisionsession", "supervisiondiscussion", "supervisionaction"}
 # Case lists: the case must be listed for those who may see it and absent for others.
 DOMAIN_APPS = {"accounts", "cases", "visits", "chronologies", "supervision", "auth"}
@@ -78,6 +100,7 @@ def project_urls():
 
 # ---------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def world(db):
     team_a = TeamFactory(name="Team A", code="a")
@@ -93,10 +116,17 @@ def world(db):
         "other_manager": UserFactory(username="om", team=team_b, role=roles.TEAM_MANAGER),
     }
     cases = {}
-    for key, team, restricted in (("own_team", team_a, False), ("other_team", team_b, False),
-                                  ("restricted", team_a, True)):
-        case = CaseFactory(team=team, restricted=restricted, created_by=users["team_manager"],
-                           opened_on=datetime.date(2026, 1, 5))
+    for key, team, restricted in (
+        ("own_team", team_a, False),
+        ("other_team", team_b, False),
+        ("restricted", team_a, True),
+    ):
+        case = CaseFactory(
+            team=team,
+            restricted=restricted,
+            created_by=users["team_manager"],
+            opened_on=datetime.date(2026, 1, 5),
+        )
         if team == team_a:
             case.allocated_workers.add(users["allocated_worker"])
         if restricted:
@@ -121,15 +151,30 @@ def world(db):
 
 
 VISIBLE = {
-    "own_team": {"allocated_worker", "team_worker", "team_manager", "supervisor",
-                 "business_support", "service_manager"},
+    "own_team": {
+        "allocated_worker",
+        "team_worker",
+        "team_manager",
+        "supervisor",
+        "business_support",
+        "service_manager",
+    },
     "other_team": {"service_manager", "other_worker", "other_manager"},
     "restricted": {"allocated_worker"},
 }
 
-API_BASENAMES = {"case": "case", "person": "person", "membership": "membership",
-                 "address": "address", "cpplan": "plan", "hazard": "hazard", "visit": "visit",
-                 "meeting": "meeting", "chronology": "entry", "chronologyexport": "export"}
+API_BASENAMES = {
+    "case": "case",
+    "person": "person",
+    "membership": "membership",
+    "address": "address",
+    "cpplan": "plan",
+    "hazard": "hazard",
+    "visit": "visit",
+    "meeting": "meeting",
+    "chronology": "entry",
+    "chronologyexport": "export",
+}
 API_BASENAMES["supervisiondecision"] = "decision"  # case record
 # API actions that only read (GET): POST is refused with 405 for everyone.
 READ_ONLY_ACTIONS = {"chronologyexport-download"}
@@ -139,8 +184,11 @@ def api_kwargs(name, params, objects):
     """The URL kwargs of an API route: `pk` is the object its basename names; a nested
     route's other ids come from the same case's objects."""
     basename = name.split("-")[0]
-    values = {"pk": objects[API_BASENAMES[basename]].pk,
-              "escalation_id": objects["escalation"].pk, "case_pk": objects["case"].pk}
+    values = {
+        "pk": objects[API_BASENAMES[basename]].pk,
+        "escalation_id": objects["escalation"].pk,
+        "case_pk": objects["case"].pk,
+    }
     missing = set(params) - set(values)
     assert not missing, f"{name}: the access matrix cannot fill {missing}; add them here"
     return {p: values[p] for p in params}
@@ -203,9 +251,19 @@ def no_deletes():
     pre_delete.disconnect(dispatch_uid="matrix-no-deletes")
 
 
-@pytest.mark.parametrize("user_key", ["allocated_worker", "team_worker", "team_manager",
-                                      "supervisor", "business_support", "service_manager",
-                                      "other_worker", "other_manager"])
+@pytest.mark.parametrize(
+    "user_key",
+    [
+        "allocated_worker",
+        "team_worker",
+        "team_manager",
+        "supervisor",
+        "business_support",
+        "service_manager",
+        "other_worker",
+        "other_manager",
+    ],
+)
 def test_it_applies_the_access_policy_to_every_page(client, world, user_key, no_deletes):
     users, cases = world
     user = users[user_key]
@@ -229,16 +287,17 @@ def test_it_applies_the_access_policy_to_every_page(client, world, user_key, no_
         for listing_name in ("cases:list", "cases:escalations"):
             listing = client.get(reverse(listing_name) + "?scope=team")
             assert listing.status_code == 200
-            assert (case.reference in listing.content.decode()) is visible, (case_key,
-                                                                             listing_name)
+            assert (case.reference in listing.content.decode()) is visible, (case_key, listing_name)
     logged = set(AccessLog.objects.filter(user=user).values_list("case_id", flat=True))
     expected = {o["case"].pk for k, o in cases.items() if user_key in VISIBLE[k]}
     assert logged == expected
     assert no_deletes == []
 
 
-@pytest.mark.parametrize("user_key", ["allocated_worker", "team_manager", "service_manager",
-                                      "other_worker", "business_support"])
+@pytest.mark.parametrize(
+    "user_key",
+    ["allocated_worker", "team_manager", "service_manager", "other_worker", "business_support"],
+)
 def test_it_applies_the_access_policy_to_every_api_endpoint(client, world, user_key, no_deletes):
     users, cases = world
     user = users[user_key]
@@ -258,20 +317,29 @@ def test_it_applies_the_access_policy_to_every_api_endpoint(client, world, user_
                 if patch.status_code != 405:  # read-only endpoints refuse PATCH for all
                     assert (patch.status_code == 404) is not visible, (name, case_key, "PATCH")
             elif name in READ_ONLY_ACTIONS:
-                assert client.post(url, data="{}", content_type="application/json",
-                                   **auth).status_code == 405, (name, "POST")
+                assert (
+                    client.post(url, data="{}", content_type="application/json", **auth).status_code
+                    == 405
+                ), (name, "POST")
                 get = client.get(url, **auth)
                 assert get.status_code == (200 if visible else 404), (name, case_key)
             else:
                 response = client.post(url, data="{}", content_type="application/json", **auth)
                 if visible:
-                    assert response.status_code in (400, 403), (name, case_key,
-                                                               response.status_code)
+                    assert response.status_code in (400, 403), (
+                        name,
+                        case_key,
+                        response.status_code,
+                    )
                 else:
                     assert response.status_code == 404, (name, case_key, response.status_code)
                 get = client.get(url, **auth)  # an action may also read (405 if it does not)
                 assert get.status_code in ((200, 405) if visible else (404, 405)), (
-                    name, case_key, "GET", get.status_code)
+                    name,
+                    case_key,
+                    "GET",
+                    get.status_code,
+                )
             assert client.delete(url, **auth).status_code in (404, 405), (name, "DELETE")
         for name in lists:
             basename = name.split("-")[0]

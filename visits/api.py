@@ -43,47 +43,77 @@ class ChildSeenSerializer(serializers.ModelSerializer):
     class Meta:
         model = ChildSeen
         fields = [
-            "id", "child", "child_name", "seen", "seen_alone", "reason_not_seen",
-            "bedroom_seen", "child_views", "presentation",
+            "id",
+            "child",
+            "child_name",
+            "seen",
+            "seen_alone",
+            "reason_not_seen",
+            "bedroom_seen",
+            "child_views",
+            "presentation",
         ]
         read_only_fields = fields
 
 
 class ObservationSerializer(serializers.ModelSerializer):
-    adult_name = serializers.CharField(source="adult.full_name", read_only=True,
-                                       allow_null=True)
-    child_name = serializers.CharField(source="child.full_name", read_only=True,
-                                       allow_null=True)
+    adult_name = serializers.CharField(source="adult.full_name", read_only=True, allow_null=True)
+    child_name = serializers.CharField(source="child.full_name", read_only=True, allow_null=True)
 
     class Meta:
         model = Observation
-        fields = ["id", "adult", "adult_name", "child", "child_name", "what_was_seen",
-                  "analysis"]
+        fields = ["id", "adult", "adult_name", "child", "child_name", "what_was_seen", "analysis"]
         read_only_fields = fields
 
 
 class VisitSerializer(serializers.ModelSerializer):
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
     outcome_display = serializers.CharField(source="get_outcome_display", read_only=True)
-    default_reason_display = serializers.CharField(source="get_default_reason_display",
-                                                   read_only=True)
+    default_reason_display = serializers.CharField(
+        source="get_default_reason_display", read_only=True
+    )
     lead_worker_name = serializers.SerializerMethodField()
-    children = ChildSeenSerializer(many=True, read_only=True,
-                                   help_text="Each child: seen, seen alone, their views (R5)")
+    children = ChildSeenSerializer(
+        many=True, read_only=True, help_text="Each child: seen, seen alone, their views (R5)"
+    )
     observations = ObservationSerializer(
-        many=True, read_only=True,
+        many=True,
+        read_only=True,
         help_text="What the worker saw of parent-child interaction (R7)",
     )
 
     class Meta:
         model = Visit
         fields = [
-            "id", "case", "planned_for", "kind", "kind_display", "announced", "lead_worker",
-            "lead_worker_name", "joint_worker", "joint_agency", "purpose", "outcome",
-            "outcome_display", "default_reason", "default_reason_display", "occurred_at",
-            "present_members", "others_present", "parent_report", "notes", "children",
-            "observations", "outcome_recorded_at", "outcome_recorded_by", "created_at",
-            "created_by", "in_error", "in_error_reason", "in_error_at",
+            "id",
+            "case",
+            "planned_for",
+            "kind",
+            "kind_display",
+            "announced",
+            "lead_worker",
+            "lead_worker_name",
+            "joint_worker",
+            "joint_agency",
+            "purpose",
+            "outcome",
+            "outcome_display",
+            "default_reason",
+            "default_reason_display",
+            "occurred_at",
+            "present_members",
+            "others_present",
+            "parent_report",
+            "notes",
+            "children",
+            "observations",
+            "outcome_recorded_at",
+            "outcome_recorded_by",
+            "created_at",
+            "created_by",
+            "in_error",
+            "in_error_reason",
+            "in_error_at",
         ]
         read_only_fields = fields
 
@@ -95,26 +125,34 @@ class VisitSerializer(serializers.ModelSerializer):
 
 
 def _text(max_length, **kwargs):
-    return serializers.CharField(max_length=max_length, required=False, allow_blank=True,
-                                 default="", **kwargs)
+    return serializers.CharField(
+        max_length=max_length, required=False, allow_blank=True, default="", **kwargs
+    )
 
 
 class VisitPlanSerializer(serializers.Serializer):
     case = VisibleCaseField()
     planned_for = serializers.DateTimeField()
-    kind = serializers.ChoiceField(choices=Visit.Kind.choices, required=False,
-                                   default=Visit.Kind.HOME)
+    kind = serializers.ChoiceField(
+        choices=Visit.Kind.choices, required=False, default=Visit.Kind.HOME
+    )
     announced = serializers.BooleanField(required=False, default=True)
     lead_worker = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_active=True), required=False, allow_null=True,
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
         help_text="Who leads the visit (user id); you if left out",
     )
     joint_worker = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_active=True), required=False, allow_null=True,
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
         help_text="A colleague visiting too (user id)",
     )
     joint_agency = serializers.PrimaryKeyRelatedField(
-        queryset=Agency.objects.filter(active=True), required=False, allow_null=True,
+        queryset=Agency.objects.filter(active=True),
+        required=False,
+        allow_null=True,
         help_text="Another agency visiting too (id)",
     )
     purpose = _text(2000)
@@ -142,8 +180,7 @@ class CasePersonField(serializers.PrimaryKeyRelatedField):
 
     def get_queryset(self):
         case = self.context["visit"].case
-        return Person.objects.filter(memberships__case=case,
-                                     memberships__in_error=False).distinct()
+        return Person.objects.filter(memberships__case=case, memberships__in_error=False).distinct()
 
 
 class ChildSeenInputSerializer(serializers.Serializer):
@@ -164,13 +201,18 @@ class ChildSeenInputSerializer(serializers.Serializer):
 
 
 class ObservationInputSerializer(serializers.Serializer):
-    adult = CasePersonField(required=False, allow_null=True, default=None,
-                            help_text="The parent or carer observed (person id)")
-    child = CasePersonField(required=False, allow_null=True, default=None,
-                            help_text="The child observed (person id)")
-    what_was_seen = serializers.CharField(max_length=5000,
-                                          help_text="What you saw yourself, not what you "
-                                                    "were told")
+    adult = CasePersonField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The parent or carer observed (person id)",
+    )
+    child = CasePersonField(
+        required=False, allow_null=True, default=None, help_text="The child observed (person id)"
+    )
+    what_was_seen = serializers.CharField(
+        max_length=5000, help_text="What you saw yourself, not what you were told"
+    )
     analysis = _text(5000)
 
 
@@ -178,17 +220,22 @@ class VisitRecordSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(
         choices=Visit.Outcome.choices,
         help_text="What happened: completed, defaulted (the family defeated it) or "
-                  "cancelled (by the worker, not a default); not planned",
+        "cancelled (by the worker, not a default); not planned",
     )
     occurred_at = serializers.DateTimeField(help_text="When it really happened (not future)")
     default_reason = serializers.ChoiceField(
-        choices=Visit.DefaultReason.choices, required=False, allow_blank=True, default="",
+        choices=Visit.DefaultReason.choices,
+        required=False,
+        allow_blank=True,
+        default="",
         help_text="How the family defeated the visit; only for a defaulted one",
     )
     children = ChildSeenInputSerializer(many=True, required=False, default=list)
     observations = ObservationInputSerializer(many=True, required=False, default=list)
     present_members = serializers.ListField(
-        child=CasePersonField(), required=False, default=list,
+        child=CasePersonField(),
+        required=False,
+        default=list,
         help_text="Household members present (person ids)",
     )
     others_present = _text(2000, help_text="Anyone else there")
@@ -243,10 +290,14 @@ class VisitFilter(CaseRecordFilter):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Visits on cases you may see, latest planned first",
-                       description="Filter by case id, outcome or in_error."),
-    retrieve=extend_schema(summary="A visit with the children seen and what was observed "
-                                   "(404 if you may not see its case)"),
+    list=extend_schema(
+        summary="Visits on cases you may see, latest planned first",
+        description="Filter by case id, outcome or in_error.",
+    ),
+    retrieve=extend_schema(
+        summary="A visit with the children seen and what was observed "
+        "(404 if you may not see its case)"
+    ),
 )
 class VisitViewSet(CaseRecordViewSet):
     """Planned contacts with a family and what happened. Marked in error, never deleted."""
@@ -259,7 +310,9 @@ class VisitViewSet(CaseRecordViewSet):
         return policy.visible_related(
             self.request.user,
             Visit.objects.select_related("lead_worker").prefetch_related(
-                "children__child", "observations__adult", "observations__child",
+                "children__child",
+                "observations__adult",
+                "observations__child",
                 "present_members",
             ),
         )
@@ -267,21 +320,23 @@ class VisitViewSet(CaseRecordViewSet):
     def fresh(self, visit):
         return self.get_queryset().get(pk=visit.pk)
 
-    @extend_schema(request=VisitPlanSerializer, responses={201: VisitSerializer},
-                   summary="Plan a visit")
+    @extend_schema(
+        request=VisitPlanSerializer, responses={201: VisitSerializer}, summary="Plan a visit"
+    )
     def create(self, request):
         data = self.input(VisitPlanSerializer)
         visit = services.visit_plan(actor=request.user, **data)
         return self.respond(self.fresh(visit), "API planned visit", status.HTTP_201_CREATED)
 
     @extend_schema(
-        request=VisitRecordSerializer, responses=VisitSerializer,
+        request=VisitRecordSerializer,
+        responses=VisitSerializer,
         summary="Record what happened: the outcome, children seen and observations",
         description="Also after the fact, with the real time. Children and people are "
-                    "ids of people on the visit's case; each child listed must have lived "
-                    "in the household that day. Recording it again replaces the outcome "
-                    "and adds any new observations. A defaulted visit counts towards the "
-                    "defaulted-visits escalation (R1), evaluated once it is saved.",
+        "ids of people on the visit's case; each child listed must have lived "
+        "in the household that day. Recording it again replaces the outcome "
+        "and adds any new observations. A defaulted visit counts towards the "
+        "defaulted-visits escalation (R1), evaluated once it is saved.",
     )
     @action(detail=True, methods=["post"])
     def record(self, request, pk=None):
@@ -296,8 +351,11 @@ class VisitViewSet(CaseRecordViewSet):
             raise _record_errors(exc) from exc
         return self.respond(self.fresh(visit), "API recorded visit")
 
-    @extend_schema(request=ReasonSerializer, responses=VisitSerializer,
-                   summary="Mark as recorded in error (kept, with the reason; never deleted)")
+    @extend_schema(
+        request=ReasonSerializer,
+        responses=VisitSerializer,
+        summary="Mark as recorded in error (kept, with the reason; never deleted)",
+    )
     @action(detail=True, methods=["post"])
     def in_error(self, request, pk=None):
         visit = self.get_object()

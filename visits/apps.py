@@ -17,18 +17,30 @@ class VisitsConfig(AppConfig):
         signals.escalation_changed.connect(
             reevaluate_when_escalation_closes, dispatch_uid="visits-reevaluate-on-close"
         )
-        post_init.connect(last_seen.visit_loaded, sender=Visit,
-                          dispatch_uid="visits-last-seen-visit-loaded")
-        post_save.connect(last_seen.visit_saved, sender=Visit,
-                          dispatch_uid="visits-last-seen-visit")
-        post_init.connect(last_seen.child_seen_loaded, sender=ChildSeen,
-                          dispatch_uid="visits-last-seen-child-loaded")
-        post_save.connect(last_seen.child_seen_saved, sender=ChildSeen,
-                          dispatch_uid="visits-last-seen-child")
-        post_delete.connect(last_seen.child_seen_deleted, sender=ChildSeen,
-                            dispatch_uid="visits-last-seen-child-deleted")
+        post_init.connect(
+            last_seen.visit_loaded, sender=Visit, dispatch_uid="visits-last-seen-visit-loaded"
+        )
+        post_save.connect(
+            last_seen.visit_saved, sender=Visit, dispatch_uid="visits-last-seen-visit"
+        )
+        post_init.connect(
+            last_seen.child_seen_loaded,
+            sender=ChildSeen,
+            dispatch_uid="visits-last-seen-child-loaded",
+        )
+        post_save.connect(
+            last_seen.child_seen_saved, sender=ChildSeen, dispatch_uid="visits-last-seen-child"
+        )
+        post_delete.connect(
+            last_seen.child_seen_deleted,
+            sender=ChildSeen,
+            dispatch_uid="visits-last-seen-child-deleted",
+        )
 
         from .views import case_panel
 
-        panels.register(panels.Panel(key="visits", template="visits/_case_panel.html",
-                                     context=case_panel, order=10))
+        panels.register(
+            panels.Panel(
+                key="visits", template="visits/_case_panel.html", context=case_panel, order=10
+            )
+        )

@@ -52,35 +52,44 @@ class GovukForm(GovukFormMixin, forms.Form):
 
 
 class VisitDetailsForm(GovukForm):
-    kind = forms.ChoiceField(label="Kind of visit", choices=Visit.Kind.choices,
-                             widget=forms.RadioSelect)
+    kind = forms.ChoiceField(
+        label="Kind of visit", choices=Visit.Kind.choices, widget=forms.RadioSelect
+    )
     announced = forms.TypedChoiceField(
-        label="Will the family know you are coming?", widget=forms.RadioSelect,
-        choices=[("yes", "Announced"), ("no", "Unannounced")], coerce=_yes_no,
+        label="Will the family know you are coming?",
+        widget=forms.RadioSelect,
+        choices=[("yes", "Announced"), ("no", "Unannounced")],
+        coerce=_yes_no,
     )
     joint_worker = forms.ModelChoiceField(
-        label="Joint visitor from your service", queryset=User.objects.none(), required=False,
+        label="Joint visitor from your service",
+        queryset=User.objects.none(),
+        required=False,
         empty_label="No colleague",
     )
     joint_agency = forms.ModelChoiceField(
-        label="Joint visitor from another agency", queryset=Agency.objects.filter(active=True),
-        required=False, empty_label="No agency",
+        label="Joint visitor from another agency",
+        queryset=Agency.objects.filter(active=True),
+        required=False,
+        empty_label="No agency",
     )
-    purpose = forms.CharField(max_length=2000, required=False,
-                              widget=forms.Textarea(attrs={"rows": 3}))
+    purpose = forms.CharField(
+        max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
     def __init__(self, *args, case, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["joint_worker"].queryset = User.objects.filter(
-            is_active=True, team=case.team).exclude(pk=user.pk).order_by("first_name")
-
+        self.fields["joint_worker"].queryset = (
+            User.objects.filter(is_active=True, team=case.team)
+            .exclude(pk=user.pk)
+            .order_by("first_name")
+        )
 
 
 class VisitPlanForm(VisitDetailsForm):
     date = GovukDateField(label="Date of the visit")
     time = TimeField(label="Time", help_text="For example, 14:30 or 7am")
-    field_order = ["date", "time", "kind", "announced", "joint_worker", "joint_agency",
-                   "purpose"]
+    field_order = ["date", "time", "kind", "announced", "joint_worker", "joint_agency", "purpose"]
 
     def planned_for(self):
         data = self.cleaned_data
@@ -89,47 +98,67 @@ class VisitPlanForm(VisitDetailsForm):
 
 class VisitOutcomeForm(GovukForm):
     outcome = forms.ChoiceField(
-        label="What happened?", widget=forms.RadioSelect,
+        label="What happened?",
+        widget=forms.RadioSelect,
         choices=[
             (Visit.Outcome.COMPLETED, "The visit happened"),
-            (Visit.Outcome.DEFAULTED, "The family defeated it (no answer, refused entry, not "
-                                      "in, did not attend, cancelled by them)"),
+            (
+                Visit.Outcome.DEFAULTED,
+                "The family defeated it (no answer, refused entry, not "
+                "in, did not attend, cancelled by them)",
+            ),
             (Visit.Outcome.CANCELLED_BY_WORKER, "I cancelled it"),
         ],
     )
     default_reason = forms.ChoiceField(
-        label="If the family defeated it, how?", widget=forms.RadioSelect, required=False,
+        label="If the family defeated it, how?",
+        widget=forms.RadioSelect,
+        required=False,
         choices=Visit.DefaultReason.choices,
     )
     date = GovukDateField(label="Date it happened")
-    time = TimeField(label="Time it happened",
-                     help_text="The real time, for example 07:15 or 4:45pm")
+    time = TimeField(
+        label="Time it happened", help_text="The real time, for example 07:15 or 4:45pm"
+    )
     present_members = forms.ModelMultipleChoiceField(
-        label="Who from the household was there?", queryset=User.objects.none(),
-        widget=forms.CheckboxSelectMultiple, required=False,
+        label="Who from the household was there?",
+        queryset=User.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
     )
     others_present = forms.CharField(
-        label="Anyone else there", max_length=2000, required=False,
+        label="Anyone else there",
+        max_length=2000,
+        required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Any adult you did not expect: their name if given, or what they look like",
     )
     parent_report = forms.CharField(
-        label="What the parents or carers told you", max_length=10000, required=False,
+        label="What the parents or carers told you",
+        max_length=10000,
+        required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Their account. What you saw yourself goes under direct observation.",
     )
     observed = forms.CharField(
-        label="Direct observation: what you saw between parent and child", max_length=5000,
-        required=False, widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="What you saw yourself, for example how the parent responded when the baby "
-                  "cried",
+        label="Direct observation: what you saw between parent and child",
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What you saw yourself, for example how the parent responded when the baby cried",
     )
     observed_analysis = forms.CharField(
-        label="Your analysis of what you saw", max_length=5000, required=False,
+        label="Your analysis of what you saw",
+        max_length=5000,
+        required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-    notes = forms.CharField(label="Other notes", max_length=10000, required=False,
-                            widget=forms.Textarea(attrs={"rows": 3}))
+    notes = forms.CharField(
+        label="Other notes",
+        max_length=10000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
 
     def __init__(self, *args, members, **kwargs):
         super().__init__(*args, **kwargs)
@@ -144,8 +173,9 @@ class VisitOutcomeForm(GovukForm):
         if data.get("date") and data.get("time") is not None:
             when = timezone.make_aware(datetime.datetime.combine(data["date"], data["time"]))
             if when > timezone.now():
-                self.add_error("date", "The visit must be now or in the past: plan a future "
-                                       "visit instead")
+                self.add_error(
+                    "date", "The visit must be now or in the past: plan a future visit instead"
+                )
         return data
 
     def occurred_at(self):
@@ -156,21 +186,30 @@ class VisitOutcomeForm(GovukForm):
 class ChildSeenForm(GovukForm):
     """One per child in the household: the child's part of the visit."""
 
-    seen = forms.ChoiceField(label="Seen?", choices=YES_NO, widget=forms.RadioSelect,
-                             required=False)
-    seen_alone = forms.ChoiceField(label="Seen alone?", choices=YES_NO,
-                                   widget=forms.RadioSelect, required=False)
-    bedroom_seen = forms.ChoiceField(label="Bedroom seen?", choices=YES_NO_NA,
-                                     widget=forms.RadioSelect, required=False)
+    seen = forms.ChoiceField(
+        label="Seen?", choices=YES_NO, widget=forms.RadioSelect, required=False
+    )
+    seen_alone = forms.ChoiceField(
+        label="Seen alone?", choices=YES_NO, widget=forms.RadioSelect, required=False
+    )
+    bedroom_seen = forms.ChoiceField(
+        label="Bedroom seen?", choices=YES_NO_NA, widget=forms.RadioSelect, required=False
+    )
     reason_not_seen = forms.CharField(
-        label="Why not seen, or not seen alone", max_length=500, required=False,
+        label="Why not seen, or not seen alone",
+        max_length=500,
+        required=False,
     )
     child_views = forms.CharField(
-        label="What the child said, in their own words", max_length=5000, required=False,
+        label="What the child said, in their own words",
+        max_length=5000,
+        required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     presentation = forms.CharField(
-        label="How the child presented", max_length=5000, required=False,
+        label="How the child presented",
+        max_length=5000,
+        required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Appearance, mood, behaviour, how they were with the adults",
     )
@@ -201,7 +240,8 @@ class ChildSeenForm(GovukForm):
                 return {"missing": True}
             return None
         return {
-            "seen": seen, "seen_alone": bool(_yes_no(data.get("seen_alone"))),
+            "seen": seen,
+            "seen_alone": bool(_yes_no(data.get("seen_alone"))),
             "bedroom_seen": _yes_no(data.get("bedroom_seen")),
             "reason_not_seen": data.get("reason_not_seen", ""),
             "child_views": data.get("child_views", ""),
@@ -210,5 +250,8 @@ class ChildSeenForm(GovukForm):
 
 
 class InErrorForm(GovukForm):
-    reason = forms.CharField(label="Why was this visit recorded in error?", max_length=500,
-                             widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(
+        label="Why was this visit recorded in error?",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

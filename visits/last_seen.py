@@ -32,8 +32,9 @@ _state = threading.local()
 
 
 def _counted_rows(pairs_q: Q | None = None, child_seen=ChildSeen):
-    rows = child_seen.objects.filter(visit__in_error=False,
-                                     visit__outcome=Visit.Outcome.COMPLETED).order_by()
+    rows = child_seen.objects.filter(
+        visit__in_error=False, visit__outcome=Visit.Outcome.COMPLETED
+    ).order_by()
     return rows.filter(pairs_q) if pairs_q is not None else rows
 
 
@@ -42,17 +43,29 @@ def _work_out(pairs_q: Q | None, child_seen=ChildSeen) -> dict[tuple[int, int], 
     None): two reads, whatever the number of children or visits."""
     found: dict[tuple[int, int], dict] = {}
     for case_id, child_id, last, alone in (
-        _counted_rows(pairs_q, child_seen).order_by().values("visit__case_id", "child_id")
-        .annotate(last=Max("visit__occurred_at", filter=Q(seen=True)),
-                  alone=Max("visit__occurred_at", filter=Q(seen_alone=True)))
+        _counted_rows(pairs_q, child_seen)
+        .order_by()
+        .values("visit__case_id", "child_id")
+        .annotate(
+            last=Max("visit__occurred_at", filter=Q(seen=True)),
+            alone=Max("visit__occurred_at", filter=Q(seen_alone=True)),
+        )
         .values_list("visit__case_id", "child_id", "last", "alone")
     ):
-        found[(case_id, child_id)] = {"last_seen_at": last, "last_alone_at": alone,
-                                      "alone_in_last_three": False}
+        found[(case_id, child_id)] = {
+            "last_seen_at": last,
+            "last_alone_at": alone,
+            "alone_in_last_three": False,
+        }
     latest = (
         _counted_rows(pairs_q, child_seen)
-        .annotate(place=Window(RowNumber(), partition_by=[F("visit__case_id"), F("child_id")],
-                               order_by=[F("visit__occurred_at").desc(), F("visit_id").desc()]))
+        .annotate(
+            place=Window(
+                RowNumber(),
+                partition_by=[F("visit__case_id"), F("child_id")],
+                order_by=[F("visit__occurred_at").desc(), F("visit_id").desc()],
+            )
+        )
         .filter(place__lte=LAST_VISITS)
         .values_list("visit__case_id", "child_id", "seen_alone")
     )
@@ -65,11 +78,17 @@ def _work_out(pairs_q: Q | None, child_seen=ChildSeen) -> dict[tuple[int, int], 
 
 
 def _write(values: dict[tuple[int, int], dict], last_seen=ChildLastSeen) -> None:
-    rows = [last_seen(case_id=case_id, child_id=child_id, **fields)
-            for (case_id, child_id), fields in values.items()]
+    rows = [
+        last_seen(case_id=case_id, child_id=child_id, **fields)
+        for (case_id, child_id), fields in values.items()
+    ]
     last_seen.objects.bulk_create(
-        rows, batch_size=_BATCH, update_conflicts=True, unique_fields=["case", "child"],
-        update_fields=["last_seen_at", "last_alone_at", "alone_in_last_three"])
+        rows,
+        batch_size=_BATCH,
+        update_conflicts=True,
+        unique_fields=["case", "child"],
+        update_fields=["last_seen_at", "last_alone_at", "alone_in_last_three"],
+    )
 
 
 _NONE = {"last_seen_at": None, "last_alone_at": None, "alone_in_last_three": None}
@@ -92,8 +111,12 @@ def refresh(pairs: Iterable[tuple[int, int]]) -> None:
     # visit services lock the case too, so this adds no wait of its own.
     # A save outside any transaction (a script, autocommit) gets one of its own here.
     with transaction.atomic():
-        list(Case.objects.select_for_update().filter(pk__in=cases).order_by("pk")
-             .values_list("pk", flat=True))
+        list(
+            Case.objects.select_for_update()
+            .filter(pk__in=cases)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
         found = _work_out(Q(visit__case_id__in=cases, child_id__in=children))
         # A child whose only visit was recorded in error has no visit left: blank again.
         _write({pair: found.get(pair, _NONE) for pair in pairs})
@@ -155,8 +178,11 @@ def _pairs_of(instance: ChildSeen) -> set[tuple[int, int]]:
         return {(instance.visit.case_id, instance.child_id)}
     visits = {visit_id for visit_id, _ in keys if visit_id is not None}
     case_of = dict(Visit.objects.filter(pk__in=visits).values_list("pk", "case_id"))
-    return {(case_of[visit_id], child_id) for visit_id, child_id in keys
-            if visit_id in case_of and child_id is not None}
+    return {
+        (case_of[visit_id], child_id)
+        for visit_id, child_id in keys
+        if visit_id in case_of and child_id is not None
+    }
 
 
 def child_seen_saved(sender, instance: ChildSeen, raw=False, **kwargs):

@@ -37,11 +37,19 @@ class Visit(InErrorFields):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="visits_led"
     )
     joint_worker = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="visits_joined", verbose_name="joint visitor (colleague)",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="visits_joined",
+        verbose_name="joint visitor (colleague)",
     )
     joint_agency = models.ForeignKey(
-        Agency, on_delete=models.PROTECT, null=True, blank=True, related_name="joint_visits",
+        Agency,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="joint_visits",
         verbose_name="joint visitor (agency)",
     )
     purpose = models.TextField(max_length=2000, blank=True)
@@ -49,25 +57,35 @@ class Visit(InErrorFields):
     outcome = models.CharField(max_length=12, choices=Outcome.choices, default=Outcome.PLANNED)
     default_reason = models.CharField(max_length=24, choices=DefaultReason.choices, blank=True)
     occurred_at = models.DateTimeField(
-        "when it happened", null=True, blank=True,
+        "when it happened",
+        null=True,
+        blank=True,
         help_text="The real time of the visit or attempt, which may differ from the plan",
     )
     present_members = models.ManyToManyField(
-        Person, related_name="visits_present", blank=True,
+        Person,
+        related_name="visits_present",
+        blank=True,
         verbose_name="household members present",
     )
     others_present = models.TextField(
-        max_length=2000, blank=True,
+        max_length=2000,
+        blank=True,
         help_text="Anyone else there: who they are, or what they look like if unknown",
     )
     parent_report = models.TextField(
-        "what the parents or carers said", max_length=10000, blank=True,
+        "what the parents or carers said",
+        max_length=10000,
+        blank=True,
         help_text="Their account, kept apart from what you saw yourself",
     )
     notes = models.TextField("worker's notes", max_length=10000, blank=True)
     outcome_recorded_at = models.DateTimeField(null=True, blank=True)
     outcome_recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
     )
     created_at = models.DateTimeField()
@@ -94,14 +112,20 @@ class Visit(InErrorFields):
             models.Index(fields=["lead_worker", "planned_for"]),
             # A case's completed visits newest first, from the index alone: working out
             # its children's last-seen rows (visits.last_seen) reads them.
-            models.Index(fields=["case", "-occurred_at"], include=["id"],
-                         name="visit_completed_by_case",
-                         condition=Q(outcome="completed", in_error=False)),
+            models.Index(
+                fields=["case", "-occurred_at"],
+                include=["id"],
+                name="visit_completed_by_case",
+                condition=Q(outcome="completed", in_error=False),
+            ),
             # Defaulted visits in a month (the managers' dashboards): a few thousand
             # rows of half a million, found by time and counted from the index alone.
-            models.Index(fields=["occurred_at"], include=["case", "id"],
-                         name="visit_defaulted_by_time",
-                         condition=Q(outcome="defaulted", in_error=False)),
+            models.Index(
+                fields=["occurred_at"],
+                include=["case", "id"],
+                name="visit_defaulted_by_time",
+                condition=Q(outcome="defaulted", in_error=False),
+            ),
         ]
 
     def __str__(self):
@@ -128,7 +152,9 @@ class ChildSeen(models.Model):
         "the child's views, in their own words", max_length=5000, blank=True
     )
     presentation = models.TextField(
-        "how the child presented", max_length=5000, blank=True,
+        "how the child presented",
+        max_length=5000,
+        blank=True,
         help_text="Your view: appearance, mood, behaviour, interaction",
     )
     history = HistoricalRecords()
@@ -137,8 +163,13 @@ class ChildSeen(models.Model):
         ordering = ["child__date_of_birth", "id"]
         verbose_name_plural = "children seen"
         # A child's visits with whether they were seen (alone), from the index alone.
-        indexes = [models.Index(fields=["child", "visit"], include=["seen", "seen_alone"],
-                                name="child_seen_by_child")]
+        indexes = [
+            models.Index(
+                fields=["child", "visit"],
+                include=["seen", "seen_alone"],
+                name="child_seen_by_child",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(fields=["visit", "child"], name="child_seen_once_per_visit"),
             models.CheckConstraint(
@@ -155,11 +186,17 @@ class Observation(models.Model):
 
     visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="observations")
     adult = models.ForeignKey(
-        Person, on_delete=models.PROTECT, related_name="observations_as_adult", null=True,
+        Person,
+        on_delete=models.PROTECT,
+        related_name="observations_as_adult",
+        null=True,
         blank=True,
     )
     child = models.ForeignKey(
-        Person, on_delete=models.PROTECT, related_name="observations_as_child", null=True,
+        Person,
+        on_delete=models.PROTECT,
+        related_name="observations_as_child",
+        null=True,
         blank=True,
     )
     what_was_seen = models.TextField(max_length=5000)

@@ -31,10 +31,18 @@ class ChildSeenStatus:
 def children_seen_status(case: Case, *, today: datetime.date) -> list[ChildSeenStatus]:
     children = case_queries.children_plan_status(case, today=today)
     ids = [child.pk for child, _ in children]
-    by_child = {row["child_id"]: row for row in ChildLastSeen.objects.filter(
-        case=case, child_id__in=ids).values("child_id", "last_seen_at", "last_alone_at")}
-    joined = dict(Membership.objects.filter(case=case, person_id__in=ids, in_error=False).values(
-        "person_id").annotate(first=Min("start_date")).values_list("person_id", "first"))
+    by_child = {
+        row["child_id"]: row
+        for row in ChildLastSeen.objects.filter(case=case, child_id__in=ids).values(
+            "child_id", "last_seen_at", "last_alone_at"
+        )
+    }
+    joined = dict(
+        Membership.objects.filter(case=case, person_id__in=ids, in_error=False)
+        .values("person_id")
+        .annotate(first=Min("start_date"))
+        .values_list("person_id", "first")
+    )
     pending = []
     for child, plan in children:
         row = by_child.get(child.pk, {})
@@ -46,14 +54,20 @@ def children_seen_status(case: Case, *, today: datetime.date) -> list[ChildSeenS
         pending.append((child, plan, last_day, last_alone, interval, opened))
     # One read of closure days for every child's date, not one each.
     calendar = WorkingDayCalendar.for_starts(
-        [p[2] or p[5] for p in pending], max([p[4] for p in pending], default=0))
+        [p[2] or p[5] for p in pending], max([p[4] for p in pending], default=0)
+    )
     result = []
     for child, plan, last_day, last_alone, interval, opened in pending:
-        result.append(ChildSeenStatus(
-            child=child, on_plan=plan is not None, last_seen=last_day,
-            last_seen_alone=timezone.localdate(last_alone) if last_alone else None,
-            next_due=rules.next_visit_due(last_day, opened_on=opened, interval=interval,
-                                          calendar=calendar),
-            interval=interval,
-        ))
+        result.append(
+            ChildSeenStatus(
+                child=child,
+                on_plan=plan is not None,
+                last_seen=last_day,
+                last_seen_alone=timezone.localdate(last_alone) if last_alone else None,
+                next_due=rules.next_visit_due(
+                    last_day, opened_on=opened, interval=interval, calendar=calendar
+                ),
+                interval=interval,
+            )
+        )
     return result

@@ -21,7 +21,8 @@ def count_window_start(case: Case) -> datetime.date:
     cancelled fired, whichever is latest."""
     start = case.opened_on
     closed = Escalation.objects.filter(
-        case=case, kind=Escalation.Kind.DEFAULTED_VISITS,
+        case=case,
+        kind=Escalation.Kind.DEFAULTED_VISITS,
         state__in=[Escalation.State.MET, Escalation.State.MET_LATE, Escalation.State.CANCELLED],
     )
     for escalation in closed:
@@ -63,7 +64,9 @@ def defaulted_visits_verdict(case: Case) -> DefaultsVerdict:
     window_start_at = timezone.make_aware(datetime.datetime.combine(start, datetime.time.min))
     defaults = list(
         Visit.objects.filter(
-            case=case, outcome=Visit.Outcome.DEFAULTED, in_error=False,
+            case=case,
+            outcome=Visit.Outcome.DEFAULTED,
+            in_error=False,
             occurred_at__gte=window_start_at,
         ).order_by("occurred_at", "id")
     )
@@ -76,8 +79,9 @@ def defaulted_visits_verdict(case: Case) -> DefaultsVerdict:
 def visit_interval(case: Case, *, child_on_plan: bool) -> int:
     """Working days allowed between visits to a child: the case's own, or the policy."""
     override = getattr(case, "visit_frequency", None)
-    return interval_for(override.working_days if override is not None else None,
-                        child_on_plan=child_on_plan)
+    return interval_for(
+        override.working_days if override is not None else None, child_on_plan=child_on_plan
+    )
 
 
 def interval_for(case_own: int | None, *, child_on_plan: bool) -> int:
@@ -90,8 +94,9 @@ def interval_for(case_own: int | None, *, child_on_plan: bool) -> int:
     return settings.VISIT_EVERY_WORKING_DAYS_CIN
 
 
-def next_visit_due(last_seen: datetime.date | None, *, opened_on: datetime.date,
-                   interval: int, calendar=None) -> datetime.date:
+def next_visit_due(
+    last_seen: datetime.date | None, *, opened_on: datetime.date, interval: int, calendar=None
+) -> datetime.date:
     """Due `interval` working days after the child was last seen (or the case opened).
     `calendar` (a safeguarding.workdays.WorkingDayCalendar) dates many children with
     one read of closure days."""

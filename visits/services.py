@@ -63,8 +63,7 @@ def household_on(case: Case, day: datetime.date):
 
 def children_in_household(case: Case, day: datetime.date) -> list[Person]:
     return [
-        m.person for m in household_on(case, day)
-        if m.relationship == Membership.Relationship.CHILD
+        m.person for m in household_on(case, day) if m.relationship == Membership.Relationship.CHILD
     ]
 
 
@@ -89,15 +88,26 @@ def visit_plan(
     if not case.is_open:
         raise ValidationError("This case is closed: reopen it before planning a visit")
     if timezone.localdate(planned_for) < case.opened_on:
-        raise ValidationError({"planned_for": "The visit cannot be before the case opened "
-                                              f"({case.opened_on:%d/%m/%Y})"})
+        raise ValidationError(
+            {
+                "planned_for": "The visit cannot be before the case opened "
+                f"({case.opened_on:%d/%m/%Y})"
+            }
+        )
     lead_worker = lead_worker or actor
     if joint_worker is not None and joint_worker == lead_worker:
         raise ValidationError({"joint_worker": "The joint visitor must be someone else"})
     visit = Visit(
-        case=case, planned_for=planned_for, kind=kind, announced=announced,
-        lead_worker=lead_worker, joint_worker=joint_worker, joint_agency=joint_agency,
-        purpose=purpose.strip(), created_at=now, created_by=actor,
+        case=case,
+        planned_for=planned_for,
+        kind=kind,
+        announced=announced,
+        lead_worker=lead_worker,
+        joint_worker=joint_worker,
+        joint_agency=joint_agency,
+        purpose=purpose.strip(),
+        created_at=now,
+        created_by=actor,
     )
     _save(visit, actor)
     signals.visit_planned.send(sender=Visit, visit=visit, actor=actor, now=now)
@@ -106,14 +116,18 @@ def visit_plan(
 
 def _validate_outcome(visit: Visit, data: Outcome, now) -> None:
     errors = {}
-    if data.outcome not in (Visit.Outcome.COMPLETED, Visit.Outcome.DEFAULTED,
-                            Visit.Outcome.CANCELLED_BY_WORKER):
+    if data.outcome not in (
+        Visit.Outcome.COMPLETED,
+        Visit.Outcome.DEFAULTED,
+        Visit.Outcome.CANCELLED_BY_WORKER,
+    ):
         errors["outcome"] = "Select what happened"
     if data.occurred_at > now:
         errors["occurred_at"] = "The time of the visit must be now or in the past"
     elif timezone.localdate(data.occurred_at) < visit.case.opened_on:
-        errors["occurred_at"] = ("The visit cannot be before the case opened "
-                                 f"({visit.case.opened_on:%d/%m/%Y})")
+        errors["occurred_at"] = (
+            f"The visit cannot be before the case opened ({visit.case.opened_on:%d/%m/%Y})"
+        )
     if data.outcome == Visit.Outcome.DEFAULTED:
         if data.default_reason not in Visit.DefaultReason.values:
             errors["default_reason"] = "Select how the family defeated the visit"
@@ -129,17 +143,25 @@ def _validate_outcome(visit: Visit, data: Outcome, now) -> None:
     household = {p.pk for p in children_in_household(visit.case, day)}
     for i, child in enumerate(data.children):
         if child.child.pk not in household:
-            raise ValidationError({f"children-{i}": f"{child.child.full_name} was not living in "
-                                                    f"the household on {day:%d/%m/%Y}"})
+            raise ValidationError(
+                {
+                    f"children-{i}": f"{child.child.full_name} was not living in "
+                    f"the household on {day:%d/%m/%Y}"
+                }
+            )
         if child.seen_alone and not child.seen:
-            raise ValidationError({f"children-{i}": f"{child.child.full_name} cannot be seen "
-                                                    "alone without being seen"})
+            raise ValidationError(
+                {
+                    f"children-{i}": f"{child.child.full_name} cannot be seen "
+                    "alone without being seen"
+                }
+            )
         if completed and not child.seen and not child.reason_not_seen.strip():
-            raise ValidationError({f"children-{i}": "Say why "
-                                                    f"{child.child.full_name} was not seen"})
+            raise ValidationError(
+                {f"children-{i}": f"Say why {child.child.full_name} was not seen"}
+            )
     members = {m.person_id for m in household_on(visit.case, day)} | {
-        m.person_id for m in Membership.objects.filter(
-            Membership.active_on_q(day), case=visit.case)
+        m.person_id for m in Membership.objects.filter(Membership.active_on_q(day), case=visit.case)
     }
     for person in data.present_members:
         if person.pk not in members:
@@ -182,16 +204,26 @@ def visit_record(*, actor, visit: Visit, data: Outcome, now=None) -> Visit:
         _save(row, actor)
     # Observations are added, never replaced: what was seen stays on record. Sending
     # the same observation again (a re-recorded visit, a retried request) adds nothing.
-    kept = {(o.adult_id, o.child_id, o.what_was_seen, o.analysis)
-            for o in visit.observations.all()}
+    kept = {(o.adult_id, o.child_id, o.what_was_seen, o.analysis) for o in visit.observations.all()}
     for item in data.observations:
-        key = (item.adult.pk if item.adult else None, item.child.pk if item.child else None,
-               item.what_was_seen.strip(), item.analysis.strip())
+        key = (
+            item.adult.pk if item.adult else None,
+            item.child.pk if item.child else None,
+            item.what_was_seen.strip(),
+            item.analysis.strip(),
+        )
         if item.what_was_seen.strip() and key not in kept:
             kept.add(key)
-            _save(Observation(visit=visit, adult=item.adult, child=item.child,
-                              what_was_seen=item.what_was_seen.strip(),
-                              analysis=item.analysis.strip()), actor)
+            _save(
+                Observation(
+                    visit=visit,
+                    adult=item.adult,
+                    child=item.child,
+                    what_was_seen=item.what_was_seen.strip(),
+                    analysis=item.analysis.strip(),
+                ),
+                actor,
+            )
     _save(visit, actor)  # a history row with the people present
     signals.visit_recorded.send(sender=Visit, visit=visit, actor=actor, now=now)
     case_id = visit.case_id
@@ -199,14 +231,31 @@ def visit_record(*, actor, visit: Visit, data: Outcome, now=None) -> Visit:
     return visit
 
 
-def visit_log(*, actor, case: Case, data: Outcome, kind: str = Visit.Kind.HOME,
-              announced: bool = True, joint_worker=None, joint_agency=None, purpose: str = "",
-              now=None) -> Visit:
+def visit_log(
+    *,
+    actor,
+    case: Case,
+    data: Outcome,
+    kind: str = Visit.Kind.HOME,
+    announced: bool = True,
+    joint_worker=None,
+    joint_agency=None,
+    purpose: str = "",
+    now=None,
+) -> Visit:
     """Plan and record in one step: the visit a worker logs from the doorstep."""
     with transaction.atomic():
-        visit = visit_plan(actor=actor, case=case, planned_for=data.occurred_at, kind=kind,
-                           announced=announced, joint_worker=joint_worker,
-                           joint_agency=joint_agency, purpose=purpose, now=now)
+        visit = visit_plan(
+            actor=actor,
+            case=case,
+            planned_for=data.occurred_at,
+            kind=kind,
+            announced=announced,
+            joint_worker=joint_worker,
+            joint_agency=joint_agency,
+            purpose=purpose,
+            now=now,
+        )
         return visit_record(actor=actor, visit=visit, data=data, now=now)
 
 
@@ -231,8 +280,12 @@ def visits_evaluate_case(case_id: int, *, now=None) -> Escalation | None:
         f"{visit.get_default_reason_display().lower()}."
     )
     return case_services.escalation_open(
-        case=case, kind=Escalation.Kind.DEFAULTED_VISITS, trigger_date=verdict.trigger_date,
-        reason=reason, trigger_count=verdict.count, now=now,
+        case=case,
+        kind=Escalation.Kind.DEFAULTED_VISITS,
+        trigger_date=verdict.trigger_date,
+        reason=reason,
+        trigger_count=verdict.count,
+        now=now,
     )
 
 

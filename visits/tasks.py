@@ -11,8 +11,14 @@ from . import services
 from .models import Visit
 
 
-@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5,
-             soft_time_limit=60, time_limit=90)
+@shared_task(
+    acks_late=True,
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    max_retries=5,
+    soft_time_limit=60,
+    time_limit=90,
+)
 def visits_evaluate_case(case_id: int):
     """Evaluate the defaulted-visits rule for one case. Idempotent."""
     escalation = services.visits_evaluate_case(case_id)
@@ -24,9 +30,7 @@ def visits_sweep_recent():
     """Re-evaluate cases whose visits changed recently, in case a message was lost.
     Reads by the time a visit was changed, so its cost grows with recent activity,
     not with the number of cases."""
-    since = timezone.now() - datetime.timedelta(
-        minutes=settings.ESCALATION_SWEEP_LOOKBACK_MINUTES
-    )
+    since = timezone.now() - datetime.timedelta(minutes=settings.ESCALATION_SWEEP_LOOKBACK_MINUTES)
     case_ids = set(
         Visit.objects.filter(
             Q(outcome_recorded_at__gte=since) | Q(in_error_at__gte=since)

@@ -25,8 +25,9 @@ def _page(request, case, template, status=200, **extra):
 def _child_forms(request, case, day, bound):
     children = services.children_in_household(case, day)
     return [
-        forms.ChildSeenForm(request.POST if bound else None, child=child,
-                            prefix=f"child-{child.pk}")
+        forms.ChildSeenForm(
+            request.POST if bound else None, child=child, prefix=f"child-{child.pk}"
+        )
         for child in children
     ]
 
@@ -48,13 +49,20 @@ def _outcome_from_forms(outcome_form, child_forms):
     data = outcome_form.cleaned_data
     observations = []
     if data.get("observed"):
-        observations.append(services.ObservationInput(
-            what_was_seen=data["observed"], analysis=data.get("observed_analysis", "")))
+        observations.append(
+            services.ObservationInput(
+                what_was_seen=data["observed"], analysis=data.get("observed_analysis", "")
+            )
+        )
     return services.Outcome(
-        outcome=data["outcome"], occurred_at=outcome_form.occurred_at(),
-        default_reason=data.get("default_reason") or "", children=children,
-        observations=observations, present_members=list(data["present_members"]),
-        others_present=data["others_present"], parent_report=data["parent_report"],
+        outcome=data["outcome"],
+        occurred_at=outcome_form.occurred_at(),
+        default_reason=data.get("default_reason") or "",
+        children=children,
+        observations=observations,
+        present_members=list(data["present_members"]),
+        others_present=data["others_present"],
+        parent_report=data["parent_report"],
         notes=data["notes"],
     )
 
@@ -73,24 +81,39 @@ def visit_log(request, pk):
     today = timezone.localdate()
     now = timezone.localtime()
     bound = request.method == "POST"
-    details = forms.VisitDetailsForm(request.POST if bound else None, case=case,
-                                     user=request.user, prefix="v",
-                                     initial={"kind": "home", "announced": "yes"})
+    details = forms.VisitDetailsForm(
+        request.POST if bound else None,
+        case=case,
+        user=request.user,
+        prefix="v",
+        initial={"kind": "home", "announced": "yes"},
+    )
     outcome = forms.VisitOutcomeForm(
-        request.POST if bound else None, members=_members(case, today), prefix="o",
+        request.POST if bound else None,
+        members=_members(case, today),
+        prefix="o",
         initial={"date": today, "time": now.strftime("%H:%M")},
     )
     child_forms = _child_forms(request, case, today, bound)
-    if bound and details.is_valid() and outcome.is_valid() and all(
-            f.is_valid() for f in child_forms):
+    if (
+        bound
+        and details.is_valid()
+        and outcome.is_valid()
+        and all(f.is_valid() for f in child_forms)
+    ):
         data = _outcome_from_forms(outcome, child_forms)
         if data is not None:
             d = details.cleaned_data
             try:
                 visit = services.visit_log(
-                    actor=request.user, case=case, data=data, kind=d["kind"],
-                    announced=d["announced"], joint_worker=d["joint_worker"],
-                    joint_agency=d["joint_agency"], purpose=d["purpose"],
+                    actor=request.user,
+                    case=case,
+                    data=data,
+                    kind=d["kind"],
+                    announced=d["announced"],
+                    joint_worker=d["joint_worker"],
+                    joint_agency=d["joint_agency"],
+                    purpose=d["purpose"],
                 )
             except ValidationError as exc:
                 apply_service_errors([outcome, details], exc)
@@ -98,15 +121,25 @@ def visit_log(request, pk):
                 messages.success(request, _saved_message(visit))
                 return redirect("cases:detail", case.pk)
     errors = details.errors or outcome.errors or any(f.errors for f in child_forms)
-    return _page(request, case, "visits/visit_form.html", status=400 if errors else 200,
-                 details=details, outcome=outcome, child_forms=child_forms,
-                 title="Record a visit", submit="Save visit")
+    return _page(
+        request,
+        case,
+        "visits/visit_form.html",
+        status=400 if errors else 200,
+        details=details,
+        outcome=outcome,
+        child_forms=child_forms,
+        title="Record a visit",
+        submit="Save visit",
+    )
 
 
 def _saved_message(visit: Visit) -> str:
     if visit.outcome == Visit.Outcome.DEFAULTED:
-        return ("Defaulted visit recorded. Defaulted visits are counted: the team manager "
-                "is alerted when the family defeats a fourth.")
+        return (
+            "Defaulted visit recorded. Defaulted visits are counted: the team manager "
+            "is alerted when the family defeats a fourth."
+        )
     return "Visit recorded"
 
 
@@ -116,23 +149,39 @@ def visit_plan(request, pk):
     case = case_for_page(request, pk, "opened plan a visit")
     if not case.is_open:
         raise PermissionDenied("This case is closed")
-    form = forms.VisitPlanForm(request.POST or None, case=case, user=request.user,
-                               initial={"kind": "home", "announced": "yes"})
+    form = forms.VisitPlanForm(
+        request.POST or None,
+        case=case,
+        user=request.user,
+        initial={"kind": "home", "announced": "yes"},
+    )
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
             services.visit_plan(
-                actor=request.user, case=case, planned_for=form.planned_for(), kind=d["kind"],
-                announced=d["announced"], joint_worker=d["joint_worker"],
-                joint_agency=d["joint_agency"], purpose=d["purpose"],
+                actor=request.user,
+                case=case,
+                planned_for=form.planned_for(),
+                kind=d["kind"],
+                announced=d["announced"],
+                joint_worker=d["joint_worker"],
+                joint_agency=d["joint_agency"],
+                purpose=d["purpose"],
             )
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
             messages.success(request, "Visit planned")
             return redirect("cases:detail", case.pk)
-    return _page(request, case, "visits/plan_form.html", status=400 if form.errors else 200,
-                 form=form, title="Plan a visit", submit="Plan visit")
+    return _page(
+        request,
+        case,
+        "visits/plan_form.html",
+        status=400 if form.errors else 200,
+        form=form,
+        title="Plan a visit",
+        submit="Plan visit",
+    )
 
 
 @login_required
@@ -147,12 +196,19 @@ def visit_record(request, pk, visit_pk):
     initial = {"date": planned.date(), "time": planned.strftime("%H:%M")}
     if visit.outcome != Visit.Outcome.PLANNED:
         occurred = timezone.localtime(visit.occurred_at)
-        initial.update(outcome=visit.outcome, default_reason=visit.default_reason,
-                       date=occurred.date(), time=occurred.strftime("%H:%M"),
-                       others_present=visit.others_present, parent_report=visit.parent_report,
-                       notes=visit.notes, present_members=visit.present_members.all())
-    outcome = forms.VisitOutcomeForm(request.POST if bound else None,
-                                     members=_members(case, day), prefix="o", initial=initial)
+        initial.update(
+            outcome=visit.outcome,
+            default_reason=visit.default_reason,
+            date=occurred.date(),
+            time=occurred.strftime("%H:%M"),
+            others_present=visit.others_present,
+            parent_report=visit.parent_report,
+            notes=visit.notes,
+            present_members=visit.present_members.all(),
+        )
+    outcome = forms.VisitOutcomeForm(
+        request.POST if bound else None, members=_members(case, day), prefix="o", initial=initial
+    )
     child_forms = _child_forms(request, case, day, bound)
     if bound and outcome.is_valid() and all(f.is_valid() for f in child_forms):
         data = _outcome_from_forms(outcome, child_forms)
@@ -165,30 +221,49 @@ def visit_record(request, pk, visit_pk):
                 messages.success(request, _saved_message(visit))
                 return redirect("cases:detail", case.pk)
     errors = outcome.errors or any(f.errors for f in child_forms)
-    return _page(request, case, "visits/visit_form.html", status=400 if errors else 200,
-                 details=None, outcome=outcome, child_forms=child_forms, visit=visit,
-                 title=f"What happened at the visit planned for {planned:%d %B %Y, %H:%M}?",
-                 submit="Save visit")
+    return _page(
+        request,
+        case,
+        "visits/visit_form.html",
+        status=400 if errors else 200,
+        details=None,
+        outcome=outcome,
+        child_forms=child_forms,
+        visit=visit,
+        title=f"What happened at the visit planned for {planned:%d %B %Y, %H:%M}?",
+        submit="Save visit",
+    )
 
 
 @login_required
 def visit_detail(request, pk, visit_pk):
     case = case_for_page(request, pk, "viewed a visit")
     visit = get_object_or_404(
-        Visit.objects.select_related("lead_worker", "joint_worker", "joint_agency",
-                                     "outcome_recorded_by"),
-        pk=visit_pk, case=case,
+        Visit.objects.select_related(
+            "lead_worker", "joint_worker", "joint_agency", "outcome_recorded_by"
+        ),
+        pk=visit_pk,
+        case=case,
     )
-    return _page(request, case, "visits/visit_detail.html", visit=visit,
-                 children=visit.children.select_related("child"),
-                 observations=visit.observations.select_related("adult", "child"))
+    return _page(
+        request,
+        case,
+        "visits/visit_detail.html",
+        visit=visit,
+        children=visit.children.select_related("child"),
+        observations=visit.observations.select_related("adult", "child"),
+    )
 
 
 @login_required
 def visit_list(request, pk):
     case = case_for_page(request, pk, "viewed visits")
-    visits = Visit.objects.filter(case=case).select_related("lead_worker").prefetch_related(
-        "children__child").order_by("-planned_for")
+    visits = (
+        Visit.objects.filter(case=case)
+        .select_related("lead_worker")
+        .prefetch_related("children__child")
+        .order_by("-planned_for")
+    )
     page = Paginator(visits, 25).get_page(request.GET.get("page"))
     return _page(request, case, "visits/visit_list.html", page=page)
 
@@ -201,16 +276,25 @@ def visit_in_error(request, pk, visit_pk):
     form = forms.InErrorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.visit_mark_in_error(actor=request.user, visit=visit,
-                                         reason=form.cleaned_data["reason"])
+            services.visit_mark_in_error(
+                actor=request.user, visit=visit, reason=form.cleaned_data["reason"]
+            )
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
             messages.success(request, "Visit marked as recorded in error")
             return redirect("cases:detail", case.pk)
-    return _page(request, case, "cases/form_page.html", status=400 if form.errors else 200,
-                 form=form, title=f"Recorded in error: {visit}", submit="Mark in error",
-                 intro="", cancel_url=reverse("cases:detail", args=[case.pk]))
+    return _page(
+        request,
+        case,
+        "cases/form_page.html",
+        status=400 if form.errors else 200,
+        form=form,
+        title=f"Recorded in error: {visit}",
+        submit="Mark in error",
+        intro="",
+        cancel_url=reverse("cases:detail", args=[case.pk]),
+    )
 
 
 def case_panel(case, user, today) -> dict:
@@ -220,8 +304,10 @@ def case_panel(case, user, today) -> dict:
         "children": queries.children_seen_status(case, today=today),
         # The latest five that have happened (or were cancelled): planned ones are listed
         # apart, and would otherwise take the places of past visits.
-        "recent": Visit.objects.filter(case=case).exclude(outcome=Visit.Outcome.PLANNED)
+        "recent": Visit.objects.filter(case=case)
+        .exclude(outcome=Visit.Outcome.PLANNED)
         .order_by("-occurred_at", "-id")[:5],
-        "planned": Visit.objects.filter(case=case, outcome=Visit.Outcome.PLANNED,
-                                        in_error=False).order_by("planned_for")[:5],
+        "planned": Visit.objects.filter(
+            case=case, outcome=Visit.Outcome.PLANNED, in_error=False
+        ).order_by("planned_for")[:5],
     }

@@ -159,8 +159,7 @@ def govuk_field(
     hint_text = bound.help_text if hint is None else hint
     errors = list(bound.errors)
     label_text = bound.label if label is None else label
-    optional = (mark_optional and not bound.field.required
-                and kind not in {"checkbox", "checkboxes"})
+    optional = mark_optional and not bound.field.required and kind not in {"checkbox", "checkboxes"}
     size = label_size if label_size in SIZES else ""
 
     described_by = []
@@ -246,9 +245,7 @@ def govuk_error_message(bound, text=None):
         return ""
     ids = field_ids(bound)
     messages = [text] if text else list(bound.errors)
-    return render_to_string(
-        "govuk/_error_message.html", {"errors": messages, "ids": ids}
-    )
+    return render_to_string("govuk/_error_message.html", {"errors": messages, "ids": ids})
 
 
 @register.filter

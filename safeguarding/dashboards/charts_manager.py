@@ -9,8 +9,7 @@ from django.utils.safestring import mark_safe
 
 from chronologies.analysis import BLUE, GREEN, ORANGE, PURPLE, RED
 
-__all__ = ["BLUE", "GREEN", "ORANGE", "PURPLE", "RED", "Chart", "grouped_hbars",
-           "stacked_hbars"]
+__all__ = ["BLUE", "GREEN", "ORANGE", "PURPLE", "RED", "Chart", "grouped_hbars", "stacked_hbars"]
 
 
 @dataclass
@@ -24,9 +23,11 @@ class Chart:
 
 
 def _open(width, height, title):
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-            f'role="img" aria-label="{escape(title)}" class="app-chart" focusable="false" '
-            'font-family="Arial, sans-serif">')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="{escape(title)}" class="app-chart" focusable="false" '
+        'font-family="Arial, sans-serif">'
+    )
 
 
 def _legend(series, x, y, right):
@@ -37,9 +38,11 @@ def _legend(series, x, y, right):
         if xx + w > right and xx > x:
             xx, row = x, row + 1
         yy = y + row * 20
-        parts.append(f'<rect x="{xx:.0f}" y="{yy}" width="12" height="12" fill="{colour}"/>'
-                     f'<text x="{xx + 18:.0f}" y="{yy + 10}" font-size="13">{escape(label)}'
-                     '</text>')
+        parts.append(
+            f'<rect x="{xx:.0f}" y="{yy}" width="12" height="12" fill="{colour}"/>'
+            f'<text x="{xx + 18:.0f}" y="{yy + 10}" font-size="13">{escape(label)}'
+            "</text>"
+        )
         xx += w
     return "".join(parts), row + 1
 
@@ -61,14 +64,15 @@ def grouped_hbars(labels, series, *, title):
     out = [_open(width, height, title), legend]
     for i, label in enumerate(labels):
         y0 = top + i * group_h
-        out.append(f'<text x="{left}" y="{y0 + 13}" font-size="14">'
-                   f'{escape(_label(label))}</text>')
+        out.append(f'<text x="{left}" y="{y0 + 13}" font-size="14">{escape(_label(label))}</text>')
         for j, (_, colour, values) in enumerate(series):
             y = y0 + 18 + j * bar
             w = plot * values[i] / maxv
-            out.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar - 2}" '
-                       f'fill="{colour}"/><text x="{left + w + 4:.1f}" y="{y + bar - 3}" '
-                       f'font-size="12">{values[i]}</text>')
+            out.append(
+                f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar - 2}" '
+                f'fill="{colour}"/><text x="{left + w + 4:.1f}" y="{y + bar - 3}" '
+                f'font-size="12">{values[i]}</text>'
+            )
     out.append("</svg>")
     return mark_safe("".join(out))
 
@@ -86,16 +90,18 @@ def stacked_hbars(labels, series, *, title):
     out = [_open(width, height, title), legend]
     for i, label in enumerate(labels):
         y0 = top + i * row_h
-        out.append(f'<text x="{left}" y="{y0 + 13}" font-size="14">'
-                   f'{escape(_label(label))}</text>')
+        out.append(f'<text x="{left}" y="{y0 + 13}" font-size="14">{escape(_label(label))}</text>')
         y, x = y0 + 18, left
         for _, colour, values in series:
             w = plot * values[i] / maxv
             if w:
-                out.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar}" '
-                           f'fill="{colour}" stroke="#ffffff" stroke-width="1"/>')
+                out.append(
+                    f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar}" '
+                    f'fill="{colour}" stroke="#ffffff" stroke-width="1"/>'
+                )
             x += w
-        out.append(f'<text x="{x + 4:.1f}" y="{y + bar / 2 + 4:.1f}" font-size="13">'
-                   f'{totals[i]}</text>')
+        out.append(
+            f'<text x="{x + 4:.1f}" y="{y + bar / 2 + 4:.1f}" font-size="13">{totals[i]}</text>'
+        )
     out.append("</svg>")
     return mark_safe("".join(out))

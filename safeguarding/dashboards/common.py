@@ -15,8 +15,7 @@ from visits.models import Visit
 DUE_SOON_WORKING_DAYS = 2
 
 
-def due_soon_by(today: datetime.date, calendar: WorkingDayCalendar | None = None
-                ) -> datetime.date:
+def due_soon_by(today: datetime.date, calendar: WorkingDayCalendar | None = None) -> datetime.date:
     """The last deadline that is "due soon": DUE_SOON_WORKING_DAYS working days from
     today (`calendar`: one already read for the page)."""
     calendar = calendar or WorkingDayCalendar.for_starts([today], DUE_SOON_WORKING_DAYS)
@@ -53,7 +52,8 @@ def moment(now: datetime.datetime | None = None) -> Moment:
     now = now or timezone.now()
     today = timezone.localdate(now)
     return Moment(
-        now=now, today=today,
+        now=now,
+        today=today,
         week_start=today - datetime.timedelta(days=today.weekday()),
         month_start=today.replace(day=1),
         quarter_start=datetime.date(today.year, (today.month - 1) // 3 * 3 + 1, 1),
@@ -65,20 +65,29 @@ def hazard_now(m: Moment, case_ref: str):
     on someone on that case today (as the case page's cases.queries.active_hazards).
     Two look-ups rather than one with an OR, so each can use its index."""
     active = Hazard.objects.filter(Hazard.active_on_q(m.today))
-    people = Membership.objects.filter(Membership.active_on_q(m.today),
-                                       case_id=OuterRef(OuterRef(case_ref))).values("person_id")
-    return (Exists(active.filter(case_id=OuterRef(case_ref)))
-            | Exists(active.filter(person_id__in=people)))
+    people = Membership.objects.filter(
+        Membership.active_on_q(m.today), case_id=OuterRef(OuterRef(case_ref))
+    ).values("person_id")
+    return Exists(active.filter(case_id=OuterRef(case_ref))) | Exists(
+        active.filter(person_id__in=people)
+    )
 
 
 def planned_this_week_q(m: Moment) -> Q:
     """Visits still planned for Monday to Sunday of this week."""
-    return Q(outcome=Visit.Outcome.PLANNED, in_error=False,
-             planned_for__gte=m.at(m.week_start),
-             planned_for__lt=m.at(m.week_start + datetime.timedelta(days=7)))
+    return Q(
+        outcome=Visit.Outcome.PLANNED,
+        in_error=False,
+        planned_for__gte=m.at(m.week_start),
+        planned_for__lt=m.at(m.week_start + datetime.timedelta(days=7)),
+    )
 
 
 def defaulted_this_month_q(m: Moment) -> Q:
     """Visits the family defaulted this calendar month (local time), not in error."""
-    return Q(outcome=Visit.Outcome.DEFAULTED, in_error=False,
-             occurred_at__gte=m.at(m.month_start), occurred_at__lt=m.at(m.next_month_start))
+    return Q(
+        outcome=Visit.Outcome.DEFAULTED,
+        in_error=False,
+        occurred_at__gte=m.at(m.month_start),
+        occurred_at__lt=m.at(m.next_month_start),
+    )

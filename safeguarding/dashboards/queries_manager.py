@@ -118,19 +118,20 @@ def case_ids(user, m: Moment, team_id: int | None = None, *, open_only: bool = T
     """
     if team_id is None:
         cases = policy.visible_cases(
-            user, Case.objects.filter(team__in=teams_for(user).values("pk")))
+            user, Case.objects.filter(team__in=teams_for(user).values("pk"))
+        )
         if open_only:
             cases = cases.filter(status=Case.Status.OPEN)
         return cases.values("pk")
     key = ("team cases", user.pk, team_id)
     if key not in m.kept:
         m.kept[key] = list(_team_cases(user, team_id).values_list("pk", "status"))
-    return [pk for pk, status in m.kept[key]
-            if not open_only or status == Case.Status.OPEN]
+    return [pk for pk, status in m.kept[key] if not open_only or status == Case.Status.OPEN]
 
 
-def scoped_cases(user, m: Moment, team_id: int | None = None, *,
-                 open_only: bool = True) -> QuerySet:
+def scoped_cases(
+    user, m: Moment, team_id: int | None = None, *, open_only: bool = True
+) -> QuerySet:
     """The cases of `case_ids`, for the figures that list or count cases."""
     return Case.objects.filter(pk__in=case_ids(user, m, team_id, open_only=open_only))
 
@@ -157,7 +158,8 @@ def _children_on_plan(m: Moment) -> QuerySet:
 def _cases_with_child_on_plan(m: Moment) -> QuerySet:
     """Ids of cases with a current child on a plan today (cases.queries.case_list)."""
     return Membership.objects.filter(
-        Membership.active_on_q(m.today), relationship=Membership.Relationship.CHILD,
+        Membership.active_on_q(m.today),
+        relationship=Membership.Relationship.CHILD,
         person_id__in=_children_on_plan(m),
     ).values("case_id")
 
@@ -183,11 +185,16 @@ def case_flags(m: Moment, few: bool = False) -> dict[str, Q]:
     """The case-level figures as filters on Case. For a team (`few` cases) each case is
     looked up; across the county the sets of ids are read once and hashed."""
     if few:
-        on_plan = Q(Exists(ChildProtectionPlan.objects.filter(
-            ChildProtectionPlan.active_on_q(m.today),
-            Membership.active_on_q(m.today, prefix="child__memberships"),
-            child__memberships__case=OuterRef("pk"),
-            child__memberships__relationship=Membership.Relationship.CHILD)))
+        on_plan = Q(
+            Exists(
+                ChildProtectionPlan.objects.filter(
+                    ChildProtectionPlan.active_on_q(m.today),
+                    Membership.active_on_q(m.today, prefix="child__memberships"),
+                    child__memberships__case=OuterRef("pk"),
+                    child__memberships__relationship=Membership.Relationship.CHILD,
+                )
+            )
+        )
     else:
         on_plan = Q(pk__in=_cases_with_child_on_plan(m))
     return {
@@ -231,42 +238,92 @@ def child_rows(ids, m: Moment, *, few: bool) -> list[ChildRow]:
     if few:
         on_plan = Exists(plans_active_on(m.today).filter(child_id=OuterRef("person_id")))
     else:
-        on_plan = ExpressionWrapper(Q(person_id__in=_children_on_plan(m)),
-                                    output_field=BooleanField())
+        on_plan = ExpressionWrapper(
+            Q(person_id__in=_children_on_plan(m)), output_field=BooleanField()
+        )
     facts = list(
         Membership.objects.filter(
-            Membership.active_on_q(m.today), relationship=Membership.Relationship.CHILD,
-            case_id__in=ids)
+            Membership.active_on_q(m.today),
+            relationship=Membership.Relationship.CHILD,
+            case_id__in=ids,
+        )
         .annotate(
-            seen=FilteredRelation("person__last_seen_rows",
-                                  condition=Q(person__last_seen_rows__case_id=F("case_id"))),
+            seen=FilteredRelation(
+                "person__last_seen_rows", condition=Q(person__last_seen_rows__case_id=F("case_id"))
+            ),
             on_plan=on_plan,
             # Local dates, as the case page shows them, worked out by the database.
             last_seen=TruncDate("seen__last_seen_at"),
             last_alone=TruncDate("seen__last_alone_at"),
-            joined=Subquery(Membership.objects.filter(
-                case_id=OuterRef("case_id"), person_id=OuterRef("person_id"), in_error=False)
-                .order_by("start_date").values("start_date")[:1]))
+            joined=Subquery(
+                Membership.objects.filter(
+                    case_id=OuterRef("case_id"), person_id=OuterRef("person_id"), in_error=False
+                )
+                .order_by("start_date")
+                .values("start_date")[:1]
+            ),
+        )
         .order_by()
-        .values_list("pk", "case__team_id", "case_id", "person_id", "person__last_name",
-                     "person__first_name", "on_plan", "case__visit_frequency__working_days",
-                     "case__opened_on", "joined", "last_seen", "last_alone",
-                     "seen__alone_in_last_three")
+        .values_list(
+            "pk",
+            "case__team_id",
+            "case_id",
+            "person_id",
+            "person__last_name",
+            "person__first_name",
+            "on_plan",
+            "case__visit_frequency__working_days",
+            "case__opened_on",
+            "joined",
+            "last_seen",
+            "last_alone",
+            "seen__alone_in_last_three",
+        )
     )
     pending = []
-    for (pk, team_id, case_id, person_id, last_name, first_name, plan, own, opened_on,
-         joined, last, last_alone, alone_three) in facts:
+    for (
+        pk,
+        team_id,
+        case_id,
+        person_id,
+        last_name,
+        first_name,
+        plan,
+        own,
+        opened_on,
+        joined,
+        last,
+        last_alone,
+        alone_three,
+    ) in facts:
         interval = visit_rules.interval_for(own, child_on_plan=plan)
         opened = max(joined or opened_on, opened_on)
-        pending.append(((pk, team_id, case_id, person_id, (last_name, first_name, pk), plan,
-                         interval, last, last_alone, alone_three), opened))
+        pending.append(
+            (
+                (
+                    pk,
+                    team_id,
+                    case_id,
+                    person_id,
+                    (last_name, first_name, pk),
+                    plan,
+                    interval,
+                    last,
+                    last_alone,
+                    alone_three,
+                ),
+                opened,
+            )
+        )
     calendar = WorkingDayCalendar.for_starts(
         [m.today, *(fields[7] or opened for fields, opened in pending)],
-        max([0, *(fields[6] for fields, _ in pending)]))
+        max([0, *(fields[6] for fields, _ in pending)]),
+    )
     rows = []
     for fields, opened in pending:
-        due = visit_rules.next_visit_due(fields[7], opened_on=opened, interval=fields[6],
-                                         calendar=calendar)
+        due = visit_rules.next_visit_due(
+            fields[7], opened_on=opened, interval=fields[6], calendar=calendar
+        )
         rows.append(ChildRow(*fields, next_due=due, overdue=due < m.today))
     return rows
 
@@ -296,23 +353,29 @@ class ChildList(Sequence):
     def __getitem__(self, index):
         if not isinstance(index, slice):
             index = range(len(self.rows))[index]  # IndexError past either end
-            return self[index:index + 1][0]
+            return self[index : index + 1][0]
         chosen = self.rows[index]
         found = Membership.objects.select_related("person", "case", "case__team").in_bulk(
-            [r.membership_id for r in chosen])
+            [r.membership_id for r in chosen]
+        )
         page = []
         for r in chosen:
             membership = found[r.membership_id]
-            for name in ("on_plan", "interval", "last_seen", "last_seen_alone", "next_due",
-                         "overdue"):
+            for name in (
+                "on_plan",
+                "interval",
+                "last_seen",
+                "last_seen_alone",
+                "next_due",
+                "overdue",
+            ):
                 setattr(membership, name, getattr(r, name))
             page.append(membership)
         return page
 
 
 def escalations(user, m: Moment, team_id: int | None = None) -> QuerySet:
-    return Escalation.objects.filter(
-        case_id__in=case_ids(user, m, team_id, open_only=False))
+    return Escalation.objects.filter(case_id__in=case_ids(user, m, team_id, open_only=False))
 
 
 def escalation_filters(m: Moment, due_soon_by: datetime.date) -> dict[str, Q]:
@@ -321,8 +384,9 @@ def escalation_filters(m: Moment, due_soon_by: datetime.date) -> dict[str, Q]:
         "escalations-open": active & Q(due_date__gte=m.today),
         "escalations-due-soon": active & Q(due_date__gte=m.today, due_date__lte=due_soon_by),
         "escalations-overdue": Escalation.overdue_q(m.today),
-        "escalations-met-late": Q(state=Escalation.State.MET_LATE,
-                                  met_on__gte=m.quarter_start, met_on__lte=m.today),
+        "escalations-met-late": Q(
+            state=Escalation.State.MET_LATE, met_on__gte=m.quarter_start, met_on__lte=m.today
+        ),
     }
 
 
@@ -332,8 +396,9 @@ def defaulted_visits(ids, m: Moment) -> QuerySet:
 
 def _count_of(qs: QuerySet) -> Subquery:
     """The number of rows of a correlated queryset, as a subquery."""
-    return Subquery(qs.order_by().annotate(n=Count("pk")).values("n")[:1],
-                    output_field=IntegerField())
+    return Subquery(
+        qs.order_by().annotate(n=Count("pk")).values("n")[:1], output_field=IntegerField()
+    )
 
 
 def workers(user, m: Moment, team_id: int | None = None) -> QuerySet:
@@ -349,16 +414,23 @@ def workers(user, m: Moment, team_id: int | None = None) -> QuerySet:
     # allocation in the county to every user before filtering.
     allocated = Case.allocated_workers.through.objects.filter(case_id__in=ids)
     ids = User.objects.filter(
-        Q(pk__in=User.objects.filter(members).values("pk"))
-        | Q(pk__in=allocated.values("user_id"))).values("pk")
+        Q(pk__in=User.objects.filter(members).values("pk")) | Q(pk__in=allocated.values("user_id"))
+    ).values("pk")
     return (
-        User.objects.filter(pk__in=ids).select_related("team")
+        User.objects.filter(pk__in=ids)
+        .select_related("team")
         .annotate(
             last_supervised=Subquery(
                 SupervisionSession.objects.filter(
-                    supervisee=OuterRef("pk"), status=SupervisionSession.Status.HELD,
+                    supervisee=OuterRef("pk"),
+                    status=SupervisionSession.Status.HELD,
                     kind=SupervisionSession.Kind.FORMAL,
-                ).order_by().values("supervisee").annotate(last=Max("date")).values("last")),
+                )
+                .order_by()
+                .values("supervisee")
+                .annotate(last=Max("date"))
+                .values("last")
+            ),
             watched=Exists(User.objects.filter(Q(pk=OuterRef("pk")) & members)),
         )
         .order_by("team__name", "last_name", "first_name")
@@ -380,7 +452,8 @@ def with_caseloads(rows, user, m: Moment, team_id: int | None = None) -> list:
     rows = list(rows)
     cases_of: dict[int, set] = {}
     for user_id, case_id in Case.allocated_workers.through.objects.filter(
-            case_id__in=case_ids(user, m, team_id)).values_list("user_id", "case_id"):
+        case_id__in=case_ids(user, m, team_id)
+    ).values_list("user_id", "case_id"):
         cases_of.setdefault(user_id, set()).add(case_id)
     children: dict[int, set] = {}
     on_plan: dict[int, set] = {}
@@ -400,8 +473,11 @@ def supervision_due(worker) -> datetime.date:
     """supervision.rules.next_due with the settings, as supervision.queries uses it."""
     from supervision import rules
 
-    return rules.next_due(worker.last_supervised, since=worker.date_joined.date(),
-                          every_days=settings.SUPERVISION_FORMAL_EVERY_DAYS)
+    return rules.next_due(
+        worker.last_supervised,
+        since=worker.date_joined.date(),
+        every_days=settings.SUPERVISION_FORMAL_EVERY_DAYS,
+    )
 
 
 # --- Figures ---------------------------------------------------------------------------------
@@ -418,19 +494,29 @@ class Figure:
 
 FIGURES = [
     Figure("cases-cp", "Cases with a child on a CP plan", "cases", "caseload"),
-    Figure("cases-cin", "Child in need cases", "cases", "caseload",
-           "No child on a child protection plan"),
+    Figure(
+        "cases-cin",
+        "Child in need cases",
+        "cases",
+        "caseload",
+        "No child on a child protection plan",
+    ),
     Figure("children-cp", "Children on a CP plan", "children", "caseload"),
     Figure("children-cin", "Children in need", "children", "caseload"),
-    Figure("escalations-open", "Escalations open", "escalations", "escalations",
-           "Deadline not yet passed"),
-    Figure("escalations-due-soon", "Due within 2 working days", "escalations",
-           "escalations"),
+    Figure(
+        "escalations-open",
+        "Escalations open",
+        "escalations",
+        "escalations",
+        "Deadline not yet passed",
+    ),
+    Figure("escalations-due-soon", "Due within 2 working days", "escalations", "escalations"),
     Figure("escalations-overdue", "Escalations overdue", "escalations", "escalations"),
     Figure("escalations-met-late", "Met late this quarter", "escalations", "escalations"),
     Figure("children-not-seen", "Children not seen within policy", "children", "children"),
-    Figure("children-not-seen-alone", "Not seen alone at their last 3 visits", "children",
-           "children"),
+    Figure(
+        "children-not-seen-alone", "Not seen alone at their last 3 visits", "children", "children"
+    ),
     Figure("defaulted-visits", "Defaulted visits this month", "visits", "children"),
     Figure("hazard-visits", "Cases with hazards and a visit this week", "cases", "children"),
     Figure("workload", "Workers", "workers", "workload"),
@@ -439,8 +525,9 @@ FIGURES = [
 FIGURE_BY_KEY = {f.key: f for f in FIGURES}
 
 
-def counts_by_team(user, m: Moment, team_id: int | None = None, *,
-                   worker_rows: list | None = None) -> dict[str, dict[int, int]]:
+def counts_by_team(
+    user, m: Moment, team_id: int | None = None, *, worker_rows: list | None = None
+) -> dict[str, dict[int, int]]:
     """{figure key: {team id: count}}, in a fixed number of queries. `worker_rows` are
     decorate_workers(workers(...)) when the caller has them already."""
     counts: dict[str, dict[int, int]] = {f.key: {} for f in FIGURES}
@@ -450,9 +537,15 @@ def counts_by_team(user, m: Moment, team_id: int | None = None, *,
     cases = scoped_cases(user, m, team_id)
     flags = case_flags(m, few=team_id is not None)
 
-    for row in cases.order_by().values("team_id").annotate(
-            total=Count("pk"), cp=Count("pk", filter=flags["cases-cp"]),
-            hazard=Count("pk", filter=flags["hazard-visits"])):
+    for row in (
+        cases.order_by()
+        .values("team_id")
+        .annotate(
+            total=Count("pk"),
+            cp=Count("pk", filter=flags["cases-cp"]),
+            hazard=Count("pk", filter=flags["hazard-visits"]),
+        )
+    ):
         t = row["team_id"]
         counts["cases-total"][t] = row["total"]
         counts["cases-cp"][t] = row["cp"]
@@ -478,13 +571,18 @@ def counts_by_team(user, m: Moment, team_id: int | None = None, *,
 
     filters = escalation_filters(m, due_soon_by(m.today))
     aggregates = {key.replace("-", "_"): Count("pk", filter=q) for key, q in filters.items()}
-    for row in escalations(user, m, team_id).order_by().values("case__team_id").annotate(
-            **aggregates):
+    for row in (
+        escalations(user, m, team_id).order_by().values("case__team_id").annotate(**aggregates)
+    ):
         for key in filters:
             counts[key][row["case__team_id"]] = row[key.replace("-", "_")]
 
-    for row in defaulted_visits(ids, m).order_by().values("case__team_id").annotate(
-            n=Count("pk"), cases=Count("case_id", distinct=True)):
+    for row in (
+        defaulted_visits(ids, m)
+        .order_by()
+        .values("case__team_id")
+        .annotate(n=Count("pk"), cases=Count("case_id", distinct=True))
+    ):
         counts["defaulted-visits"][row["case__team_id"]] = row["n"]
         counts["defaulted-cases"][row["case__team_id"]] = row["cases"]
 
@@ -510,13 +608,22 @@ def figure_rows(user, m: Moment, key: str, team_id: int | None = None):
     workers) or a ChildList (the children)."""
     cases = scoped_cases(user, m, team_id)
     if key in ("cases-cp", "cases-cin", "hazard-visits"):
-        rows = cases.filter(case_flags(m, few=team_id is not None)[key]).select_related(
-            "team").annotate(
-            children_n=Count("memberships", distinct=True, filter=Q(
-                Membership.active_on_q(m.today, prefix="memberships"),
-                memberships__relationship=Membership.Relationship.CHILD)),
-            next_visit=Subquery(_planned_this_week(m).order_by("planned_for")
-                                .values("planned_for")[:1]),
+        rows = (
+            cases.filter(case_flags(m, few=team_id is not None)[key])
+            .select_related("team")
+            .annotate(
+                children_n=Count(
+                    "memberships",
+                    distinct=True,
+                    filter=Q(
+                        Membership.active_on_q(m.today, prefix="memberships"),
+                        memberships__relationship=Membership.Relationship.CHILD,
+                    ),
+                ),
+                next_visit=Subquery(
+                    _planned_this_week(m).order_by("planned_for").values("planned_for")[:1]
+                ),
+            )
         )
         if key == "hazard-visits":
             return rows.order_by("next_visit", "reference")
@@ -525,36 +632,57 @@ def figure_rows(user, m: Moment, key: str, team_id: int | None = None):
         rows = [r for r in scope_children(user, m, team_id) if CHILD_FIGURES[key](r)]
         if key == "children-not-seen":
             # Never seen first, then the longest since.
-            rows.sort(key=lambda r: (r.last_seen is not None, r.last_seen or m.today,
-                                     r.sort_name))
+            rows.sort(key=lambda r: (r.last_seen is not None, r.last_seen or m.today, r.sort_name))
         else:
             rows.sort(key=lambda r: r.sort_name)
         return ChildList(rows)
     if key.startswith("escalations-"):
         q = escalation_filters(m, due_soon_by(m.today))[key]
         order = ("-met_on", "id") if key == "escalations-met-late" else ("due_date", "id")
-        return escalations(user, m, team_id).filter(q).select_related(
-            "case", "case__team").annotate(overdue=ExpressionWrapper(
-                Escalation.overdue_q(m.today), output_field=BooleanField())).order_by(*order)
+        return (
+            escalations(user, m, team_id)
+            .filter(q)
+            .select_related("case", "case__team")
+            .annotate(
+                overdue=ExpressionWrapper(
+                    Escalation.overdue_q(m.today), output_field=BooleanField()
+                )
+            )
+            .order_by(*order)
+        )
     if key == "defaulted-visits":
         defaults = defaulted_visits(case_ids(user, m, team_id), m)
-        return (cases.filter(pk__in=defaults.values("case_id")).select_related("team")
-                .annotate(defaults_n=_count_of(defaults.filter(case=OuterRef("pk"))
-                                               .values("case_id")),
-                          last_default=Subquery(defaults.filter(case=OuterRef("pk"))
-                                                .order_by("-occurred_at")
-                                                .values("occurred_at")[:1]))
-                .order_by("-defaults_n", "reference"))
+        return (
+            cases.filter(pk__in=defaults.values("case_id"))
+            .select_related("team")
+            .annotate(
+                defaults_n=_count_of(defaults.filter(case=OuterRef("pk")).values("case_id")),
+                last_default=Subquery(
+                    defaults.filter(case=OuterRef("pk"))
+                    .order_by("-occurred_at")
+                    .values("occurred_at")[:1]
+                ),
+            )
+            .order_by("-defaults_n", "reference")
+        )
     if key == "workload":
         rows = with_caseloads(workers(user, m, team_id), user, m, team_id)
         return sorted(rows, key=lambda w: (-w.cases_n, w.last_name, w.first_name, w.pk))
     if key == "supervision-overdue":
         # The rule decides who is overdue (supervision.rules), as the count does; the
         # never supervised first, then the longest since.
-        rows = [w for w in decorate_workers(workers(user, m, team_id), m)
-                if w.watched and w.supervision_days_overdue]
-        rows.sort(key=lambda w: (w.last_supervised is not None,
-                                 w.last_supervised or datetime.date.min, w.last_name))
+        rows = [
+            w
+            for w in decorate_workers(workers(user, m, team_id), m)
+            if w.watched and w.supervision_days_overdue
+        ]
+        rows.sort(
+            key=lambda w: (
+                w.last_supervised is not None,
+                w.last_supervised or datetime.date.min,
+                w.last_name,
+            )
+        )
         return with_caseloads(rows, user, m, team_id)
     raise KeyError(key)
 

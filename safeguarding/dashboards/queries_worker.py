@@ -98,22 +98,30 @@ class CaseRow:
 def my_cases_qs(user) -> QuerySet:
     """Open cases the user is allocated to and may see under the policy."""
     return policy.visible_cases(
-        user, Case.objects.filter(allocated_workers=user, status=Case.Status.OPEN))
+        user, Case.objects.filter(allocated_workers=user, status=Case.Status.OPEN)
+    )
 
 
 def _current_children(today: datetime.date) -> QuerySet:
     """Memberships of children on the case today, as children_plan_status lists them,
     with what children_seen_status reads per child computed by subqueries."""
-    seen = ChildLastSeen.objects.filter(case_id=OuterRef("case_id"),
-                                        child_id=OuterRef("person_id"))
-    joined = Membership.objects.filter(
-        case_id=OuterRef("case_id"), person_id=OuterRef("person_id"), in_error=False,
-    ).order_by().values("person_id")
+    seen = ChildLastSeen.objects.filter(case_id=OuterRef("case_id"), child_id=OuterRef("person_id"))
+    joined = (
+        Membership.objects.filter(
+            case_id=OuterRef("case_id"),
+            person_id=OuterRef("person_id"),
+            in_error=False,
+        )
+        .order_by()
+        .values("person_id")
+    )
     plan_today = ChildProtectionPlan.objects.filter(
-        ChildProtectionPlan.active_on_q(today), child_id=OuterRef("person_id"))
+        ChildProtectionPlan.active_on_q(today), child_id=OuterRef("person_id")
+    )
     return (
-        Membership.objects.filter(Membership.active_on_q(today),
-                                  relationship=Membership.Relationship.CHILD)
+        Membership.objects.filter(
+            Membership.active_on_q(today), relationship=Membership.Relationship.CHILD
+        )
         .select_related("person")
         .annotate(
             last_seen_at=Subquery(seen.values("last_seen_at")),
@@ -132,12 +140,21 @@ def _my_cases(user, *, today: datetime.date) -> tuple[list[CaseRow], WorkingDayC
     cases = list(
         my_cases_qs(user)
         .select_related("team", "visit_frequency")
-        .annotate(escalation_overdue=Exists(Escalation.objects.filter(
-            case=OuterRef("pk"), state=Escalation.State.OVERDUE)),
-            escalation_open=Exists(Escalation.objects.filter(
-                case=OuterRef("pk"), state=Escalation.State.OPEN)))
-        .prefetch_related(Prefetch("memberships", queryset=_current_children(today),
-                                   to_attr="current_child_memberships"))
+        .annotate(
+            escalation_overdue=Exists(
+                Escalation.objects.filter(case=OuterRef("pk"), state=Escalation.State.OVERDUE)
+            ),
+            escalation_open=Exists(
+                Escalation.objects.filter(case=OuterRef("pk"), state=Escalation.State.OPEN)
+            ),
+        )
+        .prefetch_related(
+            Prefetch(
+                "memberships",
+                queryset=_current_children(today),
+                to_attr="current_child_memberships",
+            )
+        )
         .order_by("family_name", "reference")
     )
     pending = []
@@ -148,23 +165,32 @@ def _my_cases(user, *, today: datetime.date) -> tuple[list[CaseRow], WorkingDayC
             start = last or max(m.joined_on or case.opened_on, case.opened_on)
             pending.append((case, m, last, interval, start))
     calendar = WorkingDayCalendar.for_starts(
-        [today, *(p[4] for p in pending)],
-        max([DUE_SOON_WORKING_DAYS, *(p[3] for p in pending)]))
+        [today, *(p[4] for p in pending)], max([DUE_SOON_WORKING_DAYS, *(p[3] for p in pending)])
+    )
     rows = {case.pk: CaseRow(case) for case in cases}
     for case, m, last, interval, start in pending:
-        due = visit_rules.next_visit_due(last, opened_on=start, interval=interval,
-                                         calendar=calendar)
+        due = visit_rules.next_visit_due(
+            last, opened_on=start, interval=interval, calendar=calendar
+        )
         row = rows[case.pk]
         row.on_plan = row.on_plan or m.on_plan
-        row.children.append(ChildStatus(
-            child=m.person, case=case, on_plan=m.on_plan, last_seen=last,
-            last_seen_alone=timezone.localdate(m.last_alone_at) if m.last_alone_at else None,
-            next_due=due, interval=interval, overdue=due < today,
-            days_overdue=max((today - due).days, 0),
-        ))
+        row.children.append(
+            ChildStatus(
+                child=m.person,
+                case=case,
+                on_plan=m.on_plan,
+                last_seen=last,
+                last_seen_alone=timezone.localdate(m.last_alone_at) if m.last_alone_at else None,
+                next_due=due,
+                interval=interval,
+                overdue=due < today,
+                days_overdue=max((today - due).days, 0),
+            )
+        )
     far = datetime.date.max
-    return sorted(rows.values(), key=lambda r: (r.next_due or far, r.case.family_name,
-                                                r.case.reference)), calendar
+    return sorted(
+        rows.values(), key=lambda r: (r.next_due or far, r.case.family_name, r.case.reference)
+    ), calendar
 
 
 def children_out_of_view(rows: list[CaseRow]) -> list[ChildStatus]:
@@ -204,11 +230,15 @@ def visits_this_week(user, m: Moment, *, case_ids: list[int] | None = None) -> W
     and later this week."""
     today = m.today
     visits = (
-        policy.visible_related(user, Visit.objects.filter(
-            Q(lead_worker=user) | Q(joint_worker=user)
-            | Q(case_id__in=_my_case_ids(user, case_ids)),
-            planned_this_week_q(m),
-        ))
+        policy.visible_related(
+            user,
+            Visit.objects.filter(
+                Q(lead_worker=user)
+                | Q(joint_worker=user)
+                | Q(case_id__in=_my_case_ids(user, case_ids)),
+                planned_this_week_q(m),
+            ),
+        )
         .select_related("case", "lead_worker", "joint_worker", "joint_agency")
         .annotate(has_hazard=hazard_now(m, "case_id"))
         .order_by("planned_for", "id")
@@ -216,8 +246,9 @@ def visits_this_week(user, m: Moment, *, case_ids: list[int] | None = None) -> W
     result = WeekVisits([], [], [])
     for visit in visits:
         day = timezone.localdate(visit.planned_for)
-        (result.earlier if day < today else result.today if day == today
-         else result.later).append(visit)
+        (result.earlier if day < today else result.today if day == today else result.later).append(
+            visit
+        )
     return result
 
 
@@ -227,13 +258,13 @@ class CaseDefaults:
     visits: list[Visit]
 
 
-def defaulted_this_month(user, m: Moment, *,
-                         case_ids: list[int] | None = None) -> list[CaseDefaults]:
+def defaulted_this_month(
+    user, m: Moment, *, case_ids: list[int] | None = None
+) -> list[CaseDefaults]:
     """Visits to my open cases the family defaulted this calendar month, by case
     (most defaults first). Visits marked recorded in error do not count."""
     visits = (
-        Visit.objects.filter(defaulted_this_month_q(m),
-                             case_id__in=_my_case_ids(user, case_ids))
+        Visit.objects.filter(defaulted_this_month_q(m), case_id__in=_my_case_ids(user, case_ids))
         .select_related("case")
         .order_by("case__family_name", "case__reference", "occurred_at", "id")
     )
@@ -254,8 +285,9 @@ class EscalationRow:
     due_soon: bool
 
 
-def open_escalations(user, *, today: datetime.date,
-                     calendar: WorkingDayCalendar | None = None) -> list[EscalationRow]:
+def open_escalations(
+    user, *, today: datetime.date, calendar: WorkingDayCalendar | None = None
+) -> list[EscalationRow]:
     """Open and overdue escalations on my open cases, soonest deadline first; due soon
     means within DUE_SOON_WORKING_DAYS working days."""
     from cases.queries import escalations_for
@@ -263,8 +295,10 @@ def open_escalations(user, *, today: datetime.date,
     soon = due_soon_by(today, calendar)
     return [
         EscalationRow(
-            e, overdue=e.is_overdue(today),
-            due_today=e.due_date == today, due_soon=today < e.due_date <= soon,
+            e,
+            overdue=e.is_overdue(today),
+            due_today=e.due_date == today,
+            due_soon=today < e.due_date <= soon,
         )
         for e in escalations_for(user, scope="mine").filter(case__status=Case.Status.OPEN)
     ]
@@ -282,9 +316,9 @@ def my_actions(user, *, today: datetime.date) -> list[Action]:
 def unread_notifications(user, *, limit: int = NOTIFICATIONS_SHOWN) -> list[Notification]:
     """The user's latest unread in-app notifications."""
     return list(
-        Notification.objects.filter(recipient=user, channel=Notification.Channel.IN_APP,
-                                    read_at__isnull=True)
-        .order_by("-created_at", "-id")[:limit]
+        Notification.objects.filter(
+            recipient=user, channel=Notification.Channel.IN_APP, read_at__isnull=True
+        ).order_by("-created_at", "-id")[:limit]
     )
 
 

@@ -49,8 +49,8 @@ def service_snapshot_refresh(*, user, now: datetime.datetime | None = None) -> D
     counts = q.counts_by_team(user, m)
     seconds = time.perf_counter() - started
     snapshot, _ = DashboardSnapshot.objects.update_or_create(
-        user=user, defaults={"computed_at": m.now, "seconds": seconds,
-                             "counts": _encode(counts)})
+        user=user, defaults={"computed_at": m.now, "seconds": seconds, "counts": _encode(counts)}
+    )
     return snapshot
 
 
@@ -80,5 +80,9 @@ def service_counts(user, m: Moment) -> ServiceCounts:
     fresh = not _usable(snapshot, m)
     if fresh:
         snapshot = service_snapshot_refresh(user=user, now=m.now)
-    return ServiceCounts(counts=_decode(snapshot.counts), computed_at=snapshot.computed_at,
-                         seconds=snapshot.seconds, fresh=fresh)
+    return ServiceCounts(
+        counts=_decode(snapshot.counts),
+        computed_at=snapshot.computed_at,
+        seconds=snapshot.seconds,
+        fresh=fresh,
+    )

@@ -18,8 +18,13 @@ from . import queries_worker
 @require_GET
 def my_work(request):
     work = queries_worker.my_work(request.user, now=timezone.now())
-    return render(request, "dashboards/worker.html", {
-        "work": work, "today": work.today,
-        "cp_interval": settings.VISIT_EVERY_WORKING_DAYS_CP,
-        "cin_interval": settings.VISIT_EVERY_WORKING_DAYS_CIN,
-    })
+    return render(
+        request,
+        "dashboards/worker.html",
+        {
+            "work": work,
+            "today": work.today,
+            "cp_interval": settings.VISIT_EVERY_WORKING_DAYS_CP,
+            "cin_interval": settings.VISIT_EVERY_WORKING_DAYS_CIN,
+        },
+    )

@@ -60,8 +60,10 @@ def sign_in(client, username):
     page = plain.get(f"{base}/accounts/sign-in/")
     token = _fields(page.text).get("csrfmiddlewaretoken", "")
     response = plain.post(
-        f"{base}/accounts/sign-in/", allow_redirects=False,
-        data={"csrfmiddlewaretoken": token, "username": username, "password": PASSWORD})
+        f"{base}/accounts/sign-in/",
+        allow_redirects=False,
+        data={"csrfmiddlewaretoken": token, "username": username, "password": PASSWORD},
+    )
     if response.status_code != 302:
         raise RuntimeError(f"sign-in failed for {username}: HTTP {response.status_code}")
     client.cookies.update(plain.cookies)
@@ -104,8 +106,9 @@ class WorkerUser(HttpUser):
                     data[prefix + "seen_alone"] = "no"
                     data[prefix + "reason_not_seen"] = "Parent would not leave the room"
                     data[prefix + "presentation"] = "Quiet; clean and dressed."
-        with self.client.post(url, data=data, name="record visit", allow_redirects=False,
-                              catch_response=True) as response:
+        with self.client.post(
+            url, data=data, name="record visit", allow_redirects=False, catch_response=True
+        ) as response:
             if response.status_code != 302:
                 response.failure(f"visit not saved: HTTP {response.status_code}")
 
@@ -119,7 +122,7 @@ def _child_prefixes(html: str):
         if i < 0:
             return names
         j = html.find('"', i + 6)
-        name = html[i + 6:j]
+        name = html[i + 6 : j]
         if name.endswith("-seen"):
             names.add(name)
         start = j
@@ -136,8 +139,9 @@ class ManagerUser(HttpUser):
 
     @task
     def dashboard(self):
-        self.client.get(self.page, name="service dashboard" if "service" in self.page
-                        else "team dashboard")
+        self.client.get(
+            self.page, name="service dashboard" if "service" in self.page else "team dashboard"
+        )
 
 
 class TrivialUser(HttpUser):

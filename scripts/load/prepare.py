@@ -15,26 +15,33 @@ from safeguarding import demo_scale
 from safeguarding.management.commands.seed_demo import DEMO_PASSWORD
 
 if not demo_scale.scale_teams().exists():
-    call_command("seed_demo", "--scale", os.environ.get("LOAD_SCALE", "20000"),
-                 "--quiet-logins")
+    call_command("seed_demo", "--scale", os.environ.get("LOAD_SCALE", "20000"), "--quiet-logins")
 
-workers = (User.objects.filter(team__in=demo_scale.scale_teams(),
-                               groups__name=roles.SOCIAL_WORKER)
-           .annotate(n=Count("allocated_cases", filter=Q(allocated_cases__status="open")))
-           .filter(n__gte=5).order_by("pk"))[:200]
+workers = (
+    User.objects.filter(team__in=demo_scale.scale_teams(), groups__name=roles.SOCIAL_WORKER)
+    .annotate(n=Count("allocated_cases", filter=Q(allocated_cases__status="open")))
+    .filter(n__gte=5)
+    .order_by("pk")
+)[:200]
 plan = {"workers": [], "managers": [], "urls": {}}
 for worker in workers:
-    cases = list(Case.objects.filter(allocated_workers=worker, status="open")
-                 .values_list("pk", flat=True))
+    cases = list(
+        Case.objects.filter(allocated_workers=worker, status="open").values_list("pk", flat=True)
+    )
     plan["workers"].append({"username": worker.username, "cases": cases})
-for manager in User.objects.filter(team__in=demo_scale.scale_teams(),
-                                   groups__name=roles.TEAM_MANAGER).order_by("pk")[:20]:
+for manager in User.objects.filter(
+    team__in=demo_scale.scale_teams(), groups__name=roles.TEAM_MANAGER
+).order_by("pk")[:20]:
     plan["managers"].append({"username": manager.username, "service": False})
 # one in five managers is the service manager
 plan["managers"][::5] = [{"username": demo_scale.SERVICE_MANAGER, "service": True}] * len(
-    plan["managers"][::5])
-for key, name in [("mine", "dashboards:mine"), ("team", "dashboards:team"),
-                  ("service", "dashboards:service")]:
+    plan["managers"][::5]
+)
+for key, name in [
+    ("mine", "dashboards:mine"),
+    ("team", "dashboards:team"),
+    ("service", "dashboards:service"),
+]:
     plan["urls"][key] = reverse(name)
 plan["password"] = DEMO_PASSWORD
 with open(os.environ["LOAD_USERS"], "w") as f:

@@ -51,6 +51,7 @@ def date_errors(day, month, year, form_class=DateForm):
 
 # --- GovukDateField ------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("day", "month", "year", "expected"),
     [
@@ -80,8 +81,14 @@ def test_date_field_says_which_part_is_missing():
 
 @pytest.mark.parametrize(
     ("day", "month", "year"),
-    [("31", "2", "2019"), ("29", "2", "2023"), ("1", "13", "2019"), ("x", "3", "2019"),
-     ("1", "Marchember", "2019"), ("0", "3", "2019")],
+    [
+        ("31", "2", "2019"),
+        ("29", "2", "2023"),
+        ("1", "13", "2019"),
+        ("x", "3", "2019"),
+        ("1", "Marchember", "2019"),
+        ("0", "3", "2019"),
+    ],
 )
 def test_date_field_rejects_dates_that_do_not_exist(day, month, year):
     assert date_errors(day, month, year) == ["Date of birth must be a real date"]
@@ -158,6 +165,7 @@ def test_date_field_marks_only_the_missing_box():
 
 # --- {% govuk_error_summary %} ------------------------------------------------------
 
+
 def invalid_person_form(**extra):
     data = {"first_name": "", "sex": "", "team": "", **date_data("27", "", "2019"), **extra}
     form = PersonForm(data)
@@ -174,8 +182,8 @@ def test_error_summary_links_each_error_to_its_field():
     assert 'href="#id_sex_0"' in html  # radios link to the first radio
     assert 'href="#id_team"' in html
     # in the order of the fields on the page
-    assert html.index("#id_first_name") < html.index("#id_date_of_birth-day") < html.index(
-        "#id_sex_0"
+    assert (
+        html.index("#id_first_name") < html.index("#id_date_of_birth-day") < html.index("#id_sex_0")
     )
 
 
@@ -218,6 +226,7 @@ def test_error_summary_escapes_user_input():
 
 
 # --- {% govuk_field %} ---------------------------------------------------------------
+
 
 def test_field_picks_the_govuk_component_for_each_widget():
     form = PersonForm()
@@ -268,17 +277,24 @@ def test_field_options():
     assert '<h1 class="govuk-label-wrapper"><label class="govuk-label govuk-label--m"' in html
     assert ">Given name</label></h1>" in html
     assert "Another hint" in html and "As the family uses it" not in html
-    radios = render('{% govuk_field f classes="govuk-radios--inline" label_size="s" %}',
-                    f=form["sex"])
+    radios = render(
+        '{% govuk_field f classes="govuk-radios--inline" label_size="s" %}', f=form["sex"]
+    )
     assert 'class="govuk-radios govuk-radios--inline"' in radios
     assert "govuk-fieldset__legend--s" in radios
 
 
 def test_field_keeps_typed_values_and_choices_after_an_error():
     form = PersonForm(
-        {"first_name": "Ava", "notes": "Seen at school", "sex": "female",
-         "needs": ["wheelchair"], "team": "", "restricted": "on",
-         **date_data("1", "", "2019")}
+        {
+            "first_name": "Ava",
+            "notes": "Seen at school",
+            "sex": "female",
+            "needs": ["wheelchair"],
+            "team": "",
+            "restricted": "on",
+            **date_data("1", "", "2019"),
+        }
     )
     assert not form.is_valid()
     html = render("{% for f in form %}{% govuk_field f %}{% endfor %}", form=form)

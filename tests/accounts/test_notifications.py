@@ -15,16 +15,37 @@ from tests.factories import UserFactory
 def test_it_creates_one_notification_per_recipient_and_channel_however_often_called(worker):
     other = UserFactory(email="")
     for _ in range(3):
-        notify([Message(recipients=[worker, other, worker], event_key="escalation:1:fired",
-                        subject="Core group due", body="Due Wednesday", link="/cases/1/")])
+        notify(
+            [
+                Message(
+                    recipients=[worker, other, worker],
+                    event_key="escalation:1:fired",
+                    subject="Core group due",
+                    body="Due Wednesday",
+                    link="/cases/1/",
+                )
+            ]
+        )
     rows = Notification.objects.order_by("recipient_id", "channel")
     assert [(n.recipient, n.channel) for n in rows] == [
-        (worker, "email"), (worker, "in_app"), (other, "in_app")]  # no address, no email
+        (worker, "email"),
+        (worker, "in_app"),
+        (other, "in_app"),
+    ]  # no address, no email
 
 
 def test_it_sends_each_email_once_and_marks_it_sent(worker):
-    notify([Message(recipients=[worker], event_key="escalation:1:fired",
-                    subject="Core group due", body="Due Wednesday", link="/cases/1/")])
+    notify(
+        [
+            Message(
+                recipients=[worker],
+                event_key="escalation:1:fired",
+                subject="Core group due",
+                body="Due Wednesday",
+                link="/cases/1/",
+            )
+        ]
+    )
     assert notifications_send_due() == 1
     assert notifications_send_due() == 0
     assert len(mail.outbox) == 1
@@ -34,10 +55,24 @@ def test_it_sends_each_email_once_and_marks_it_sent(worker):
 
 
 def test_it_lists_my_notifications_and_marks_them_read(client, worker):
-    notify([Message(recipients=[worker], event_key="escalation:1:fired",
-                    subject="Core group <due>", body="Due Wednesday", link="/cases/1/"),
-            Message(recipients=[UserFactory()], event_key="escalation:2:fired",
-                    subject="Not yours", body="x")], email=False)
+    notify(
+        [
+            Message(
+                recipients=[worker],
+                event_key="escalation:1:fired",
+                subject="Core group <due>",
+                body="Due Wednesday",
+                link="/cases/1/",
+            ),
+            Message(
+                recipients=[UserFactory()],
+                event_key="escalation:2:fired",
+                subject="Not yours",
+                body="x",
+            ),
+        ],
+        email=False,
+    )
     client.force_login(worker)
     body = client.get(reverse("accounts:notifications")).content.decode()
     assert "Core group &lt;due&gt;" in body and "Not yours" not in body
@@ -58,8 +93,17 @@ def test_it_sends_a_batch_in_statements_that_do_not_grow_with_it(worker):
 
     def send(n):
         people = [UserFactory() for _ in range(n)]
-        notify([Message(recipients=[person], event_key=f"escalation:{person.pk}:fired",
-                        subject="Core group due", body="Due Wednesday") for person in people])
+        notify(
+            [
+                Message(
+                    recipients=[person],
+                    event_key=f"escalation:{person.pk}:fired",
+                    subject="Core group due",
+                    body="Due Wednesday",
+                )
+                for person in people
+            ]
+        )
         return _send_statements(now)
 
     (one, one_statements), (five, five_statements) = send(1), send(5)
@@ -70,8 +114,16 @@ def test_it_sends_a_batch_in_statements_that_do_not_grow_with_it(worker):
 
 def test_it_records_an_email_that_failed_and_sends_the_others(worker):
     other = UserFactory()
-    notify([Message(recipients=[worker, other], event_key="escalation:1:fired",
-                    subject="Core group due", body="Due Wednesday")])
+    notify(
+        [
+            Message(
+                recipients=[worker, other],
+                event_key="escalation:1:fired",
+                subject="Core group due",
+                body="Due Wednesday",
+            )
+        ]
+    )
     real_send = mail.send_mail
 
     def refuse_worker(subject, body, sender, to, **kwargs):
@@ -96,10 +148,20 @@ def test_it_records_an_email_that_failed_and_sends_the_others(worker):
 
 def test_it_leaves_alone_an_email_another_sender_has_claimed(worker):
     now = timezone.now()
-    notify([Message(recipients=[worker], event_key="escalation:1:fired",
-                    subject="Core group due", body="Due Wednesday")], now=now)
+    notify(
+        [
+            Message(
+                recipients=[worker],
+                event_key="escalation:1:fired",
+                subject="Core group due",
+                body="Due Wednesday",
+            )
+        ],
+        now=now,
+    )
     Notification.objects.filter(channel="email").update(
-        claimed_until=now + datetime.timedelta(minutes=5))
+        claimed_until=now + datetime.timedelta(minutes=5)
+    )
 
     assert notifications_send_due(now=now) == 0
     assert notifications_send_due(now=now + datetime.timedelta(minutes=6)) == 1

@@ -37,6 +37,7 @@ def minutes(n):
 
 # --- Signing in -------------------------------------------------------------------------
 
+
 @pytest.mark.django_db
 def test_sign_in_page(client):
     response = client.get(LOGIN)
@@ -128,6 +129,7 @@ def test_sign_out_is_a_post_and_ends_the_session(client, worker, password):
 
 # --- Limits -------------------------------------------------------------------------
 
+
 def test_idle_session_is_signed_out_after_30_minutes(client, worker, password, clock):
     sign_in(client, worker.username, password)
     clock.shift(minutes(29))
@@ -204,6 +206,7 @@ def test_status_and_extend_when_signed_out(client):
 
 # --- Headers -------------------------------------------------------------------------
 
+
 def test_signed_in_responses_are_not_stored(client, worker, password):
     sign_in(client, worker.username, password)
     assert "no-store" in client.get(STATUS)["Cache-Control"]
@@ -216,9 +219,7 @@ def test_signed_in_responses_are_not_stored(client, worker, password):
 @pytest.mark.django_db
 def test_sign_in_page_has_a_strict_content_security_policy(client):
     policy = client.get(LOGIN)["Content-Security-Policy"]
-    directives = {
-        part.split()[0]: part.split()[1:] for part in policy.split(";") if part.strip()
-    }
+    directives = {part.split()[0]: part.split()[1:] for part in policy.split(";") if part.strip()}
     assert directives["object-src"] == ["'none'"]
     assert directives["base-uri"] == ["'none'"]
     assert directives["frame-ancestors"] == ["'none'"]

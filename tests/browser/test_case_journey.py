@@ -19,8 +19,18 @@ def fill_date(page, legend, day):
     group.get_by_label("Year").fill(str(day.year))
 
 
-def add_person(page, axe, *, first, last, born, relationship, match=None, sex=None,
-               lives="Yes, they live there"):
+def add_person(
+    page,
+    axe,
+    *,
+    first,
+    last,
+    born,
+    relationship,
+    match=None,
+    sex=None,
+    lives="Yes, they live there",
+):
     page.get_by_role("link", name="Add a person").first.click()
     axe.check(page, "add a person: search")
     page.get_by_label("First name").fill(first)
@@ -33,7 +43,8 @@ def add_person(page, axe, *, first, last, born, relationship, match=None, sex=No
     else:
         page.get_by_role("radio", name="None of these: this is a new person").check()
     page.get_by_role("group", name="Relationship in this family").get_by_label(
-        relationship, exact=True).check()
+        relationship, exact=True
+    ).check()
     page.get_by_role("group", name="Do they live in the household?").get_by_label(lives).check()
     if not match and sex:
         page.get_by_role("group", name="Sex").get_by_label(sex, exact=True).check()
@@ -45,10 +56,12 @@ def test_it_lets_a_worker_open_a_case_and_record_a_family(page, axe, screenshot,
     UserFactory(username="amira", first_name="Amira", last_name="Hussain", team=team)
     UserFactory(username="grace", team=team, role=roles.TEAM_MANAGER)
     # The father is already known to the service on another family's case.
-    known = PersonFactory(first_name="Darren", last_name="Mills",
-                          date_of_birth=datetime.date(1991, 6, 14))
-    MembershipFactory(person=known, relationship="partner", case__team=team,
-                      case__family_name="Walsh")
+    known = PersonFactory(
+        first_name="Darren", last_name="Mills", date_of_birth=datetime.date(1991, 6, 14)
+    )
+    MembershipFactory(
+        person=known, relationship="partner", case__team=team, case__family_name="Walsh"
+    )
 
     sign_in(page, "amira", password)
     axe.check(page, "my cases")
@@ -64,7 +77,8 @@ def test_it_lets_a_worker_open_a_case_and_record_a_family(page, axe, screenshot,
     axe.check(page, "open a case: errors")
     page.get_by_label("Family name").fill("Carter")
     page.get_by_label("Summary of concerns").fill(
-        "Children arriving at school hungry; home conditions poor.")
+        "Children arriving at school hungry; home conditions poor."
+    )
     page.get_by_label("Amira Hussain").check()
     page.get_by_role("button", name="Open case").click()
 
@@ -72,14 +86,42 @@ def test_it_lets_a_worker_open_a_case_and_record_a_family(page, axe, screenshot,
     assert page.url.endswith(f"/cases/{case.pk}/")
     axe.check(page, "case page (new)")
 
-    add_person(page, axe, first="Leanne", last="Carter", born=datetime.date(1996, 3, 2),
-               relationship="Mother", sex="Female")
-    add_person(page, axe, first="Darren", last="Mills", born=datetime.date(1991, 6, 14),
-               relationship="Father", match="Darren Mills")
-    add_person(page, axe, first="Kayden", last="Carter", born=datetime.date(2019, 5, 20),
-               relationship="Child", sex="Male")
-    add_person(page, axe, first="Mia", last="Carter", born=datetime.date(2022, 1, 9),
-               relationship="Child", sex="Female")
+    add_person(
+        page,
+        axe,
+        first="Leanne",
+        last="Carter",
+        born=datetime.date(1996, 3, 2),
+        relationship="Mother",
+        sex="Female",
+    )
+    add_person(
+        page,
+        axe,
+        first="Darren",
+        last="Mills",
+        born=datetime.date(1991, 6, 14),
+        relationship="Father",
+        match="Darren Mills",
+    )
+    add_person(
+        page,
+        axe,
+        first="Kayden",
+        last="Carter",
+        born=datetime.date(2019, 5, 20),
+        relationship="Child",
+        sex="Male",
+    )
+    add_person(
+        page,
+        axe,
+        first="Mia",
+        last="Carter",
+        born=datetime.date(2022, 1, 9),
+        relationship="Child",
+        sex="Female",
+    )
 
     members = Membership.objects.filter(case=case)
     assert members.count() == 4

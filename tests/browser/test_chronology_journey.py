@@ -17,15 +17,27 @@ def test_it_filters_exports_and_downloads_a_chronology(page, axe, screenshot, pa
     worker = UserFactory(username="amira", first_name="Amira", last_name="Hussain", team=team)
     case = CaseFactory(team=team, family_name="Walsh", opened_on=datetime.date(2025, 6, 1))
     case.allocated_workers.add(worker)
-    child = MembershipFactory(case=case, person__first_name="Tyler",
-                              person__last_name="Walsh").person
+    child = MembershipFactory(
+        case=case, person__first_name="Tyler", person__last_name="Walsh"
+    ).person
     school = AgencyFactory(name="Oak Primary School", kind="school")
     for day, title, agency, informant in (
-            (datetime.date(2026, 1, 10), "School reports Tyler hungry", school, ""),
-            (datetime.date(2026, 2, 3), "Neighbour heard shouting", None, "neighbour")):
-        services.entry_add_manual(actor=worker, case=case, data=services.ManualEntryInput(
-            occurred_on=day, title=title, details="Reported by phone", agency=agency,
-            informant_type=informant, children=[child], significance="significant"))
+        (datetime.date(2026, 1, 10), "School reports Tyler hungry", school, ""),
+        (datetime.date(2026, 2, 3), "Neighbour heard shouting", None, "neighbour"),
+    ):
+        services.entry_add_manual(
+            actor=worker,
+            case=case,
+            data=services.ManualEntryInput(
+                occurred_on=day,
+                title=title,
+                details="Reported by phone",
+                agency=agency,
+                informant_type=informant,
+                children=[child],
+                significance="significant",
+            ),
+        )
 
     page.goto("/accounts/sign-in/")
     page.get_by_label("Username").fill("amira")
@@ -50,8 +62,9 @@ def test_it_filters_exports_and_downloads_a_chronology(page, axe, screenshot, pa
         page.get_by_role("link", name="Download the PDF").click()
     target = tmp_path / "c.pdf"
     info.value.save_as(target)
-    text = subprocess.run(["pdftotext", str(target), "-"], capture_output=True,
-                          check=True).stdout.decode()
+    text = subprocess.run(
+        ["pdftotext", str(target), "-"], capture_output=True, check=True
+    ).stdout.decode()
     assert "School reports Tyler hungry" in text and "Neighbour heard" not in text
     assert "OFFICIAL-SENSITIVE" in text and "Source: Oak Primary School" in text
     page.goto(f"/cases/{case.pk}/chronology/analysis/")

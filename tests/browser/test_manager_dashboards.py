@@ -35,36 +35,65 @@ def families(db):
     today = timezone.localdate()
     north = TeamFactory(name="North Assessment", code="north")
     south = TeamFactory(name="South Assessment", code="south")
-    grace = UserFactory(username="grace", first_name="Grace", last_name="Okafor", team=north,
-                        role=roles.TEAM_MANAGER)
-    UserFactory(username="helen", first_name="Helen", last_name="Price", team=north,
-                role=roles.SERVICE_MANAGER)
+    grace = UserFactory(
+        username="grace",
+        first_name="Grace",
+        last_name="Okafor",
+        team=north,
+        role=roles.TEAM_MANAGER,
+    )
+    UserFactory(
+        username="helen",
+        first_name="Helen",
+        last_name="Price",
+        team=north,
+        role=roles.SERVICE_MANAGER,
+    )
     amira = UserFactory(username="amira", first_name="Amira", last_name="Hussain", team=north)
     sam = UserFactory(username="sam", first_name="Sam", last_name="Adeyemi", team=south)
     # Carter: Mia on a plan, never seen since the case opened two months ago; an overdue
     # escalation; a dog.
-    carter = CaseFactory(team=north, family_name="Carter", created_by=grace,
-                         opened_on=today - datetime.timedelta(days=60))
+    carter = CaseFactory(
+        team=north,
+        family_name="Carter",
+        created_by=grace,
+        opened_on=today - datetime.timedelta(days=60),
+    )
     carter.allocated_workers.add(amira)
-    mia = PersonFactory(first_name="Mia", last_name="Carter", created_by=grace,
-                        date_of_birth=datetime.date(2019, 5, 1))
+    mia = PersonFactory(
+        first_name="Mia",
+        last_name="Carter",
+        created_by=grace,
+        date_of_birth=datetime.date(2019, 5, 1),
+    )
     MembershipFactory(case=carter, person=mia, start_date=carter.opened_on)
     PlanFactory(case=carter, child=mia, start_date=today - datetime.timedelta(days=50))
     HazardFactory(case=carter, created_by=grace, start_date=carter.opened_on)
-    EscalationFactory(case=carter, state="overdue", trigger_date=today - datetime.timedelta(
-        days=20), due_date=today - datetime.timedelta(days=3))
+    EscalationFactory(
+        case=carter,
+        state="overdue",
+        trigger_date=today - datetime.timedelta(days=20),
+        due_date=today - datetime.timedelta(days=3),
+    )
     # South: one family, a child in need.
-    bell = CaseFactory(team=south, family_name="Bell", created_by=sam,
-                       opened_on=today - datetime.timedelta(days=10))
+    bell = CaseFactory(
+        team=south,
+        family_name="Bell",
+        created_by=sam,
+        opened_on=today - datetime.timedelta(days=10),
+    )
     bell.allocated_workers.add(sam)
-    MembershipFactory(case=bell, person=PersonFactory(first_name="Leo", last_name="Bell",
-                                                      created_by=sam),
-                      start_date=bell.opened_on)
+    MembershipFactory(
+        case=bell,
+        person=PersonFactory(first_name="Leo", last_name="Bell", created_by=sam),
+        start_date=bell.opened_on,
+    )
     return north, south
 
 
 def test_it_shows_a_team_manager_their_team_and_the_lists_behind_it(
-        page, axe, screenshot, password, families):
+    page, axe, screenshot, password, families
+):
     sign_in(page, "grace", password)
     page.get_by_role("link", name="Dashboard").first.click()
     assert page.get_by_role("heading", level=1).inner_text() == "North Assessment"
@@ -90,7 +119,8 @@ def test_it_shows_a_team_manager_their_team_and_the_lists_behind_it(
 
 
 def test_it_shows_a_service_manager_every_team_side_by_side(
-        page, axe, screenshot, password, families):
+    page, axe, screenshot, password, families
+):
     sign_in(page, "helen", password)
     page.get_by_role("link", name="Dashboard").first.click()
     assert page.get_by_role("heading", level=1).inner_text() == "All teams"

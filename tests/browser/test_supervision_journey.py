@@ -29,9 +29,11 @@ def discuss(page, axe, family, lived, *, decision="", action="", owner="", due=N
     page.get_by_label("Case discussed").select_option(label=family)
     page.get_by_label("What is life like for the child now, in a sentence?").fill(lived)
     page.get_by_label("What are your assumptions about the family").fill(
-        "That dad has left; the neighbour says his van is there most nights")
+        "That dad has left; the neighbour says his van is there most nights"
+    )
     page.get_by_label("Can you picture what life is like for this child?").fill(
-        "Quiet, watchful, hungry by the afternoon")
+        "Quiet, watchful, hungry by the afternoon"
+    )
     for name in ("assessment_changed", "other_source", "other_explanations", "hypothesis"):
         page.locator(f"[name={name}_not_discussed]").check()
     if decision:
@@ -46,11 +48,17 @@ def discuss(page, axe, family, lived, *, decision="", action="", owner="", due=N
 
 
 def test_it_lets_a_supervisor_record_a_session_with_two_case_discussions_at_360px(
-        browser, live_server, axe, screenshot, password):
+    browser, live_server, axe, screenshot, password
+):
     team = TeamFactory(name="North Assessment", code="north")
     worker = UserFactory(username="amira", first_name="Amira", last_name="Hussain", team=team)
-    UserFactory(username="priya", first_name="Priya", last_name="Shah", team=team,
-                role=roles.PRACTICE_SUPERVISOR)
+    UserFactory(
+        username="priya",
+        first_name="Priya",
+        last_name="Shah",
+        team=team,
+        role=roles.PRACTICE_SUPERVISOR,
+    )
     cases = []
     for family in ("Walsh", "Carter"):
         case = CaseFactory(team=team, family_name=family, opened_on=datetime.date(2026, 1, 5))
@@ -60,8 +68,9 @@ def test_it_lets_a_supervisor_record_a_session_with_two_case_discussions_at_360p
     PlanFactory(case=cases[1], child=child.person, start_date=datetime.date(2026, 1, 12))
     today = timezone.localdate()
 
-    context = browser.new_context(base_url=live_server.url,
-                                  viewport={"width": 360, "height": 780}, has_touch=True)
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 360, "height": 780}, has_touch=True
+    )
     page = context.new_page()
     sign_in(page, "priya", password, lands_on="**/dashboards/mine/")
     page.goto("/supervision/")
@@ -70,7 +79,8 @@ def test_it_lets_a_supervisor_record_a_session_with_two_case_discussions_at_360p
 
     page.get_by_role("link", name="Arrange supervision").click()
     page.get_by_label("Who is being supervised?").select_option(
-        label="Amira Hussain (Social worker)")
+        label="Amira Hussain (Social worker)"
+    )
     fill_date(page, "date", today)
     page.get_by_role("button", name="Arrange").click()
     page.wait_for_url("**/supervision/*/")
@@ -88,7 +98,8 @@ def test_it_lets_a_supervisor_record_a_session_with_two_case_discussions_at_360p
     narrow(page)
     page.get_by_label("Case discussed").select_option(label=f"Walsh ({cases[0].reference})")
     page.get_by_label("What is life like for the child now, in a sentence?").fill(
-        "Tyler stays in his room when the new partner is home")
+        "Tyler stays in his room when the new partner is home"
+    )
     page.get_by_role("button", name="Save discussion").click()
     page.wait_for_load_state()
     summary = page.get_by_role("alert")
@@ -99,14 +110,23 @@ def test_it_lets_a_supervisor_record_a_session_with_two_case_discussions_at_360p
     assert lived.input_value() == "Tyler stays in his room when the new partner is home"
     page.goto(f"/supervision/{session.pk}/")
 
-    discuss(page, axe, f"Walsh ({cases[0].reference})",
-            "Tyler stays in his room when the new partner is home",
-            decision="Next visit unannounced, after 6pm")
+    discuss(
+        page,
+        axe,
+        f"Walsh ({cases[0].reference})",
+        "Tyler stays in his room when the new partner is home",
+        decision="Next visit unannounced, after 6pm",
+    )
     page.wait_for_url(f"**/supervision/{session.pk}/")
-    discuss(page, axe, f"Carter ({cases[1].reference})",
-            "Mia is hungry at school and wary of adults at home",
-            action="See Mia alone at school", owner=worker.get_full_name() + " (Social worker)",
-            due=today + datetime.timedelta(days=7))
+    discuss(
+        page,
+        axe,
+        f"Carter ({cases[1].reference})",
+        "Mia is hungry at school and wary of adults at home",
+        action="See Mia alone at school",
+        owner=worker.get_full_name() + " (Social worker)",
+        due=today + datetime.timedelta(days=7),
+    )
     page.wait_for_url(f"**/supervision/{session.pk}/")
     assert CaseDiscussion.objects.filter(session=session).count() == 2
     assert Decision.objects.get().case == cases[0]
@@ -114,10 +134,12 @@ def test_it_lets_a_supervisor_record_a_session_with_two_case_discussions_at_360p
 
     page.get_by_role("link", name="Worries and wellbeing").click()
     page.get_by_label("Which case worries you most?").select_option(
-        label=f"Carter ({cases[1].reference})")
+        label=f"Carter ({cases[1].reference})"
+    )
     page.get_by_label("Why does it worry you most?").fill("No change since the plan began")
     page.get_by_label("Effect of hostility or violence on the worker").fill(
-        "Threatened on the doorstep last week")
+        "Threatened on the doorstep last week"
+    )
     page.get_by_label("Support agreed").fill("Joint visits to this family")
     axe.check(page, "worries and wellbeing (360 px)")
     page.get_by_role("button", name="Save").click()

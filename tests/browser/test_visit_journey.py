@@ -57,22 +57,29 @@ def type_into(page, locator, text):
 
 
 def test_it_lets_a_worker_record_the_fourth_default_by_keyboard_at_360px(
-        browser, live_server, axe, screenshot, password, eager_tasks):
+    browser, live_server, axe, screenshot, password, eager_tasks
+):
     team = TeamFactory(name="North Assessment", code="north")
     worker = UserFactory(username="amira", first_name="Amira", last_name="Hussain", team=team)
-    UserFactory(username="grace", team=team, role=roles.TEAM_MANAGER,
-                email="grace@council.example")
+    UserFactory(username="grace", team=team, role=roles.TEAM_MANAGER, email="grace@council.example")
     case = CaseFactory(team=team, family_name="Walsh", opened_on=datetime.date(2026, 1, 5))
     case.allocated_workers.add(worker)
     MembershipFactory(case=case, person__first_name="Tyler", person__last_name="Walsh")
     now = timezone.now()
     for days in (9, 6, 3):
         when = now - datetime.timedelta(days=days)
-        services.visit_log(actor=worker, case=case, now=now, data=services.Outcome(
-            outcome="defaulted", occurred_at=when, default_reason="no_answer"))
+        services.visit_log(
+            actor=worker,
+            case=case,
+            now=now,
+            data=services.Outcome(
+                outcome="defaulted", occurred_at=when, default_reason="no_answer"
+            ),
+        )
 
-    context = browser.new_context(base_url=live_server.url,
-                                  viewport={"width": 360, "height": 780}, has_touch=True)
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 360, "height": 780}, has_touch=True
+    )
     page = context.new_page()
     page.goto("/accounts/sign-in/")
     type_into(page, page.get_by_label("Username"), "amira")
@@ -87,11 +94,18 @@ def test_it_lets_a_worker_record_the_fourth_default_by_keyboard_at_360px(
     axe.check(page, "record a visit (360 px)")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
 
-    choose(page, "What happened?", "The family defeated it (no answer, refused entry, not in, "
-                                   "did not attend, cancelled by them)")
+    choose(
+        page,
+        "What happened?",
+        "The family defeated it (no answer, refused entry, not in, "
+        "did not attend, cancelled by them)",
+    )
     choose(page, "If the family defeated it, how?", "Refused entry")
-    type_into(page, page.get_by_label("Anyone else there"),
-              "A man answered, would not give his name, about 30, tattoo on his neck")
+    type_into(
+        page,
+        page.get_by_label("Anyone else there"),
+        "A man answered, would not give his name, about 30, tattoo on his neck",
+    )
     submit = page.get_by_role("button", name="Save visit")
     tab_to(page, submit)
     page.keyboard.press("Enter")

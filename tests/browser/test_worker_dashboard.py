@@ -42,49 +42,81 @@ def family():
 
     carter = CaseFactory(team=team, family_name="Carter", created_by=manager, opened_on=opened)
     carter.allocated_workers.add(amira)
-    kayden = MembershipFactory(case=carter, start_date=opened, person__first_name="Kayden",
-                               person__last_name="Carter").person
-    mia = MembershipFactory(case=carter, start_date=opened, person__first_name="Mia",
-                            person__last_name="Carter").person
+    kayden = MembershipFactory(
+        case=carter, start_date=opened, person__first_name="Kayden", person__last_name="Carter"
+    ).person
+    mia = MembershipFactory(
+        case=carter, start_date=opened, person__first_name="Mia", person__last_name="Carter"
+    ).person
     PlanFactory(case=carter, child=kayden, start_date=opened)
     # Kayden was last seen six weeks ago; Mia yesterday, on her own.
     for days_ago, seen in ((42, {kayden: True, mia: True}), (1, {mia: True})):
-        visit = RecordedVisitFactory(case=carter, lead_worker=amira, outcome="completed",
-                                     planned_for=at(today - datetime.timedelta(days=days_ago), 10))
+        visit = RecordedVisitFactory(
+            case=carter,
+            lead_worker=amira,
+            outcome="completed",
+            planned_for=at(today - datetime.timedelta(days=days_ago), 10),
+        )
         for child, alone in seen.items():
             ChildSeen.objects.create(visit=visit, child=child, seen=True, seen_alone=alone)
-    EscalationFactory(case=carter, state="overdue", trigger_date=today - datetime.timedelta(20),
-                      due_date=today - datetime.timedelta(days=3))
+    EscalationFactory(
+        case=carter,
+        state="overdue",
+        trigger_date=today - datetime.timedelta(20),
+        due_date=today - datetime.timedelta(days=3),
+    )
 
     walsh = CaseFactory(team=team, family_name="Walsh", created_by=manager, opened_on=opened)
     walsh.allocated_workers.add(amira)
-    tyler = MembershipFactory(case=walsh, start_date=opened, person__first_name="Tyler",
-                              person__last_name="Walsh").person
-    visit = RecordedVisitFactory(case=walsh, lead_worker=amira, outcome="completed",
-                                 planned_for=at(today - datetime.timedelta(days=2), 15))
-    ChildSeen.objects.create(visit=visit, child=tyler, seen=True, seen_alone=False,
-                             reason_not_seen="Mother would not leave the room")
+    tyler = MembershipFactory(
+        case=walsh, start_date=opened, person__first_name="Tyler", person__last_name="Walsh"
+    ).person
+    visit = RecordedVisitFactory(
+        case=walsh,
+        lead_worker=amira,
+        outcome="completed",
+        planned_for=at(today - datetime.timedelta(days=2), 15),
+    )
+    ChildSeen.objects.create(
+        visit=visit,
+        child=tyler,
+        seen=True,
+        seen_alone=False,
+        reason_not_seen="Mother would not leave the room",
+    )
     HazardFactory(case=walsh, start_date=opened, details="Two large dogs loose in the garden")
-    RecordedVisitFactory(case=walsh, lead_worker=amira,
-                         planned_for=at(today.replace(day=1), 9))  # defaulted this month
-    today_visit = VisitFactory(case=walsh, lead_worker=amira, planned_for=at(today, 16),
-                               announced=False)
-    EscalationFactory(case=walsh, state="open", trigger_date=today,
-                      due_date=today + datetime.timedelta(days=9))
+    RecordedVisitFactory(
+        case=walsh, lead_worker=amira, planned_for=at(today.replace(day=1), 9)
+    )  # defaulted this month
+    today_visit = VisitFactory(
+        case=walsh, lead_worker=amira, planned_for=at(today, 16), announced=False
+    )
+    EscalationFactory(
+        case=walsh, state="open", trigger_date=today, due_date=today + datetime.timedelta(days=9)
+    )
 
     discussion = CaseDiscussionFactory(session__supervisee=amira, case=carter)
-    SupervisionActionFactory(discussion=discussion, owner=amira,
-                             due_date=today - datetime.timedelta(days=5),
-                             description="Ask the health visitor about Kayden's weight")
+    SupervisionActionFactory(
+        discussion=discussion,
+        owner=amira,
+        due_date=today - datetime.timedelta(days=5),
+        description="Ask the health visitor about Kayden's weight",
+    )
     Notification.objects.create(
-        recipient=amira, event_key="test:1", channel=Notification.Channel.IN_APP,
-        subject="Escalation on the Carter case is overdue", body="",
-        link=f"/cases/{carter.pk}/", created_at=timezone.now())
+        recipient=amira,
+        event_key="test:1",
+        channel=Notification.Channel.IN_APP,
+        subject="Escalation on the Carter case is overdue",
+        body="",
+        link=f"/cases/{carter.pk}/",
+        created_at=timezone.now(),
+    )
     return {"carter": carter, "walsh": walsh, "today_visit": today_visit}
 
 
-def test_it_shows_a_worker_their_work_and_the_child_out_of_view(page, axe, screenshot,
-                                                                password, family):
+def test_it_shows_a_worker_their_work_and_the_child_out_of_view(
+    page, axe, screenshot, password, family
+):
     sign_in(page, "amira", password, lands_on="**/dashboards/mine/")
 
     assert page.url.endswith("/dashboards/mine/")

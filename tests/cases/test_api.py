@@ -79,9 +79,7 @@ def test_it_lists_only_the_cases_the_policy_allows(team, worker, api, case, othe
     assert hidden.pk not in ids(api.get("/api/v1/cases/"))
 
 
-def test_it_lets_a_service_manager_list_every_case_that_is_not_restricted(
-    team, case, other_case
-):
+def test_it_lets_a_service_manager_list_every_case_that_is_not_restricted(team, case, other_case):
     restricted = CaseFactory(team=team, restricted=True)
     manager = UserFactory(role=roles.SERVICE_MANAGER, team=TeamFactory())
 
@@ -113,8 +111,7 @@ def test_it_refuses_a_user_with_no_role(team, case):
     client = api_for(user)
 
     assert client.get("/api/v1/cases/").status_code == 403
-    assert client.post("/api/v1/people/", {"last_name": "Evans"},
-                       format="json").status_code == 403
+    assert client.post("/api/v1/people/", {"last_name": "Evans"}, format="json").status_code == 403
     assert not Person.objects.filter(last_name="Evans").exists()
 
 
@@ -125,8 +122,12 @@ def test_it_accepts_token_authentication(worker, case):
 
 
 def test_it_filters_cases_by_status_reference_and_team(team, api, case):
-    closed = CaseFactory(team=team, status=Case.Status.CLOSED,
-                         closed_on=datetime.date(2026, 3, 1), closure_reason="nfa")
+    closed = CaseFactory(
+        team=team,
+        status=Case.Status.CLOSED,
+        closed_on=datetime.date(2026, 3, 1),
+        closure_reason="nfa",
+    )
 
     assert ids(api.get("/api/v1/cases/", {"status": "closed"})) == {closed.pk}
     assert ids(api.get("/api/v1/cases/", {"reference": case.reference})) == {case.pk}
@@ -145,8 +146,7 @@ def test_it_lists_only_records_on_cases_the_user_may_see(api, case, other_case, 
 
     for url, mine, hidden in [
         ("/api/v1/memberships/", set(case.memberships.values_list("pk", flat=True)), theirs),
-        ("/api/v1/addresses/", set(case.addresses.values_list("pk", flat=True)),
-         their_address),
+        ("/api/v1/addresses/", set(case.addresses.values_list("pk", flat=True)), their_address),
         ("/api/v1/cp-plans/", {plan.pk}, their_plan),
         ("/api/v1/hazards/", set(case.hazards.values_list("pk", flat=True)), their_hazard),
     ]:
@@ -186,18 +186,38 @@ def test_it_answers_404_for_a_write_against_a_case_the_user_cannot_see(api, othe
     person = api.post("/api/v1/people/", {"last_name": "Carter"}, format="json").json()
 
     responses = [
-        api.post("/api/v1/memberships/", {
-            "case": other_case.pk, "person": person["id"], "relationship": "child",
-            "start_date": "2026-03-01"}, format="json"),
-        api.post("/api/v1/addresses/", {
-            "case": other_case.pk, "line_1": "1 High Street", "town": "Leeds",
-            "postcode": "LS1 4AP", "start_date": "2026-03-01"}, format="json"),
-        api.post("/api/v1/hazards/", {
-            "case": other_case.pk, "kind": "animal", "details": "Dog",
-            "start_date": "2026-03-01"}, format="json"),
+        api.post(
+            "/api/v1/memberships/",
+            {
+                "case": other_case.pk,
+                "person": person["id"],
+                "relationship": "child",
+                "start_date": "2026-03-01",
+            },
+            format="json",
+        ),
+        api.post(
+            "/api/v1/addresses/",
+            {
+                "case": other_case.pk,
+                "line_1": "1 High Street",
+                "town": "Leeds",
+                "postcode": "LS1 4AP",
+                "start_date": "2026-03-01",
+            },
+            format="json",
+        ),
+        api.post(
+            "/api/v1/hazards/",
+            {"case": other_case.pk, "kind": "animal", "details": "Dog", "start_date": "2026-03-01"},
+            format="json",
+        ),
         api.patch(f"/api/v1/cases/{other_case.pk}/", {"family_name": "X"}, format="json"),
-        api.post(f"/api/v1/cases/{other_case.pk}/close/", {
-            "closed_on": "2026-03-01", "reason": "nfa"}, format="json"),
+        api.post(
+            f"/api/v1/cases/{other_case.pk}/close/",
+            {"closed_on": "2026-03-01", "reason": "nfa"},
+            format="json",
+        ),
     ]
 
     assert [r.status_code for r in responses] == [404] * len(responses)
@@ -214,10 +234,17 @@ def test_it_answers_404_for_a_write_against_a_case_the_user_cannot_see(api, othe
 def test_it_opens_a_case_with_a_reference(worker, team):
     client = api_for(worker, token=True)
 
-    response = client.post("/api/v1/cases/", {
-        "family_name": "Dempsey", "team": team.pk, "summary": "Referral from school",
-        "opened_on": "2026-03-02", "allocated_workers": [worker.pk],
-    }, format="json")
+    response = client.post(
+        "/api/v1/cases/",
+        {
+            "family_name": "Dempsey",
+            "team": team.pk,
+            "summary": "Referral from school",
+            "opened_on": "2026-03-02",
+            "allocated_workers": [worker.pk],
+        },
+        format="json",
+    )
 
     assert response.status_code == 201, response.content
     body = response.json()
@@ -232,26 +259,45 @@ def test_it_opens_a_case_with_a_reference(worker, team):
 
 
 def test_it_opens_a_case_only_in_the_users_own_team(worker, other_team):
-    response = api_for(worker).post("/api/v1/cases/", {
-        "family_name": "Dempsey", "team": other_team.pk, "summary": "Referral",
-        "opened_on": "2026-03-02"}, format="json")
+    response = api_for(worker).post(
+        "/api/v1/cases/",
+        {
+            "family_name": "Dempsey",
+            "team": other_team.pk,
+            "summary": "Referral",
+            "opened_on": "2026-03-02",
+        },
+        format="json",
+    )
 
     assert response.status_code == 400
     assert "team" in response.json()
     assert not Case.objects.exists()
 
     manager = UserFactory(role=roles.SERVICE_MANAGER)
-    response = api_for(manager).post("/api/v1/cases/", {
-        "family_name": "Dempsey", "team": other_team.pk, "summary": "Referral",
-        "opened_on": "2026-03-02"}, format="json")
+    response = api_for(manager).post(
+        "/api/v1/cases/",
+        {
+            "family_name": "Dempsey",
+            "team": other_team.pk,
+            "summary": "Referral",
+            "opened_on": "2026-03-02",
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.content
 
 
 def test_it_gives_400_with_field_errors_for_a_case_opened_in_the_future(api, team):
-    response = api.post("/api/v1/cases/", {
-        "family_name": "Dempsey", "summary": "Referral",
-        "opened_on": (datetime.date.today() + datetime.timedelta(days=30)).isoformat(),
-    }, format="json")
+    response = api.post(
+        "/api/v1/cases/",
+        {
+            "family_name": "Dempsey",
+            "summary": "Referral",
+            "opened_on": (datetime.date.today() + datetime.timedelta(days=30)).isoformat(),
+        },
+        format="json",
+    )
 
     assert response.status_code == 400
     assert list(response.json()) == ["opened_on"]
@@ -270,9 +316,15 @@ def test_it_changes_the_family_name_and_records_the_api_user_in_history(worker, 
 
 
 def test_it_returns_400_with_field_errors_for_a_bad_nhs_number_or_upn(api):
-    response = api.post("/api/v1/people/", {
-        "last_name": "Evans", "nhs_number": "9434765918", "upn": "A801200001001",
-    }, format="json")
+    response = api.post(
+        "/api/v1/people/",
+        {
+            "last_name": "Evans",
+            "nhs_number": "9434765918",
+            "upn": "A801200001001",
+        },
+        format="json",
+    )
 
     assert response.status_code == 400
     errors = response.json()
@@ -282,10 +334,17 @@ def test_it_returns_400_with_field_errors_for_a_bad_nhs_number_or_upn(api):
 
 
 def test_it_records_a_person_with_valid_identifiers_as_people_write_them(api, worker):
-    response = api.post("/api/v1/people/", {
-        "first_name": "Ella", "last_name": "Evans", "date_of_birth": "2019-03-27",
-        "nhs_number": "943 476 5919", "upn": VALID_UPN,
-    }, format="json")
+    response = api.post(
+        "/api/v1/people/",
+        {
+            "first_name": "Ella",
+            "last_name": "Evans",
+            "date_of_birth": "2019-03-27",
+            "nhs_number": "943 476 5919",
+            "upn": VALID_UPN,
+        },
+        format="json",
+    )
 
     assert response.status_code == 201, response.content
     person = Person.objects.get(pk=response.json()["id"])
@@ -297,31 +356,42 @@ def test_it_returns_400_for_a_duplicate_nhs_number_from_the_service(api, child):
     child.nhs_number = VALID_NHS
     child.save()
 
-    response = api.post("/api/v1/people/", {"last_name": "Evans", "nhs_number": VALID_NHS},
-                        format="json")
+    response = api.post(
+        "/api/v1/people/", {"last_name": "Evans", "nhs_number": VALID_NHS}, format="json"
+    )
 
     assert response.status_code == 400
     assert "already has this NHS number" in response.json()["nhs_number"][0]
 
 
 def test_it_changes_a_persons_details(api, child):
-    response = api.patch(f"/api/v1/people/{child.pk}/", {"nhs_number": VALID_NHS},
-                         format="json")
+    response = api.patch(f"/api/v1/people/{child.pk}/", {"nhs_number": VALID_NHS}, format="json")
 
     assert response.status_code == 200, response.content
     child.refresh_from_db()
     assert child.nhs_number == VALID_NHS
-    assert api.patch(f"/api/v1/people/{child.pk}/", {"upn": "nonsense"},
-                     format="json").status_code == 400
+    assert (
+        api.patch(f"/api/v1/people/{child.pk}/", {"upn": "nonsense"}, format="json").status_code
+        == 400
+    )
 
 
 def test_it_adds_a_new_person_to_a_case(api, worker, case):
-    person = api.post("/api/v1/people/", {"first_name": "Finn", "last_name": "Ashworth"},
-                      format="json").json()
+    person = api.post(
+        "/api/v1/people/", {"first_name": "Finn", "last_name": "Ashworth"}, format="json"
+    ).json()
 
-    response = api.post("/api/v1/memberships/", {
-        "case": case.pk, "person": person["id"], "relationship": "child",
-        "start_date": "2026-03-01", "lives_in_household": True}, format="json")
+    response = api.post(
+        "/api/v1/memberships/",
+        {
+            "case": case.pk,
+            "person": person["id"],
+            "relationship": "child",
+            "start_date": "2026-03-01",
+            "lives_in_household": True,
+        },
+        format="json",
+    )
 
     assert response.status_code == 201, response.content
     membership = Membership.objects.get(pk=response.json()["id"])
@@ -333,9 +403,16 @@ def test_it_adds_a_new_person_to_a_case(api, worker, case):
 def test_it_does_not_add_someone_the_user_cannot_see_to_a_case(api, case, other_case):
     stranger = MembershipFactory(case=other_case).person
 
-    response = api.post("/api/v1/memberships/", {
-        "case": case.pk, "person": stranger.pk, "relationship": "child",
-        "start_date": "2026-03-01"}, format="json")
+    response = api.post(
+        "/api/v1/memberships/",
+        {
+            "case": case.pk,
+            "person": stranger.pk,
+            "relationship": "child",
+            "start_date": "2026-03-01",
+        },
+        format="json",
+    )
 
     assert response.status_code == 400
     assert "person" in response.json()
@@ -344,8 +421,11 @@ def test_it_does_not_add_someone_the_user_cannot_see_to_a_case(api, case, other_
 def test_it_returns_400_when_a_membership_ends_before_it_started(api, case, child):
     membership = child.memberships.get()
 
-    response = api.post(f"/api/v1/memberships/{membership.pk}/end/", {
-        "end_date": "2026-01-01", "reason": "Moved out"}, format="json")
+    response = api.post(
+        f"/api/v1/memberships/{membership.pk}/end/",
+        {"end_date": "2026-01-01", "reason": "Moved out"},
+        format="json",
+    )
 
     assert response.status_code == 400
     assert "end_date" in response.json()
@@ -356,27 +436,42 @@ def test_it_returns_400_when_a_membership_ends_before_it_started(api, case, chil
 def test_it_ends_a_membership_and_changes_where_they_live(api, case, child):
     membership = child.memberships.get()
 
-    response = api.patch(f"/api/v1/memberships/{membership.pk}/",
-                         {"lives_in_household": False}, format="json")
+    response = api.patch(
+        f"/api/v1/memberships/{membership.pk}/", {"lives_in_household": False}, format="json"
+    )
     assert response.status_code == 200, response.content
     assert response.json()["lives_in_household"] is False
 
-    response = api.post(f"/api/v1/memberships/{membership.pk}/end/", {
-        "end_date": "2026-03-01", "reason": "Moved to her father's"}, format="json")
+    response = api.post(
+        f"/api/v1/memberships/{membership.pk}/end/",
+        {"end_date": "2026-03-01", "reason": "Moved to her father's"},
+        format="json",
+    )
     assert response.status_code == 200, response.content
     membership.refresh_from_db()
     assert membership.end_date == datetime.date(2026, 3, 1)
 
 
 def test_it_gives_the_services_400_for_a_write_on_a_closed_case(team, api):
-    closed = CaseFactory(team=team, status=Case.Status.CLOSED,
-                         closed_on=datetime.date(2026, 3, 1), closure_reason="nfa")
+    closed = CaseFactory(
+        team=team,
+        status=Case.Status.CLOSED,
+        closed_on=datetime.date(2026, 3, 1),
+        closure_reason="nfa",
+    )
     person = PersonFactory()
     MembershipFactory(case=CaseFactory(team=team), person=person)
 
-    response = api.post("/api/v1/memberships/", {
-        "case": closed.pk, "person": person.pk, "relationship": "child",
-        "start_date": "2026-03-02"}, format="json")
+    response = api.post(
+        "/api/v1/memberships/",
+        {
+            "case": closed.pk,
+            "person": person.pk,
+            "relationship": "child",
+            "start_date": "2026-03-02",
+        },
+        format="json",
+    )
 
     assert response.status_code == 400
     assert response.json() == {
@@ -385,9 +480,17 @@ def test_it_gives_the_services_400_for_a_write_on_a_closed_case(team, api):
 
 
 def test_it_returns_400_for_a_bad_postcode(api, case):
-    response = api.post("/api/v1/addresses/", {
-        "case": case.pk, "line_1": "1 High Street", "town": "Leeds", "postcode": "QQ1 1QQ",
-        "start_date": "2026-03-01"}, format="json")
+    response = api.post(
+        "/api/v1/addresses/",
+        {
+            "case": case.pk,
+            "line_1": "1 High Street",
+            "town": "Leeds",
+            "postcode": "QQ1 1QQ",
+            "start_date": "2026-03-01",
+        },
+        format="json",
+    )
 
     assert response.status_code == 400
     assert list(response.json()) == ["postcode"]
@@ -397,24 +500,33 @@ def test_it_returns_400_for_a_bad_postcode(api, case):
 def test_it_adds_an_address_and_ends_the_previous_one(api, case):
     old = AddressFactory(case=case)
 
-    response = api.post("/api/v1/addresses/", {
-        "case": case.pk, "line_1": "1 High Street", "town": "Leeds", "postcode": "ls14ap",
-        "start_date": "2026-03-01"}, format="json")
+    response = api.post(
+        "/api/v1/addresses/",
+        {
+            "case": case.pk,
+            "line_1": "1 High Street",
+            "town": "Leeds",
+            "postcode": "ls14ap",
+            "start_date": "2026-03-01",
+        },
+        format="json",
+    )
 
     assert response.status_code == 201, response.content
     assert response.json()["postcode"] == "LS1 4AP"
     old.refresh_from_db()
     assert old.end_date == datetime.date(2026, 2, 28)
-    assert ids(api.get("/api/v1/addresses/", {"case": case.pk})) == {
-        old.pk, response.json()["id"]}
+    assert ids(api.get("/api/v1/addresses/", {"case": case.pk})) == {old.pk, response.json()["id"]}
 
 
 def test_it_refuses_a_second_open_plan_for_a_child(api, case, child):
     PlanFactory(case=case, child=child)
 
-    response = api.post("/api/v1/cp-plans/", {
-        "case": case.pk, "child": child.pk, "category": "emotional",
-        "start_date": "2026-03-01"}, format="json")
+    response = api.post(
+        "/api/v1/cp-plans/",
+        {"case": case.pk, "child": child.pk, "category": "emotional", "start_date": "2026-03-01"},
+        format="json",
+    )
 
     assert response.status_code == 400
     assert "already subject to a plan" in response.json()["child"][0]
@@ -422,40 +534,54 @@ def test_it_refuses_a_second_open_plan_for_a_child(api, case, child):
 
 
 def test_it_starts_and_ends_a_plan_and_shows_it_on_the_case(api, case, child):
-    response = api.post("/api/v1/cp-plans/", {
-        "case": case.pk, "child": child.pk, "category": "neglect",
-        "start_date": "2026-03-01"}, format="json")
+    response = api.post(
+        "/api/v1/cp-plans/",
+        {"case": case.pk, "child": child.pk, "category": "neglect", "start_date": "2026-03-01"},
+        format="json",
+    )
     assert response.status_code == 201, response.content
     plan_id = response.json()["id"]
     assert api.get(f"/api/v1/cases/{case.pk}/").json()["any_child_on_plan"] is True
     assert ids(api.get("/api/v1/cp-plans/", {"child": child.pk})) == {plan_id}
 
-    response = api.post(f"/api/v1/cp-plans/{plan_id}/end/", {
-        "end_date": "2026-02-01"}, format="json")
+    response = api.post(
+        f"/api/v1/cp-plans/{plan_id}/end/", {"end_date": "2026-02-01"}, format="json"
+    )
     assert response.status_code == 400
     assert "end_date" in response.json()
 
-    response = api.post(f"/api/v1/cp-plans/{plan_id}/end/", {
-        "end_date": "2026-06-01", "reason": "Stepped down"}, format="json")
+    response = api.post(
+        f"/api/v1/cp-plans/{plan_id}/end/",
+        {"end_date": "2026-06-01", "reason": "Stepped down"},
+        format="json",
+    )
     assert response.status_code == 200, response.content
     assert api.get(f"/api/v1/cases/{case.pk}/").json()["any_child_on_plan"] is False
 
 
 def test_it_refuses_a_hazard_about_neither_a_case_nor_a_person(api, case):
-    response = api.post("/api/v1/hazards/", {
-        "kind": "animal", "details": "Dog", "start_date": "2026-03-01"}, format="json")
+    response = api.post(
+        "/api/v1/hazards/",
+        {"kind": "animal", "details": "Dog", "start_date": "2026-03-01"},
+        format="json",
+    )
 
     assert response.status_code == 400
-    assert response.json() == {
-        "non_field_errors": ["A hazard is about a case or about one person"]
-    }
+    assert response.json() == {"non_field_errors": ["A hazard is about a case or about one person"]}
     assert not Hazard.objects.exists()
 
 
 def test_it_adds_a_hazard_about_a_person_and_shows_it_on_the_case(api, worker, case, child):
-    response = api.post("/api/v1/hazards/", {
-        "person": child.pk, "kind": "infection", "details": "Chickenpox",
-        "start_date": "2026-03-01"}, format="json")
+    response = api.post(
+        "/api/v1/hazards/",
+        {
+            "person": child.pk,
+            "kind": "infection",
+            "details": "Chickenpox",
+            "start_date": "2026-03-01",
+        },
+        format="json",
+    )
 
     assert response.status_code == 201, response.content
     hazard = Hazard.objects.get(pk=response.json()["id"])
@@ -463,8 +589,9 @@ def test_it_adds_a_hazard_about_a_person_and_shows_it_on_the_case(api, worker, c
     active = api.get(f"/api/v1/cases/{case.pk}/").json()["active_hazards"]
     assert [h["id"] for h in active] == [hazard.pk]
 
-    response = api.post(f"/api/v1/hazards/{hazard.pk}/end/", {"end_date": "2026-03-10"},
-                        format="json")
+    response = api.post(
+        f"/api/v1/hazards/{hazard.pk}/end/", {"end_date": "2026-03-10"}, format="json"
+    )
     assert response.status_code == 200, response.content
     assert api.get(f"/api/v1/cases/{case.pk}/").json()["active_hazards"] == []
 
@@ -482,16 +609,18 @@ def test_it_marks_records_in_error_and_keeps_them(api, worker, case, child):
         ("/api/v1/memberships/", membership),
     ]:
         assert api.post(f"{url}{record.pk}/in_error/", {}, format="json").status_code == 400
-        response = api.post(f"{url}{record.pk}/in_error/", {"reason": "Wrong family"},
-                            format="json")
+        response = api.post(
+            f"{url}{record.pk}/in_error/", {"reason": "Wrong family"}, format="json"
+        )
         assert response.status_code == 200, (url, response.content)
         assert response.json()["in_error"] is True
         record.refresh_from_db()
         assert record.in_error and record.in_error_by == worker
         assert record.history.first().history_user == worker
 
-    response = api.post(f"/api/v1/addresses/{address.pk}/end/", {"end_date": "2026-03-01"},
-                        format="json")
+    response = api.post(
+        f"/api/v1/addresses/{address.pk}/end/", {"end_date": "2026-03-01"}, format="json"
+    )
     assert response.status_code == 400
     assert ids(api.get("/api/v1/addresses/", {"in_error": "true"})) == {address.pk}
 
@@ -516,33 +645,43 @@ def test_it_has_no_delete_or_put(api, case, child):
 def test_it_closes_a_case_for_an_allocated_worker_and_reopens_it_for_a_manager(
     worker, team, api, case
 ):
-    response = api.post(f"/api/v1/cases/{case.pk}/close/", {
-        "closed_on": "2026-03-01", "reason": "nfa", "notes": "Family engaging well"},
-        format="json")
+    response = api.post(
+        f"/api/v1/cases/{case.pk}/close/",
+        {"closed_on": "2026-03-01", "reason": "nfa", "notes": "Family engaging well"},
+        format="json",
+    )
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "closed"
     assert case.history.first().history_user == worker
 
-    response = api.post(f"/api/v1/cases/{case.pk}/reopen/", {"reason": "New referral"},
-                        format="json")
+    response = api.post(
+        f"/api/v1/cases/{case.pk}/reopen/", {"reason": "New referral"}, format="json"
+    )
     assert response.status_code == 403
 
     manager = UserFactory(role=roles.TEAM_MANAGER, team=team)
-    response = api_for(manager).post(f"/api/v1/cases/{case.pk}/reopen/",
-                                     {"reason": "New referral"}, format="json")
+    response = api_for(manager).post(
+        f"/api/v1/cases/{case.pk}/reopen/", {"reason": "New referral"}, format="json"
+    )
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "open"
     assert case.history.first().history_user == manager
 
 
 def test_it_refuses_to_close_with_bad_input(api, case):
-    response = api.post(f"/api/v1/cases/{case.pk}/close/", {
-        "closed_on": "2025-12-01", "reason": "nfa"}, format="json")
+    response = api.post(
+        f"/api/v1/cases/{case.pk}/close/",
+        {"closed_on": "2025-12-01", "reason": "nfa"},
+        format="json",
+    )
     assert response.status_code == 400
     assert list(response.json()) == ["closed_on"]
 
-    response = api.post(f"/api/v1/cases/{case.pk}/close/", {"closed_on": "2026-03-01",
-                                                             "reason": "bored"}, format="json")
+    response = api.post(
+        f"/api/v1/cases/{case.pk}/close/",
+        {"closed_on": "2026-03-01", "reason": "bored"},
+        format="json",
+    )
     assert response.status_code == 400
     assert list(response.json()) == ["reason"]
 
@@ -551,17 +690,23 @@ def test_it_lets_only_managers_allocate_workers_of_the_team(worker, team, api, c
     colleague = UserFactory(team=team)
     outsider = UserFactory(team=TeamFactory())
 
-    assert api.post(f"/api/v1/cases/{case.pk}/allocate/", {"workers": [colleague.pk]},
-                    format="json").status_code == 403
+    assert (
+        api.post(
+            f"/api/v1/cases/{case.pk}/allocate/", {"workers": [colleague.pk]}, format="json"
+        ).status_code
+        == 403
+    )
 
     manager = api_for(UserFactory(role=roles.TEAM_MANAGER, team=team))
-    response = manager.post(f"/api/v1/cases/{case.pk}/allocate/",
-                            {"workers": [outsider.pk]}, format="json")
+    response = manager.post(
+        f"/api/v1/cases/{case.pk}/allocate/", {"workers": [outsider.pk]}, format="json"
+    )
     assert response.status_code == 400
     assert "workers" in response.json()
 
-    response = manager.post(f"/api/v1/cases/{case.pk}/allocate/",
-                            {"workers": [colleague.pk, worker.pk]}, format="json")
+    response = manager.post(
+        f"/api/v1/cases/{case.pk}/allocate/", {"workers": [colleague.pk, worker.pk]}, format="json"
+    )
     assert response.status_code == 200, response.content
     assert {w["id"] for w in response.json()["allocated_workers"]} == {colleague.pk, worker.pk}
 

@@ -81,27 +81,51 @@ def cancel_url(case, escalation):
 
 
 def meeting(case, **changes):
-    return {"case": case.pk, "kind": "multi_agency", "held_on": "2026-03-09",
-            "chair": "Grace Okafor", "decisions": "Unannounced visits twice a week",
-            **changes}
+    return {
+        "case": case.pk,
+        "kind": "multi_agency",
+        "held_on": "2026-03-09",
+        "chair": "Grace Okafor",
+        "decisions": "Unannounced visits twice a week",
+        **changes,
+    }
 
 
 # --- Reading --------------------------------------------------------------------------
 
 
-def test_it_shows_active_escalations_on_the_case_and_every_one_in_the_list(
-    api, case, escalation
-):
-    cancelled = EscalationFactory(case=case, kind="non_compliance", state="cancelled",
-                                  cancelled_reason="Raised on the wrong case",
-                                  trigger_date=D(2026, 2, 2), due_date=D(2026, 2, 11))
+def test_it_shows_active_escalations_on_the_case_and_every_one_in_the_list(api, case, escalation):
+    cancelled = EscalationFactory(
+        case=case,
+        kind="non_compliance",
+        state="cancelled",
+        cancelled_reason="Raised on the wrong case",
+        trigger_date=D(2026, 2, 2),
+        due_date=D(2026, 2, 11),
+    )
 
     [shown] = api.get(f"/api/v1/cases/{case.pk}/").json()["active_escalations"]
-    assert {k: shown[k] for k in ("id", "kind", "state", "required_meeting", "due_date",
-                                  "child_on_plan", "trigger_date", "reason")} == {
-        "id": escalation.pk, "kind": "defaulted_visits", "state": "open",
-        "required_meeting": "multi_agency", "due_date": "2026-03-16", "child_on_plan": False,
-        "trigger_date": "2026-03-05", "reason": "4 visits defaulted",
+    assert {
+        k: shown[k]
+        for k in (
+            "id",
+            "kind",
+            "state",
+            "required_meeting",
+            "due_date",
+            "child_on_plan",
+            "trigger_date",
+            "reason",
+        )
+    } == {
+        "id": escalation.pk,
+        "kind": "defaulted_visits",
+        "state": "open",
+        "required_meeting": "multi_agency",
+        "due_date": "2026-03-16",
+        "child_on_plan": False,
+        "trigger_date": "2026-03-05",
+        "reason": "4 visits defaulted",
     }
     assert shown["required_meeting_display"] == "Multi-agency meeting"
 
@@ -116,9 +140,11 @@ def test_it_shows_active_escalations_on_the_case_and_every_one_in_the_list(
 
 
 def test_it_raises_a_non_compliance_escalation_by_hand(api, worker, case, child):
-    response = api.post(raise_url(case), {
-        "trigger_date": "2026-03-06", "reason": "Mother refuses to let us see the bedrooms"},
-        format="json")
+    response = api.post(
+        raise_url(case),
+        {"trigger_date": "2026-03-06", "reason": "Mother refuses to let us see the bedrooms"},
+        format="json",
+    )
 
     assert response.status_code == 201, response.content
     body = response.json()
@@ -137,23 +163,31 @@ def test_it_raises_a_non_compliance_escalation_by_hand(api, worker, case, child)
 def test_a_child_on_a_plan_makes_it_a_core_group_in_three_working_days(api, case, child):
     PlanFactory(case=case, child=child, start_date=D(2026, 2, 1))
 
-    response = api.post(raise_url(case), {"trigger_date": "2026-03-06",
-                                          "reason": "Missed the core group"}, format="json")
+    response = api.post(
+        raise_url(case),
+        {"trigger_date": "2026-03-06", "reason": "Missed the core group"},
+        format="json",
+    )
 
     assert response.status_code == 201, response.content
     body = response.json()
     assert (body["child_on_plan"], body["required_meeting"], body["working_days"]) == (
-        True, "core_group", 3)
+        True,
+        "core_group",
+        3,
+    )
     assert body["due_date"] == "2026-03-11"
 
 
 def test_it_answers_409_when_one_is_already_active(api, case):
-    first = api.post(raise_url(case), {"trigger_date": "2026-03-06", "reason": "First"},
-                     format="json")
+    first = api.post(
+        raise_url(case), {"trigger_date": "2026-03-06", "reason": "First"}, format="json"
+    )
     assert first.status_code == 201
 
-    second = api.post(raise_url(case), {"trigger_date": "2026-03-09", "reason": "Second"},
-                      format="json")
+    second = api.post(
+        raise_url(case), {"trigger_date": "2026-03-09", "reason": "Second"}, format="json"
+    )
 
     assert second.status_code == 409
     assert "already an open or overdue non-compliance escalation" in second.json()["detail"]
@@ -175,23 +209,27 @@ def test_it_refuses_to_raise_with_bad_input(api, case):
 
 
 def test_it_refuses_to_raise_on_a_closed_case(api, case):
-    Case.objects.filter(pk=case.pk).update(status=Case.Status.CLOSED,
-                                           closed_on=D(2026, 3, 9), closure_reason="nfa")
+    Case.objects.filter(pk=case.pk).update(
+        status=Case.Status.CLOSED, closed_on=D(2026, 3, 9), closure_reason="nfa"
+    )
 
-    response = api.post(raise_url(case), {"trigger_date": "2026-03-06", "reason": "Concern"},
-                        format="json")
+    response = api.post(
+        raise_url(case), {"trigger_date": "2026-03-06", "reason": "Concern"}, format="json"
+    )
 
     assert response.status_code == 400
     assert response.json() == {
-        "non_field_errors": ["This case is closed: reopen it before raising an escalation"]}
+        "non_field_errors": ["This case is closed: reopen it before raising an escalation"]
+    }
 
 
 # --- Cancelling -----------------------------------------------------------------------
 
 
 def test_only_a_manager_cancels_and_only_with_a_reason(api, manager, case, escalation):
-    response = api.post(cancel_url(case, escalation), {"reason": "Family moved away"},
-                        format="json")
+    response = api.post(
+        cancel_url(case, escalation), {"reason": "Family moved away"}, format="json"
+    )
     assert response.status_code == 403
     escalation.refresh_from_db()
     assert escalation.state == "open"
@@ -204,8 +242,9 @@ def test_only_a_manager_cancels_and_only_with_a_reason(api, manager, case, escal
     assert response.status_code == 400
     assert list(response.json()) == ["reason"]
 
-    response = boss.post(cancel_url(case, escalation), {"reason": "Family moved away"},
-                         format="json")
+    response = boss.post(
+        cancel_url(case, escalation), {"reason": "Family moved away"}, format="json"
+    )
     assert response.status_code == 200, response.content
     assert response.json()["state"] == "cancelled"
     assert response.json()["cancelled_reason"] == "Family moved away"
@@ -222,8 +261,9 @@ def test_only_a_manager_cancels_and_only_with_a_reason(api, manager, case, escal
 def test_it_cancels_only_an_escalation_on_the_case_in_the_url(manager, case, team):
     elsewhere = EscalationFactory(case=CaseFactory(team=team))
 
-    response = api_for(manager).post(cancel_url(case, elsewhere), {"reason": "Wrong"},
-                                     format="json")
+    response = api_for(manager).post(
+        cancel_url(case, elsewhere), {"reason": "Wrong"}, format="json"
+    )
 
     assert response.status_code == 404
     elsewhere.refresh_from_db()
@@ -233,15 +273,21 @@ def test_it_cancels_only_an_escalation_on_the_case_in_the_url(manager, case, tea
 # --- Meetings -------------------------------------------------------------------------
 
 
-def test_a_meeting_recorded_through_the_api_meets_the_escalation(
-    api, worker, case, escalation
-):
+def test_a_meeting_recorded_through_the_api_meets_the_escalation(api, worker, case, escalation):
     agency = AgencyFactory(name="Northtown Primary")
 
-    response = api.post("/api/v1/meetings/", meeting(
-        case, meets=escalation.pk, staff_attendees=[worker.pk], agencies=[agency.pk],
-        other_attendees="Dawn Ashworth (mother)", actions="School to report attendance"),
-        format="json")
+    response = api.post(
+        "/api/v1/meetings/",
+        meeting(
+            case,
+            meets=escalation.pk,
+            staff_attendees=[worker.pk],
+            agencies=[agency.pk],
+            other_attendees="Dawn Ashworth (mother)",
+            actions="School to report attendance",
+        ),
+        format="json",
+    )
 
     assert response.status_code == 201, response.content
     body = response.json()
@@ -255,18 +301,21 @@ def test_a_meeting_recorded_through_the_api_meets_the_escalation(
     assert saved.history.first().history_user == worker
     assert api.get(f"/api/v1/cases/{case.pk}/").json()["active_escalations"] == []
     assert api.get(f"/api/v1/meetings/{saved.pk}/").json()["decisions"] == (
-        "Unannounced visits twice a week")
+        "Unannounced visits twice a week"
+    )
 
 
 def test_it_refuses_a_meeting_held_before_the_escalation_it_is_offered_to_meet(
     api, case, escalation
 ):
-    response = api.post("/api/v1/meetings/", meeting(case, held_on="2026-03-04",
-                                                     meets=escalation.pk), format="json")
+    response = api.post(
+        "/api/v1/meetings/", meeting(case, held_on="2026-03-04", meets=escalation.pk), format="json"
+    )
 
     assert response.status_code == 400
-    assert response.json() == {"held_on": [
-        "A meeting held before the escalation fired (05/03/2026) cannot meet it"]}
+    assert response.json() == {
+        "held_on": ["A meeting held before the escalation fired (05/03/2026) cannot meet it"]
+    }
     assert not Meeting.objects.exists()
     escalation.refresh_from_db()
     assert escalation.state == "open"
@@ -274,8 +323,9 @@ def test_it_refuses_a_meeting_held_before_the_escalation_it_is_offered_to_meet(
 
 def test_it_refuses_a_meeting_with_bad_input(api, case, escalation, other_case):
     theirs = EscalationFactory(case=other_case)
-    cancelled = EscalationFactory(case=case, kind="non_compliance", state="cancelled",
-                                  cancelled_reason="Wrong case")
+    cancelled = EscalationFactory(
+        case=case, kind="non_compliance", state="cancelled", cancelled_reason="Wrong case"
+    )
     for body, field in [
         (meeting(case, kind="core_group", meets=escalation.pk), "kind"),
         (meeting(case, held_on="2026-03-11"), "held_on"),
@@ -314,17 +364,21 @@ def test_outsiders_get_404_on_everything(team, case, escalation, other_case):
     their_meeting = MeetingFactory(case=case)
     restricted = CaseFactory(team=team, restricted=True)
     hidden = EscalationFactory(case=restricted)
-    outsider = UserFactory(team=TeamFactory(name="West", code="west"),
-                           role=roles.TEAM_MANAGER)
+    outsider = UserFactory(team=TeamFactory(name="West", code="west"), role=roles.TEAM_MANAGER)
     colleague = UserFactory(team=team, role=roles.TEAM_MANAGER)
 
-    for user, target_case, target in ((outsider, case, escalation),
-                                      (colleague, restricted, hidden)):
+    for user, target_case, target in (
+        (outsider, case, escalation),
+        (colleague, restricted, hidden),
+    ):
         client = api_for(user)
         responses = [
             client.get(raise_url(target_case)),
-            client.post(raise_url(target_case), {"trigger_date": "2026-03-06",
-                                                 "reason": "Concern"}, format="json"),
+            client.post(
+                raise_url(target_case),
+                {"trigger_date": "2026-03-06", "reason": "Concern"},
+                format="json",
+            ),
             client.post(cancel_url(target_case, target), {"reason": "No"}, format="json"),
             client.post("/api/v1/meetings/", meeting(target_case), format="json"),
             client.get(f"/api/v1/cases/{target_case.pk}/"),
@@ -336,8 +390,11 @@ def test_outsiders_get_404_on_everything(team, case, escalation, other_case):
     assert outsider_client.get("/api/v1/meetings/").json()["count"] == 0
     # Offering their own meeting to meet an escalation on a case they cannot see:
     south_worker = UserFactory(team=other_case.team)
-    response = api_for(south_worker).post("/api/v1/meetings/", meeting(
-        other_case, held_on="2026-03-06", meets=escalation.pk), format="json")
+    response = api_for(south_worker).post(
+        "/api/v1/meetings/",
+        meeting(other_case, held_on="2026-03-06", meets=escalation.pk),
+        format="json",
+    )
     assert response.status_code == 400
     assert list(response.json()) == ["meets"]
 
@@ -348,11 +405,16 @@ def test_outsiders_get_404_on_everything(team, case, escalation, other_case):
 def test_it_has_no_delete_or_put(api, manager, case, escalation):
     meeting_row = MeetingFactory(case=case)
 
-    for url in (f"/api/v1/meetings/{meeting_row.pk}/", raise_url(case),
-                cancel_url(case, escalation)):
+    for url in (
+        f"/api/v1/meetings/{meeting_row.pk}/",
+        raise_url(case),
+        cancel_url(case, escalation),
+    ):
         assert api.delete(url).status_code == 405, url
         assert api.put(url, {}, format="json").status_code == 405, url
-    assert api.patch(f"/api/v1/meetings/{meeting_row.pk}/", {"chair": "x"},
-                     format="json").status_code == 405
+    assert (
+        api.patch(f"/api/v1/meetings/{meeting_row.pk}/", {"chair": "x"}, format="json").status_code
+        == 405
+    )
     assert Escalation.objects.filter(pk=escalation.pk, state="open").exists()
     assert Meeting.objects.filter(pk=meeting_row.pk).exists()

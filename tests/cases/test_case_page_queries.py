@@ -56,19 +56,25 @@ def query_count(client, case) -> int:
 
 
 def test_each_hazard_shows_where_it_belongs(signed_in, case):
-    father = MembershipFactory(case=case, relationship="father",
-                               person__first_name="Wayne").person
-    left = MembershipFactory(case=case, relationship="partner", person__first_name="Lee",
-                             end_date=D(2026, 2, 1)).person
-    wrong = MembershipFactory(case=case, relationship="other_adult", in_error=True,
-                              person__first_name="Wrongly").person
+    father = MembershipFactory(case=case, relationship="father", person__first_name="Wayne").person
+    left = MembershipFactory(
+        case=case, relationship="partner", person__first_name="Lee", end_date=D(2026, 2, 1)
+    ).person
+    wrong = MembershipFactory(
+        case=case, relationship="other_adult", in_error=True, person__first_name="Wrongly"
+    ).person
     HazardFactory(case=case, details="Large dog")
     HazardFactory(case=None, person=father, kind="threats", details="Threatened staff")
     HazardFactory(case=None, person=left, kind="weapon", details="Kept a knife")
     HazardFactory(case=None, person=wrong, kind="other", details="Not this family")
     HazardFactory(case=case, kind="infection", details="Scabies", end_date=D(2026, 2, 1))
-    HazardFactory(case=case, kind="other", details="Typed on the wrong case", in_error=True,
-                  in_error_reason="Wrong case")
+    HazardFactory(
+        case=case,
+        kind="other",
+        details="Typed on the wrong case",
+        in_error=True,
+        in_error_reason="Wrong case",
+    )
 
     body = page(signed_in, case)
     banner = section(body, 'id="hazards-title"', "</div>")
@@ -76,8 +82,13 @@ def test_each_hazard_shows_where_it_belongs(signed_in, case):
     assert "Large dog" in banner and "Threatened staff" in banner and "(Wayne" in banner
     for text in ("Kept a knife", "Scabies", "Typed on the wrong case", "Not this family"):
         assert text not in banner
-    for text in ("Large dog", "Threatened staff", "Kept a knife", "Scabies",
-                 "Typed on the wrong case"):
+    for text in (
+        "Large dog",
+        "Threatened staff",
+        "Kept a knife",
+        "Scabies",
+        "Typed on the wrong case",
+    ):
         assert text in listed
     assert "Not this family" not in listed
     assert listed.count("app-in-error") == 1
@@ -95,7 +106,7 @@ def test_a_child_on_a_plan_recorded_on_another_case_shows_as_on_a_plan(signed_in
     PlanFactory(case=other, child=child, category="emotional", start_date=D(2026, 2, 1))
 
     body = page(signed_in, case)
-    assert "govuk-tag--red\">Child protection plan</strong>" in body
+    assert 'govuk-tag--red">Child protection plan</strong>' in body
     children = section(body, 'id="children"', 'id="household"')
     assert children.index("Kayden") < children.index("Mia")  # the older child first
     assert "Emotional abuse</strong> since 1 Feb 2026" in children
@@ -119,33 +130,42 @@ def test_plans_recorded_on_the_case_are_listed_newest_first(signed_in, case):
 
 def test_recent_changes_name_who_made_each_one(signed_in, worker, case):
     MembershipFactory(case=case, person__first_name="Kayden")  # written with no user
-    services.case_update(actor=worker, case=case, family_name="Carter",
-                         summary="Neglect: the school reports hunger.")
+    services.case_update(
+        actor=worker, case=case, family_name="Carter", summary="Neglect: the school reports hunger."
+    )
 
     changes = section(page(signed_in, case), 'id="changes"', "See the full history")
     assert changes.index("Changed: case") < changes.index("Added: household member")
     assert f"by {worker.get_full_name()}" in changes
     assert "by the system" in changes
-    assert "Summary of concerns: Concerns about neglect reported by school. → " \
-           "Neglect: the school reports hunger." in changes
+    assert (
+        "Summary of concerns: Concerns about neglect reported by school. → "
+        "Neglect: the school reports hunger." in changes
+    )
 
 
-def test_the_chronology_panel_counts_every_entry_and_lists_the_latest_significant(
-        signed_in, case):
+def test_the_chronology_panel_counts_every_entry_and_lists_the_latest_significant(signed_in, case):
     ChronologyEntryFactory(case=case, title="Routine note", occurred_on=D(2026, 2, 25))
     for day, title in ((3, "First concern"), (10, "Second concern"), (17, "Third concern")):
-        ChronologyEntryFactory(case=case, title=title, significance="significant",
-                               occurred_on=D(2026, 2, day))
-    ChronologyEntryFactory(case=case, title="Struck concern", significance="critical",
-                           occurred_on=D(2026, 2, 20), in_error=True)
+        ChronologyEntryFactory(
+            case=case, title=title, significance="significant", occurred_on=D(2026, 2, day)
+        )
+    ChronologyEntryFactory(
+        case=case,
+        title="Struck concern",
+        significance="critical",
+        occurred_on=D(2026, 2, 20),
+        in_error=True,
+    )
     entries = ChronologyEntry.objects.filter(case=case)
     significant = entries.exclude(significance="routine").filter(in_error=False).count()
 
     panel = section(page(signed_in, case), 'id="chronology"', "Open the chronology")
     assert f"{entries.count()} entries, {significant} significant or critical." in panel
     assert "<del>Struck concern</del>" in panel
-    assert panel.index("Struck concern") < panel.index("Third concern") < panel.index(
-        "Second concern")
+    assert (
+        panel.index("Struck concern") < panel.index("Third concern") < panel.index("Second concern")
+    )
     assert "First concern" not in panel and "Routine note" not in panel
 
 
@@ -157,10 +177,12 @@ def test_the_chronology_panel_of_a_case_with_no_entries(signed_in, case):
 
 @pytest.mark.parametrize("made, link", [(2, False), (6, True)])
 def test_the_supervision_panel_shows_five_decisions_and_counts_them_all(
-        signed_in, case, made, link):
+    signed_in, case, made, link
+):
     for day in range(1, made + 1):
-        DecisionFactory(discussion__case=case, decision=f"Decision {day}",
-                        decided_on=D(2026, 2, day))
+        DecisionFactory(
+            discussion__case=case, decision=f"Decision {day}", decided_on=D(2026, 2, day)
+        )
 
     panel = section(page(signed_in, case), 'id="supervision-decisions"', "<h2")
     assert panel.count("<li") == min(made, 5)
@@ -169,7 +191,8 @@ def test_the_supervision_panel_shows_five_decisions_and_counts_them_all(
 
 
 def test_the_case_page_asks_the_same_number_of_queries_however_long_the_record(
-        signed_in, case, worker):
+    signed_in, case, worker
+):
     def grow(n):
         for i in range(n):
             person = MembershipFactory(case=case, relationship="other_adult").person
@@ -177,8 +200,13 @@ def test_the_case_page_asks_the_same_number_of_queries_however_long_the_record(
             HazardFactory(case=case, details=f"Case hazard {i}")
             AddressFactory(case=case, start_date=D(2025, 1, 1 + i), end_date=D(2025, 2, 1))
             MeetingFactory(case=case)
-            EscalationFactory(case=case, state="cancelled", cancelled_reason="Raised twice",
-                              kind="non_compliance", raised_by=worker)
+            EscalationFactory(
+                case=case,
+                state="cancelled",
+                cancelled_reason="Raised twice",
+                kind="non_compliance",
+                raised_by=worker,
+            )
             ChronologyEntryFactory(case=case, significance="significant")
             DecisionFactory(discussion__case=case)
 
@@ -203,8 +231,9 @@ def test_children_plan_status_reuses_what_the_case_page_read(case, django_assert
 
 
 def test_someone_added_in_error_leaves_the_household_but_not_the_history(signed_in, case):
-    membership = MembershipFactory(case=case, relationship="other_adult",
-                                   person__first_name="Wrongly")
+    membership = MembershipFactory(
+        case=case, relationship="other_adult", person__first_name="Wrongly"
+    )
     Membership.objects.filter(pk=membership.pk).update(in_error=True)
     person = membership.person
     person.first_name = "Renamed"
@@ -221,14 +250,25 @@ def test_active_on_asks_what_each_model_s_active_on_q_asks(case):
     with active_on_q. Both must agree on every edge: start and end days, open-ended,
     not yet started, ended, recorded in error."""
     person = MembershipFactory(case=case, start_date=D(2025, 1, 1)).person
-    spans = [(D(2026, 3, 2), None), (D(2026, 3, 3), None), (D(2026, 1, 1), D(2026, 3, 2)),
-             (D(2026, 1, 1), D(2026, 3, 1)), (D(2026, 3, 2), D(2026, 3, 2))]
+    spans = [
+        (D(2026, 3, 2), None),
+        (D(2026, 3, 3), None),
+        (D(2026, 1, 1), D(2026, 3, 2)),
+        (D(2026, 1, 1), D(2026, 3, 1)),
+        (D(2026, 3, 2), D(2026, 3, 2)),
+    ]
     for start, end in spans:
         for in_error in (False, True):
-            MembershipFactory(case=case, person__first_name="Span", start_date=start,
-                              end_date=end, in_error=in_error)
-            PlanFactory(case=case, child=PersonFactory(), start_date=start, end_date=end,
-                        in_error=in_error)
+            MembershipFactory(
+                case=case,
+                person__first_name="Span",
+                start_date=start,
+                end_date=end,
+                in_error=in_error,
+            )
+            PlanFactory(
+                case=case, child=PersonFactory(), start_date=start, end_date=end, in_error=in_error
+            )
             HazardFactory(case=case, start_date=start, end_date=end, in_error=in_error)
     HazardFactory(case=None, person=person, start_date=D(2026, 3, 2))
     for model in (Membership, ChildProtectionPlan, Hazard):
@@ -238,15 +278,17 @@ def test_active_on_asks_what_each_model_s_active_on_q_asks(case):
 
 
 def test_recent_changes_compare_allocations_without_a_query_for_each_change(
-        signed_in, case, worker):
+    signed_in, case, worker
+):
     manager = UserFactory(team=worker.team, role=roles.TEAM_MANAGER)
     colleague = UserFactory(team=worker.team)
 
     def grow(n):
         for i in range(n):
             services.case_allocate(actor=manager, case=case, workers=[worker, colleague])
-            services.case_update(actor=worker, case=case, family_name="Carter",
-                                 summary=f"Summary {i}")
+            services.case_update(
+                actor=worker, case=case, family_name="Carter", summary=f"Summary {i}"
+            )
             services.case_allocate(actor=manager, case=case, workers=[worker])
 
     grow(1)
@@ -254,7 +296,6 @@ def test_recent_changes_compare_allocations_without_a_query_for_each_change(
     changes = section(page(signed_in, case), 'id="changes"', "See the full history")
     assert "Allocated workers: 2 people → 1 people" in changes
     assert "Allocated workers: 1 people → 2 people" in changes
-    assert "Summary of concerns: Concerns about neglect reported by school. → Summary 0" \
-        in changes
+    assert "Summary of concerns: Concerns about neglect reported by school. → Summary 0" in changes
     grow(3)
     assert query_count(signed_in, case) == small

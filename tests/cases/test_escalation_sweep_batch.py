@@ -42,8 +42,7 @@ def people(db, worker):
         "worker": worker,
         "manager": UserFactory(username="manager", team=worker.team, role=roles.TEAM_MANAGER),
         "south_worker": UserFactory(username="south_worker", team=south),
-        "south_manager": UserFactory(username="south_manager", team=south,
-                                     role=roles.TEAM_MANAGER),
+        "south_manager": UserFactory(username="south_manager", team=south, role=roles.TEAM_MANAGER),
         "head": UserFactory(username="head", team=south, role=roles.SERVICE_MANAGER),
         "named": UserFactory(username="named", team=south),
     }
@@ -90,12 +89,25 @@ def mixed(people):
 def _outcome(escalations):
     rows = {name: Escalation.objects.get(pk=e.pk) for name, e in escalations.items()}
     return {
-        "escalations": {name: (e.state, e.due_date, e.overdue_at, e.reminder_queued_at,
-                               e.met_by_id, e.history.count()) for name, e in rows.items()},
-        "notifications": sorted(Notification.objects.values_list(
-            "recipient__username", "event_key", "channel")),
-        "entries": sorted(ChronologyEntry.objects.filter(source_type__startswith="escalation")
-                          .values_list("source_type", "source_id", "title")),
+        "escalations": {
+            name: (
+                e.state,
+                e.due_date,
+                e.overdue_at,
+                e.reminder_queued_at,
+                e.met_by_id,
+                e.history.count(),
+            )
+            for name, e in rows.items()
+        },
+        "notifications": sorted(
+            Notification.objects.values_list("recipient__username", "event_key", "channel")
+        ),
+        "entries": sorted(
+            ChronologyEntry.objects.filter(source_type__startswith="escalation").values_list(
+                "source_type", "source_id", "title"
+            )
+        ),
     }
 
 
@@ -120,10 +132,14 @@ def test_it_refreshes_a_batch_to_the_same_result_as_one_at_a_time(mixed):
     assert _outcome(mixed) == one_at_a_time
     states = {e.pk: (before, e.state) for e, before in refreshed}
     assert states == {
-        mixed["north"].pk: ("open", "overdue"), mixed["south"].pk: ("open", "overdue"),
-        mixed["restricted"].pk: ("open", "overdue"), mixed["met"].pk: ("open", "met"),
-        mixed["met_late"].pk: ("open", "met_late"), mixed["remind"].pk: ("open", "open"),
-        mixed["later"].pk: ("open", "open")}
+        mixed["north"].pk: ("open", "overdue"),
+        mixed["south"].pk: ("open", "overdue"),
+        mixed["restricted"].pk: ("open", "overdue"),
+        mixed["met"].pk: ("open", "met"),
+        mixed["met_late"].pk: ("open", "met_late"),
+        mixed["remind"].pk: ("open", "open"),
+        mixed["later"].pk: ("open", "open"),
+    }
     # each case's own people heard: the team's manager and the head of service once
     # overdue; only the named user on the restricted case; the worker for a reminder
     heard = {(user, key) for user, key, _ in one_at_a_time["notifications"]}
@@ -179,18 +195,24 @@ def test_its_statements_for_overdue_escalations_do_not_grow_with_their_number(pe
     now = at(D(2027, 1, 7))
 
     def overdue_sweep(n):
-        new = [RuleEscalationFactory(case=_case(people), trigger_date=D(2026, 12, 23))
-               for _ in range(n)]
+        new = [
+            RuleEscalationFactory(case=_case(people), trigger_date=D(2026, 12, 23))
+            for _ in range(n)
+        ]
         mail.outbox.clear()
         result, count = _sweep_queries(now)
         assert result["changed"] == n and result["emails_sent"] == 2 * n
         for escalation in new:
             heard = Notification.objects.filter(event_key=f"escalation:{escalation.pk}:overdue")
             assert sorted(heard.values_list("recipient__username", "channel")) == [
-                ("head", "email"), ("head", "in_app"),
-                ("manager", "email"), ("manager", "in_app")]
+                ("head", "email"),
+                ("head", "in_app"),
+                ("manager", "email"),
+                ("manager", "in_app"),
+            ]
         assert sorted(m.to[0] for m in mail.outbox) == sorted(
-            ["head@council.example", "manager@council.example"] * n)
+            ["head@council.example", "manager@council.example"] * n
+        )
         return count
 
     assert overdue_sweep(1) == overdue_sweep(3) == overdue_sweep(5)

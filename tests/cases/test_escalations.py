@@ -67,12 +67,11 @@ def people(role_groups, worker):
         "worker": worker,
         "colleague": UserFactory(username="colleague", team=team),
         "manager": UserFactory(username="manager", team=team, role=roles.TEAM_MANAGER),
-        "supervisor": UserFactory(username="supervisor", team=team,
-                                  role=roles.PRACTICE_SUPERVISOR),
-        "gone": UserFactory(username="gone", team=team, role=roles.TEAM_MANAGER,
-                            is_active=False),
-        "south_manager": UserFactory(username="south_manager", team=other_team,
-                                     role=roles.TEAM_MANAGER),
+        "supervisor": UserFactory(username="supervisor", team=team, role=roles.PRACTICE_SUPERVISOR),
+        "gone": UserFactory(username="gone", team=team, role=roles.TEAM_MANAGER, is_active=False),
+        "south_manager": UserFactory(
+            username="south_manager", team=other_team, role=roles.TEAM_MANAGER
+        ),
         "head": UserFactory(username="head", team=other_team, role=roles.SERVICE_MANAGER),
     }
 
@@ -92,8 +91,9 @@ def child(case):
 @pytest.fixture
 def escalation(case):
     """Fired on Wed 23 Dec 2026, no plan: a multi-agency meeting by Wed 6 Jan 2027."""
-    return RuleEscalationFactory(case=case, trigger_date=D(2026, 12, 23),
-                                 created_at=at(D(2026, 12, 23), 11))
+    return RuleEscalationFactory(
+        case=case, trigger_date=D(2026, 12, 23), created_at=at(D(2026, 12, 23), 11)
+    )
 
 
 @pytest.fixture
@@ -112,9 +112,15 @@ def sweep(now):
 
 def hold(people, case, *, held_on, kind=MA, now=None, meets=None):
     return services.meeting_record(
-        actor=people["manager"], case=case, kind=kind, held_on=held_on, chair="Team manager",
-        decisions="Unannounced visits twice a week", meets=meets,
-        now=now or at(held_on, 17))
+        actor=people["manager"],
+        case=case,
+        kind=kind,
+        held_on=held_on,
+        chair="Team manager",
+        decisions="Unannounced visits twice a week",
+        meets=meets,
+        now=now or at(held_on, 17),
+    )
 
 
 def fresh(escalation):
@@ -191,7 +197,8 @@ def test_it_turns_overdue_into_met_late_when_the_meeting_is_held(people, case, e
 
 
 def test_it_counts_a_meeting_held_in_time_but_recorded_after_it_went_overdue_as_met(
-        people, case, escalation):
+    people, case, escalation
+):
     sweep(at(D(2027, 1, 7), 8))
 
     hold(people, case, held_on=D(2027, 1, 6), now=at(D(2027, 1, 8)))
@@ -263,9 +270,12 @@ def test_it_moves_the_deadline_when_a_closure_day_is_added_after_it_fired(case, 
 
 @pytest.mark.parametrize("who", ["manager", "head"])
 def test_it_is_cancelled_by_a_manager_with_a_reason(who, people, case, escalation):
-    services.escalation_cancel(actor=people[who], escalation=escalation,
-                               reason="  Visits were logged on the wrong family  ",
-                               now=at(D(2026, 12, 24)))
+    services.escalation_cancel(
+        actor=people[who],
+        escalation=escalation,
+        reason="  Visits were logged on the wrong family  ",
+        now=at(D(2026, 12, 24)),
+    )
 
     escalation = fresh(escalation)
     assert escalation.state == Escalation.State.CANCELLED
@@ -278,8 +288,12 @@ def test_it_is_cancelled_by_a_manager_with_a_reason(who, people, case, escalatio
 def test_it_can_cancel_an_overdue_escalation(people, case, escalation):
     sweep(at(D(2027, 1, 7), 8))
 
-    services.escalation_cancel(actor=people["manager"], escalation=escalation,
-                               reason="Case transferred", now=at(D(2027, 1, 7), 9))
+    services.escalation_cancel(
+        actor=people["manager"],
+        escalation=escalation,
+        reason="Case transferred",
+        now=at(D(2027, 1, 7), 9),
+    )
 
     assert fresh(escalation).state == Escalation.State.CANCELLED
 
@@ -287,8 +301,9 @@ def test_it_can_cancel_an_overdue_escalation(people, case, escalation):
 @pytest.mark.parametrize("who", ["worker", "supervisor", "south_manager"])
 def test_it_refuses_a_cancellation_by_anyone_but_a_manager_of_the_case(who, people, escalation):
     with pytest.raises(PermissionDenied):
-        services.escalation_cancel(actor=people[who], escalation=escalation,
-                                   reason="Not needed", now=at(D(2026, 12, 24)))
+        services.escalation_cancel(
+            actor=people[who], escalation=escalation, reason="Not needed", now=at(D(2026, 12, 24))
+        )
 
     assert fresh(escalation).state == Escalation.State.OPEN
 
@@ -296,8 +311,9 @@ def test_it_refuses_a_cancellation_by_anyone_but_a_manager_of_the_case(who, peop
 @pytest.mark.parametrize("reason", ["", "   "])
 def test_it_refuses_a_cancellation_without_a_reason(reason, people, escalation):
     with pytest.raises(ValidationError) as exc:
-        services.escalation_cancel(actor=people["manager"], escalation=escalation,
-                                   reason=reason, now=at(D(2026, 12, 24)))
+        services.escalation_cancel(
+            actor=people["manager"], escalation=escalation, reason=reason, now=at(D(2026, 12, 24))
+        )
 
     assert list(exc.value.message_dict) == ["reason"]
     assert fresh(escalation).state == Escalation.State.OPEN
@@ -307,8 +323,12 @@ def test_it_refuses_to_cancel_an_escalation_already_met(people, case, escalation
     hold(people, case, held_on=D(2026, 12, 30))
 
     with pytest.raises(ValidationError, match="already met"):
-        services.escalation_cancel(actor=people["manager"], escalation=escalation,
-                                   reason="Not needed", now=at(D(2026, 12, 31)))
+        services.escalation_cancel(
+            actor=people["manager"],
+            escalation=escalation,
+            reason="Not needed",
+            now=at(D(2026, 12, 31)),
+        )
 
     assert fresh(escalation).state == Escalation.State.MET
 
@@ -329,10 +349,12 @@ def test_it_refuses_to_cancel_an_escalation_already_met(people, case, escalation
         pytest.param(D(2026, 12, 23), False, D(2027, 1, 6), D(2027, 1, 5), id="no-plan"),
     ],
 )
-def test_it_reminds_on_the_working_day_before_the_deadline(trigger, on_plan, due, reminder_day,
-                                                           people, case):
-    escalation = RuleEscalationFactory(case=case, trigger_date=trigger, child_on_plan=on_plan,
-                                       created_at=at(trigger, 11))
+def test_it_reminds_on_the_working_day_before_the_deadline(
+    trigger, on_plan, due, reminder_day, people, case
+):
+    escalation = RuleEscalationFactory(
+        case=case, trigger_date=trigger, child_on_plan=on_plan, created_at=at(trigger, 11)
+    )
     assert escalation.due_date == due
 
     reminded_on = []
@@ -366,15 +388,19 @@ def test_it_notifies_the_allocated_workers_and_team_manager_when_it_fires(people
     escalation = fire(case, FOUR_BY_23_DEC, now=at(D(2026, 12, 23), 11))
 
     assert recipients(escalation, "fired") == both("colleague", "manager", "worker")
-    in_app = Notification.objects.filter(event_key=f"escalation:{escalation.pk}:fired",
-                                         channel=IN_APP)
+    in_app = Notification.objects.filter(
+        event_key=f"escalation:{escalation.pk}:fired", channel=IN_APP
+    )
     assert all(n.sent_at is not None and n.case_id == case.pk for n in in_app)
     assert "multi-agency meeting due by Wednesday 06 January 2027" in in_app[0].subject
 
     assert notifications_send_due(now=at(D(2026, 12, 23), 11, 1)) == 3
 
     assert sorted(m.to[0] for m in mail.outbox) == [
-        "colleague@council.example", "manager@council.example", "worker@council.example"]
+        "colleague@council.example",
+        "manager@council.example",
+        "worker@council.example",
+    ]
     message = mail.outbox[0]
     assert message.subject == in_app[0].subject
     assert f"/cases/{case.pk}/" in message.body
@@ -392,14 +418,15 @@ def test_it_notifies_in_the_app_only_someone_with_no_email_address(people, case,
     assert ("colleague", EMAIL) not in recipients(escalation, "fired")
 
 
-def test_it_notifies_the_team_and_service_managers_when_it_goes_overdue(people, case,
-                                                                        escalation):
+def test_it_notifies_the_team_and_service_managers_when_it_goes_overdue(people, case, escalation):
     result = sweep(at(D(2027, 1, 7), 8))
 
     assert result == {"checked": 1, "changed": 1, "emails_sent": 2}
     assert recipients(escalation, "overdue") == both("head", "manager")
-    assert sorted(m.to[0] for m in mail.outbox) == ["head@council.example",
-                                                     "manager@council.example"]
+    assert sorted(m.to[0] for m in mail.outbox) == [
+        "head@council.example",
+        "manager@council.example",
+    ]
     assert all(m.subject.startswith("Overdue: multi-agency meeting") for m in mail.outbox)
 
 
@@ -407,7 +434,10 @@ def test_it_reminds_by_email_the_day_before(people, case, escalation):
     sweep(at(D(2027, 1, 5), 8))
 
     assert sorted(m.to[0] for m in mail.outbox) == [
-        "colleague@council.example", "manager@council.example", "worker@council.example"]
+        "colleague@council.example",
+        "manager@council.example",
+        "worker@council.example",
+    ]
     assert all(m.subject.startswith("Reminder:") for m in mail.outbox)
 
 
@@ -424,15 +454,25 @@ def test_it_fires_already_overdue_when_the_defaults_are_recorded_late(people, ca
     sweep(at(D(2027, 1, 8), 9, 5))
     assert recipients(escalation, "overdue") == both("head", "manager")
     assert Counter(m.to[0] for m in mail.outbox) == {
-        "colleague@council.example": 1, "worker@council.example": 1,
-        "manager@council.example": 2, "head@council.example": 1}
+        "colleague@council.example": 1,
+        "worker@council.example": 1,
+        "manager@council.example": 2,
+        "head@council.example": 1,
+    }
 
 
 def test_it_sends_one_notification_per_recipient_per_event_however_often_the_tasks_run(
-        people, case, child):
+    people, case, child
+):
     fire(case, FOUR_BY_23_DEC, now=at(D(2026, 12, 23), 11))
-    for day, hour in [(D(2026, 12, 23), 12), (D(2027, 1, 5), 8), (D(2027, 1, 5), 9),
-                      (D(2027, 1, 7), 8), (D(2027, 1, 7), 9), (D(2027, 1, 8), 8)]:
+    for day, hour in [
+        (D(2026, 12, 23), 12),
+        (D(2027, 1, 5), 8),
+        (D(2027, 1, 5), 9),
+        (D(2027, 1, 7), 8),
+        (D(2027, 1, 7), 9),
+        (D(2027, 1, 8), 8),
+    ]:
         with time_machine.travel(at(day, hour), tick=False):
             visit_services.visits_evaluate_case(case.pk, now=at(day, hour))
             services.escalations_sweep(now=at(day, hour))
@@ -440,8 +480,9 @@ def test_it_sends_one_notification_per_recipient_per_event_however_often_the_tas
 
     escalation = Escalation.objects.get(case=case)
     assert escalation.state == Escalation.State.OVERDUE
-    per_row = Counter(Notification.objects.values_list("recipient__username", "event_key",
-                                                       "channel"))
+    per_row = Counter(
+        Notification.objects.values_list("recipient__username", "event_key", "channel")
+    )
     assert set(per_row.values()) == {1}
     events = Counter(key.rsplit(":", 1)[1] for _, key, _ in per_row)
     assert events == {"fired": 6, "reminder": 6, "overdue": 4}
@@ -512,7 +553,8 @@ def test_it_does_not_sweep_what_is_closed(people, case, escalation):
     ],
 )
 def test_it_refuses_a_meeting_that_cannot_meet_the_escalation_offered(
-        changes, field, people, case, escalation):
+    changes, field, people, case, escalation
+):
     args = {"held_on": D(2026, 12, 23), "kind": MA, **changes}
 
     with pytest.raises(ValidationError) as exc:
@@ -524,8 +566,7 @@ def test_it_refuses_a_meeting_that_cannot_meet_the_escalation_offered(
     assert fresh(escalation).state == Escalation.State.OPEN
 
 
-def test_it_refuses_a_meeting_offered_for_an_escalation_on_another_case(people, case,
-                                                                        escalation):
+def test_it_refuses_a_meeting_offered_for_an_escalation_on_another_case(people, case, escalation):
     other = CaseFactory(team=case.team)
 
     with pytest.raises(ValidationError) as exc:
@@ -570,8 +611,9 @@ def _run_at_once(target, n=2):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_fires_once_when_two_evaluations_of_a_case_run_at_once(people, case, child,
-                                                                  eager_celery):
+def test_it_fires_once_when_two_evaluations_of_a_case_run_at_once(
+    people, case, child, eager_celery
+):
     _need_postgresql()
     worker = people["worker"]
     for day in FOUR_BY_23_DEC:
@@ -589,8 +631,10 @@ def test_it_fires_once_when_two_evaluations_of_a_case_run_at_once(people, case, 
         barrier.wait(timeout=20)
         return result
 
-    with mock.patch.object(visit_rules, "defaulted_visits_verdict", verdict_then_wait), \
-            time_machine.travel(now, tick=False):
+    with (
+        mock.patch.object(visit_rules, "defaulted_visits_verdict", verdict_then_wait),
+        time_machine.travel(now, tick=False),
+    ):
         results = _run_at_once(lambda i: visit_services.visits_evaluate_case(case.pk, now=now))
 
     assert verdicts == [True, True]
@@ -598,15 +642,19 @@ def test_it_fires_once_when_two_evaluations_of_a_case_run_at_once(people, case, 
     escalation = Escalation.objects.get(case=case)
     assert recipients(escalation, "fired") == both("colleague", "manager", "worker")
     assert sorted(m.to[0] for m in mail.outbox) == [
-        "colleague@council.example", "manager@council.example", "worker@council.example"]
+        "colleague@council.example",
+        "manager@council.example",
+        "worker@council.example",
+    ]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_marks_overdue_and_notifies_once_when_two_sweeps_run_at_once(people, case,
-                                                                        eager_celery):
+def test_it_marks_overdue_and_notifies_once_when_two_sweeps_run_at_once(people, case, eager_celery):
     _need_postgresql()
-    escalations = [RuleEscalationFactory(case=c, trigger_date=D(2026, 12, 23))
-                   for c in [case, *(CaseFactory(team=case.team) for _ in range(5))]]
+    escalations = [
+        RuleEscalationFactory(case=c, trigger_date=D(2026, 12, 23))
+        for c in [case, *(CaseFactory(team=case.team) for _ in range(5))]
+    ]
     now = at(D(2027, 1, 7), 8)
 
     with time_machine.travel(now, tick=False):
@@ -616,15 +664,19 @@ def test_it_marks_overdue_and_notifies_once_when_two_sweeps_run_at_once(people, 
     for escalation in escalations:
         assert fresh(escalation).state == Escalation.State.OVERDUE
         assert recipients(escalation, "overdue") == both("head", "manager")
-    assert Counter(m.to[0] for m in mail.outbox) == {"head@council.example": 6,
-                                                     "manager@council.example": 6}
+    assert Counter(m.to[0] for m in mail.outbox) == {
+        "head@council.example": 6,
+        "manager@council.example": 6,
+    }
 
 
 @pytest.mark.django_db(transaction=True)
 def test_it_sends_each_email_once_when_two_senders_run_at_once(people, case, escalation):
     _need_postgresql()
-    with time_machine.travel(at(D(2027, 1, 7), 8), tick=False), \
-            mock.patch("accounts.tasks.notifications_send.delay"):
+    with (
+        time_machine.travel(at(D(2027, 1, 7), 8), tick=False),
+        mock.patch("accounts.tasks.notifications_send.delay"),
+    ):
         for escalation_ in Escalation.objects.all():
             services.escalation_refresh(escalation_.pk, now=at(D(2027, 1, 7), 8))
     assert Notification.objects.filter(channel=EMAIL, sent_at__isnull=True).count() == 2
@@ -639,9 +691,10 @@ def test_it_sends_each_email_once_when_two_senders_run_at_once(people, case, esc
         sent = _run_at_once(send, n=4)
 
     assert sum(sent) == 2
-    assert sorted(m.to[0] for m in mail.outbox) == ["head@council.example",
-                                                     "manager@council.example"]
-
+    assert sorted(m.to[0] for m in mail.outbox) == [
+        "head@council.example",
+        "manager@council.example",
+    ]
 
 
 # --- Raised by hand (R2/R3 apply the same way) --------------------------------------------
@@ -651,9 +704,13 @@ def test_it_raises_a_non_compliance_escalation_by_hand(people, case, child):
     PlanFactory(case=case, child=child, start_date=D(2026, 2, 1))
 
     escalation = services.escalation_open(
-        case=case, kind=Escalation.Kind.NON_COMPLIANCE, trigger_date=D(2026, 12, 23),
+        case=case,
+        kind=Escalation.Kind.NON_COMPLIANCE,
+        trigger_date=D(2026, 12, 23),
         reason="Father refuses to let the worker see the children's bedroom",
-        actor=people["worker"], now=at(D(2026, 12, 23), 15))
+        actor=people["worker"],
+        now=at(D(2026, 12, 23), 15),
+    )
 
     assert (escalation.required_meeting, escalation.due_date) == (CG, D(2026, 12, 30))
     assert escalation.raised_by == people["worker"]
@@ -671,33 +728,44 @@ def test_it_refuses_a_non_compliance_escalation_with_bad_input(changes, field, p
     args = {"trigger_date": D(2026, 12, 23), "reason": "Surface compliance only", **changes}
 
     with pytest.raises(ValidationError) as exc:
-        services.escalation_open(case=case, kind=Escalation.Kind.NON_COMPLIANCE,
-                                 actor=people["worker"], now=at(D(2026, 12, 23), 15), **args)
+        services.escalation_open(
+            case=case,
+            kind=Escalation.Kind.NON_COMPLIANCE,
+            actor=people["worker"],
+            now=at(D(2026, 12, 23), 15),
+            **args,
+        )
 
     assert list(exc.value.message_dict) == [field]
     assert not Escalation.objects.exists()
     assert not Notification.objects.exists()
 
 
-def test_it_refuses_a_non_compliance_escalation_from_someone_who_cannot_see_the_case(
-        people, case):
+def test_it_refuses_a_non_compliance_escalation_from_someone_who_cannot_see_the_case(people, case):
     with pytest.raises(PermissionDenied):
-        services.escalation_open(case=case, kind=Escalation.Kind.NON_COMPLIANCE,
-                                 trigger_date=D(2026, 12, 23), reason="Concern",
-                                 actor=people["south_manager"], now=at(D(2026, 12, 23), 15))
+        services.escalation_open(
+            case=case,
+            kind=Escalation.Kind.NON_COMPLIANCE,
+            trigger_date=D(2026, 12, 23),
+            reason="Concern",
+            actor=people["south_manager"],
+            now=at(D(2026, 12, 23), 15),
+        )
 
     assert not Escalation.objects.exists()
 
 
-@pytest.mark.parametrize("state, due_offset, overdue", [
-    ("open", -1, True),       # past its due date, not yet marked by the sweep
-    ("overdue", -1, True),
-    ("open", 0, False),       # due today: the deadline is the end of the day
-    ("met", -1, False),
-    ("cancelled", -1, False),
-])
-def test_an_escalation_is_overdue_when_active_and_past_its_due_date(db, state, due_offset,
-                                                                     overdue):
+@pytest.mark.parametrize(
+    "state, due_offset, overdue",
+    [
+        ("open", -1, True),  # past its due date, not yet marked by the sweep
+        ("overdue", -1, True),
+        ("open", 0, False),  # due today: the deadline is the end of the day
+        ("met", -1, False),
+        ("cancelled", -1, False),
+    ],
+)
+def test_an_escalation_is_overdue_when_active_and_past_its_due_date(db, state, due_offset, overdue):
     from tests.factories import EscalationFactory, MeetingFactory
 
     today = datetime.date(2026, 3, 11)
@@ -706,8 +774,10 @@ def test_an_escalation_is_overdue_when_active_and_past_its_due_date(db, state, d
         extra = {"met_by": MeetingFactory(held_on=today), "met_on": today}
     elif state == "cancelled":
         extra = {"cancelled_reason": "Raised in error"}
-    escalation = EscalationFactory(state=state, **extra,
-                                   due_date=today + datetime.timedelta(days=due_offset))
+    escalation = EscalationFactory(
+        state=state, **extra, due_date=today + datetime.timedelta(days=due_offset)
+    )
     assert escalation.is_overdue(today) is overdue
-    assert Escalation.objects.filter(Escalation.overdue_q(today),
-                                     pk=escalation.pk).exists() is overdue
+    assert (
+        Escalation.objects.filter(Escalation.overdue_q(today), pk=escalation.pk).exists() is overdue
+    )

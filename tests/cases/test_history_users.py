@@ -19,8 +19,13 @@ D = datetime.date
 
 @pytest.fixture
 def manager(team):
-    return UserFactory(username="manager", first_name="Maria", last_name="Okafor",
-                       team=team, role=roles.TEAM_MANAGER)
+    return UserFactory(
+        username="manager",
+        first_name="Maria",
+        last_name="Okafor",
+        team=team,
+        role=roles.TEAM_MANAGER,
+    )
 
 
 def _new_versions(case, since_id):
@@ -37,8 +42,11 @@ def _assert_all_by(versions, actor):
     historical = Case.history.model
     for name in ("allocated_workers", "restricted_to"):
         # The rows of who was on the case at each version, kept in their own table.
-        rows = getattr(historical, name).model.objects.filter(
-            history__in=[v.history_id for v in versions]).select_related("history")
+        rows = (
+            getattr(historical, name)
+            .model.objects.filter(history__in=[v.history_id for v in versions])
+            .select_related("history")
+        )
         assert {row.history.history_user for row in rows} <= {actor}
 
 
@@ -52,8 +60,7 @@ def test_allocating_workers_keeps_who_allocated_them(team, worker, manager, case
     assert any(v.allocated_workers.filter(user=colleague).exists() for v in versions)
 
 
-def test_allocating_on_a_restricted_case_keeps_who_named_the_workers(team, worker, manager,
-                                                                     case):
+def test_allocating_on_a_restricted_case_keeps_who_named_the_workers(team, worker, manager, case):
     Case.objects.filter(pk=case.pk).update(restricted=True)
     case.restricted_to.add(worker, manager)
     colleague = UserFactory(team=team)
@@ -65,8 +72,7 @@ def test_allocating_on_a_restricted_case_keeps_who_named_the_workers(team, worke
 def test_restricting_a_case_keeps_who_restricted_it(team, worker, manager, case):
     named = UserFactory(team=team)
     since = _latest_id(case)
-    services.case_set_restriction(actor=manager, case=case, restricted=True,
-                                  named_users=[named])
+    services.case_set_restriction(actor=manager, case=case, restricted=True, named_users=[named])
     _assert_all_by(_new_versions(case, since), manager)
     since = _latest_id(case)
     services.case_set_restriction(actor=manager, case=case, restricted=False, named_users=[])
@@ -77,8 +83,11 @@ def test_the_recent_changes_name_who_allocated_the_case(team, worker, manager, c
     colleague = UserFactory(team=team, first_name="Sam", last_name="Reid")
     before = timezone.now()
     services.case_allocate(actor=manager, case=case, workers=[colleague])
-    allocations = [c for c in history.case_changes(case, limit=8) if c.when >= before
-                   and any(label == "Allocated workers" for label, *_ in c.fields)]
+    allocations = [
+        c
+        for c in history.case_changes(case, limit=8)
+        if c.when >= before and any(label == "Allocated workers" for label, *_ in c.fields)
+    ]
     assert allocations
     assert {c.who for c in allocations} == {manager}
 

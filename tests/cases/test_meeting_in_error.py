@@ -41,8 +41,9 @@ def people(worker):
         "worker": worker,
         "colleague": UserFactory(username="colleague", team=team),
         "manager": UserFactory(username="manager", team=team, role=roles.TEAM_MANAGER),
-        "outsider": UserFactory(username="outsider",
-                                team=TeamFactory(name="South Assessment", code="south")),
+        "outsider": UserFactory(
+            username="outsider", team=TeamFactory(name="South Assessment", code="south")
+        ),
     }
 
 
@@ -53,8 +54,14 @@ def escalation(case):
 
 def hold(actor, case, held_on, *, kind=MA):
     return services.meeting_record(
-        actor=actor, case=case, kind=kind, held_on=held_on, chair="Team manager",
-        decisions="Unannounced visits twice a week", now=at(held_on, 17))
+        actor=actor,
+        case=case,
+        kind=kind,
+        held_on=held_on,
+        chair="Team manager",
+        decisions="Unannounced visits twice a week",
+        now=at(held_on, 17),
+    )
 
 
 def wrong(actor, meeting, when, reason="Held about another family"):
@@ -66,8 +73,7 @@ def fresh(obj):
 
 
 def entry(case, source_type, source_id):
-    return ChronologyEntry.objects.get(case=case, source_type=source_type,
-                                       source_id=str(source_id))
+    return ChronologyEntry.objects.get(case=case, source_type=source_type, source_id=str(source_id))
 
 
 # --- The meeting -------------------------------------------------------------------------
@@ -138,8 +144,7 @@ def test_the_escalation_it_met_is_open_again_before_its_deadline(people, case, e
     assert not Notification.objects.filter(event_key=f"escalation:{escalation.pk}:overdue")
 
 
-def test_the_escalation_it_met_is_overdue_once_its_deadline_has_passed(people, case,
-                                                                       escalation):
+def test_the_escalation_it_met_is_overdue_once_its_deadline_has_passed(people, case, escalation):
     meeting = hold(people["worker"], case, D(2027, 1, 5))
 
     wrong(people["colleague"], meeting, at(D(2027, 1, 8)))
@@ -151,8 +156,11 @@ def test_the_escalation_it_met_is_overdue_once_its_deadline_has_passed(people, c
     assert last.history_user == people["colleague"] and last.state == "overdue"
     assert last.history_change_reason == "Meeting recorded in error"
     # The managers hear that it is overdue, as when the sweep finds it so.
-    told = set(Notification.objects.filter(event_key=f"escalation:{escalation.pk}:overdue")
-               .values_list("recipient__username", flat=True))
+    told = set(
+        Notification.objects.filter(event_key=f"escalation:{escalation.pk}:overdue").values_list(
+            "recipient__username", flat=True
+        )
+    )
     assert told == {"manager"}
     # The sweep agrees and changes nothing more.
     with time_machine.travel(at(D(2027, 1, 8), 11), tick=False):
@@ -188,8 +196,7 @@ def test_a_meeting_held_after_the_deadline_meets_it_late_instead(people, case, e
     assert escalation.state == Escalation.State.MET_LATE and escalation.met_by == later
 
 
-def test_a_meeting_in_error_or_held_before_it_fired_does_not_meet_it(people, case,
-                                                                     escalation):
+def test_a_meeting_in_error_or_held_before_it_fired_does_not_meet_it(people, case, escalation):
     hold(people["worker"], case, D(2026, 12, 22))  # the day before it fired
     first = hold(people["worker"], case, D(2026, 12, 29))
     second = hold(people["worker"], case, D(2026, 12, 30))
@@ -204,8 +211,9 @@ def test_a_newer_active_escalation_of_the_kind_keeps_the_concern(people, case, e
     """One active escalation per case and kind: the old one cannot be active again beside
     the newer, which carries the concern on; the old one is cancelled with the reason."""
     meeting = hold(people["worker"], case, D(2026, 12, 30))
-    newer = RuleEscalationFactory(case=case, trigger_date=D(2027, 1, 4),
-                                  created_at=at(D(2027, 1, 4), 11))
+    newer = RuleEscalationFactory(
+        case=case, trigger_date=D(2027, 1, 4), created_at=at(D(2027, 1, 4), 11)
+    )
 
     wrong(people["colleague"], meeting, at(D(2027, 1, 5)))
 
@@ -248,16 +256,16 @@ def test_its_chronology_entries_are_struck(people, case, escalation):
     assert entry(case, "meeting", meeting.pk).history.first().history_user == people["colleague"]
 
 
-def test_the_entry_of_the_meeting_that_meets_it_instead_is_not_struck(people, case,
-                                                                      escalation):
+def test_the_entry_of_the_meeting_that_meets_it_instead_is_not_struck(people, case, escalation):
     first = hold(people["worker"], case, D(2026, 12, 29))
     hold(people["worker"], case, D(2026, 12, 31))
 
     wrong(people["colleague"], first, at(D(2027, 1, 8)))
 
     closed = entry(case, "escalation_closed", escalation.pk)
-    assert not closed.source_in_error and closed.title == "Escalation met by the " \
-        "multi-agency meeting"
+    assert (
+        not closed.source_in_error and closed.title == "Escalation met by the multi-agency meeting"
+    )
     assert entry(case, "escalation", escalation.pk).title.endswith("(met)")
 
 
@@ -270,8 +278,7 @@ def on_4_jan():
         yield
 
 
-def test_the_page_marks_it_in_error_and_shows_it_struck(people, case, escalation, client,
-                                                       on_4_jan):
+def test_the_page_marks_it_in_error_and_shows_it_struck(people, case, escalation, client, on_4_jan):
     meeting = hold(people["worker"], case, D(2026, 12, 30))
     client.force_login(people["colleague"])
     url = reverse("cases:mark_in_error", args=[case.pk, "meeting", meeting.pk])
@@ -287,7 +294,7 @@ def test_the_page_marks_it_in_error_and_shows_it_struck(people, case, escalation
     assert meeting.in_error and meeting.in_error_by == people["colleague"]
     assert fresh(escalation).state == Escalation.State.OPEN
     body = client.get(detail).content.decode()
-    meetings = body.split("<h3 class=\"govuk-heading-s\">Meetings</h3>")[1]
+    meetings = body.split('<h3 class="govuk-heading-s">Meetings</h3>')[1]
     assert "app-in-error" in meetings and "<del><strong>Multi-agency meeting</strong>" in meetings
     assert "Recorded in error: &lt;b&gt;Another family&lt;/b&gt;" in meetings
     assert url not in body  # no link for a meeting already in error
@@ -306,8 +313,9 @@ def test_the_page_wants_a_reason(people, case, escalation, client, on_4_jan):
     assert fresh(escalation).state == Escalation.State.MET
 
 
-def test_the_page_shows_no_link_to_someone_who_may_not_edit_the_case(people, case, client,
-                                                                    monkeypatch, on_4_jan):
+def test_the_page_shows_no_link_to_someone_who_may_not_edit_the_case(
+    people, case, client, monkeypatch, on_4_jan
+):
     meeting = hold(people["worker"], case, D(2026, 12, 30))
     url = reverse("cases:mark_in_error", args=[case.pk, "meeting", meeting.pk])
     client.force_login(people["colleague"])
@@ -318,8 +326,9 @@ def test_the_page_shows_no_link_to_someone_who_may_not_edit_the_case(people, cas
     assert "Multi-agency meeting" in body and url not in body
 
 
-def test_the_page_is_not_found_for_someone_who_cannot_see_the_case(people, case, escalation,
-                                                                  client, on_4_jan):
+def test_the_page_is_not_found_for_someone_who_cannot_see_the_case(
+    people, case, escalation, client, on_4_jan
+):
     meeting = hold(people["worker"], case, D(2026, 12, 30))
     client.force_login(people["outsider"])
     url = reverse("cases:mark_in_error", args=[case.pk, "meeting", meeting.pk])
@@ -354,8 +363,7 @@ def test_the_api_marks_it_in_error(people, case, escalation, on_4_jan):
     meeting = hold(people["worker"], case, D(2026, 12, 30))
     url = reverse("meeting-in-error", args=[meeting.pk])
 
-    response = api_for(people["colleague"]).post(url, {"reason": "Wrong family"},
-                                                 format="json")
+    response = api_for(people["colleague"]).post(url, {"reason": "Wrong family"}, format="json")
 
     assert response.status_code == 200, response.content
     data = response.json()
@@ -379,13 +387,13 @@ def test_the_api_wants_a_reason(people, case, escalation, on_4_jan):
     assert fresh(escalation).state == Escalation.State.MET
 
 
-def test_the_api_is_not_found_for_someone_who_cannot_see_the_case(people, case, escalation,
-                                                                  on_4_jan):
+def test_the_api_is_not_found_for_someone_who_cannot_see_the_case(
+    people, case, escalation, on_4_jan
+):
     meeting = hold(people["worker"], case, D(2026, 12, 30))
     url = reverse("meeting-in-error", args=[meeting.pk])
 
-    response = api_for(people["outsider"]).post(url, {"reason": "Wrong family"},
-                                               format="json")
+    response = api_for(people["outsider"]).post(url, {"reason": "Wrong family"}, format="json")
 
     assert response.status_code == 404
     assert not fresh(meeting).in_error

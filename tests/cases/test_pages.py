@@ -24,10 +24,15 @@ def date_data(name, day):
 
 
 def test_it_records_the_acting_user_for_a_page_edit(signed_in, worker, case):
-    response = signed_in.post(reverse("cases:address_add", args=[case.pk]), {
-        "line_1": "14 Mill Lane", "town": "Leeds", "postcode": "ls11 5qp",
-        **date_data("start_date", D(2026, 2, 1)),
-    })
+    response = signed_in.post(
+        reverse("cases:address_add", args=[case.pk]),
+        {
+            "line_1": "14 Mill Lane",
+            "town": "Leeds",
+            "postcode": "ls11 5qp",
+            **date_data("start_date", D(2026, 2, 1)),
+        },
+    )
     assert response.status_code == 302
     address = Address.objects.get(case=case)
     assert address.postcode == "LS11 5QP"
@@ -35,11 +40,18 @@ def test_it_records_the_acting_user_for_a_page_edit(signed_in, worker, case):
 
 
 def test_it_keeps_what_was_typed_when_a_form_has_errors(signed_in, case):
-    response = signed_in.post(reverse("cases:address_add", args=[case.pk]), {
-        "line_1": "14 Mill Lane", "line_2": "Flat <b>2</b>", "town": "Leeds",
-        "postcode": "NOT A POSTCODE",
-        "start_date-day": "30", "start_date-month": "2", "start_date-year": "2026",
-    })
+    response = signed_in.post(
+        reverse("cases:address_add", args=[case.pk]),
+        {
+            "line_1": "14 Mill Lane",
+            "line_2": "Flat <b>2</b>",
+            "town": "Leeds",
+            "postcode": "NOT A POSTCODE",
+            "start_date-day": "30",
+            "start_date-month": "2",
+            "start_date-year": "2026",
+        },
+    )
     assert response.status_code == 400
     body = response.content.decode()
     assert "govuk-error-summary" in body
@@ -65,23 +77,28 @@ def test_it_shows_active_hazards_and_plan_status_at_the_top_of_every_case_page(s
     child = MembershipFactory(case=case, person__first_name="Kayden").person
     PlanFactory(case=case, child=child, start_date=D(2026, 2, 1))
     HazardFactory(case=case, details="Large dog", start_date=D(2026, 1, 5))
-    HazardFactory(case=case, details="Old hazard", start_date=D(2026, 1, 5),
-                  end_date=D(2026, 1, 6))
+    HazardFactory(case=case, details="Old hazard", start_date=D(2026, 1, 5), end_date=D(2026, 1, 6))
     for name in ("cases:detail", "cases:history", "cases:hazard_add", "cases:address_add"):
         body = signed_in.get(reverse(name, args=[case.pk])).content.decode()
         assert "Hazards for anyone visiting" in body, name
         assert "Large dog" in body, name
         assert "Old hazard" not in body.split("Hazards for anyone visiting")[1].split("</ul>")[0]
-        assert "govuk-tag--red\">Child protection plan" in body, name
+        assert 'govuk-tag--red">Child protection plan' in body, name
 
 
 def test_it_shows_the_household_now_and_before(signed_in, worker, case):
-    MembershipFactory(case=case, person__first_name="Leanne", person__last_name="Carter",
-                      relationship="mother")
-    MembershipFactory(case=case, person__first_name="Darren", person__last_name="Mills",
-                             relationship="partner",
-                             start_date=D(2026, 1, 10), end_date=D(2026, 3, 1),
-                             end_reason="Arrested")
+    MembershipFactory(
+        case=case, person__first_name="Leanne", person__last_name="Carter", relationship="mother"
+    )
+    MembershipFactory(
+        case=case,
+        person__first_name="Darren",
+        person__last_name="Mills",
+        relationship="partner",
+        start_date=D(2026, 1, 10),
+        end_date=D(2026, 3, 1),
+        end_reason="Arrested",
+    )
     body = signed_in.get(reverse("cases:detail", args=[case.pk])).content.decode()
     now_section = body.split('id="household"')[1].split('id="elsewhere"')[0]
     before = body.split('id="before"')[1].split('id="addresses"')[0]
@@ -94,15 +111,20 @@ def test_it_writes_each_case_page_view_to_the_access_log(signed_in, worker, case
     signed_in.get(reverse("cases:detail", args=[case.pk]), REMOTE_ADDR="10.1.2.3")
     log = AccessLog.objects.get()
     assert (log.user, log.case_id, log.case_reference, log.ip_address) == (
-        worker, case.pk, case.reference, "10.1.2.3")
+        worker,
+        case.pk,
+        case.reference,
+        "10.1.2.3",
+    )
     assert log.what == "viewed case page"
 
 
 def test_it_keeps_search_terms_out_of_the_url(signed_in, case):
     MembershipFactory(case=case, person__first_name="Kayden", person__date_of_birth=D(2019, 5, 20))
     other = CaseFactory(team=case.team, family_name="Walsh")
-    response = signed_in.post(reverse("cases:list") + "?scope=team",
-                              {"q": "20/05/2019", "status": "open"})
+    response = signed_in.post(
+        reverse("cases:list") + "?scope=team", {"q": "20/05/2019", "status": "open"}
+    )
     assert response.status_code == 302
     assert "2019" not in response["Location"] and "Kayden" not in response["Location"]
     body = signed_in.get(response["Location"]).content.decode()
@@ -135,18 +157,31 @@ def test_it_shows_a_worker_their_own_cases_and_a_manager_the_team(client, worker
 def test_it_shows_matches_before_a_new_person_can_be_made(signed_in, case):
     known = PersonFactory(first_name="Darren", last_name="Mills", date_of_birth=D(1991, 6, 14))
     url = reverse("cases:person_add", args=[case.pk])
-    response = signed_in.post(url, {"action": "search", "s-first_name": "Daren",
-                                    "s-last_name": "Mills", **date_data("s-date_of_birth",
-                                                                        D(1991, 6, 14))})
+    response = signed_in.post(
+        url,
+        {
+            "action": "search",
+            "s-first_name": "Daren",
+            "s-last_name": "Mills",
+            **date_data("s-date_of_birth", D(1991, 6, 14)),
+        },
+    )
     body = response.content.decode()
     assert response.status_code == 200
     assert "Darren Mills" in body and "same date of birth and a similar name" in body
-    response = signed_in.post(url, {
-        "action": "add", "s-first_name": "Daren", "s-last_name": "Mills",
-        **date_data("s-date_of_birth", D(1991, 6, 14)),
-        "person": str(known.pk), "m-relationship": "father", "m-lives_in_household": "no",
-        **date_data("m-start_date", D(2026, 2, 1)),
-    })
+    response = signed_in.post(
+        url,
+        {
+            "action": "add",
+            "s-first_name": "Daren",
+            "s-last_name": "Mills",
+            **date_data("s-date_of_birth", D(1991, 6, 14)),
+            "person": str(known.pk),
+            "m-relationship": "father",
+            "m-lives_in_household": "no",
+            **date_data("m-start_date", D(2026, 2, 1)),
+        },
+    )
     assert response.status_code == 302
     m = Membership.objects.get(case=case)
     assert m.person == known and not m.lives_in_household
@@ -154,10 +189,16 @@ def test_it_shows_matches_before_a_new_person_can_be_made(signed_in, case):
 
 def test_it_needs_a_choice_after_the_search(signed_in, case):
     url = reverse("cases:person_add", args=[case.pk])
-    response = signed_in.post(url, {
-        "action": "add", "s-last_name": "Mills", "m-relationship": "father",
-        "m-lives_in_household": "yes", **date_data("m-start_date", D(2026, 2, 1)),
-    })
+    response = signed_in.post(
+        url,
+        {
+            "action": "add",
+            "s-last_name": "Mills",
+            "m-relationship": "father",
+            "m-lives_in_household": "yes",
+            **date_data("m-start_date", D(2026, 2, 1)),
+        },
+    )
     assert response.status_code == 400
     assert "Select the person, or that they are not listed" in response.content.decode()
     assert not Membership.objects.exists()
@@ -165,11 +206,20 @@ def test_it_needs_a_choice_after_the_search(signed_in, case):
 
 def test_it_creates_a_new_person_after_the_search_and_reports_a_bad_nhs_number(signed_in, case):
     url = reverse("cases:person_add", args=[case.pk])
-    base = {"action": "add", "s-first_name": "Mia", "s-last_name": "Carter",
-            "person": "new", "m-relationship": "child", "m-lives_in_household": "yes",
-            **date_data("m-start_date", D(2026, 2, 1)),
-            "p-first_name": "Mia", "p-last_name": "Carter", "p-sex": "female",
-            "p-ethnicity": "NOBT", **date_data("p-date_of_birth", D(2022, 1, 9))}
+    base = {
+        "action": "add",
+        "s-first_name": "Mia",
+        "s-last_name": "Carter",
+        "person": "new",
+        "m-relationship": "child",
+        "m-lives_in_household": "yes",
+        **date_data("m-start_date", D(2026, 2, 1)),
+        "p-first_name": "Mia",
+        "p-last_name": "Carter",
+        "p-sex": "female",
+        "p-ethnicity": "NOBT",
+        **date_data("p-date_of_birth", D(2022, 1, 9)),
+    }
     response = signed_in.post(url, {**base, "p-nhs_number": "943 476 5918"})
     assert response.status_code == 400
     assert "not a valid NHS number" in response.content.decode()
@@ -182,8 +232,10 @@ def test_it_creates_a_new_person_after_the_search_and_reports_a_bad_nhs_number(s
 def test_it_lets_a_manager_close_and_reopen_a_case(client, case):
     manager = UserFactory(team=case.team, role=roles.TEAM_MANAGER)
     client.force_login(manager)
-    response = client.post(reverse("cases:close", args=[case.pk]), {
-        **date_data("closed_on", D(2026, 3, 1)), "reason": "nfa", "notes": "Doing well"})
+    response = client.post(
+        reverse("cases:close", args=[case.pk]),
+        {**date_data("closed_on", D(2026, 3, 1)), "reason": "nfa", "notes": "Doing well"},
+    )
     assert response.status_code == 302
     case.refresh_from_db()
     assert case.status == Case.Status.CLOSED and case.closed_on == D(2026, 3, 1)
@@ -195,8 +247,10 @@ def test_it_lets_a_manager_close_and_reopen_a_case(client, case):
 
 def test_it_marks_a_record_in_error_and_keeps_it(signed_in, worker, case):
     m = MembershipFactory(case=case, person__first_name="Wrong")
-    response = signed_in.post(reverse("cases:mark_in_error", args=[case.pk, "membership", m.pk]),
-                              {"reason": "Added to the wrong family"})
+    response = signed_in.post(
+        reverse("cases:mark_in_error", args=[case.pk, "membership", m.pk]),
+        {"reason": "Added to the wrong family"},
+    )
     assert response.status_code == 302
     m.refresh_from_db()
     assert m.in_error and m.in_error_by == worker and m.in_error_reason
@@ -229,7 +283,8 @@ def _case_page_queries(client, case):
 
 
 def test_the_case_page_asks_the_same_number_of_queries_however_many_children(
-        signed_in, case, worker):
+    signed_in, case, worker
+):
     from tests.factories import RecordedVisitFactory
     from visits.models import ChildSeen
 

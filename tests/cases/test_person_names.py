@@ -13,8 +13,13 @@ D = datetime.date
 
 
 def person(first="", middle="", last="", born=None, due=None):
-    return Person(first_name=first, middle_names=middle, last_name=last,
-                  date_of_birth=born, expected_date_of_birth=due)
+    return Person(
+        first_name=first,
+        middle_names=middle,
+        last_name=last,
+        date_of_birth=born,
+        expected_date_of_birth=due,
+    )
 
 
 def test_a_named_person_goes_by_their_names():
@@ -59,8 +64,12 @@ def test_a_child_with_no_dates_and_no_first_name_is_called_as_before():
 def test_the_case_pages_name_an_unborn_baby_and_escape_names(client, worker):
     case = CaseFactory(team=worker.team, opened_on=D(2026, 1, 5))
     case.allocated_workers.add(worker)
-    unborn = PersonFactory(first_name="", last_name="<b>Carter</b>", date_of_birth=None,
-                           expected_date_of_birth=D(2026, 6, 1))
+    unborn = PersonFactory(
+        first_name="",
+        last_name="<b>Carter</b>",
+        date_of_birth=None,
+        expected_date_of_birth=D(2026, 6, 1),
+    )
     MembershipFactory(case=case, person=unborn, start_date=D(2026, 1, 5))
     client.force_login(worker)
     listing = client.get(reverse("cases:list")).content.decode()

@@ -33,8 +33,9 @@ def test_it_accepts_nhs_numbers_with_a_valid_check_digit(number):
     validate_nhs_number(number)
 
 
-@pytest.mark.parametrize("number", ["9434765918", "4857773456", "123456789", "94347659190",
-                                    "abcdefghij", "0000000010"])
+@pytest.mark.parametrize(
+    "number", ["9434765918", "4857773456", "123456789", "94347659190", "abcdefghij", "0000000010"]
+)
 def test_it_rejects_nhs_numbers_with_a_wrong_check_digit_or_shape(number):
     with pytest.raises(ValidationError):
         validate_nhs_number(number)
@@ -51,14 +52,27 @@ def test_it_rejects_upns_with_a_wrong_check_letter_or_shape(upn):
         validate_upn(upn)
 
 
-@pytest.mark.parametrize("postcode", ["SW1A 1AA", "sw1a1aa", "M1 1AE", "B33 8TH", "CR2 6XH",
-                                      "DN55 1PT", "LS11 5QP", "EC1A 1BB", "W1A 0AX"])
+@pytest.mark.parametrize(
+    "postcode",
+    [
+        "SW1A 1AA",
+        "sw1a1aa",
+        "M1 1AE",
+        "B33 8TH",
+        "CR2 6XH",
+        "DN55 1PT",
+        "LS11 5QP",
+        "EC1A 1BB",
+        "W1A 0AX",
+    ],
+)
 def test_it_accepts_uk_postcodes(postcode):
     validate_postcode(postcode)
 
 
-@pytest.mark.parametrize("postcode", ["SW1A", "12345", "LS11 5Q", "QS1 1AA", "LS1 1AI", "",
-                                      "<script>"])
+@pytest.mark.parametrize(
+    "postcode", ["SW1A", "12345", "LS11 5Q", "QS1 1AA", "LS1 1AI", "", "<script>"]
+)
 def test_it_rejects_what_is_not_a_uk_postcode(postcode):
     with pytest.raises(ValidationError):
         validate_postcode(postcode)
@@ -86,9 +100,12 @@ def test_it_gives_cases_readable_references_in_sequence(worker):
     second = services.case_create(family_name="Walsh", **kwargs)
     assert first.reference == "SG-2026-00001"
     assert second.reference == "SG-2026-00002"
-    assert services.case_create(
-        family_name="Doyle", **{**kwargs, "opened_on": D(2025, 12, 1)}
-    ).reference == "SG-2025-00001"
+    assert (
+        services.case_create(
+            family_name="Doyle", **{**kwargs, "opened_on": D(2025, 12, 1)}
+        ).reference
+        == "SG-2025-00001"
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -104,8 +121,9 @@ def test_it_never_issues_the_same_reference_to_concurrent_cases():
         try:
             barrier.wait()
             with transaction.atomic():
-                case = services.case_create(actor=user, family_name=f"F{i}", team=team,
-                                            summary="x", opened_on=D(2026, 2, 2))
+                case = services.case_create(
+                    actor=user, family_name=f"F{i}", team=team, summary="x", opened_on=D(2026, 2, 2)
+                )
             references.append(case.reference)
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
@@ -155,18 +173,35 @@ def test_it_refuses_to_add_someone_to_a_closed_case(worker, case):
     case.status, case.closed_on, case.closure_reason = "closed", D(2026, 2, 1), "nfa"
     case.save()
     with pytest.raises(ValidationError):
-        services.membership_add(actor=worker, case=case, person=PersonFactory(),
-                                relationship="child", start_date=D(2026, 2, 1))
+        services.membership_add(
+            actor=worker,
+            case=case,
+            person=PersonFactory(),
+            relationship="child",
+            start_date=D(2026, 2, 1),
+        )
 
 
 # --- Addresses ------------------------------------------------------------------------
 
 
 def test_it_ends_the_previous_address_the_day_before_a_move(worker, case):
-    first = services.address_add(actor=worker, case=case, line_1="1 Mill Lane", town="Leeds",
-                                 postcode="ls11 5qp", start_date=D(2026, 1, 5))
-    second = services.address_add(actor=worker, case=case, line_1="2 Station Rd", town="Leeds",
-                                  postcode="LS9 8AB", start_date=D(2026, 4, 1))
+    first = services.address_add(
+        actor=worker,
+        case=case,
+        line_1="1 Mill Lane",
+        town="Leeds",
+        postcode="ls11 5qp",
+        start_date=D(2026, 1, 5),
+    )
+    second = services.address_add(
+        actor=worker,
+        case=case,
+        line_1="2 Station Rd",
+        town="Leeds",
+        postcode="LS9 8AB",
+        start_date=D(2026, 4, 1),
+    )
     first.refresh_from_db()
     assert first.postcode == "LS11 5QP"
     assert first.end_date == D(2026, 3, 31)
@@ -174,11 +209,23 @@ def test_it_ends_the_previous_address_the_day_before_a_move(worker, case):
 
 
 def test_it_refuses_a_move_dated_before_the_current_address(worker, case):
-    services.address_add(actor=worker, case=case, line_1="1 Mill Lane", town="Leeds",
-                         postcode="LS11 5QP", start_date=D(2026, 3, 1))
+    services.address_add(
+        actor=worker,
+        case=case,
+        line_1="1 Mill Lane",
+        town="Leeds",
+        postcode="LS11 5QP",
+        start_date=D(2026, 3, 1),
+    )
     with pytest.raises(ValidationError) as exc:
-        services.address_add(actor=worker, case=case, line_1="2 Station Rd", town="Leeds",
-                             postcode="LS9 8AB", start_date=D(2026, 3, 1))
+        services.address_add(
+            actor=worker,
+            case=case,
+            line_1="2 Station Rd",
+            town="Leeds",
+            postcode="LS9 8AB",
+            start_date=D(2026, 3, 1),
+        )
     assert "start_date" in exc.value.message_dict
 
 
@@ -186,11 +233,13 @@ def test_it_refuses_a_move_dated_before_the_current_address(worker, case):
 
 
 def test_it_allows_one_open_plan_per_child(worker, case, child):
-    services.plan_start(actor=worker, case=case, child=child, category="neglect",
-                        start_date=D(2026, 2, 1))
+    services.plan_start(
+        actor=worker, case=case, child=child, category="neglect", start_date=D(2026, 2, 1)
+    )
     with pytest.raises(ValidationError) as exc:
-        services.plan_start(actor=worker, case=case, child=child, category="emotional",
-                            start_date=D(2026, 3, 1))
+        services.plan_start(
+            actor=worker, case=case, child=child, category="emotional", start_date=D(2026, 3, 1)
+        )
     assert "already subject to a plan" in exc.value.message_dict["child"][0]
 
 
@@ -201,42 +250,52 @@ def test_it_enforces_one_open_plan_per_child_in_the_database(case, child):
 
 
 def test_it_allows_a_new_plan_after_the_last_one_ended(worker, case, child):
-    plan = services.plan_start(actor=worker, case=case, child=child, category="neglect",
-                               start_date=D(2026, 2, 1))
+    plan = services.plan_start(
+        actor=worker, case=case, child=child, category="neglect", start_date=D(2026, 2, 1)
+    )
     services.plan_end(actor=worker, plan=plan, end_date=D(2026, 5, 1))
     with pytest.raises(ValidationError):
-        services.plan_start(actor=worker, case=case, child=child, category="neglect",
-                            start_date=D(2026, 4, 1))
-    services.plan_start(actor=worker, case=case, child=child, category="emotional",
-                        start_date=D(2026, 6, 1))
+        services.plan_start(
+            actor=worker, case=case, child=child, category="neglect", start_date=D(2026, 4, 1)
+        )
+    services.plan_start(
+        actor=worker, case=case, child=child, category="emotional", start_date=D(2026, 6, 1)
+    )
     assert ChildProtectionPlan.objects.filter(child=child).count() == 2
 
 
 def test_it_refuses_a_plan_for_an_adult(worker, case):
     mother = MembershipFactory(case=case, relationship="mother").person
     with pytest.raises(ValidationError):
-        services.plan_start(actor=worker, case=case, child=mother, category="neglect",
-                            start_date=D(2026, 2, 1))
+        services.plan_start(
+            actor=worker, case=case, child=mother, category="neglect", start_date=D(2026, 2, 1)
+        )
 
 
-@pytest.mark.parametrize("day, expected", [
-    (D(2026, 1, 31), False),  # before the plan
-    (D(2026, 2, 1), True),  # first day
-    (D(2026, 4, 30), True),  # last day
-    (D(2026, 5, 1), False),  # the day after it ended
-])
+@pytest.mark.parametrize(
+    "day, expected",
+    [
+        (D(2026, 1, 31), False),  # before the plan
+        (D(2026, 2, 1), True),  # first day
+        (D(2026, 4, 30), True),  # last day
+        (D(2026, 5, 1), False),  # the day after it ended
+    ],
+)
 def test_it_answers_whether_a_child_is_on_a_plan_on_a_date(case, child, day, expected):
     PlanFactory(case=case, child=child, start_date=D(2026, 2, 1), end_date=D(2026, 4, 30))
     assert queries.case_has_child_on_plan(case.pk, day) is expected
 
 
 def test_it_counts_an_unborn_child_on_a_pre_birth_plan(worker, case):
-    baby = services.person_create(actor=worker, last_name="Ahmed",
-                                  expected_date_of_birth=D(2026, 9, 1))
-    services.membership_add(actor=worker, case=case, person=baby, relationship="child",
-                            start_date=D(2026, 3, 1))
-    services.plan_start(actor=worker, case=case, child=baby, category="neglect",
-                        start_date=D(2026, 4, 1))
+    baby = services.person_create(
+        actor=worker, last_name="Ahmed", expected_date_of_birth=D(2026, 9, 1)
+    )
+    services.membership_add(
+        actor=worker, case=case, person=baby, relationship="child", start_date=D(2026, 3, 1)
+    )
+    services.plan_start(
+        actor=worker, case=case, child=baby, category="neglect", start_date=D(2026, 4, 1)
+    )
     assert queries.case_has_child_on_plan(case.pk, D(2026, 4, 2))
 
 
@@ -261,12 +320,24 @@ def test_it_answers_the_plan_question_in_one_query(case, child, django_assert_nu
 
 def test_it_shows_hazards_on_the_case_and_on_people_on_it(worker, case):
     partner = MembershipFactory(case=case, relationship="partner").person
-    dog = services.hazard_add(actor=worker, case=case, kind="animal", details="Dog",
-                              start_date=D(2026, 1, 5))
-    threat = services.hazard_add(actor=worker, person=partner, kind="threats",
-                                 details="Threatened a worker", start_date=D(2026, 2, 1))
-    services.hazard_add(actor=worker, case=case, kind="weapon", details="Old",
-                        start_date=D(2026, 1, 5), end_date=D(2026, 1, 20))
+    dog = services.hazard_add(
+        actor=worker, case=case, kind="animal", details="Dog", start_date=D(2026, 1, 5)
+    )
+    threat = services.hazard_add(
+        actor=worker,
+        person=partner,
+        kind="threats",
+        details="Threatened a worker",
+        start_date=D(2026, 2, 1),
+    )
+    services.hazard_add(
+        actor=worker,
+        case=case,
+        kind="weapon",
+        details="Old",
+        start_date=D(2026, 1, 5),
+        end_date=D(2026, 1, 20),
+    )
     assert set(queries.active_hazards(case, today=D(2026, 3, 1))) == {dog, threat}
     assert queries.active_hazards(case, today=D(2026, 1, 10))[0].kind in {"animal", "weapon"}
 
@@ -297,8 +368,9 @@ def test_it_lets_only_a_manager_reopen_a_case(worker, case):
 
 
 def test_it_records_the_acting_user_on_every_history_row(worker, case, child):
-    plan = services.plan_start(actor=worker, case=case, child=child, category="neglect",
-                               start_date=D(2026, 2, 1))
+    plan = services.plan_start(
+        actor=worker, case=case, child=child, category="neglect", start_date=D(2026, 2, 1)
+    )
     manager = UserFactory(team=case.team, role=roles.TEAM_MANAGER)
     services.plan_end(actor=manager, plan=plan, end_date=D(2026, 3, 1))
     users = [h.history_user for h in plan.history.order_by("history_date")]

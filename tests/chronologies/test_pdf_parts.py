@@ -42,20 +42,38 @@ def entries(case, worker):
     for i in range(ENTRIES):
         fields = dict(agency=school)
         if i == 5:
-            fields = dict(informant_type="neighbour", informant_name="Hilda Prendergast",
-                          informant_address="14 Acacia Avenue")
-        rows.append(ChronologyEntry(
-            case=case, source_type="manual", source_id=f"t{i}", category="multi_agency",
-            occurred_on=D(2024, 1, 1) + datetime.timedelta(days=i),
-            title=PAYLOAD if i == 20 else f"Concern number {i:03d} reported",
-            details=("Hilda Prendergast of 14 Acacia Avenue heard shouting" if i == 5
-                     else "Child arrived late and hungry.\nTeacher spoke to mother."),
-            analysis="Pattern of neglect continues.", action_taken="Visit planned.",
-            significance=("routine", "significant", "critical")[i % 3],
-            created_at=now, updated_at=now, **fields))
+            fields = dict(
+                informant_type="neighbour",
+                informant_name="Hilda Prendergast",
+                informant_address="14 Acacia Avenue",
+            )
+        rows.append(
+            ChronologyEntry(
+                case=case,
+                source_type="manual",
+                source_id=f"t{i}",
+                category="multi_agency",
+                occurred_on=D(2024, 1, 1) + datetime.timedelta(days=i),
+                title=PAYLOAD if i == 20 else f"Concern number {i:03d} reported",
+                details=(
+                    "Hilda Prendergast of 14 Acacia Avenue heard shouting"
+                    if i == 5
+                    else "Child arrived late and hungry.\nTeacher spoke to mother."
+                ),
+                analysis="Pattern of neglect continues.",
+                action_taken="Visit planned.",
+                significance=("routine", "significant", "critical")[i % 3],
+                created_at=now,
+                updated_at=now,
+                **fields,
+            )
+        )
     ChronologyEntry.objects.bulk_create(rows)
-    services.entry_mark_in_error(actor=worker, entry=ChronologyEntry.objects.get(
-        case=case, source_id="t30"), reason="Wrong family")
+    services.entry_mark_in_error(
+        actor=worker,
+        entry=ChronologyEntry.objects.get(case=case, source_id="t30"),
+        reason="Wrong family",
+    )
 
 
 @pytest.fixture
@@ -68,16 +86,16 @@ def small_parts(settings):
 def export_pdf(worker, case, **kw):
     args = dict(format="pdf", redacted=False, in_error="strike", filters={})
     args.update(kw)
-    export = services.export_render(services.export_request(actor=worker, case=case,
-                                                            **args).pk)
+    export = services.export_render(services.export_request(actor=worker, case=case, **args).pk)
     assert export.status == "done", export.error
     return export, (services.export_dir() / export.file_name).read_bytes()
 
 
 def pages_text(data: bytes) -> list[str]:
     """The text of each page (pdftotext separates pages with a form feed)."""
-    text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=data,
-                          capture_output=True, check=True).stdout.decode()
+    text = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, check=True
+    ).stdout.decode()
     return text.split("\f")[:-1]
 
 
@@ -93,8 +111,7 @@ def test_parts_are_a_multiple_of_the_processes_and_keep_every_row_in_order():
     assert render.split_rows(rows[:3], chunk_entries=1, processes=2) == [[0], [1], [2]]
 
 
-def test_a_pdf_in_parts_numbers_pages_across_the_whole_document(
-        worker, case, entries, small_parts):
+def test_a_pdf_in_parts_numbers_pages_across_the_whole_document(worker, case, entries, small_parts):
     export, data = export_pdf(worker, case)
     reader = PdfReader(io.BytesIO(data))
     total = len(reader.pages)
@@ -170,8 +187,10 @@ def test_the_benchmark_reports_pages_seconds_and_memory(db, tmp_path, small_part
 
 
 def test_stamped_text_is_escaped_for_pdf_strings():
-    parts = [render.render_part("<p>First part</p>"),
-             render.render_part('<p>Second part</p><p style="break-before: page">More</p>')]
+    parts = [
+        render.render_part("<p>First part</p>"),
+        render.render_part('<p>Second part</p><p style="break-before: page">More</p>'),
+    ]
     data, total = render.join_and_number(parts, reference="REF (1) \\ Zoë", footer="Foot)er (")
     pages = pages_text(data)
     assert total == len(pages) == 3

@@ -60,8 +60,7 @@ def due(worker, manager):
     two, _ = _escalation(worker, children=2)  # fired entry to update, two children
     moved, (leaving,) = _escalation(worker, children=1)
     # since it fired, the child left the record (in error) and another joined
-    cs.record_mark_in_error(actor=manager, record=leaving.memberships.get(),
-                            reason="Wrong child")
+    cs.record_mark_in_error(actor=manager, record=leaving.memberships.get(), reason="Wrong child")
     MembershipFactory(case=moved.case)
     chosen, _ = _escalation(worker, children=1)
     entry = ChronologyEntry.objects.get(source_type="escalation", source_id=str(chosen.pk))
@@ -74,16 +73,42 @@ def _entries():
     (a rolled-back run may not reuse them)."""
     rows = []
     for e in ChronologyEntry.objects.filter(source_type__startswith="escalation").order_by(
-            "source_type", "source_id"):
+        "source_type", "source_id"
+    ):
         history = [
-            (h.history_type, h.history_user_id, h.history_date, h.title, h.significance,
-             h.updated_at, sorted(c.person_id for c in h.children.all()))
-            for h in e.history.order_by("history_date", "history_id")]
-        rows.append((
-            e.source_type, e.source_id, e.case_id, e.category, e.occurred_on, e.occurred_at,
-            e.title, e.details, e.analysis, e.action_taken, e.significance,
-            e.significance_set_by_id, e.source_in_error, e.created_at, e.created_by_id,
-            e.updated_at, sorted(e.children.values_list("pk", flat=True)), history))
+            (
+                h.history_type,
+                h.history_user_id,
+                h.history_date,
+                h.title,
+                h.significance,
+                h.updated_at,
+                sorted(c.person_id for c in h.children.all()),
+            )
+            for h in e.history.order_by("history_date", "history_id")
+        ]
+        rows.append(
+            (
+                e.source_type,
+                e.source_id,
+                e.case_id,
+                e.category,
+                e.occurred_on,
+                e.occurred_at,
+                e.title,
+                e.details,
+                e.analysis,
+                e.action_taken,
+                e.significance,
+                e.significance_set_by_id,
+                e.source_in_error,
+                e.created_at,
+                e.created_by_id,
+                e.updated_at,
+                sorted(e.children.values_list("pk", flat=True)),
+                history,
+            )
+        )
     return rows
 
 
@@ -114,13 +139,21 @@ def test_the_sweep_writes_the_entries_one_escalation_at_a_time_would(due):
     by_key = {(row[0], row[1]): row for row in swept}
     plain, two, moved, chosen = due
     # each escalation has its firing entry (now saying overdue) and an overdue entry
-    assert set(by_key) == {(t, str(e.pk)) for e in due
-                           for t in ("escalation", "escalation_overdue")}
-    assert all(row[6].endswith("(overdue)") for key, row in by_key.items()
-               if key[0] == "escalation")
+    assert set(by_key) == {
+        (t, str(e.pk)) for e in due for t in ("escalation", "escalation_overdue")
+    }
+    assert all(
+        row[6].endswith("(overdue)") for key, row in by_key.items() if key[0] == "escalation"
+    )
     # children follow the case's current children, on both entries
-    kids = {e.pk: sorted(e.case.memberships.filter(relationship="child", in_error=False)
-                         .values_list("person_id", flat=True)) for e in due}
+    kids = {
+        e.pk: sorted(
+            e.case.memberships.filter(relationship="child", in_error=False).values_list(
+                "person_id", flat=True
+            )
+        )
+        for e in due
+    }
     assert len(kids[two.pk]) == 2 and len(kids[moved.pk]) == 1 and kids[plain.pk] == []
     for (_, source_id), row in by_key.items():
         assert row[16] == kids[int(source_id)]
@@ -133,13 +166,15 @@ def test_the_sweep_writes_the_entries_one_escalation_at_a_time_would(due):
     assert worker_id is not None
     fired_history = by_key[("escalation", str(moved.pk))][17]
     assert [h[:2] for h in fired_history] == [
-        ("+", worker_id), ("~", worker_id),  # created, then its child added
+        ("+", worker_id),
+        ("~", worker_id),  # created, then its child added
         ("~", None),  # the title says overdue (children as they were)
-        ("~", None), ("~", None)]  # the child in error removed, the new child added
+        ("~", None),
+        ("~", None),
+    ]  # the child in error removed, the new child added
     assert fired_history[2][6] != fired_history[4][6] == kids[moved.pk]
     assert fired_history[3][6] == []
-    assert [h[:2] for h in by_key[("escalation_overdue", str(plain.pk))][17]] == [
-        ("+", None)]
+    assert [h[:2] for h in by_key[("escalation_overdue", str(plain.pk))][17]] == [("+", None)]
 
 
 def test_sweeping_again_duplicates_nothing(due):
@@ -149,8 +184,9 @@ def test_sweeping_again_duplicates_nothing(due):
         second = cs.escalations_sweep(now=SWEEP)
         assert _entries() == after_first
         # the same batch announced again finds every entry as it should be
-        receivers.escalations_changed(Escalation.objects.filter(pk__in=[e.pk for e in due]),
-                                      now=SWEEP)
+        receivers.escalations_changed(
+            Escalation.objects.filter(pk__in=[e.pk for e in due]), now=SWEEP
+        )
     assert (first["changed"], second["changed"]) == (4, 0)
     assert _entries() == after_first
     assert ChronologyEntry.objects.filter(source_type__startswith="escalation").count() == 8
@@ -158,11 +194,11 @@ def test_sweeping_again_duplicates_nothing(due):
 
 def test_a_source_named_twice_in_one_call_is_written_twice_in_order(worker):
     case = CaseFactory(team=worker.team)
-    item = dict(case=case, source_type="t", source_id=1, category="case",
-                occurred_on=D(2026, 1, 6))
-    first, second = services.entries_record([
-        services.RecordedEntry(**item, title="One"),
-        services.RecordedEntry(**item, title="Two")], actor=worker)
+    item = dict(case=case, source_type="t", source_id=1, category="case", occurred_on=D(2026, 1, 6))
+    first, second = services.entries_record(
+        [services.RecordedEntry(**item, title="One"), services.RecordedEntry(**item, title="Two")],
+        actor=worker,
+    )
     assert first.pk == second.pk
     entry = ChronologyEntry.objects.get(source_type="t")
     assert entry.title == "Two"
@@ -178,8 +214,7 @@ def _sweep_statements(now):
     return result, len(chronology), len(sql) - len(notifications)
 
 
-def test_the_sweeps_statements_do_not_grow_with_the_escalations_going_overdue(worker,
-                                                                              manager):
+def test_the_sweeps_statements_do_not_grow_with_the_escalations_going_overdue(worker, manager):
     def going_overdue(n):
         for i in range(n):
             _escalation(worker, children=1 + i % 2, fired_entry=i % 3 != 0)

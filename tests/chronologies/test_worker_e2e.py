@@ -35,13 +35,17 @@ def publish_to(stack):  # noqa: F811
 
 
 def test_it_renders_a_large_export_on_a_worker_with_progress(
-        redis_and_postgres, publish_to, client, settings):
+    redis_and_postgres, publish_to, client, settings
+):
     procs = publish_to
     settings.CHRONOLOGY_EXPORT_SYNC_MAX_ENTRIES = 10
     # Parts of 40 entries: the worker's pool process lays them out in child processes.
-    procs.env.update(CELERY_TASK_DEFAULT_QUEUE=f"test-{procs.tag}",
-                     CHRONOLOGY_EXPORT_DIR=str(settings.CHRONOLOGY_EXPORT_DIR),
-                     CHRONOLOGY_PDF_CHUNK_ENTRIES="40", CHRONOLOGY_PDF_PROCESSES="2")
+    procs.env.update(
+        CELERY_TASK_DEFAULT_QUEUE=f"test-{procs.tag}",
+        CHRONOLOGY_EXPORT_DIR=str(settings.CHRONOLOGY_EXPORT_DIR),
+        CHRONOLOGY_PDF_CHUNK_ENTRIES="40",
+        CHRONOLOGY_PDF_PROCESSES="2",
+    )
     worker_proc = procs.start("worker")
     procs.wait_for("the worker to be ready", lambda: " ready." in worker_proc.output())
 
@@ -50,15 +54,31 @@ def test_it_renders_a_large_export_on_a_worker_with_progress(
     case = CaseFactory(team=team, family_name="Walsh", opened_on=datetime.date(2025, 1, 5))
     case.allocated_workers.add(worker)
     now = timezone.now()
-    ChronologyEntry.objects.bulk_create([ChronologyEntry(
-        case=case, source_type="bulk", source_id=str(i), category="multi_agency",
-        occurred_on=datetime.date(2025, 1, 5) + datetime.timedelta(days=i),
-        title=f"Entry {i}", details="School reports concern", informant_type="neighbour",
-        created_at=now, updated_at=now) for i in range(150)])
+    ChronologyEntry.objects.bulk_create(
+        [
+            ChronologyEntry(
+                case=case,
+                source_type="bulk",
+                source_id=str(i),
+                category="multi_agency",
+                occurred_on=datetime.date(2025, 1, 5) + datetime.timedelta(days=i),
+                title=f"Entry {i}",
+                details="School reports concern",
+                informant_type="neighbour",
+                created_at=now,
+                updated_at=now,
+            )
+            for i in range(150)
+        ]
+    )
     auth = {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=worker).key}"}
 
-    response = client.post(f"/api/v1/cases/{case.pk}/chronology-exports/",
-                           {"format": "pdf"}, content_type="application/json", **auth)
+    response = client.post(
+        f"/api/v1/cases/{case.pk}/chronology-exports/",
+        {"format": "pdf"},
+        content_type="application/json",
+        **auth,
+    )
     assert response.status_code == 202 and response.json()["status"] == "queued"
     export_id = response.json()["id"]
     seen = set()
@@ -77,8 +97,13 @@ def test_it_renders_a_large_export_on_a_worker_with_progress(
     assert download.status_code == 200
     data = b"".join(download.streaming_content)
     assert data.startswith(b"%PDF")
-    pages = subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True,
-                           check=True).stdout.decode().split("\f")[:-1]
+    pages = (
+        subprocess.run(
+            ["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, check=True
+        )
+        .stdout.decode()
+        .split("\f")[:-1]
+    )
     assert len(pages) == export.pages  # four parts of 37 or 38 entries, after the cover
     for number, text in enumerate(pages, 1):
         assert f"Page {number} of {export.pages}" in text and "OFFICIAL-SENSITIVE" in text

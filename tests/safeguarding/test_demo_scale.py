@@ -21,8 +21,9 @@ from visits.models import ChildSeen, Visit
 
 @pytest.fixture
 def built(db):
-    return build_scale(60, rng=random.Random(7), today=timezone.localdate(),
-                       password="a-long-demo-password")
+    return build_scale(
+        60, rng=random.Random(7), today=timezone.localdate(), password="a-long-demo-password"
+    )
 
 
 def _scale_cases():
@@ -37,10 +38,13 @@ def test_it_builds_cases_people_and_staff_with_caseloads(built):
     assert 2.5 * 60 <= people <= 3.6 * 60
     workers = User.objects.filter(team__in=scale_teams(), groups__name=roles.SOCIAL_WORKER)
     assert workers.exists()
-    assert User.objects.filter(team__in=scale_teams(),
-                               groups__name=roles.TEAM_MANAGER).count() == scale_teams().count()
-    assert User.objects.filter(username="scale-service",
-                               groups__name=roles.SERVICE_MANAGER).exists()
+    assert (
+        User.objects.filter(team__in=scale_teams(), groups__name=roles.TEAM_MANAGER).count()
+        == scale_teams().count()
+    )
+    assert User.objects.filter(
+        username="scale-service", groups__name=roles.SERVICE_MANAGER
+    ).exists()
     # every case is allocated to a worker of its own team
     assert not cases.exclude(allocated_workers__team=models_f("team")).exists()
 
@@ -61,8 +65,9 @@ def test_it_builds_visit_histories_with_children_seen_and_plans_ahead(built):
     ahead = visits.filter(outcome="planned", planned_for__date__gte=today)
     assert ahead.exists()
     assert not ahead.exclude(case__allocated_workers=models_f("lead_worker")).exists()
-    assert not visits.filter(outcome="planned", case__status="closed",
-                             planned_for__date__gte=today).exists()
+    assert not visits.filter(
+        outcome="planned", case__status="closed", planned_for__date__gte=today
+    ).exists()
     # defaults carry a reason, completed visits record each child seen (or not)
     assert not visits.filter(outcome="defaulted", default_reason="").exists()
     seen = ChildSeen.objects.filter(visit__in=visits)
@@ -85,14 +90,16 @@ def test_it_writes_the_chronology_entries_the_receivers_would(built):
     visit_entries = entries.filter(source_type="visit")
     assert visit_entries.count() == recorded.count()
     assert set(visit_entries.values_list("source_id", flat=True)) == {
-        str(pk) for pk in recorded.values_list("pk", flat=True)}
+        str(pk) for pk in recorded.values_list("pk", flat=True)
+    }
     # an entry is on the case of its visit, with the children of the visit
     sample = recorded.filter(outcome="completed").first()
     entry = visit_entries.get(source_id=str(sample.pk))
     assert entry.case_id == sample.case_id
     assert entry.occurred_at == sample.occurred_at
     assert set(entry.children.values_list("pk", flat=True)) == set(
-        sample.children.values_list("child_id", flat=True))
+        sample.children.values_list("child_id", flat=True)
+    )
     assert entries.filter(source_type="case_opened").count() == 60
     manual = entries.filter(source_type="manual")
     assert manual.exists()
@@ -108,9 +115,12 @@ def test_it_builds_drift_escalations_hazards_and_supervision(built):
     cases = _scale_cases()
     # some open families have not had a child seen for over six weeks
     last_seen = cases.filter(status="open").annotate(
-        last=Max("visits__occurred_at", filter=Q(visits__children__seen=True)))
-    assert any(row.last is None or timezone.localdate(row.last) < today
-               - datetime.timedelta(days=42) for row in last_seen)
+        last=Max("visits__occurred_at", filter=Q(visits__children__seen=True))
+    )
+    assert any(
+        row.last is None or timezone.localdate(row.last) < today - datetime.timedelta(days=42)
+        for row in last_seen
+    )
     defaults = cases.annotate(n=Count("visits", filter=Q(visits__outcome="defaulted")))
     assert defaults.filter(n__gte=4).exists()
     escalations = Escalation.objects.filter(case__in=cases)
@@ -120,10 +130,12 @@ def test_it_builds_drift_escalations_hazards_and_supervision(built):
             assert esc.met_by.case_id == esc.case_id
             assert esc.met_by.kind == esc.required_meeting
             assert esc.met_by.held_on >= esc.trigger_date
-    assert Hazard.objects.filter(Q(case__in=cases) | Q(person__memberships__case__in=cases)
-                                 ).exists()
-    assert SupervisionSession.objects.filter(supervisee__team__in=scale_teams(),
-                                             status="held").exists()
+    assert Hazard.objects.filter(
+        Q(case__in=cases) | Q(person__memberships__case__in=cases)
+    ).exists()
+    assert SupervisionSession.objects.filter(
+        supervisee__team__in=scale_teams(), status="held"
+    ).exists()
     assert Action.objects.filter(case__in=cases).exists()
     assert Membership.objects.filter(case__in=cases, relationship="child").exists()
 

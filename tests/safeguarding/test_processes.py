@@ -128,9 +128,18 @@ def stack(django_db_setup, tmp_path):
         key: value
         for key, value in os.environ.items()
         # nothing from the test settings or the developer's demo may leak in
-        if key not in {"DJANGO_SETTINGS_MODULE", "TESTING", "SECURE_COOKIES", "DEMO_MODE",
-                       "DJANGO_DEBUG", "DATABASE_URL", "CELERY_BROKER_URL", "VAR_DIR",
-                       "CELERY_TASK_ALWAYS_EAGER"}
+        if key
+        not in {
+            "DJANGO_SETTINGS_MODULE",
+            "TESTING",
+            "SECURE_COOKIES",
+            "DEMO_MODE",
+            "DJANGO_DEBUG",
+            "DATABASE_URL",
+            "CELERY_BROKER_URL",
+            "VAR_DIR",
+            "CELERY_TASK_ALWAYS_EAGER",
+        }
     }
     env.update(
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
@@ -193,9 +202,22 @@ def test_web_worker_and_beat_run_from_the_deployment_scripts(stack):
     worker = stack.procs["worker"]
     stack.wait_for("the worker to be ready", lambda: " ready." in worker.output())
     sent = subprocess.run(
-        [sys.executable, "-m", "celery", "-A", "safeguarding", "call",
-         "safeguarding.tasks.ping", "--queue", f"test-{stack.tag}"],
-        cwd=ROOT, env=stack.env, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "safeguarding",
+            "call",
+            "safeguarding.tasks.ping",
+            "--queue",
+            f"test-{stack.tag}",
+        ],
+        cwd=ROOT,
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert sent.returncode == 0, sent.stderr
     task_id = sent.stdout.strip().splitlines()[-1]

@@ -15,26 +15,46 @@ from visits.models import Visit
 def test_it_builds_the_demo_once_with_every_role_and_every_escalation_state(db):
     out = StringIO()
     call_command("seed_demo", stdout=out)
-    counts = (Case.objects.count(), Person.objects.count(), Visit.objects.count(),
-              Escalation.objects.count(), ChronologyEntry.objects.count())
+    counts = (
+        Case.objects.count(),
+        Person.objects.count(),
+        Visit.objects.count(),
+        Escalation.objects.count(),
+        ChronologyEntry.objects.count(),
+    )
     call_command("seed_demo", stdout=StringIO())
-    assert (Case.objects.count(), Person.objects.count(), Visit.objects.count(),
-            Escalation.objects.count(), ChronologyEntry.objects.count()) == counts
+    assert (
+        Case.objects.count(),
+        Person.objects.count(),
+        Visit.objects.count(),
+        Escalation.objects.count(),
+        ChronologyEntry.objects.count(),
+    ) == counts
 
     assert Case.objects.count() >= 20
     for role in roles.ALL_ROLES:
         assert User.objects.filter(groups__name=role).exists(), role
-        assert any(u.username in out.getvalue() for u in User.objects.filter(
-            groups__name=role)), f"no login printed for {role}"
+        assert any(u.username in out.getvalue() for u in User.objects.filter(groups__name=role)), (
+            f"no login printed for {role}"
+        )
     assert set(Escalation.objects.values_list("state", flat=True)) == {
-        "open", "overdue", "met", "met_late", "cancelled"}
+        "open",
+        "overdue",
+        "met",
+        "met_late",
+        "cancelled",
+    }
     assert Case.objects.filter(restricted=True).exists()
-    assert Person.objects.filter(expected_date_of_birth__isnull=False,
-                                 date_of_birth__isnull=True).exists()  # an unborn baby
+    assert Person.objects.filter(
+        expected_date_of_birth__isnull=False, date_of_birth__isnull=True
+    ).exists()  # an unborn baby
     assert ChildProtectionPlan.objects.filter(end_date__isnull=True).exists()
     # a partner who comes and goes: several stays in one household
-    partner_stays = Membership.objects.filter(relationship="partner").values(
-        "case", "person").annotate(n=Count("id"))
+    partner_stays = (
+        Membership.objects.filter(relationship="partner")
+        .values("case", "person")
+        .annotate(n=Count("id"))
+    )
     assert any(row["n"] >= 3 for row in partner_stays)
     moved = Case.objects.annotate(n=Count("addresses"))
     assert moved.filter(n__gte=4).exists()  # moved three times

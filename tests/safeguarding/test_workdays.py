@@ -253,8 +253,11 @@ def test_a_calendar_counts_on_as_add_working_days_does_past_its_window(db):
 
     ClosureDay.objects.create(date=datetime.date(2026, 12, 29), reason="Christmas closure")
     calendar = WorkingDayCalendar(datetime.date(2027, 1, 10), datetime.date(2027, 1, 20))
-    for start in (datetime.date(2026, 12, 18), datetime.date(2027, 1, 15),
-                  datetime.date(2027, 3, 26)):
+    for start in (
+        datetime.date(2026, 12, 18),
+        datetime.date(2027, 1, 15),
+        datetime.date(2027, 3, 26),
+    ):
         for n in (0, 1, 3, 10, 20):
             assert calendar.add(start, n) == add_working_days(start, n), (start, n)
     assert not calendar.is_working_day(datetime.date(2026, 12, 29))

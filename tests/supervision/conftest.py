@@ -26,8 +26,9 @@ def people(db):
     joined = timezone.make_aware(datetime.datetime(2025, 1, 6, 9, 0))
     made = {
         "worker": UserFactory(username="sw", team=team, date_joined=joined),
-        "supervisor": UserFactory(username="ps", team=team, role=roles.PRACTICE_SUPERVISOR,
-                                  date_joined=joined),
+        "supervisor": UserFactory(
+            username="ps", team=team, role=roles.PRACTICE_SUPERVISOR, date_joined=joined
+        ),
         "manager": UserFactory(username="tm", team=team, role=roles.TEAM_MANAGER),
         "colleague": UserFactory(username="col", team=team, date_joined=joined),
         "admin": UserFactory(username="bs", team=team, role=roles.BUSINESS_SUPPORT),
@@ -41,8 +42,9 @@ def people(db):
 
 @pytest.fixture
 def cp_case(people):
-    case = CaseFactory(team=people["team"], family_name="Carter",
-                       opened_on=datetime.date(2025, 12, 1))
+    case = CaseFactory(
+        team=people["team"], family_name="Carter", opened_on=datetime.date(2025, 12, 1)
+    )
     case.allocated_workers.add(people["worker"])
     child = MembershipFactory(case=case, start_date=datetime.date(2025, 12, 1))
     PlanFactory(case=case, child=child.person, start_date=datetime.date(2026, 1, 5))
@@ -51,8 +53,9 @@ def cp_case(people):
 
 @pytest.fixture
 def cin_case(people):
-    case = CaseFactory(team=people["team"], family_name="Hughes",
-                       opened_on=datetime.date(2025, 12, 1))
+    case = CaseFactory(
+        team=people["team"], family_name="Hughes", opened_on=datetime.date(2025, 12, 1)
+    )
     case.allocated_workers.add(people["worker"])
     MembershipFactory(case=case, start_date=datetime.date(2025, 12, 1))
     return case

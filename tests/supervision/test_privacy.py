@@ -29,15 +29,18 @@ SEES_NOTHING = {"outsider", "other_manager"}
 @pytest.fixture
 def record(people, cp_case):
     session = SupervisionSessionFactory(
-        supervisee=people["worker"], supervisor=people["supervisor"],
-        date=datetime.date(2026, 3, 2), wellbeing_impact=WELLBEING, wellbeing_support=SUPPORT,
-        most_worried_case=cp_case, most_worried_why="Bruising unexplained",
+        supervisee=people["worker"],
+        supervisor=people["supervisor"],
+        date=datetime.date(2026, 3, 2),
+        wellbeing_impact=WELLBEING,
+        wellbeing_support=SUPPORT,
+        most_worried_case=cp_case,
+        most_worried_why="Bruising unexplained",
     )
     discussion = CaseDiscussionFactory(session=session, case=cp_case, assumptions=ANSWER)
     decision = DecisionFactory(discussion=discussion, decision=DECISION)
     action = SupervisionActionFactory(discussion=discussion, owner=people["worker"])
-    return {"session": session, "discussion": discussion, "decision": decision,
-            "action": action}
+    return {"session": session, "discussion": discussion, "decision": decision, "action": action}
 
 
 def _page_urls(record):
@@ -66,8 +69,12 @@ def test_it_never_shows_the_wellbeing_section_to_others(client, people, cp_case,
         assert response.status_code == 404, url
         bodies.append(response.content.decode())
         assert client.post(url, {}).status_code == 404, url
-    assert client.post(reverse("supervision:action_status", args=[action.pk]),
-                       {"status": "completed"}).status_code == 404
+    assert (
+        client.post(
+            reverse("supervision:action_status", args=[action.pk]), {"status": "completed"}
+        ).status_code
+        == 404
+    )
     for name in ("supervision:home", "supervision:my_actions"):
         response = client.get(reverse(name))
         assert response.status_code == 200
@@ -86,27 +93,36 @@ def test_it_never_shows_the_wellbeing_section_to_others(client, people, cp_case,
     token = Token.objects.create(user=user)
     auth = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
     api = [
-        "/api/v1/supervision/sessions/", f"/api/v1/supervision/sessions/{record['session'].pk}/",
+        "/api/v1/supervision/sessions/",
+        f"/api/v1/supervision/sessions/{record['session'].pk}/",
         "/api/v1/supervision/discussions/",
         f"/api/v1/supervision/discussions/{record['discussion'].pk}/",
-        "/api/v1/supervision/actions/", f"/api/v1/supervision/actions/{action.pk}/",
-        "/api/v1/supervision/decisions/", f"/api/v1/supervision/decisions/?case={cp_case.pk}",
+        "/api/v1/supervision/actions/",
+        f"/api/v1/supervision/actions/{action.pk}/",
+        "/api/v1/supervision/decisions/",
+        f"/api/v1/supervision/decisions/?case={cp_case.pk}",
         f"/api/v1/supervision/decisions/{record['decision'].pk}/",
-        f"/api/v1/cases/{cp_case.pk}/", "/api/v1/cases/",
+        f"/api/v1/cases/{cp_case.pk}/",
+        "/api/v1/cases/",
     ]
     for url in api:
         response = client.get(url, **auth)
         assert response.status_code in (200, 404), url
         if "/sessions/" in url or "/discussions/" in url or "/actions/" in url:
-            if url.endswith("/supervision/sessions/") or url.endswith("/discussions/") or \
-                    url.endswith("/actions/"):
+            if (
+                url.endswith("/supervision/sessions/")
+                or url.endswith("/discussions/")
+                or url.endswith("/actions/")
+            ):
                 assert json.loads(response.content)["results"] == [], url
             else:
                 assert response.status_code == 404, url
         bodies.append(response.content.decode())
-    for url in (f"/api/v1/supervision/sessions/{record['session'].pk}/cancel/",
-                f"/api/v1/supervision/discussions/{record['discussion'].pk}/decisions/",
-                f"/api/v1/supervision/actions/{action.pk}/status/"):
+    for url in (
+        f"/api/v1/supervision/sessions/{record['session'].pk}/cancel/",
+        f"/api/v1/supervision/discussions/{record['discussion'].pk}/decisions/",
+        f"/api/v1/supervision/actions/{action.pk}/status/",
+    ):
         response = client.post(url, data="{}", content_type="application/json", **auth)
         assert response.status_code == 404, url
         bodies.append(response.content.decode())
@@ -117,7 +133,8 @@ def test_it_never_shows_the_wellbeing_section_to_others(client, people, cp_case,
 
 @pytest.mark.parametrize("who", sorted(SEES_SESSION))
 def test_it_shows_the_session_and_wellbeing_to_those_in_it_and_their_managers(
-        client, people, record, who):
+    client, people, record, who
+):
     user = people[who]
     client.force_login(user)
     page = client.get(reverse("supervision:detail", args=[record["session"].pk]))
@@ -132,19 +149,29 @@ def test_it_shows_the_session_and_wellbeing_to_those_in_it_and_their_managers(
     assert [row["id"] for row in listing["results"]] == [record["discussion"].pk]
 
 
-def test_it_keeps_the_case_api_and_decisions_free_of_session_fields(client, people, cp_case,
-                                                                     record):
+def test_it_keeps_the_case_api_and_decisions_free_of_session_fields(
+    client, people, cp_case, record
+):
     token = Token.objects.create(user=people["colleague"])
     auth = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
-    rows = json.loads(client.get(f"/api/v1/supervision/decisions/?case={cp_case.pk}",
-                                 **auth).content)["results"]
+    rows = json.loads(
+        client.get(f"/api/v1/supervision/decisions/?case={cp_case.pk}", **auth).content
+    )["results"]
     assert [r["decision"] for r in rows] == [DECISION]
-    assert set(rows[0]) == {"id", "case", "decision", "reasons", "decided_on", "created_at",
-                            "created_by"}
+    assert set(rows[0]) == {
+        "id",
+        "case",
+        "decision",
+        "reasons",
+        "decided_on",
+        "created_at",
+        "created_by",
+    }
 
 
-def test_it_lets_a_manager_of_another_team_see_nothing_of_the_lists(client, people, cp_case,
-                                                                    record):
+def test_it_lets_a_manager_of_another_team_see_nothing_of_the_lists(
+    client, people, cp_case, record
+):
     client.force_login(people["other_manager"])
     body = client.get(reverse("supervision:home")).content.decode()
     assert people["worker"].get_full_name() not in body
@@ -157,16 +184,15 @@ def test_it_leaves_a_restricted_case_out_of_a_session_its_manager_sees(client, p
     secret = CaseFactory(team=people["team"], family_name="Restrictedfamily", restricted=True)
     secret.allocated_workers.add(people["worker"])
     secret.restricted_to.add(people["worker"], people["supervisor"])
-    CaseDiscussionFactory(session=record["session"], case=secret,
-                          lived_experience="Secret lived experience")
+    CaseDiscussionFactory(
+        session=record["session"], case=secret, lived_experience="Secret lived experience"
+    )
     SupervisionSession.objects.filter(pk=record["session"].pk).update(most_worried_case=secret)
     client.force_login(people["manager"])
-    body = client.get(reverse("supervision:detail", args=[record["session"].pk])
-                      ).content.decode()
+    body = client.get(reverse("supervision:detail", args=[record["session"].pk])).content.decode()
     assert ANSWER in body
     assert "Restrictedfamily" not in body and "Secret lived experience" not in body
     assert "Bruising unexplained" not in body and "A case you cannot see" in body
     client.force_login(people["supervisor"])
-    body = client.get(reverse("supervision:detail", args=[record["session"].pk])
-                      ).content.decode()
+    body = client.get(reverse("supervision:detail", args=[record["session"].pk])).content.decode()
     assert "Secret lived experience" in body

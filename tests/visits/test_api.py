@@ -62,14 +62,21 @@ def child(case):
 
 @pytest.fixture
 def mother(case):
-    return MembershipFactory(case=case, relationship=Membership.Relationship.MOTHER,
-                             person=PersonFactory(first_name="Dawn")).person
+    return MembershipFactory(
+        case=case,
+        relationship=Membership.Relationship.MOTHER,
+        person=PersonFactory(first_name="Dawn"),
+    ).person
 
 
 @pytest.fixture
 def visit(case, worker):
-    return VisitFactory(case=case, lead_worker=worker, created_by=worker,
-                        planned_for=timezone.make_aware(datetime.datetime(2026, 3, 9, 10)))
+    return VisitFactory(
+        case=case,
+        lead_worker=worker,
+        created_by=worker,
+        planned_for=timezone.make_aware(datetime.datetime(2026, 3, 9, 10)),
+    )
 
 
 @pytest.fixture
@@ -80,16 +87,25 @@ def other_case(db):
 @pytest.fixture
 def evaluate_now(monkeypatch):
     """Run the rule evaluation a recorded visit queues, in the test, instead of a worker."""
-    monkeypatch.setattr(tasks.visits_evaluate_case, "delay",
-                        lambda case_id: services.visits_evaluate_case(case_id))
+    monkeypatch.setattr(
+        tasks.visits_evaluate_case, "delay", lambda case_id: services.visits_evaluate_case(case_id)
+    )
 
 
 def completed(child, **changes):
     body = {
-        "outcome": "completed", "occurred_at": at(D(2026, 3, 9)),
-        "children": [{"child": child.pk, "seen": True, "seen_alone": True,
-                      "bedroom_seen": True, "child_views": "I like my new school",
-                      "presentation": "Clean, chatty, hungry"}],
+        "outcome": "completed",
+        "occurred_at": at(D(2026, 3, 9)),
+        "children": [
+            {
+                "child": child.pk,
+                "seen": True,
+                "seen_alone": True,
+                "bedroom_seen": True,
+                "child_views": "I like my new school",
+                "presentation": "Clean, chatty, hungry",
+            }
+        ],
         "notes": "Home warm, food in the fridge",
     }
     return {**body, **changes}
@@ -113,10 +129,17 @@ def assert_not_recorded(visit):
 def test_it_plans_and_records_a_visit_with_the_children_seen_and_what_was_observed(
     api, worker, case, child, mother, django_capture_on_commit_callbacks
 ):
-    response = api.post("/api/v1/visits/", {
-        "case": case.pk, "planned_for": at(D(2026, 3, 9)), "kind": "home",
-        "announced": False, "purpose": "Check on Ella after school's report",
-    }, format="json")
+    response = api.post(
+        "/api/v1/visits/",
+        {
+            "case": case.pk,
+            "planned_for": at(D(2026, 3, 9)),
+            "kind": "home",
+            "announced": False,
+            "purpose": "Check on Ella after school's report",
+        },
+        format="json",
+    )
 
     assert response.status_code == 201, response.content
     planned = response.json()
@@ -129,14 +152,24 @@ def test_it_plans_and_records_a_visit_with_the_children_seen_and_what_was_observ
     assert visit.history.first().history_user == worker
 
     with django_capture_on_commit_callbacks() as queued:
-        response = record(api, visit, completed(
-            child, present_members=[mother.pk, child.pk],
-            others_present="A man in a blue tracksuit who left when we arrived",
-            parent_report="Dawn said Ella had been at her nan's all week",
-            observations=[{"adult": mother.pk, "child": child.pk,
-                           "what_was_seen": "Ella flinched when Dawn raised her voice",
-                           "analysis": "Fearful response; discuss in supervision"}],
-        ))
+        response = record(
+            api,
+            visit,
+            completed(
+                child,
+                present_members=[mother.pk, child.pk],
+                others_present="A man in a blue tracksuit who left when we arrived",
+                parent_report="Dawn said Ella had been at her nan's all week",
+                observations=[
+                    {
+                        "adult": mother.pk,
+                        "child": child.pk,
+                        "what_was_seen": "Ella flinched when Dawn raised her voice",
+                        "analysis": "Fearful response; discuss in supervision",
+                    }
+                ],
+            ),
+        )
 
     assert response.status_code == 200, response.content
     assert len(queued) == 1, "the defaulted-visits rule is queued once it commits"
@@ -146,9 +179,14 @@ def test_it_plans_and_records_a_visit_with_the_children_seen_and_what_was_observ
     assert set(body["present_members"]) == {mother.pk, child.pk}
     assert body["parent_report"] == "Dawn said Ella had been at her nan's all week"
     [seen] = body["children"]
-    assert (seen["child"], seen["child_name"], seen["seen"], seen["seen_alone"],
-            seen["bedroom_seen"], seen["child_views"]) == (
-        child.pk, child.full_name, True, True, True, "I like my new school")
+    assert (
+        seen["child"],
+        seen["child_name"],
+        seen["seen"],
+        seen["seen_alone"],
+        seen["bedroom_seen"],
+        seen["child_views"],
+    ) == (child.pk, child.full_name, True, True, True, "I like my new school")
     [observation] = body["observations"]
     assert (observation["adult"], observation["child"]) == (mother.pk, child.pk)
     assert observation["what_was_seen"] == "Ella flinched when Dawn raised her voice"
@@ -171,25 +209,40 @@ def test_it_records_a_visit_after_the_fact_with_the_real_time(api, visit, child)
     assert response.status_code == 200, response.content
     visit.refresh_from_db()
     assert timezone.localtime(visit.occurred_at) == timezone.make_aware(
-        datetime.datetime(2026, 3, 6, 15))
+        datetime.datetime(2026, 3, 6, 15)
+    )
 
 
 def test_it_plans_a_visit_led_by_a_colleague_with_a_joint_visitor(api, worker, case):
     colleague = UserFactory(team=worker.team)
 
-    response = api.post("/api/v1/visits/", {
-        "case": case.pk, "planned_for": at(D(2026, 3, 12)), "lead_worker": colleague.pk,
-        "joint_worker": worker.pk}, format="json")
+    response = api.post(
+        "/api/v1/visits/",
+        {
+            "case": case.pk,
+            "planned_for": at(D(2026, 3, 12)),
+            "lead_worker": colleague.pk,
+            "joint_worker": worker.pk,
+        },
+        format="json",
+    )
 
     assert response.status_code == 201, response.content
     assert (response.json()["lead_worker"], response.json()["joint_worker"]) == (
-        colleague.pk, worker.pk)
+        colleague.pk,
+        worker.pk,
+    )
 
 
 def test_it_lists_visits_filtered_by_case_and_outcome(api, worker, case, visit, other_case):
     other_visit = VisitFactory(case=CaseFactory(team=worker.team), lead_worker=worker)
-    defaulted = VisitFactory(case=case, lead_worker=worker, outcome="defaulted",
-                             default_reason="no_answer", occurred_at=NOW)
+    defaulted = VisitFactory(
+        case=case,
+        lead_worker=worker,
+        outcome="defaulted",
+        default_reason="no_answer",
+        occurred_at=NOW,
+    )
     VisitFactory(case=other_case)
 
     def ids(params=None):
@@ -249,13 +302,16 @@ def test_four_defaulted_visits_recorded_through_the_api_open_an_escalation_on_th
 ):
     days = [D(2026, 3, 2), D(2026, 3, 3), D(2026, 3, 4), D(2026, 3, 5)]
     for number, day in enumerate(days, start=1):
-        planned = api.post("/api/v1/visits/", {"case": case.pk, "planned_for": at(day)},
-                           format="json")
+        planned = api.post(
+            "/api/v1/visits/", {"case": case.pk, "planned_for": at(day)}, format="json"
+        )
         assert planned.status_code == 201, planned.content
         with django_capture_on_commit_callbacks(execute=True):
-            response = api.post(f"/api/v1/visits/{planned.json()['id']}/record/", {
-                "outcome": "defaulted", "default_reason": "no_answer",
-                "occurred_at": at(day)}, format="json")
+            response = api.post(
+                f"/api/v1/visits/{planned.json()['id']}/record/",
+                {"outcome": "defaulted", "default_reason": "no_answer", "occurred_at": at(day)},
+                format="json",
+            )
         assert response.status_code == 200, response.content
         active = api.get(f"/api/v1/cases/{case.pk}/").json()["active_escalations"]
         assert len(active) == (1 if number == 4 else 0), number
@@ -284,9 +340,11 @@ def test_a_visit_the_worker_cancelled_is_not_a_default(
     api, worker, case, evaluate_now, django_capture_on_commit_callbacks
 ):
     for day in (D(2026, 3, 2), D(2026, 3, 3), D(2026, 3, 4), D(2026, 3, 5)):
-        visit = VisitFactory(case=case, lead_worker=worker,
-                             planned_for=timezone.make_aware(datetime.datetime.combine(
-                                 day, datetime.time(10))))
+        visit = VisitFactory(
+            case=case,
+            lead_worker=worker,
+            planned_for=timezone.make_aware(datetime.datetime.combine(day, datetime.time(10))),
+        )
         with django_capture_on_commit_callbacks(execute=True):
             response = record(api, visit, {"outcome": "cancelled", "occurred_at": at(day)})
         assert response.status_code == 200, response.content
@@ -307,35 +365,56 @@ def test_it_refuses_an_outcome_in_the_future(api, visit, child):
 
 
 def test_it_refuses_a_child_seen_alone_without_being_seen(api, visit, child):
-    response = record(api, visit, completed(child, children=[
-        {"child": child.pk, "seen": False, "seen_alone": True, "reason_not_seen": "Asleep"}]))
+    response = record(
+        api,
+        visit,
+        completed(
+            child,
+            children=[
+                {"child": child.pk, "seen": False, "seen_alone": True, "reason_not_seen": "Asleep"}
+            ],
+        ),
+    )
 
     assert response.status_code == 400
-    assert response.json() == {"children": {"0": {"seen_alone": [
-        "A child cannot be seen alone without being seen"]}}}
+    assert response.json() == {
+        "children": {"0": {"seen_alone": ["A child cannot be seen alone without being seen"]}}
+    }
     assert_not_recorded(visit)
 
 
 def test_it_refuses_a_child_or_person_not_on_the_visits_case(api, visit, child, other_case):
     stranger = MembershipFactory(case=other_case).person
 
-    response = record(api, visit, completed(child, children=[
-        {"child": child.pk, "seen": True},
-        {"child": stranger.pk, "seen": True},
-    ]))
+    response = record(
+        api,
+        visit,
+        completed(
+            child,
+            children=[
+                {"child": child.pk, "seen": True},
+                {"child": stranger.pk, "seen": True},
+            ],
+        ),
+    )
     assert response.status_code == 400
-    assert response.json() == {"children": {
-        "1": {"child": [f"Person {stranger.pk} is not on this case"]}}}
+    assert response.json() == {
+        "children": {"1": {"child": [f"Person {stranger.pk} is not on this case"]}}
+    }
 
     response = record(api, visit, completed(child, present_members=[stranger.pk]))
     assert response.status_code == 400
     assert list(response.json()) == ["present_members"]
 
-    response = record(api, visit, completed(child, observations=[
-        {"adult": stranger.pk, "what_was_seen": "Shouting"}]))
+    response = record(
+        api,
+        visit,
+        completed(child, observations=[{"adult": stranger.pk, "what_was_seen": "Shouting"}]),
+    )
     assert response.status_code == 400
-    assert response.json() == {"observations": {
-        "0": {"adult": [f"Person {stranger.pk} is not on this case"]}}}
+    assert response.json() == {
+        "observations": {"0": {"adult": [f"Person {stranger.pk} is not on this case"]}}
+    }
     assert_not_recorded(visit)
 
 
@@ -344,36 +423,55 @@ def test_it_refuses_a_child_not_in_the_household_that_day(api, case, visit, chil
     elsewhere = MembershipFactory(case=case, lives_in_household=False).person
 
     for person in (newborn, elsewhere):
-        response = record(api, visit, completed(child, children=[
-            {"child": child.pk, "seen": True},
-            {"child": person.pk, "seen": True},
-        ]))
+        response = record(
+            api,
+            visit,
+            completed(
+                child,
+                children=[
+                    {"child": child.pk, "seen": True},
+                    {"child": person.pk, "seen": True},
+                ],
+            ),
+        )
 
         assert response.status_code == 400
-        assert response.json() == {"children": {"1": {"non_field_errors": [
-            f"{person.full_name} was not living in the household on 09/03/2026"]}}}
+        assert response.json() == {
+            "children": {
+                "1": {
+                    "non_field_errors": [
+                        f"{person.full_name} was not living in the household on 09/03/2026"
+                    ]
+                }
+            }
+        }
     assert_not_recorded(visit)
 
 
 def test_it_refuses_a_child_listed_twice(api, visit, child):
-    response = record(api, visit, completed(child, children=[
-        {"child": child.pk, "seen": True}, {"child": child.pk, "seen": False,
-                                            "reason_not_seen": "Asleep"}]))
+    response = record(
+        api,
+        visit,
+        completed(
+            child,
+            children=[
+                {"child": child.pk, "seen": True},
+                {"child": child.pk, "seen": False, "reason_not_seen": "Asleep"},
+            ],
+        ),
+    )
 
     assert response.status_code == 400
     assert list(response.json()) == ["children"]
     assert_not_recorded(visit)
 
 
-def test_it_refuses_a_default_without_a_reason_and_a_child_seen_on_a_default(
-    api, visit, child
-):
+def test_it_refuses_a_default_without_a_reason_and_a_child_seen_on_a_default(api, visit, child):
     response = record(api, visit, {"outcome": "defaulted", "occurred_at": at(D(2026, 3, 9))})
     assert response.status_code == 400
     assert list(response.json()) == ["default_reason"]
 
-    response = record(api, visit, completed(child, outcome="defaulted",
-                                            default_reason="no_answer"))
+    response = record(api, visit, completed(child, outcome="defaulted", default_reason="no_answer"))
     assert response.status_code == 400
     assert list(response.json()) == ["children"]
 
@@ -388,49 +486,61 @@ def test_it_refuses_text_over_the_limit(api, case, visit, child):
     assert response.status_code == 400
     assert list(response.json()) == ["notes"]
 
-    response = record(api, visit, completed(child, children=[
-        {"child": child.pk, "seen": True, "child_views": "x" * 5001}]))
+    response = record(
+        api,
+        visit,
+        completed(child, children=[{"child": child.pk, "seen": True, "child_views": "x" * 5001}]),
+    )
     assert response.status_code == 400
-    assert response.json() == {"children": {"0": {"child_views": [
-        "Ensure this field has no more than 5000 characters."]}}}
+    assert response.json() == {
+        "children": {"0": {"child_views": ["Ensure this field has no more than 5000 characters."]}}
+    }
     assert_not_recorded(visit)
 
-    response = api.post("/api/v1/visits/", {
-        "case": case.pk, "planned_for": at(D(2026, 3, 12)), "purpose": "x" * 2001},
-        format="json")
+    response = api.post(
+        "/api/v1/visits/",
+        {"case": case.pk, "planned_for": at(D(2026, 3, 12)), "purpose": "x" * 2001},
+        format="json",
+    )
     assert response.status_code == 400
     assert list(response.json()) == ["purpose"]
 
 
 def test_it_refuses_a_visit_on_a_closed_case(api, worker, case, visit, child):
-    Case.objects.filter(pk=case.pk).update(status=Case.Status.CLOSED,
-                                           closed_on=D(2026, 3, 9), closure_reason="nfa")
+    Case.objects.filter(pk=case.pk).update(
+        status=Case.Status.CLOSED, closed_on=D(2026, 3, 9), closure_reason="nfa"
+    )
 
-    response = api.post("/api/v1/visits/", {"case": case.pk,
-                                            "planned_for": at(D(2026, 3, 12))}, format="json")
+    response = api.post(
+        "/api/v1/visits/", {"case": case.pk, "planned_for": at(D(2026, 3, 12))}, format="json"
+    )
     assert response.status_code == 400
     assert response.json() == {
-        "non_field_errors": ["This case is closed: reopen it before planning a visit"]}
+        "non_field_errors": ["This case is closed: reopen it before planning a visit"]
+    }
     assert Visit.objects.count() == 1
 
     response = record(api, visit, completed(child))
     assert response.status_code == 400
     assert response.json() == {
-        "non_field_errors": ["This case is closed: reopen it before recording a visit"]}
+        "non_field_errors": ["This case is closed: reopen it before recording a visit"]
+    }
     assert_not_recorded(visit)
 
 
-def test_it_refuses_a_visit_before_the_case_opened_or_led_by_someone_who_cannot_see_it(
-    api, case
-):
-    response = api.post("/api/v1/visits/", {"case": case.pk,
-                                            "planned_for": at(D(2025, 12, 1))}, format="json")
+def test_it_refuses_a_visit_before_the_case_opened_or_led_by_someone_who_cannot_see_it(api, case):
+    response = api.post(
+        "/api/v1/visits/", {"case": case.pk, "planned_for": at(D(2025, 12, 1))}, format="json"
+    )
     assert response.status_code == 400
     assert list(response.json()) == ["planned_for"]
 
     outsider = UserFactory(team=TeamFactory(name="West", code="west"))
-    response = api.post("/api/v1/visits/", {"case": case.pk, "planned_for": at(D(2026, 3, 12)),
-                                            "joint_worker": outsider.pk}, format="json")
+    response = api.post(
+        "/api/v1/visits/",
+        {"case": case.pk, "planned_for": at(D(2026, 3, 12)), "joint_worker": outsider.pk},
+        format="json",
+    )
     assert response.status_code == 400
     assert list(response.json()) == ["joint_worker"]
     assert not Visit.objects.exists()
@@ -452,13 +562,14 @@ def test_outsiders_get_404_on_everything(worker, case, visit, child):
             client.get(base),
             client.post(f"{base}record/", completed(child), format="json"),
             client.post(f"{base}in_error/", {"reason": "Wrong family"}, format="json"),
-            client.post("/api/v1/visits/", {"case": target.case_id,
-                                            "planned_for": at(D(2026, 3, 12))},
-                        format="json"),
+            client.post(
+                "/api/v1/visits/",
+                {"case": target.case_id, "planned_for": at(D(2026, 3, 12))},
+                format="json",
+            ),
         ]
         assert [r.status_code for r in responses] == [404] * 4
-        assert target.pk not in {r["id"] for r in client.get("/api/v1/visits/").json()[
-            "results"]}
+        assert target.pk not in {r["id"] for r in client.get("/api/v1/visits/").json()["results"]}
         assert client.get("/api/v1/visits/", {"case": target.case_id}).json()["count"] == 0
 
     assert_not_recorded(visit)

@@ -44,29 +44,53 @@ def add_child(case):
 
 def log(worker, case, day, children, hour=10):
     """A completed visit on `day`: children as {child: "alone" | "seen" | "not seen"}."""
-    return services.visit_log(actor=worker, case=case, now=NOW, data=Outcome(
-        outcome=Visit.Outcome.COMPLETED, occurred_at=at(day, hour),
-        children=[ChildSeenInput(child=child, seen=how != "not seen",
-                                 seen_alone=how == "alone",
-                                 reason_not_seen="" if how == "alone" else "Asleep")
-                  for child, how in children.items()]))
+    return services.visit_log(
+        actor=worker,
+        case=case,
+        now=NOW,
+        data=Outcome(
+            outcome=Visit.Outcome.COMPLETED,
+            occurred_at=at(day, hour),
+            children=[
+                ChildSeenInput(
+                    child=child,
+                    seen=how != "not seen",
+                    seen_alone=how == "alone",
+                    reason_not_seen="" if how == "alone" else "Asleep",
+                )
+                for child, how in children.items()
+            ],
+        ),
+    )
 
 
 def row(case, child):
-    return ChildLastSeen.objects.filter(case=case, child=child).values(
-        "last_seen_at", "last_alone_at", "alone_in_last_three").get()
+    return (
+        ChildLastSeen.objects.filter(case=case, child=child)
+        .values("last_seen_at", "last_alone_at", "alone_in_last_three")
+        .get()
+    )
 
 
 def test_recording_visits_keeps_each_childs_row(worker, case):
     amy, ben = add_child(case), add_child(case)
     log(worker, case, D(2026, 3, 2), {amy: "alone", ben: "not seen"})
-    assert row(case, amy) == {"last_seen_at": at(D(2026, 3, 2)),
-                              "last_alone_at": at(D(2026, 3, 2)), "alone_in_last_three": True}
-    assert row(case, ben) == {"last_seen_at": None, "last_alone_at": None,
-                              "alone_in_last_three": False}
+    assert row(case, amy) == {
+        "last_seen_at": at(D(2026, 3, 2)),
+        "last_alone_at": at(D(2026, 3, 2)),
+        "alone_in_last_three": True,
+    }
+    assert row(case, ben) == {
+        "last_seen_at": None,
+        "last_alone_at": None,
+        "alone_in_last_three": False,
+    }
     log(worker, case, D(2026, 3, 9), {amy: "seen", ben: "seen"})
-    assert row(case, amy) == {"last_seen_at": at(D(2026, 3, 9)),
-                              "last_alone_at": at(D(2026, 3, 2)), "alone_in_last_three": True}
+    assert row(case, amy) == {
+        "last_seen_at": at(D(2026, 3, 9)),
+        "last_alone_at": at(D(2026, 3, 2)),
+        "alone_in_last_three": True,
+    }
     assert row(case, ben)["last_seen_at"] == at(D(2026, 3, 9))
 
 
@@ -89,8 +113,11 @@ def test_a_visit_in_error_is_taken_back_and_a_child_with_none_left_is_blank(work
     amy = add_child(case)
     only = log(worker, case, D(2026, 3, 2), {amy: "alone"})
     services.visit_mark_in_error(actor=worker, visit=only, reason="Wrong case", now=NOW)
-    assert row(case, amy) == {"last_seen_at": None, "last_alone_at": None,
-                              "alone_in_last_three": None}
+    assert row(case, amy) == {
+        "last_seen_at": None,
+        "last_alone_at": None,
+        "alone_in_last_three": None,
+    }
 
 
 def test_rows_are_per_case(worker, case):
@@ -102,8 +129,11 @@ def test_rows_are_per_case(worker, case):
     log(worker, case, D(2026, 3, 2), {amy: "alone"})
     log(worker, other, D(2026, 3, 6), {amy: "seen"})
     assert row(case, amy)["last_seen_at"] == at(D(2026, 3, 2))
-    assert row(other, amy) == {"last_seen_at": at(D(2026, 3, 6)), "last_alone_at": None,
-                               "alone_in_last_three": False}
+    assert row(other, amy) == {
+        "last_seen_at": at(D(2026, 3, 6)),
+        "last_alone_at": None,
+        "alone_in_last_three": False,
+    }
 
 
 def test_saves_outside_the_services_keep_the_row_too(case):
@@ -131,8 +161,9 @@ def test_recording_works_the_rows_out_once_whatever_the_number_of_children(worke
         kids = {add_child(other): "alone" for _ in range(n)}
         with CaptureQueriesContext(connection) as queries:
             log(worker, other, D(2026, 3, 2), kids)
-        return [q["sql"] for q in queries.captured_queries
-                if ChildLastSeen._meta.db_table in q["sql"]]
+        return [
+            q["sql"] for q in queries.captured_queries if ChildLastSeen._meta.db_table in q["sql"]
+        ]
 
     one, four = writes_for(1), writes_for(4)
     assert len(one) == len(four) == 1, "one upsert at the end of the record"
@@ -145,17 +176,20 @@ def test_rebuild_works_out_the_same_rows_from_the_visits(worker, case):
     log(worker, case, D(2026, 3, 4), {amy: "not seen", ben: "not seen"})
     services.visit_mark_in_error(actor=worker, visit=wrong, reason="Duplicate", now=NOW)
     kept = {(r.case_id, r.child_id): r for r in ChildLastSeen.objects.all()}
-    expected = {k: (r.last_seen_at, r.last_alone_at, r.alone_in_last_three)
-                for k, r in kept.items()}
+    expected = {
+        k: (r.last_seen_at, r.last_alone_at, r.alone_in_last_three) for k, r in kept.items()
+    }
     # Lose the rows' values, and add a row no visit supports any more.
     stranger = PersonFactory()
-    ChildLastSeen.objects.update(last_seen_at=None, last_alone_at=None,
-                                 alone_in_last_three=None)
-    ChildLastSeen.objects.create(case=case, child=stranger, last_seen_at=NOW,
-                                 alone_in_last_three=True)
+    ChildLastSeen.objects.update(last_seen_at=None, last_alone_at=None, alone_in_last_three=None)
+    ChildLastSeen.objects.create(
+        case=case, child=stranger, last_seen_at=NOW, alone_in_last_three=True
+    )
     assert last_seen.rebuild() == 2
-    got = {(r.case_id, r.child_id): (r.last_seen_at, r.last_alone_at, r.alone_in_last_three)
-           for r in ChildLastSeen.objects.all()}
+    got = {
+        (r.case_id, r.child_id): (r.last_seen_at, r.last_alone_at, r.alone_in_last_three)
+        for r in ChildLastSeen.objects.all()
+    }
     assert got == {**expected, (case.pk, stranger.pk): (None, None, None)}
     assert expected[(case.pk, amy.pk)] == (at(D(2026, 3, 2)), at(D(2026, 3, 2)), True)
     assert expected[(case.pk, ben.pk)] == (at(D(2026, 3, 2)), None, False)
@@ -164,23 +198,28 @@ def test_rebuild_works_out_the_same_rows_from_the_visits(worker, case):
 def expected_from_the_visits():
     """Each (case, child)'s three values worked out here, from the children-seen rows,
     without the module under test: the last three by time, then by the order entered."""
-    rows = ChildSeen.objects.filter(visit__outcome="completed",
-                                    visit__in_error=False).select_related("visit")
+    rows = ChildSeen.objects.filter(
+        visit__outcome="completed", visit__in_error=False
+    ).select_related("visit")
     by_pair = defaultdict(list)
     for r in rows:
         by_pair[(r.visit.case_id, r.child_id)].append(r)
     out = {}
     for pair, rs in by_pair.items():
         rs.sort(key=lambda r: (r.visit.occurred_at, r.visit_id), reverse=True)
-        out[pair] = (max((r.visit.occurred_at for r in rs if r.seen), default=None),
-                     max((r.visit.occurred_at for r in rs if r.seen_alone), default=None),
-                     any(r.seen_alone for r in rs[:3]))
+        out[pair] = (
+            max((r.visit.occurred_at for r in rs if r.seen), default=None),
+            max((r.visit.occurred_at for r in rs if r.seen_alone), default=None),
+            any(r.seen_alone for r in rs[:3]),
+        )
     return out
 
 
 def kept_rows():
-    return {(r.case_id, r.child_id): (r.last_seen_at, r.last_alone_at, r.alone_in_last_three)
-            for r in ChildLastSeen.objects.all()}
+    return {
+        (r.case_id, r.child_id): (r.last_seen_at, r.last_alone_at, r.alone_in_last_three)
+        for r in ChildLastSeen.objects.all()
+    }
 
 
 def test_the_rows_agree_with_the_visits_after_a_varied_history(worker, case):
@@ -217,8 +256,11 @@ def test_moving_a_visit_or_a_childs_row_works_out_the_rows_it_left(worker, case)
     visit.refresh_from_db()
     visit.case = other
     visit.save()
-    assert row(case, amy) == {"last_seen_at": None, "last_alone_at": None,
-                              "alone_in_last_three": None}
+    assert row(case, amy) == {
+        "last_seen_at": None,
+        "last_alone_at": None,
+        "alone_in_last_three": None,
+    }
     assert row(other, amy)["last_seen_at"] == at(D(2026, 3, 2))
 
     seen = ChildSeen.objects.get(visit=visit, child=amy)
@@ -228,8 +270,11 @@ def test_moving_a_visit_or_a_childs_row_works_out_the_rows_it_left(worker, case)
     assert row(other, ben)["last_alone_at"] == at(D(2026, 3, 2))
 
     seen.delete()
-    assert row(other, ben) == {"last_seen_at": None, "last_alone_at": None,
-                               "alone_in_last_three": None}
+    assert row(other, ben) == {
+        "last_seen_at": None,
+        "last_alone_at": None,
+        "alone_in_last_three": None,
+    }
 
 
 def test_the_rebuild_command_works_every_row_out(worker, case):
@@ -243,8 +288,7 @@ def test_the_rebuild_command_works_every_row_out(worker, case):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_visit_marked_in_error_while_another_is_recorded_keeps_the_recorded_one(
-        worker, case):
+def test_a_visit_marked_in_error_while_another_is_recorded_keeps_the_recorded_one(worker, case):
     """Each refresh reads what the other committed: the second to write waits for the
     first (a lock on the case), then works the rows out from the visits as they are."""
     if connection.vendor != "postgresql":
@@ -258,9 +302,16 @@ def test_a_visit_marked_in_error_while_another_is_recorded_keeps_the_recorded_on
     def record():
         try:
             with transaction.atomic():
-                services.visit_record(actor=worker, visit=planned, now=NOW, data=Outcome(
-                    outcome=Visit.Outcome.COMPLETED, occurred_at=at(D(2026, 3, 9)),
-                    children=[ChildSeenInput(child=amy, seen=True, seen_alone=True)]))
+                services.visit_record(
+                    actor=worker,
+                    visit=planned,
+                    now=NOW,
+                    data=Outcome(
+                        outcome=Visit.Outcome.COMPLETED,
+                        occurred_at=at(D(2026, 3, 9)),
+                        children=[ChildSeenInput(child=amy, seen=True, seen_alone=True)],
+                    ),
+                )
                 recorded.set()
                 release.wait(timeout=20)
         except Exception as exc:  # reported below, with the other thread's
@@ -271,8 +322,9 @@ def test_a_visit_marked_in_error_while_another_is_recorded_keeps_the_recorded_on
 
     def mark():
         try:
-            services.visit_mark_in_error(actor=worker, visit=earlier, reason="Wrong family",
-                                         now=NOW)
+            services.visit_mark_in_error(
+                actor=worker, visit=earlier, reason="Wrong family", now=NOW
+            )
         except Exception as exc:
             errors.append(exc)
         finally:
@@ -286,8 +338,10 @@ def test_a_visit_marked_in_error_while_another_is_recorded_keeps_the_recorded_on
     # Let the first commit only once the second is waiting on a lock it holds.
     for _ in range(200):
         with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_stat_activity "
-                           "WHERE datname = current_database() AND wait_event_type = 'Lock'")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
             if cursor.fetchone()[0]:
                 break
         second.join(timeout=0.05)
@@ -296,8 +350,11 @@ def test_a_visit_marked_in_error_while_another_is_recorded_keeps_the_recorded_on
     second.join(timeout=30)
 
     assert errors == []
-    assert row(case, amy) == {"last_seen_at": at(D(2026, 3, 9)),
-                              "last_alone_at": at(D(2026, 3, 9)), "alone_in_last_three": True}
+    assert row(case, amy) == {
+        "last_seen_at": at(D(2026, 3, 9)),
+        "last_alone_at": at(D(2026, 3, 9)),
+        "alone_in_last_three": True,
+    }
 
 
 @pytest.mark.django_db(transaction=True)

@@ -24,14 +24,19 @@ def case(worker):
 
 @pytest.fixture
 def tyler(case):
-    return MembershipFactory(case=case, person__first_name="Tyler",
-                             start_date=datetime.date(2026, 1, 5)).person
+    return MembershipFactory(
+        case=case, person__first_name="Tyler", start_date=datetime.date(2026, 1, 5)
+    ).person
 
 
 def form_data(**extra):
     data = {
-        "v-kind": "home", "v-announced": "no",
-        "o-date-day": "20", "o-date-month": "11", "o-date-year": "2026", "o-time": "7:15am",
+        "v-kind": "home",
+        "v-announced": "no",
+        "o-date-day": "20",
+        "o-date-month": "11",
+        "o-date-year": "2026",
+        "o-time": "7:15am",
     }
     data.update(extra)
     return data
@@ -39,16 +44,25 @@ def form_data(**extra):
 
 @time_machine.travel(NOW, tick=False)
 def test_it_records_a_completed_visit_with_the_child_seen_alone_in_one_submission(
-        signed_in, case, tyler, worker):
-    response = signed_in.post(reverse("visits:log", args=[case.pk]), form_data(**{
-        "o-outcome": "completed", "o-others_present": "Unknown man, about 30, in the kitchen",
-        "o-parent_report": "Mum says he is a friend",
-        "o-observed": "Mum flinched when he spoke", "o-observed_analysis": "Fearful of him",
-        f"child-{tyler.pk}-seen": "yes", f"child-{tyler.pk}-seen_alone": "yes",
-        f"child-{tyler.pk}-bedroom_seen": "no",
-        f"child-{tyler.pk}-reason_not_seen": "Bedroom door locked",
-        f"child-{tyler.pk}-child_views": "I don't like him staying over",
-    }))
+    signed_in, case, tyler, worker
+):
+    response = signed_in.post(
+        reverse("visits:log", args=[case.pk]),
+        form_data(
+            **{
+                "o-outcome": "completed",
+                "o-others_present": "Unknown man, about 30, in the kitchen",
+                "o-parent_report": "Mum says he is a friend",
+                "o-observed": "Mum flinched when he spoke",
+                "o-observed_analysis": "Fearful of him",
+                f"child-{tyler.pk}-seen": "yes",
+                f"child-{tyler.pk}-seen_alone": "yes",
+                f"child-{tyler.pk}-bedroom_seen": "no",
+                f"child-{tyler.pk}-reason_not_seen": "Bedroom door locked",
+                f"child-{tyler.pk}-child_views": "I don't like him staying over",
+            }
+        ),
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     visit = Visit.objects.get(case=case)
     assert visit.outcome == "completed" and not visit.announced
@@ -63,13 +77,19 @@ def test_it_records_a_completed_visit_with_the_child_seen_alone_in_one_submissio
 
 
 @time_machine.travel(NOW, tick=False)
-def test_it_keeps_everything_typed_when_seen_alone_is_given_without_seen(
-        signed_in, case, tyler):
-    response = signed_in.post(reverse("visits:log", args=[case.pk]), form_data(**{
-        "o-outcome": "completed", "o-notes": "Notes <b>typed</b> on the doorstep",
-        f"child-{tyler.pk}-seen": "no", f"child-{tyler.pk}-seen_alone": "yes",
-        f"child-{tyler.pk}-child_views": "Words the child said",
-    }))
+def test_it_keeps_everything_typed_when_seen_alone_is_given_without_seen(signed_in, case, tyler):
+    response = signed_in.post(
+        reverse("visits:log", args=[case.pk]),
+        form_data(
+            **{
+                "o-outcome": "completed",
+                "o-notes": "Notes <b>typed</b> on the doorstep",
+                f"child-{tyler.pk}-seen": "no",
+                f"child-{tyler.pk}-seen_alone": "yes",
+                f"child-{tyler.pk}-child_views": "Words the child said",
+            }
+        ),
+    )
     body = response.content.decode()
     assert response.status_code == 400
     assert "cannot be seen alone without being seen" in body
@@ -81,16 +101,19 @@ def test_it_keeps_everything_typed_when_seen_alone_is_given_without_seen(
 
 @time_machine.travel(NOW, tick=False)
 def test_it_asks_whether_each_child_was_seen_on_a_completed_visit(signed_in, case, tyler):
-    response = signed_in.post(reverse("visits:log", args=[case.pk]),
-                              form_data(**{"o-outcome": "completed"}))
+    response = signed_in.post(
+        reverse("visits:log", args=[case.pk]), form_data(**{"o-outcome": "completed"})
+    )
     assert response.status_code == 400
     assert f"Say whether {tyler.first_name} was seen" in response.content.decode()
 
 
 @time_machine.travel(NOW, tick=False)
 def test_it_refuses_a_visit_dated_in_the_future(signed_in, case, tyler):
-    response = signed_in.post(reverse("visits:log", args=[case.pk]), form_data(**{
-        "o-outcome": "defaulted", "o-default_reason": "no_answer", "o-time": "18:00"}))
+    response = signed_in.post(
+        reverse("visits:log", args=[case.pk]),
+        form_data(**{"o-outcome": "defaulted", "o-default_reason": "no_answer", "o-time": "18:00"}),
+    )
     assert response.status_code == 400
     assert "must be now or in the past" in response.content.decode()
     assert not Visit.objects.exists()
@@ -98,14 +121,17 @@ def test_it_refuses_a_visit_dated_in_the_future(signed_in, case, tyler):
 
 @time_machine.travel(NOW, tick=False)
 def test_it_needs_a_reason_for_a_default(signed_in, case, tyler):
-    response = signed_in.post(reverse("visits:log", args=[case.pk]),
-                              form_data(**{"o-outcome": "defaulted"}))
+    response = signed_in.post(
+        reverse("visits:log", args=[case.pk]), form_data(**{"o-outcome": "defaulted"})
+    )
     assert response.status_code == 400
     assert "Select how the family defeated the visit" in response.content.decode()
 
 
-@pytest.mark.parametrize("typed, expected", [("7:15am", (7, 15)), ("1430", (14, 30)),
-                                             ("2.05pm", (14, 5)), ("12am", (0, 0))])
+@pytest.mark.parametrize(
+    "typed, expected",
+    [("7:15am", (7, 15)), ("1430", (14, 30)), ("2.05pm", (14, 5)), ("12am", (0, 0))],
+)
 def test_it_reads_times_as_people_type_them(typed, expected):
     from visits.forms import TimeField
 
@@ -124,14 +150,24 @@ def test_it_rejects_times_that_are_not_real(typed):
 
 @time_machine.travel(NOW, tick=False)
 def test_it_evaluates_the_rule_after_the_fourth_default_is_saved(
-        signed_in, case, tyler, worker, django_capture_on_commit_callbacks):
+    signed_in, case, tyler, worker, django_capture_on_commit_callbacks
+):
     for days in (9, 6, 3):
-        services.visit_log(actor=worker, case=case, now=timezone.now(), data=services.Outcome(
-            outcome="defaulted", default_reason="no_answer",
-            occurred_at=timezone.now() - datetime.timedelta(days=days)))
+        services.visit_log(
+            actor=worker,
+            case=case,
+            now=timezone.now(),
+            data=services.Outcome(
+                outcome="defaulted",
+                default_reason="no_answer",
+                occurred_at=timezone.now() - datetime.timedelta(days=days),
+            ),
+        )
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = signed_in.post(reverse("visits:log", args=[case.pk]), form_data(**{
-            "o-outcome": "defaulted", "o-default_reason": "refused_entry"}))
+        response = signed_in.post(
+            reverse("visits:log", args=[case.pk]),
+            form_data(**{"o-outcome": "defaulted", "o-default_reason": "refused_entry"}),
+        )
     assert response.status_code == 302
     assert not Escalation.objects.exists()  # nothing happens until the commit
     assert callbacks
@@ -143,12 +179,24 @@ def test_it_evaluates_the_rule_after_the_fourth_default_is_saved(
 
 
 def test_it_shows_last_seen_and_next_visit_due_for_each_child(signed_in, case, tyler, worker):
-    with time_machine.travel(datetime.datetime(2026, 11, 2, 12, tzinfo=datetime.UTC),
-                             tick=False):
-        services.visit_log(actor=worker, case=case, now=timezone.now(), data=services.Outcome(
-            outcome="completed", occurred_at=timezone.now() - datetime.timedelta(hours=1),
-            children=[services.ChildSeenInput(child=tyler, seen=True, seen_alone=False,
-                                              reason_not_seen="Mum stayed in the room")]))
+    with time_machine.travel(datetime.datetime(2026, 11, 2, 12, tzinfo=datetime.UTC), tick=False):
+        services.visit_log(
+            actor=worker,
+            case=case,
+            now=timezone.now(),
+            data=services.Outcome(
+                outcome="completed",
+                occurred_at=timezone.now() - datetime.timedelta(hours=1),
+                children=[
+                    services.ChildSeenInput(
+                        child=tyler,
+                        seen=True,
+                        seen_alone=False,
+                        reason_not_seen="Mum stayed in the room",
+                    )
+                ],
+            ),
+        )
     with time_machine.travel(NOW, tick=False):
         body = signed_in.get(reverse("cases:detail", args=[case.pk])).content.decode()
     section = body.split('id="seen"')[1].split("</table>")[0]
@@ -165,9 +213,12 @@ def test_recent_visits_are_the_latest_that_happened_whatever_is_planned(signed_i
     def at(day, hour=10):
         return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour)))
 
-    past = [RecordedVisitFactory(case=case, lead_worker=worker,
-                                 planned_for=at(datetime.date(2026, 11, d)))
-            for d in (2, 5, 9, 12, 16, 18)]
+    past = [
+        RecordedVisitFactory(
+            case=case, lead_worker=worker, planned_for=at(datetime.date(2026, 11, d))
+        )
+        for d in (2, 5, 9, 12, 16, 18)
+    ]
     for d in (23, 24, 25, 26, 27, 30):
         VisitFactory(case=case, lead_worker=worker, planned_for=at(datetime.date(2026, 11, d)))
     with time_machine.travel(NOW, tick=False):

@@ -29,7 +29,8 @@ def eager():
 
 
 def test_it_fires_again_when_a_late_recorded_meeting_leaves_four_new_defaults(
-        team, django_capture_on_commit_callbacks, eager):
+    team, django_capture_on_commit_callbacks, eager
+):
     worker = UserFactory(team=team)
     manager = UserFactory(team=team, role=roles.TEAM_MANAGER)
     case = CaseFactory(team=team, opened_on=D(2026, 1, 5))
@@ -38,8 +39,14 @@ def test_it_fires_again_when_a_late_recorded_meeting_leaves_four_new_defaults(
     now = at(D(2026, 3, 2), 17)
 
     def default(day):
-        services.visit_log(actor=worker, case=case, now=now, data=services.Outcome(
-            outcome="defaulted", default_reason="no_answer", occurred_at=at(day)))
+        services.visit_log(
+            actor=worker,
+            case=case,
+            now=now,
+            data=services.Outcome(
+                outcome="defaulted", default_reason="no_answer", occurred_at=at(day)
+            ),
+        )
 
     for day in (D(2026, 2, 2), D(2026, 2, 3), D(2026, 2, 4), D(2026, 2, 5)):
         default(day)
@@ -50,11 +57,18 @@ def test_it_fires_again_when_a_late_recorded_meeting_leaves_four_new_defaults(
         default(day)
     assert services.visits_evaluate_case(case.pk, now=now) is None  # one is active
     with django_capture_on_commit_callbacks(execute=True):
-        case_services.meeting_record(actor=manager, case=case, kind=first.required_meeting,
-                                     held_on=D(2026, 2, 10), chair="Chair", decisions="x",
-                                     now=now)
-    states = list(Escalation.objects.filter(case=case).order_by("id").values_list(
-        "state", "trigger_date"))
+        case_services.meeting_record(
+            actor=manager,
+            case=case,
+            kind=first.required_meeting,
+            held_on=D(2026, 2, 10),
+            chair="Chair",
+            decisions="x",
+            now=now,
+        )
+    states = list(
+        Escalation.objects.filter(case=case).order_by("id").values_list("state", "trigger_date")
+    )
     assert states == [("met", D(2026, 2, 5)), ("overdue", D(2026, 2, 17))]
 
 

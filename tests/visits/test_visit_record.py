@@ -46,11 +46,17 @@ def visit(case, worker):
 
 
 def completed(child, **changes):
-    fields = {"outcome": Visit.Outcome.COMPLETED, "occurred_at": at(D(2026, 3, 10)),
-              "children": [ChildSeenInput(child=child, seen=True, seen_alone=True,
-                                          child_views="I like my new school")],
-              "observations": [ObservationInput(what_was_seen="Mum soothed the baby")],
-              "notes": "Home warm, food in the fridge"}
+    fields = {
+        "outcome": Visit.Outcome.COMPLETED,
+        "occurred_at": at(D(2026, 3, 10)),
+        "children": [
+            ChildSeenInput(
+                child=child, seen=True, seen_alone=True, child_views="I like my new school"
+            )
+        ],
+        "observations": [ObservationInput(what_was_seen="Mum soothed the baby")],
+        "notes": "Home warm, food in the fridge",
+    }
     return Outcome(**{**fields, **changes})
 
 
@@ -83,7 +89,8 @@ def refused(worker, visit, data, captured):
 
 
 def test_it_records_the_outcome_children_and_observations_and_queues_the_rule(
-        worker, visit, child, django_capture_on_commit_callbacks):
+    worker, visit, child, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks() as queued:
         record(worker, visit, completed(child))
 
@@ -97,27 +104,36 @@ def test_it_records_the_outcome_children_and_observations_and_queues_the_rule(
     assert len(queued) == 1
 
 
-def test_it_keeps_one_copy_of_an_observation_sent_again_and_adds_a_new_one(
-        worker, visit, child):
+def test_it_keeps_one_copy_of_an_observation_sent_again_and_adds_a_new_one(worker, visit, child):
     record(worker, visit, completed(child))
     record(worker, visit, completed(child))
-    assert list(Observation.objects.filter(visit=visit).values_list(
-        "what_was_seen", flat=True)) == ["Mum soothed the baby"]
+    assert list(
+        Observation.objects.filter(visit=visit).values_list("what_was_seen", flat=True)
+    ) == ["Mum soothed the baby"]
 
-    record(worker, visit, completed(child, observations=[
-        ObservationInput(what_was_seen="Mum soothed the baby"),
-        ObservationInput(what_was_seen="Dad kept his distance from the children")]))
+    record(
+        worker,
+        visit,
+        completed(
+            child,
+            observations=[
+                ObservationInput(what_was_seen="Mum soothed the baby"),
+                ObservationInput(what_was_seen="Dad kept his distance from the children"),
+            ],
+        ),
+    )
 
-    assert list(Observation.objects.filter(visit=visit).values_list(
-        "what_was_seen", flat=True)) == ["Mum soothed the baby",
-                                         "Dad kept his distance from the children"]
+    assert list(
+        Observation.objects.filter(visit=visit).values_list("what_was_seen", flat=True)
+    ) == ["Mum soothed the baby", "Dad kept his distance from the children"]
 
 
 # --- Bad input: each refused with the field named, nothing saved ------------------------
 
 
-def test_it_refuses_an_outcome_dated_in_the_future(worker, visit, child,
-                                                   django_capture_on_commit_callbacks):
+def test_it_refuses_an_outcome_dated_in_the_future(
+    worker, visit, child, django_capture_on_commit_callbacks
+):
     data = completed(child, occurred_at=NOW + datetime.timedelta(minutes=1))
 
     error = refused(worker, visit, data, django_capture_on_commit_callbacks)
@@ -131,10 +147,15 @@ def test_it_accepts_an_outcome_dated_this_very_moment(worker, visit, child):
     assert Visit.objects.get(pk=visit.pk).occurred_at == NOW
 
 
-def test_it_refuses_a_child_seen_alone_but_not_seen(worker, visit, child,
-                                                    django_capture_on_commit_callbacks):
-    data = completed(child, children=[ChildSeenInput(child=child, seen=False, seen_alone=True,
-                                                     reason_not_seen="Asleep")])
+def test_it_refuses_a_child_seen_alone_but_not_seen(
+    worker, visit, child, django_capture_on_commit_callbacks
+):
+    data = completed(
+        child,
+        children=[
+            ChildSeenInput(child=child, seen=False, seen_alone=True, reason_not_seen="Asleep")
+        ],
+    )
 
     error = refused(worker, visit, data, django_capture_on_commit_callbacks)
 
@@ -144,21 +165,30 @@ def test_it_refuses_a_child_seen_alone_but_not_seen(worker, visit, child,
 
 @pytest.mark.parametrize("outcome", [Visit.Outcome.DEFAULTED, Visit.Outcome.CANCELLED_BY_WORKER])
 def test_it_refuses_a_child_seen_alone_but_not_seen_whatever_the_outcome(
-        outcome, worker, visit, child, django_capture_on_commit_callbacks):
-    data = Outcome(outcome=outcome, occurred_at=at(D(2026, 3, 10)),
-                   default_reason="no_answer" if outcome == Visit.Outcome.DEFAULTED else "",
-                   children=[ChildSeenInput(child=child, seen=False, seen_alone=True,
-                                            reason_not_seen="No one answered")])
+    outcome, worker, visit, child, django_capture_on_commit_callbacks
+):
+    data = Outcome(
+        outcome=outcome,
+        occurred_at=at(D(2026, 3, 10)),
+        default_reason="no_answer" if outcome == Visit.Outcome.DEFAULTED else "",
+        children=[
+            ChildSeenInput(
+                child=child, seen=False, seen_alone=True, reason_not_seen="No one answered"
+            )
+        ],
+    )
 
     error = refused(worker, visit, data, django_capture_on_commit_callbacks)
 
     assert list(error.message_dict) == ["children-0"]
 
 
-def test_it_refuses_a_visit_on_a_closed_case(worker, case, visit, child,
-                                             django_capture_on_commit_callbacks):
-    Case.objects.filter(pk=case.pk).update(status="closed", closed_on=D(2026, 3, 9),
-                                           closure_reason="nfa")
+def test_it_refuses_a_visit_on_a_closed_case(
+    worker, case, visit, child, django_capture_on_commit_callbacks
+):
+    Case.objects.filter(pk=case.pk).update(
+        status="closed", closed_on=D(2026, 3, 9), closure_reason="nfa"
+    )
 
     error = refused(worker, visit, completed(child), django_capture_on_commit_callbacks)
 
@@ -166,8 +196,9 @@ def test_it_refuses_a_visit_on_a_closed_case(worker, case, visit, child,
 
 
 def test_it_refuses_to_log_a_visit_on_a_closed_case(worker, case, child):
-    Case.objects.filter(pk=case.pk).update(status="closed", closed_on=D(2026, 3, 9),
-                                           closure_reason="nfa")
+    Case.objects.filter(pk=case.pk).update(
+        status="closed", closed_on=D(2026, 3, 9), closure_reason="nfa"
+    )
     case.refresh_from_db()
 
     with pytest.raises(ValidationError, match="case is closed"):
@@ -179,46 +210,59 @@ def test_it_refuses_to_log_a_visit_on_a_closed_case(worker, case, child):
 @pytest.mark.parametrize(
     "membership",
     [
-        pytest.param({"start_date": D(2026, 1, 5), "end_date": D(2026, 3, 9)},
-                     id="left-the-day-before"),
+        pytest.param(
+            {"start_date": D(2026, 1, 5), "end_date": D(2026, 3, 9)}, id="left-the-day-before"
+        ),
         pytest.param({"start_date": D(2026, 3, 11)}, id="joined-the-day-after"),
-        pytest.param({"start_date": D(2026, 1, 5), "lives_in_household": False},
-                     id="lives-elsewhere"),
-        pytest.param({"start_date": D(2026, 1, 5), "relationship": "sibling"},
-                     id="not-a-child-of-the-case"),
+        pytest.param(
+            {"start_date": D(2026, 1, 5), "lives_in_household": False}, id="lives-elsewhere"
+        ),
+        pytest.param(
+            {"start_date": D(2026, 1, 5), "relationship": "sibling"}, id="not-a-child-of-the-case"
+        ),
     ],
 )
 def test_it_refuses_a_child_who_was_not_in_the_household_that_day(
-        membership, worker, case, visit, child, django_capture_on_commit_callbacks):
+    membership, worker, case, visit, child, django_capture_on_commit_callbacks
+):
     other = PersonFactory(first_name="Kai", last_name="Walsh")
     MembershipFactory(case=case, person=other, **membership)
-    data = completed(child, children=[
-        ChildSeenInput(child=child, seen=True),
-        ChildSeenInput(child=other, seen=True, child_views="Hello"),
-    ])
+    data = completed(
+        child,
+        children=[
+            ChildSeenInput(child=child, seen=True),
+            ChildSeenInput(child=other, seen=True, child_views="Hello"),
+        ],
+    )
 
     error = refused(worker, visit, data, django_capture_on_commit_callbacks)
 
     assert list(error.message_dict) == ["children-1"]
-    assert "Kai Walsh was not living in the household on 10/03/2026" in (
-        error.message_dict["children-1"][0])
+    assert (
+        "Kai Walsh was not living in the household on 10/03/2026"
+        in (error.message_dict["children-1"][0])
+    )
 
 
 def test_it_refuses_a_child_not_in_the_household_on_a_defaulted_visit(
-        worker, case, visit, child, django_capture_on_commit_callbacks):
+    worker, case, visit, child, django_capture_on_commit_callbacks
+):
     stranger = PersonFactory(first_name="Kai", last_name="Walsh")
-    data = Outcome(outcome=Visit.Outcome.DEFAULTED, occurred_at=at(D(2026, 3, 10)),
-                   default_reason="refused_entry",
-                   children=[ChildSeenInput(child=stranger, seen=False,
-                                            reason_not_seen="Refused entry")])
+    data = Outcome(
+        outcome=Visit.Outcome.DEFAULTED,
+        occurred_at=at(D(2026, 3, 10)),
+        default_reason="refused_entry",
+        children=[ChildSeenInput(child=stranger, seen=False, reason_not_seen="Refused entry")],
+    )
 
     error = refused(worker, visit, data, django_capture_on_commit_callbacks)
 
     assert list(error.message_dict) == ["children-0"]
 
 
-def test_it_refuses_a_child_not_seen_without_a_reason(worker, visit, child,
-                                                      django_capture_on_commit_callbacks):
+def test_it_refuses_a_child_not_seen_without_a_reason(
+    worker, visit, child, django_capture_on_commit_callbacks
+):
     data = completed(child, children=[ChildSeenInput(child=child, seen=False)])
 
     error = refused(worker, visit, data, django_capture_on_commit_callbacks)
@@ -226,10 +270,15 @@ def test_it_refuses_a_child_not_seen_without_a_reason(worker, visit, child,
     assert list(error.message_dict) == ["children-0"]
 
 
-def test_it_refuses_a_child_seen_on_a_defaulted_visit(worker, visit, child,
-                                                      django_capture_on_commit_callbacks):
-    data = Outcome(outcome=Visit.Outcome.DEFAULTED, occurred_at=at(D(2026, 3, 10)),
-                   default_reason="no_answer", children=[ChildSeenInput(child=child, seen=True)])
+def test_it_refuses_a_child_seen_on_a_defaulted_visit(
+    worker, visit, child, django_capture_on_commit_callbacks
+):
+    data = Outcome(
+        outcome=Visit.Outcome.DEFAULTED,
+        occurred_at=at(D(2026, 3, 10)),
+        default_reason="no_answer",
+        children=[ChildSeenInput(child=child, seen=True)],
+    )
 
     error = refused(worker, visit, data, django_capture_on_commit_callbacks)
 
@@ -239,38 +288,53 @@ def test_it_refuses_a_child_seen_on_a_defaulted_visit(worker, visit, child,
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
-        pytest.param({"outcome": Visit.Outcome.DEFAULTED}, "default_reason",
-                     id="default-without-reason"),
-        pytest.param({"default_reason": "no_answer"}, "default_reason",
-                     id="reason-on-a-completed-visit"),
+        pytest.param(
+            {"outcome": Visit.Outcome.DEFAULTED}, "default_reason", id="default-without-reason"
+        ),
+        pytest.param(
+            {"default_reason": "no_answer"}, "default_reason", id="reason-on-a-completed-visit"
+        ),
         pytest.param({"outcome": "planned"}, "outcome", id="still-planned"),
-        pytest.param({"occurred_at": at(D(2026, 1, 4))}, "occurred_at",
-                     id="before-the-case-opened"),
+        pytest.param(
+            {"occurred_at": at(D(2026, 1, 4))}, "occurred_at", id="before-the-case-opened"
+        ),
     ],
 )
-def test_it_refuses_an_inconsistent_outcome(changes, field, worker, visit, child,
-                                            django_capture_on_commit_callbacks):
-    error = refused(worker, visit, completed(child, children=[], **changes),
-                    django_capture_on_commit_callbacks)
+def test_it_refuses_an_inconsistent_outcome(
+    changes, field, worker, visit, child, django_capture_on_commit_callbacks
+):
+    error = refused(
+        worker, visit, completed(child, children=[], **changes), django_capture_on_commit_callbacks
+    )
 
     assert field in error.message_dict
 
 
-def test_it_refuses_someone_present_who_is_not_on_the_case(worker, visit, child,
-                                                           django_capture_on_commit_callbacks):
+def test_it_refuses_someone_present_who_is_not_on_the_case(
+    worker, visit, child, django_capture_on_commit_callbacks
+):
     stranger = PersonFactory()
 
-    error = refused(worker, visit, completed(child, present_members=[stranger]),
-                    django_capture_on_commit_callbacks)
+    error = refused(
+        worker,
+        visit,
+        completed(child, present_members=[stranger]),
+        django_capture_on_commit_callbacks,
+    )
 
     assert list(error.message_dict) == ["present_members"]
 
 
 def test_it_refuses_someone_at_the_door_who_is_not_on_the_case(
-        worker, visit, django_capture_on_commit_callbacks):
+    worker, visit, django_capture_on_commit_callbacks
+):
     stranger = PersonFactory()
-    data = Outcome(outcome=Visit.Outcome.DEFAULTED, occurred_at=at(D(2026, 3, 10)),
-                   default_reason="refused_entry", present_members=[stranger])
+    data = Outcome(
+        outcome=Visit.Outcome.DEFAULTED,
+        occurred_at=at(D(2026, 3, 10)),
+        default_reason="refused_entry",
+        present_members=[stranger],
+    )
 
     error = refused(worker, visit, data, django_capture_on_commit_callbacks)
 
@@ -281,14 +345,18 @@ def test_it_refuses_someone_at_the_door_who_is_not_on_the_case(
 
 
 def test_it_saves_nothing_when_a_late_part_of_the_record_fails(
-        worker, case, visit, child, django_capture_on_commit_callbacks):
+    worker, case, visit, child, django_capture_on_commit_callbacks
+):
     # The visit row and the first child's row are written before the second child's
     # row fails its length check: the whole record is rolled back.
     sister = MembershipFactory(case=case, start_date=D(2026, 1, 5)).person
-    data = completed(child, children=[
-        ChildSeenInput(child=child, seen=True, seen_alone=True),
-        ChildSeenInput(child=sister, seen=False, reason_not_seen="x" * 501),
-    ])
+    data = completed(
+        child,
+        children=[
+            ChildSeenInput(child=child, seen=True, seen_alone=True),
+            ChildSeenInput(child=sister, seen=False, reason_not_seen="x" * 501),
+        ],
+    )
 
     error = refused(worker, visit, data, django_capture_on_commit_callbacks)
 
@@ -296,7 +364,8 @@ def test_it_saves_nothing_when_a_late_part_of_the_record_fails(
 
 
 def test_it_saves_nothing_when_what_follows_the_save_fails(
-        worker, visit, child, django_capture_on_commit_callbacks):
+    worker, visit, child, django_capture_on_commit_callbacks
+):
     def boom(**kwargs):
         raise RuntimeError("the chronology could not be written")
 
@@ -314,9 +383,12 @@ def test_it_saves_nothing_when_what_follows_the_save_fails(
 
 def test_it_logs_no_visit_at_all_when_the_outcome_is_refused(worker, case, child):
     with pytest.raises(ValidationError):
-        services.visit_log(actor=worker, case=case,
-                           data=completed(child, occurred_at=NOW + datetime.timedelta(hours=1)),
-                           now=NOW)
+        services.visit_log(
+            actor=worker,
+            case=case,
+            data=completed(child, occurred_at=NOW + datetime.timedelta(hours=1)),
+            now=NOW,
+        )
 
     assert not Visit.objects.filter(case=case).exists()
     assert not Visit.history.filter(case_id=case.pk).exists()

@@ -43,18 +43,22 @@ def publish_to(stack):  # noqa: F811
 
 
 def test_it_escalates_four_defaulted_visits_through_a_real_worker(
-        redis_and_postgres, publish_to, client, tmp_path):
+    redis_and_postgres, publish_to, client, tmp_path
+):
     procs = publish_to
     mail_dir = procs.var_dir / "mail"
-    procs.env.update(EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
-                     CELERY_TASK_DEFAULT_QUEUE=f"test-{procs.tag}")
+    procs.env.update(
+        EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+        CELERY_TASK_DEFAULT_QUEUE=f"test-{procs.tag}",
+    )
     worker_proc = procs.start("worker")
     procs.wait_for("the worker to be ready", lambda: " ready." in worker_proc.output())
 
     team = TeamFactory(name="North Assessment", code="north")
     worker = UserFactory(username="amira", team=team, email="amira@council.example")
-    manager = UserFactory(username="grace", team=team, role=roles.TEAM_MANAGER,
-                          email="grace@council.example")
+    manager = UserFactory(
+        username="grace", team=team, role=roles.TEAM_MANAGER, email="grace@council.example"
+    )
     case = CaseFactory(team=team, family_name="Walsh", opened_on=datetime.date(2026, 1, 5))
     case.allocated_workers.add(worker)
     MembershipFactory(case=case, start_date=datetime.date(2026, 1, 5))
@@ -63,13 +67,23 @@ def test_it_escalates_four_defaulted_visits_through_a_real_worker(
     now = timezone.now()
     for days_ago in (10, 7, 4, 1):
         when = (now - datetime.timedelta(days=days_ago)).replace(microsecond=0)
-        planned = client.post("/api/v1/visits/", {
-            "case": case.pk, "planned_for": when.isoformat(), "kind": "home",
-            "announced": True}, content_type="application/json", **auth)
+        planned = client.post(
+            "/api/v1/visits/",
+            {"case": case.pk, "planned_for": when.isoformat(), "kind": "home", "announced": True},
+            content_type="application/json",
+            **auth,
+        )
         assert planned.status_code == 201, planned.content
-        recorded = client.post(f"/api/v1/visits/{planned.json()['id']}/record/", {
-            "outcome": "defaulted", "occurred_at": when.isoformat(),
-            "default_reason": "no_answer"}, content_type="application/json", **auth)
+        recorded = client.post(
+            f"/api/v1/visits/{planned.json()['id']}/record/",
+            {
+                "outcome": "defaulted",
+                "occurred_at": when.isoformat(),
+                "default_reason": "no_answer",
+            },
+            content_type="application/json",
+            **auth,
+        )
         assert recorded.status_code == 200, recorded.content
         if days_ago != 1:
             time.sleep(0.5)  # let the worker see each; three defaults must not fire
@@ -78,7 +92,9 @@ def test_it_escalates_four_defaulted_visits_through_a_real_worker(
     started = time.monotonic()
     escalation = procs.wait_for(
         "the worker to fire the escalation",
-        lambda: Escalation.objects.filter(case=case).first(), timeout=30)
+        lambda: Escalation.objects.filter(case=case).first(),
+        timeout=30,
+    )
     assert escalation.state == "open"
     assert escalation.required_meeting == "multi_agency"
     assert escalation.trigger_count == 4

@@ -56,8 +56,11 @@ def backfill_case(case) -> int:
     for e in Escalation.objects.filter(case=case).select_related("case"):
         receivers.escalation_changed(e)
         n += 1
-    for v in Visit.objects.filter(case=case).exclude(outcome=Visit.Outcome.PLANNED) \
-            .select_related("case"):
+    for v in (
+        Visit.objects.filter(case=case)
+        .exclude(outcome=Visit.Outcome.PLANNED)
+        .select_related("case")
+    ):
         receivers.visit_recorded(v)  # struck, with its observations, if in error
         n += 1
     for d in Decision.objects.filter(case=case).select_related("case"):

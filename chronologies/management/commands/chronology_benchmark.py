@@ -19,15 +19,28 @@ class Command(BaseCommand):
         parser.add_argument("--entries", type=int, default=2000)
         parser.add_argument("--json", metavar="PATH", help="Also write the result as JSON")
         parser.add_argument("--save-pdf", metavar="PATH", help="Keep the PDF")
-        parser.add_argument("--chunk-entries", type=int,
-                            help="Rows per part (default: CHRONOLOGY_PDF_CHUNK_ENTRIES)")
-        parser.add_argument("--processes", type=int,
-                            help="Processes (default: CHRONOLOGY_PDF_PROCESSES)")
+        parser.add_argument(
+            "--chunk-entries",
+            type=int,
+            help="Rows per part (default: CHRONOLOGY_PDF_CHUNK_ENTRIES)",
+        )
+        parser.add_argument(
+            "--processes", type=int, help="Processes (default: CHRONOLOGY_PDF_PROCESSES)"
+        )
 
-    def handle(self, *args, entries, json=None, save_pdf=None, chunk_entries=None,
-               processes=None, **options):
-        result = run_benchmark(entries, save_pdf=save_pdf, chunk_entries=chunk_entries,
-                               processes=processes)
+    def handle(
+        self,
+        *args,
+        entries,
+        json=None,
+        save_pdf=None,
+        chunk_entries=None,
+        processes=None,
+        **options,
+    ):
+        result = run_benchmark(
+            entries, save_pdf=save_pdf, chunk_entries=chunk_entries, processes=processes
+        )
         self.stdout.write(" ".join(f"{k}={v}" for k, v in result.items()))
         if json:
             _write_json(json, result)

@@ -14,24 +14,55 @@ from chronologies.models import ChronologyEntry
 
 # (days before today, agency kind or informant, title, details, analysis, significance)
 STORY = [
-    (150, "school", "School reports attendance at 78% this term",
-     "Late most Mondays; arrives hungry and asks for breakfast club food.",
-     "A pattern of neglect of basic care rather than a one-off.", "significant"),
-    (120, "health_visiting", "Health visitor: baby's weight dropped two centiles",
-     "Mother did not attend two clinic appointments; seen at home after a third attempt.",
-     "Concern about feeding and engagement with health.", "significant"),
-    (95, "neighbour", "Neighbour reports shouting late at night",
-     "Heard a man shouting and a child crying around 11pm on several nights.",
-     "Consistent with police call-outs; the partner may be living there.", "significant"),
-    (60, "police", "Police called to a domestic incident",
-     "Officers attended after a 999 call; partner had left when they arrived. "
-     "Children were in the home.", "Children exposed to domestic abuse.", "critical"),
-    (35, "grandparent", "Maternal grandmother worried about mother's drinking",
-     "Says mother has been drinking in the daytime again and the house is a mess.",
-     "Repeats the pattern seen before the last plan.", "significant"),
-    (12, "gp", "GP letter: mother missed mental health review",
-     "Third missed appointment this year; prescription not collected.",
-     "Engagement with health only in part of the plan.", "routine"),
+    (
+        150,
+        "school",
+        "School reports attendance at 78% this term",
+        "Late most Mondays; arrives hungry and asks for breakfast club food.",
+        "A pattern of neglect of basic care rather than a one-off.",
+        "significant",
+    ),
+    (
+        120,
+        "health_visiting",
+        "Health visitor: baby's weight dropped two centiles",
+        "Mother did not attend two clinic appointments; seen at home after a third attempt.",
+        "Concern about feeding and engagement with health.",
+        "significant",
+    ),
+    (
+        95,
+        "neighbour",
+        "Neighbour reports shouting late at night",
+        "Heard a man shouting and a child crying around 11pm on several nights.",
+        "Consistent with police call-outs; the partner may be living there.",
+        "significant",
+    ),
+    (
+        60,
+        "police",
+        "Police called to a domestic incident",
+        "Officers attended after a 999 call; partner had left when they arrived. "
+        "Children were in the home.",
+        "Children exposed to domestic abuse.",
+        "critical",
+    ),
+    (
+        35,
+        "grandparent",
+        "Maternal grandmother worried about mother's drinking",
+        "Says mother has been drinking in the daytime again and the house is a mess.",
+        "Repeats the pattern seen before the last plan.",
+        "significant",
+    ),
+    (
+        12,
+        "gp",
+        "GP letter: mother missed mental health review",
+        "Third missed appointment this year; prescription not collected.",
+        "Engagement with health only in part of the plan.",
+        "routine",
+    ),
 ]
 
 
@@ -46,8 +77,9 @@ class Command(BaseCommand):
             if ChronologyEntry.objects.filter(case=case, source_type="manual").exists():
                 continue
             actor = case.allocated_workers.first() or case.created_by
-            children = [m.person for m in case.memberships.filter(relationship="child",
-                                                                 in_error=False)]
+            children = [
+                m.person for m in case.memberships.filter(relationship="child", in_error=False)
+            ]
             for days, source, title, details, analysis, significance in STORY:
                 day = today - datetime.timedelta(days=days)
                 if day < case.opened_on:
@@ -56,12 +88,24 @@ class Command(BaseCommand):
                 informant = "" if agency else source
                 if not agency and source not in ("neighbour", "grandparent"):
                     continue
-                services.entry_add_manual(actor=actor, case=case, data=services.ManualEntryInput(
-                    occurred_on=day, title=title, details=details, analysis=analysis,
-                    agency=agency, informant_type=informant,
-                    informant_name="Mrs Joan Fletcher" if informant == "neighbour" else "",
-                    informant_address="22 Mill Lane" if informant == "neighbour" else "",
-                    action_taken="Discussed with the team manager." if significance
-                    != "routine" else "", children=children, significance=significance))
+                services.entry_add_manual(
+                    actor=actor,
+                    case=case,
+                    data=services.ManualEntryInput(
+                        occurred_on=day,
+                        title=title,
+                        details=details,
+                        analysis=analysis,
+                        agency=agency,
+                        informant_type=informant,
+                        informant_name="Mrs Joan Fletcher" if informant == "neighbour" else "",
+                        informant_address="22 Mill Lane" if informant == "neighbour" else "",
+                        action_taken="Discussed with the team manager."
+                        if significance != "routine"
+                        else "",
+                        children=children,
+                        significance=significance,
+                    ),
+                )
                 added += 1
         self.stdout.write(f"{added} demo multi-agency entries added")

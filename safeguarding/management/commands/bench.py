@@ -48,15 +48,23 @@ class Command(BaseCommand):
     help = "Benchmark pages, the sweep and the chronology PDF at scale (prints and writes JSON)"
 
     def add_arguments(self, parser):
-        parser.add_argument("--scale", type=int, default=20000,
-                            help="Cases to build when there is no scale data")
-        parser.add_argument("--skip-build", action="store_true",
-                            help="Never build scale data, even if there is none")
-        parser.add_argument("--requests", type=int, default=40,
-                            help="Timed requests per page, after the warm-up")
+        parser.add_argument(
+            "--scale", type=int, default=20000, help="Cases to build when there is no scale data"
+        )
+        parser.add_argument(
+            "--skip-build",
+            action="store_true",
+            help="Never build scale data, even if there is none",
+        )
+        parser.add_argument(
+            "--requests", type=int, default=40, help="Timed requests per page, after the warm-up"
+        )
         parser.add_argument("--warmup", type=int, default=5)
-        parser.add_argument("--sweep-shares", default="0.005,0.01,0.02",
-                            help="Shares of cases due for the sweep runs")
+        parser.add_argument(
+            "--sweep-shares",
+            default="0.005,0.01,0.02",
+            help="Shares of cases due for the sweep runs",
+        )
         parser.add_argument("--pdf-entries", type=int, default=2000)
         parser.add_argument("--skip-pdf", action="store_true")
         parser.add_argument("--skip-pages", action="store_true")
@@ -65,28 +73,41 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         if connection.vendor != "postgresql":
-            raise CommandError("bench measures PostgreSQL: set DATABASE_URL to a PostgreSQL "
-                               "database (the scale data is built there)")
+            raise CommandError(
+                "bench measures PostgreSQL: set DATABASE_URL to a PostgreSQL "
+                "database (the scale data is built there)"
+            )
         if not settings.DEBUG and not settings.DEMO_MODE and not settings.TESTING:
-            raise CommandError("bench only runs with DEMO_MODE or DJANGO_DEBUG on: it may "
-                               "build demo data with a published password")
+            raise CommandError(
+                "bench only runs with DEMO_MODE or DJANGO_DEBUG on: it may "
+                "build demo data with a published password"
+            )
         if not demo_scale.scale_teams().exists():
             if opts["skip_build"]:
-                raise CommandError("No scale data: run seed_demo --scale first, or drop "
-                                   "--skip-build")
+                raise CommandError(
+                    "No scale data: run seed_demo --scale first, or drop --skip-build"
+                )
             self.stdout.write(f"Building scale data ({opts['scale']} cases)...")
-            call_command("seed_demo", "--scale", str(opts["scale"]), "--quiet-logins",
-                         stdout=self.stdout)
+            call_command(
+                "seed_demo", "--scale", str(opts["scale"]), "--quiet-logins", stdout=self.stdout
+            )
         result = {
             "when": timezone.now().isoformat(timespec="seconds"),
-            "machine": {"cores": os.cpu_count(), "python": _python(),
-                        "postgresql": _pg_version(), "commit": _commit()},
+            "machine": {
+                "cores": os.cpu_count(),
+                "python": _python(),
+                "postgresql": _pg_version(),
+                "commit": _commit(),
+            },
             "data": _data_sizes(),
-            "pages": {}, "sweep": {}, "pdf": None,
+            "pages": {},
+            "sweep": {},
+            "pdf": None,
         }
         self.stdout.write(f"Data: {result['data']}")
-        with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
-                               SECURE_SSL_REDIRECT=False):
+        with override_settings(
+            EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend", SECURE_SSL_REDIRECT=False
+        ):
             if not opts["skip_pages"]:
                 result["pages"] = self.pages(opts["requests"], opts["warmup"])
             shares = [float(s) for s in opts["sweep_shares"].split(",") if s]
@@ -107,21 +128,33 @@ class Command(BaseCommand):
         """A social worker with a median caseload in a scale team, that team's manager,
         the service manager, and the open case with the longest history."""
         workers = list(
-            User.objects.filter(team__in=demo_scale.scale_teams(),
-                                groups__name=roles.SOCIAL_WORKER)
-            .annotate(open_cases=Count("allocated_cases", distinct=True,
-                                       filter=Q(allocated_cases__status="open")))
-            .order_by("open_cases", "pk"))
+            User.objects.filter(team__in=demo_scale.scale_teams(), groups__name=roles.SOCIAL_WORKER)
+            .annotate(
+                open_cases=Count(
+                    "allocated_cases", distinct=True, filter=Q(allocated_cases__status="open")
+                )
+            )
+            .order_by("open_cases", "pk")
+        )
         if not workers:
             raise CommandError("No scale workers found")
         worker = workers[len(workers) // 2]
         manager = User.objects.get(team=worker.team, groups__name=roles.TEAM_MANAGER)
         service = User.objects.get(username=demo_scale.SERVICE_MANAGER)
-        case = (Case.objects.filter(team__in=demo_scale.scale_teams(), status="open")
-                .annotate(n=Count("chronology_entries")).order_by("-n", "pk").first())
+        case = (
+            Case.objects.filter(team__in=demo_scale.scale_teams(), status="open")
+            .annotate(n=Count("chronology_entries"))
+            .order_by("-n", "pk")
+            .first()
+        )
         case_worker = case.allocated_workers.first()
-        return {"worker": worker, "manager": manager, "service": service, "case": case,
-                "case_worker": case_worker}
+        return {
+            "worker": worker,
+            "manager": manager,
+            "service": service,
+            "case": case,
+            "case_worker": case_worker,
+        }
 
     def pages(self, n, warmup):
         s = self.subjects()
@@ -134,7 +167,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Users: {worker.username} ({open_cases} open cases of {all_cases}), "
             f"{s['manager'].username}, {s['service'].username}; case {case.reference} "
-            f"({visits} visits, {entries} chronology entries)")
+            f"({visits} visits, {entries} chronology entries)"
+        )
         targets = [
             ("My work (worker)", "dashboards:mine", (), worker, PAGE_BUDGET_MS),
             ("Team dashboard (manager)", "dashboards:team", (), s["manager"], PAGE_BUDGET_MS),
@@ -149,13 +183,21 @@ class Command(BaseCommand):
             row.update(_time_page(url, user, n=n, warmup=warmup))
             row["url"] = url
             results[label] = row
-            self.stdout.write(f"  {label}: p95 {row.get('p95_ms')} ms, "
-                              f"{row.get('queries')} queries ({row['status']})")
+            self.stdout.write(
+                f"  {label}: p95 {row.get('p95_ms')} ms, "
+                f"{row.get('queries')} queries ({row['status']})"
+            )
         results["_service_figures"] = _time_service_figures(s["service"], n=5)
-        self.stdout.write(f"  Service figures worked out (the periodic task, per service "
-                          f"manager): median {results['_service_figures']['median_ms']} ms")
-        results["_subjects"] = {"worker_open_cases": open_cases, "worker_all_cases": all_cases,
-                                "case_visits": visits, "case_chronology_entries": entries}
+        self.stdout.write(
+            f"  Service figures worked out (the periodic task, per service "
+            f"manager): median {results['_service_figures']['median_ms']} ms"
+        )
+        results["_subjects"] = {
+            "worker_open_cases": open_cases,
+            "worker_all_cases": all_cases,
+            "case_visits": visits,
+            "case_chronology_entries": entries,
+        }
         return results
 
     # --- the sweep -----------------------------------------------------------------------
@@ -171,8 +213,9 @@ class Command(BaseCommand):
             run = {"share": share, "due_added": count}
             try:
                 with transaction.atomic():
-                    demo_scale.add_due_escalations(count=count, rng=random.Random(count),
-                                                   today=today)
+                    demo_scale.add_due_escalations(
+                        count=count, rng=random.Random(count), today=today
+                    )
                     now = timezone.now()
                     run["active_due"] = _active_due(today)
                     with _QueryCounter() as queries:
@@ -191,13 +234,16 @@ class Command(BaseCommand):
             # The same work one escalation at a time (how the sweep used to run).
             try:
                 with transaction.atomic():
-                    demo_scale.add_due_escalations(count=count, rng=random.Random(count),
-                                                   today=today)
+                    demo_scale.add_due_escalations(
+                        count=count, rng=random.Random(count), today=today
+                    )
                     now = timezone.now()
-                    ids = list(Escalation.objects.filter(
-                        state__in=Escalation.ACTIVE_STATES,
-                        due_date__lte=today + datetime.timedelta(days=14),
-                    ).values_list("pk", flat=True))
+                    ids = list(
+                        Escalation.objects.filter(
+                            state__in=Escalation.ACTIVE_STATES,
+                            due_date__lte=today + datetime.timedelta(days=14),
+                        ).values_list("pk", flat=True)
+                    )
                     started = time.perf_counter()
                     for pk in ids:
                         escalation_refresh(pk, now=now)
@@ -210,7 +256,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  sweep with {run['active_due']} due: {run['first_s']} s first "
                 f"({run['first_queries']} queries), {run['again_s']} s again; "
-                f"one at a time {run['one_at_a_time_s']} s")
+                f"one at a time {run['one_at_a_time_s']} s"
+            )
         return runs
 
     # --- the report ------------------------------------------------------------------------
@@ -219,40 +266,55 @@ class Command(BaseCommand):
         w = self.stdout.write
         m = r["machine"]
         w("")
-        w(f"Benchmark at {r['when']} on {m['cores']} cores, PostgreSQL {m['postgresql']}, "
-          f"commit {m['commit']}")
+        w(
+            f"Benchmark at {r['when']} on {m['cores']} cores, PostgreSQL {m['postgresql']}, "
+            f"commit {m['commit']}"
+        )
         d = r["data"]
-        w(f"Data: {d['cases']} cases, {d['people']} people, {d['visits']} visits, "
-          f"{d['chronology_entries']} chronology entries, {d['escalations']} escalations")
+        w(
+            f"Data: {d['cases']} cases, {d['people']} people, {d['visits']} visits, "
+            f"{d['chronology_entries']} chronology entries, {d['escalations']} escalations"
+        )
         w("")
         w(f"{'what':<28} {'median ms':>10} {'p95 ms':>8} {'queries':>8} {'budget':>8}  ok")
         for label, row in r["pages"].items():
             if label.startswith("_"):
                 continue
             budget = row["budget_ms"]
-            ok = "-" if budget is None else ("yes" if row["p95_ms"] <= budget and
-                                             row["status"] == 200 else "NO")
-            w(f"{label:<28} {row['median_ms']:>10} {row['p95_ms']:>8} {row['queries']:>8} "
-              f"{budget or '-':>8}  {ok}" + ("" if row["status"] == 200
-                                             else f" (HTTP {row['status']})"))
+            ok = (
+                "-"
+                if budget is None
+                else ("yes" if row["p95_ms"] <= budget and row["status"] == 200 else "NO")
+            )
+            w(
+                f"{label:<28} {row['median_ms']:>10} {row['p95_ms']:>8} {row['queries']:>8} "
+                f"{budget or '-':>8}  {ok}"
+                + ("" if row["status"] == 200 else f" (HTTP {row['status']})")
+            )
         figures = r["pages"].get("_service_figures")
         if figures:
-            w(f"{'Service figures worked out':<28} {figures['median_ms']:>10} "
-              f"{figures['p95_ms']:>8} {figures['queries']:>8} {'-':>8}  -  (every "
-              f"{settings.SERVICE_DASHBOARD_REFRESH_SECONDS // 60} min by the beat task; the "
-              "service page reads them)")
+            w(
+                f"{'Service figures worked out':<28} {figures['median_ms']:>10} "
+                f"{figures['p95_ms']:>8} {figures['queries']:>8} {'-':>8}  -  (every "
+                f"{settings.SERVICE_DASHBOARD_REFRESH_SECONDS // 60} min by the beat task; the "
+                "service page reads them)"
+            )
         for run in r["sweep"]:
             label = f"Sweep, {run['active_due']} due ({run['share']:.1%})"
             ok = "yes" if run["first_s"] <= run["budget_s"] else "NO"
-            w(f"{label:<28} {run['first_s'] * 1000:>10.0f} {'':>8} {run['first_queries']:>8} "
-              f"{run['budget_s'] * 1000:>8.0f}  {ok}  (again {run['again_s'] * 1000:.0f} ms; "
-              f"one at a time {run['one_at_a_time_s'] * 1000:.0f} ms)")
+            w(
+                f"{label:<28} {run['first_s'] * 1000:>10.0f} {'':>8} {run['first_queries']:>8} "
+                f"{run['budget_s'] * 1000:>8.0f}  {ok}  (again {run['again_s'] * 1000:.0f} ms; "
+                f"one at a time {run['one_at_a_time_s'] * 1000:.0f} ms)"
+            )
         if r["pdf"]:
             p = r["pdf"]
             seconds = p["seconds"]
-            w(f"{'Chronology PDF, ' + str(p.get('entries')) + ' entries':<28} "
-              f"{seconds * 1000:>10.0f} {'':>8} {'':>8} {'':>8}  -  "
-              f"({p.get('pages')} pages, peak {p.get('peak_rss_mb')} MB)")
+            w(
+                f"{'Chronology PDF, ' + str(p.get('entries')) + ' entries':<28} "
+                f"{seconds * 1000:>10.0f} {'':>8} {'':>8} {'':>8}  -  "
+                f"({p.get('pages')} pages, peak {p.get('peak_rss_mb')} MB)"
+            )
 
 
 def _time_page(url, user, *, n, warmup) -> dict:
@@ -272,9 +334,14 @@ def _time_page(url, user, *, n, warmup) -> dict:
         times.append((time.perf_counter() - started) * 1000)
         status = response.status_code if response.status_code != 200 else status
     times.sort()
-    return {"status": status, "requests": n, "median_ms": round(statistics.median(times), 1),
-            "p95_ms": round(times[max(0, int(round(0.95 * n)) - 1)], 1),
-            "max_ms": round(times[-1], 1), "queries": queries.count}
+    return {
+        "status": status,
+        "requests": n,
+        "median_ms": round(statistics.median(times), 1),
+        "p95_ms": round(times[max(0, int(round(0.95 * n)) - 1)], 1),
+        "max_ms": round(times[-1], 1),
+        "queries": queries.count,
+    }
 
 
 def _time_service_figures(user, *, n) -> dict:
@@ -291,9 +358,12 @@ def _time_service_figures(user, *, n) -> dict:
         service_snapshot_refresh(user=user)
         times.append((time.perf_counter() - started) * 1000)
     times.sort()
-    return {"requests": n, "median_ms": round(statistics.median(times), 1),
-            "p95_ms": round(times[max(0, int(round(0.95 * n)) - 1)], 1),
-            "queries": queries.count}
+    return {
+        "requests": n,
+        "median_ms": round(statistics.median(times), 1),
+        "p95_ms": round(times[max(0, int(round(0.95 * n)) - 1)], 1),
+        "queries": queries.count,
+    }
 
 
 class _QueryCounter:
@@ -316,8 +386,9 @@ class _QueryCounter:
 
 
 def _active_due(today) -> int:
-    return Escalation.objects.filter(state__in=Escalation.ACTIVE_STATES,
-                                     due_date__lte=today + datetime.timedelta(days=14)).count()
+    return Escalation.objects.filter(
+        state__in=Escalation.ACTIVE_STATES, due_date__lte=today + datetime.timedelta(days=14)
+    ).count()
 
 
 def _data_sizes() -> dict:
@@ -325,19 +396,25 @@ def _data_sizes() -> dict:
     from visits.models import ChildSeen, Visit
 
     with connection.cursor() as cursor:
+
         def approx(model):
             # reltuples after ANALYZE: exact counts of half a million rows take a while
-            cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = %s",
-                           [model._meta.db_table])
+            cursor.execute(
+                "SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [model._meta.db_table]
+            )
             row = cursor.fetchone()
             return int(row[0]) if row and row[0] > 0 else model.objects.count()
 
         from cases.models import Person
 
-        return {"cases": Case.objects.count(), "people": approx(Person),
-                "visits": approx(Visit), "children_seen": approx(ChildSeen),
-                "chronology_entries": approx(ChronologyEntry),
-                "escalations": Escalation.objects.count()}
+        return {
+            "cases": Case.objects.count(),
+            "people": approx(Person),
+            "visits": approx(Visit),
+            "children_seen": approx(ChildSeen),
+            "chronology_entries": approx(ChronologyEntry),
+            "escalations": Escalation.objects.count(),
+        }
 
 
 def _pg_version() -> str:
@@ -356,7 +433,12 @@ def _python() -> str:
 
 def _commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, check=False, cwd=settings.BASE_DIR).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=settings.BASE_DIR,
+        ).stdout.strip()
     except OSError:
         return ""

@@ -22,8 +22,9 @@ def test_a_membership_in_error_does_not_date_a_never_seen_child(team, worker):
     manager = UserFactory(username="tm", team=team, role=roles.TEAM_MANAGER)
     case = CaseFactory(team=team, opened_on=D(2026, 1, 5))
     case.allocated_workers.add(worker)
-    wrong = MembershipFactory(case=case, start_date=D(2026, 1, 5), in_error=True,
-                              in_error_reason="Wrong child")
+    wrong = MembershipFactory(
+        case=case, start_date=D(2026, 1, 5), in_error=True, in_error_reason="Wrong child"
+    )
     MembershipFactory(case=case, person=wrong.person, start_date=D(2026, 3, 9))
 
     with time_machine.travel(NOW, tick=False):

@@ -64,33 +64,46 @@ class World:
         self.north = TeamFactory(name="North Assessment", code="north")
         self.south = TeamFactory(name="South Assessment", code="south")
         joined = at(D(2025, 6, 2))
-        self.grace = UserFactory(username="grace", team=self.north, role=roles.TEAM_MANAGER,
-                                 date_joined=joined)
-        self.rachel = UserFactory(username="rachel", team=self.south, role=roles.TEAM_MANAGER,
-                                  date_joined=joined)
-        self.helen = UserFactory(username="helen", team=self.north, role=roles.SERVICE_MANAGER,
-                                 date_joined=joined)
-        self.amira = UserFactory(username="amira", first_name="Amira", last_name="Hussain",
-                                 team=self.north, date_joined=joined)
-        self.ben = UserFactory(username="ben", first_name="Ben", last_name="Cole",
-                               team=self.north, date_joined=joined)
-        self.priya = UserFactory(username="priya", team=self.north,
-                                 role=roles.PRACTICE_SUPERVISOR, date_joined=at(D(2026, 3, 2)))
+        self.grace = UserFactory(
+            username="grace", team=self.north, role=roles.TEAM_MANAGER, date_joined=joined
+        )
+        self.rachel = UserFactory(
+            username="rachel", team=self.south, role=roles.TEAM_MANAGER, date_joined=joined
+        )
+        self.helen = UserFactory(
+            username="helen", team=self.north, role=roles.SERVICE_MANAGER, date_joined=joined
+        )
+        self.amira = UserFactory(
+            username="amira",
+            first_name="Amira",
+            last_name="Hussain",
+            team=self.north,
+            date_joined=joined,
+        )
+        self.ben = UserFactory(
+            username="ben", first_name="Ben", last_name="Cole", team=self.north, date_joined=joined
+        )
+        self.priya = UserFactory(
+            username="priya",
+            team=self.north,
+            role=roles.PRACTICE_SUPERVISOR,
+            date_joined=at(D(2026, 3, 2)),
+        )
         self.sam = UserFactory(username="sam", team=self.south, date_joined=joined)
         self.bs = UserFactory(username="bs", team=self.north, role=roles.BUSINESS_SUPPORT)
         self.cases = {}
         self.children = {}
 
     def case(self, key, team, workers=(), **kwargs):
-        case = CaseFactory(team=team, family_name=key, created_by=self.grace,
-                           opened_on=D(2026, 1, 5), **kwargs)
+        case = CaseFactory(
+            team=team, family_name=key, created_by=self.grace, opened_on=D(2026, 1, 5), **kwargs
+        )
         case.allocated_workers.add(*workers)
         self.cases[key] = case
         return case
 
     def child(self, key, case, *, plan=False, start=OPENED):
-        person = PersonFactory(first_name=key, last_name=case.family_name,
-                               created_by=self.grace)
+        person = PersonFactory(first_name=key, last_name=case.family_name, created_by=self.grace)
         MembershipFactory(case=case, person=person, start_date=start)
         if plan:
             PlanFactory(case=case, child=person, start_date=D(2026, 2, 1))
@@ -98,11 +111,11 @@ class World:
         return person
 
     def visit(self, case, day, seen=(), alone=(), outcome="completed", **kwargs):
-        visit = RecordedVisitFactory(case=case, planned_for=at(day), outcome=outcome,
-                                     lead_worker=self.amira, **kwargs)
+        visit = RecordedVisitFactory(
+            case=case, planned_for=at(day), outcome=outcome, lead_worker=self.amira, **kwargs
+        )
         for child in seen:
-            ChildSeen.objects.create(visit=visit, child=child, seen=True,
-                                     seen_alone=child in alone)
+            ChildSeen.objects.create(visit=visit, child=child, seen=True, seen_alone=child in alone)
         return visit
 
 
@@ -115,8 +128,7 @@ def world(db, frozen):
     a1, a2 = w.child("A1", adams, plan=True), w.child("A2", adams)
     w.visit(adams, D(2026, 2, 25), seen=[a1, a2], alone=[a1])
     # An active escalation past its deadline that the sweep has not marked yet.
-    EscalationFactory(case=adams, state="open", trigger_date=D(2026, 3, 2),
-                      due_date=D(2026, 3, 10))
+    EscalationFactory(case=adams, state="open", trigger_date=D(2026, 3, 2), due_date=D(2026, 3, 10))
     # Brown (CP): B1 seen alone the day before the cut-off; hazard and a visit this week;
     # two defaults this month, one in February, one this month recorded in error.
     brown = w.case("Brown", north, [w.amira])
@@ -127,8 +139,13 @@ def world(db, frozen):
     w.visit(brown, D(2026, 3, 5), outcome="defaulted", in_error=True)
     HazardFactory(case=brown, created_by=w.grace)
     VisitFactory(case=brown, planned_for=at(D(2026, 3, 12)), lead_worker=w.amira)
-    EscalationFactory(case=brown, kind="non_compliance", state="open",
-                      trigger_date=D(2026, 3, 10), due_date=D(2026, 3, 20))
+    EscalationFactory(
+        case=brown,
+        kind="non_compliance",
+        state="open",
+        trigger_date=D(2026, 3, 10),
+        due_date=D(2026, 3, 20),
+    )
     # Clark (CIN): C1 seen at each of the last three visits but never alone since February;
     # C2 joined on 2 March and not yet seen (not due). A parent with a hazard; a visit
     # planned on Monday of this week still not recorded.
@@ -141,8 +158,7 @@ def world(db, frozen):
     MembershipFactory(case=clark, person=mother, relationship="mother")
     HazardFactory(case=None, person=mother, kind="threats", created_by=w.grace)
     VisitFactory(case=clark, planned_for=at(D(2026, 3, 9), 9), lead_worker=w.ben)
-    EscalationFactory(case=clark, state="open", trigger_date=D(2026, 3, 4),
-                      due_date=D(2026, 3, 13))
+    EscalationFactory(case=clark, state="open", trigger_date=D(2026, 3, 4), due_date=D(2026, 3, 13))
     # Davis (CIN): D1 never seen since the case opened; an overdue escalation, one met late
     # this quarter and one met late last quarter; a hazard but the visit is next week.
     davis = w.case("Davis", north, [w.ben])
@@ -150,8 +166,14 @@ def world(db, frozen):
     EscalationFactory(case=davis, state="overdue", due_date=D(2026, 3, 6))
     for met_on, due in ((D(2026, 2, 20), D(2026, 2, 13)), (D(2025, 12, 10), D(2025, 12, 5))):
         meeting = MeetingFactory(case=davis, held_on=met_on, created_by=w.grace)
-        EscalationFactory(case=davis, state="met_late", trigger_date=due - datetime.timedelta(
-            days=9), due_date=due, met_by=meeting, met_on=met_on)
+        EscalationFactory(
+            case=davis,
+            state="met_late",
+            trigger_date=due - datetime.timedelta(days=9),
+            due_date=due,
+            met_by=meeting,
+            met_on=met_on,
+        )
     HazardFactory(case=davis, created_by=w.grace)
     VisitFactory(case=davis, planned_for=at(D(2026, 3, 16)), lead_worker=w.ben)
     # Evans: visited every 5 working days by agreement; F1 seen alone on 3 March (cut-off
@@ -168,8 +190,14 @@ def world(db, frozen):
     w.child("R1", secret, plan=True)
     EscalationFactory(case=secret, state="overdue", due_date=D(2026, 3, 2))
     # Closed: not counted.
-    closed = w.case("Closed", north, [w.amira], status=Case.Status.CLOSED,
-                    closed_on=D(2026, 3, 1), closure_reason="nfa")
+    closed = w.case(
+        "Closed",
+        north,
+        [w.amira],
+        status=Case.Status.CLOSED,
+        closed_on=D(2026, 3, 1),
+        closure_reason="nfa",
+    )
     w.child("X1", closed)
     # South: one family, never seen; an overdue escalation.
     south_case = w.case("Southey", south, [w.sam])
@@ -179,33 +207,65 @@ def world(db, frozen):
     # since does not count), Priya new this month; Sam overdue.
     SupervisionSessionFactory(supervisee=w.amira, supervisor=w.priya, date=D(2026, 2, 20))
     SupervisionSessionFactory(supervisee=w.ben, supervisor=w.priya, date=D(2026, 1, 20))
-    SupervisionSessionFactory(supervisee=w.ben, supervisor=w.priya, date=D(2026, 3, 1),
-                              status="cancelled", cancelled_reason="Court")
+    SupervisionSessionFactory(
+        supervisee=w.ben,
+        supervisor=w.priya,
+        date=D(2026, 3, 1),
+        status="cancelled",
+        cancelled_reason="Court",
+    )
     SupervisionSessionFactory(supervisee=w.sam, supervisor=w.rachel, date=D(2026, 1, 2))
     return w
 
 
 NORTH = {
-    "cases-cp": 2, "cases-cin": 3, "children-cp": 2, "children-cin": 5,
-    "escalations-open": 2, "escalations-due-soon": 1, "escalations-overdue": 2,
-    "escalations-met-late": 1, "children-not-seen": 3, "children-not-seen-alone": 2,
-    "defaulted-visits": 2, "hazard-visits": 2, "workload": 3, "supervision-overdue": 1,
+    "cases-cp": 2,
+    "cases-cin": 3,
+    "children-cp": 2,
+    "children-cin": 5,
+    "escalations-open": 2,
+    "escalations-due-soon": 1,
+    "escalations-overdue": 2,
+    "escalations-met-late": 1,
+    "children-not-seen": 3,
+    "children-not-seen-alone": 2,
+    "defaulted-visits": 2,
+    "hazard-visits": 2,
+    "workload": 3,
+    "supervision-overdue": 1,
 }
 SOUTH = {
-    "cases-cp": 0, "cases-cin": 1, "children-cp": 0, "children-cin": 1,
-    "escalations-open": 0, "escalations-due-soon": 0, "escalations-overdue": 1,
-    "escalations-met-late": 0, "children-not-seen": 1, "children-not-seen-alone": 0,
-    "defaulted-visits": 0, "hazard-visits": 0, "workload": 1, "supervision-overdue": 1,
+    "cases-cp": 0,
+    "cases-cin": 1,
+    "children-cp": 0,
+    "children-cin": 1,
+    "escalations-open": 0,
+    "escalations-due-soon": 0,
+    "escalations-overdue": 1,
+    "escalations-met-late": 0,
+    "children-not-seen": 1,
+    "children-not-seen-alone": 0,
+    "defaulted-visits": 0,
+    "hazard-visits": 0,
+    "workload": 1,
+    "supervision-overdue": 1,
 }
 # Rows behind each figure for North (children by first name, cases by family name).
 NORTH_ROWS = {
-    "cases-cp": {"Adams", "Brown"}, "cases-cin": {"Clark", "Davis", "Evans"},
-    "children-cp": {"A1", "B1"}, "children-cin": {"A2", "C1", "C2", "D1", "F1"},
-    "escalations-open": {"Brown", "Clark"}, "escalations-due-soon": {"Clark"},
-    "escalations-overdue": {"Adams", "Davis"}, "escalations-met-late": {"Davis"},
-    "children-not-seen": {"B1", "D1", "F1"}, "children-not-seen-alone": {"A2", "C1"},
-    "defaulted-visits": {"Brown"}, "hazard-visits": {"Brown", "Clark"},
-    "workload": {"amira", "ben", "priya"}, "supervision-overdue": {"ben"},
+    "cases-cp": {"Adams", "Brown"},
+    "cases-cin": {"Clark", "Davis", "Evans"},
+    "children-cp": {"A1", "B1"},
+    "children-cin": {"A2", "C1", "C2", "D1", "F1"},
+    "escalations-open": {"Brown", "Clark"},
+    "escalations-due-soon": {"Clark"},
+    "escalations-overdue": {"Adams", "Davis"},
+    "escalations-met-late": {"Davis"},
+    "children-not-seen": {"B1", "D1", "F1"},
+    "children-not-seen-alone": {"A2", "C1"},
+    "defaulted-visits": {"Brown"},
+    "hazard-visits": {"Brown", "Clark"},
+    "workload": {"amira", "ben", "priya"},
+    "supervision-overdue": {"ben"},
 }
 
 
@@ -239,8 +299,7 @@ def test_it_looks_at_exactly_the_last_three_visits_for_seen_alone(world):
     adams, a2 = world.cases["Adams"], world.children["A2"]
 
     def flagged():
-        rows = q.figure_rows(world.grace, moment(), "children-not-seen-alone",
-                             world.north.pk)
+        rows = q.figure_rows(world.grace, moment(), "children-not-seen-alone", world.north.pk)
         return "A2" in names("children-not-seen-alone", rows)
 
     assert flagged()
@@ -258,16 +317,25 @@ def test_it_looks_at_exactly_the_last_three_visits_for_seen_alone(world):
 def test_it_counts_each_workers_caseload_and_supervision(world):
     m = moment()
     rows = q.decorate_workers(q.figure_rows(world.grace, m, "workload", world.north.pk), m)
-    got = {w.username: (w.cases_n or 0, w.children_n or 0, w.children_cp_n or 0,
-                        w.last_supervised, w.supervision_due) for w in rows}
+    got = {
+        w.username: (
+            w.cases_n or 0,
+            w.children_n or 0,
+            w.children_cp_n or 0,
+            w.last_supervised,
+            w.supervision_due,
+        )
+        for w in rows
+    }
     # Amira's restricted case is not the team manager's to see, nor is the closed one counted.
     assert got == {
         "amira": (2, 3, 2, D(2026, 2, 20), D(2026, 3, 20)),
         "ben": (3, 4, 0, D(2026, 1, 20), D(2026, 2, 17)),
         "priya": (0, 0, 0, None, D(2026, 3, 30)),
     }
-    late = q.decorate_workers(q.figure_rows(world.grace, m, "supervision-overdue",
-                                            world.north.pk), m)
+    late = q.decorate_workers(
+        q.figure_rows(world.grace, m, "supervision-overdue", world.north.pk), m
+    )
     assert [(w.username, w.supervision_days_overdue) for w in late] == [("ben", 22)]
 
 
@@ -288,12 +356,18 @@ def test_it_matches_the_case_pages_rule_for_children_not_seen(world):
                 expected.add((case.pk, status.child.pk))
     rows = q.figure_rows(world.helen, m, "children-not-seen")[:]
     assert {(r.case_id, r.person_id) for r in rows} == expected
-    everyone = q.figure_rows(world.helen, m, "children-cin")[:] + \
-        q.figure_rows(world.helen, m, "children-cp")[:]
+    everyone = (
+        q.figure_rows(world.helen, m, "children-cin")[:]
+        + q.figure_rows(world.helen, m, "children-cp")[:]
+    )
     for r in everyone:
         status = details[(r.case_id, r.person_id)]
         assert (r.next_due, r.last_seen, r.last_seen_alone, r.interval) == (
-            status.next_due, status.last_seen, status.last_seen_alone, status.interval)
+            status.next_due,
+            status.last_seen,
+            status.last_seen_alone,
+            status.interval,
+        )
         assert r.overdue == status.overdue(TODAY)
 
 
@@ -309,8 +383,11 @@ def test_it_shows_the_team_dashboard_with_a_link_to_every_list(client, world):
     html = response.content.decode()
     for key, value in NORTH.items():
         url = reverse("dashboards:team_figure", args=[world.north.pk, key])
-        match = re.search(rf'href="{re.escape(url)}">\s*<span class="app-figure__value">'
-                          rf'(\d+)</span>', html)
+        match = re.search(
+            rf'href="{re.escape(url)}">\s*<span class="app-figure__value">'
+            rf"(\d+)</span>",
+            html,
+        )
         assert match and int(match.group(1)) == value, key
         listing = client.get(url)
         assert listing.status_code == 200
@@ -323,8 +400,9 @@ def test_the_escalation_lists_tag_the_overdue_ones(client, world):
     client.force_login(world.grace)
 
     def page(key):
-        return client.get(reverse("dashboards:team_figure",
-                                  args=[world.north.pk, key])).content.decode()
+        return client.get(
+            reverse("dashboards:team_figure", args=[world.north.pk, key])
+        ).content.decode()
 
     tag = 'govuk-tag--red">Overdue'
     assert page("escalations-overdue").count(tag) == NORTH["escalations-overdue"]
@@ -357,13 +435,19 @@ def test_it_shows_teams_side_by_side_to_a_service_manager(client, world):
     for team, expected in ((world.north, NORTH), (world.south, SOUTH)):
         for key, value in expected.items():
             url = reverse("dashboards:team_figure", args=[team.pk, key])
-            assert re.search(rf'href="{re.escape(url)}"><span class="govuk-visually-hidden">'
-                             rf'[^<]*</span>{value}</a>', html), (team.name, key)
+            assert re.search(
+                rf'href="{re.escape(url)}"><span class="govuk-visually-hidden">'
+                rf"[^<]*</span>{value}</a>",
+                html,
+            ), (team.name, key)
     for key in NORTH:
         url = reverse("dashboards:service_figure", args=[key])
         total = NORTH[key] + SOUTH[key]
-        assert re.search(rf'href="{re.escape(url)}"><span class="govuk-visually-hidden">'
-                         rf'All teams[^<]*</span>{total}</a>', html), key
+        assert re.search(
+            rf'href="{re.escape(url)}"><span class="govuk-visually-hidden">'
+            rf"All teams[^<]*</span>{total}</a>",
+            html,
+        ), key
         rows = len(NORTH_ROWS[key]) + SOUTH[key]
         assert listed(client.get(url)) == rows, key
     assert client.get(reverse("dashboards:team_detail", args=[world.south.pk])).status_code == 200
@@ -372,12 +456,18 @@ def test_it_shows_teams_side_by_side_to_a_service_manager(client, world):
 def test_it_keeps_a_team_manager_to_their_own_team(client, world):
     client.force_login(world.grace)
     assert client.get(reverse("dashboards:team_detail", args=[world.south.pk])).status_code == 404
-    assert client.get(reverse("dashboards:team_figure",
-                              args=[world.south.pk, "cases-cin"])).status_code == 404
+    assert (
+        client.get(
+            reverse("dashboards:team_figure", args=[world.south.pk, "cases-cin"])
+        ).status_code
+        == 404
+    )
     assert client.get(reverse("dashboards:service")).status_code == 403
     assert client.get(reverse("dashboards:service_figure", args=["cases-cin"])).status_code == 403
-    assert client.get(reverse("dashboards:team_figure",
-                              args=[world.north.pk, "nonsense"])).status_code == 404
+    assert (
+        client.get(reverse("dashboards:team_figure", args=[world.north.pk, "nonsense"])).status_code
+        == 404
+    )
     client.force_login(world.rachel)
     html = client.get(reverse("dashboards:team")).content.decode()
     assert "South Assessment" in html and "North Assessment" not in html
@@ -388,10 +478,13 @@ def test_it_keeps_a_team_manager_to_their_own_team(client, world):
 @pytest.mark.parametrize("who", ["amira", "priya", "bs"])
 def test_it_refuses_the_manager_dashboards_to_other_roles(client, world, who):
     client.force_login(getattr(world, who))
-    for url in (reverse("dashboards:team"), reverse("dashboards:service"),
-                reverse("dashboards:team_detail", args=[world.north.pk]),
-                reverse("dashboards:team_figure", args=[world.north.pk, "workload"]),
-                reverse("dashboards:service_figure", args=["workload"])):
+    for url in (
+        reverse("dashboards:team"),
+        reverse("dashboards:service"),
+        reverse("dashboards:team_detail", args=[world.north.pk]),
+        reverse("dashboards:team_figure", args=[world.north.pk, "workload"]),
+        reverse("dashboards:service_figure", args=["workload"]),
+    ):
         assert client.get(url).status_code == 403, url
 
 
@@ -416,13 +509,19 @@ def test_it_escapes_what_users_typed(client, world):
     case.family_name = "<script>x</script>"
     case.save()
     client.force_login(world.grace)
-    for url in (reverse("dashboards:team"),
-                reverse("dashboards:team_figure", args=[world.north.pk, "cases-cin"]),
-                reverse("dashboards:team_figure", args=[world.north.pk, "workload"])):
+    for url in (
+        reverse("dashboards:team"),
+        reverse("dashboards:team_figure", args=[world.north.pk, "cases-cin"]),
+        reverse("dashboards:team_figure", args=[world.north.pk, "workload"]),
+    ):
         html = client.get(url).content.decode()
         assert "<script>x" not in html and "<b>Amira" not in html
-    assert "&lt;script&gt;x" in client.get(
-        reverse("dashboards:team_figure", args=[world.north.pk, "cases-cin"])).content.decode()
+    assert (
+        "&lt;script&gt;x"
+        in client.get(
+            reverse("dashboards:team_figure", args=[world.north.pk, "cases-cin"])
+        ).content.decode()
+    )
 
 
 # --- Queries do not grow with the data ---------------------------------------------------
@@ -441,11 +540,17 @@ def grow(w, n, start=0):
             HazardFactory(case=case, created_by=w.grace)
             VisitFactory(case=case, planned_for=at(D(2026, 3, 13)), lead_worker=worker)
             EscalationFactory(case=case, state="open", due_date=D(2026, 3, 12))
-            EscalationFactory(case=case, kind="non_compliance", state="overdue",
-                              due_date=D(2026, 3, 2))
+            EscalationFactory(
+                case=case, kind="non_compliance", state="overdue", due_date=D(2026, 3, 2)
+            )
             meeting = MeetingFactory(case=case, held_on=D(2026, 2, 20), created_by=w.grace)
-            EscalationFactory(case=case, state="met_late", due_date=D(2026, 2, 13),
-                              met_by=meeting, met_on=D(2026, 2, 20))
+            EscalationFactory(
+                case=case,
+                state="met_late",
+                due_date=D(2026, 2, 13),
+                met_by=meeting,
+                met_on=D(2026, 2, 20),
+            )
             UserFactory(username=f"extra{team.code}{i}", team=team, date_joined=at(D(2025, 1, 1)))
 
 

@@ -35,16 +35,19 @@ def county(db, frozen):
     grace = UserFactory(username="grace", team=north, role=roles.TEAM_MANAGER)
     for team, n in ((north, 2), (south, 3)):
         for _ in range(n):
-            MembershipFactory(case=CaseFactory(team=team, opened_on=datetime.date(2026, 1, 5)),
-                              start_date=datetime.date(2026, 1, 5))
-    return {"north": north, "south": south, "helen": helen, "other_sm": other_sm,
-            "grace": grace}
+            MembershipFactory(
+                case=CaseFactory(team=team, opened_on=datetime.date(2026, 1, 5)),
+                start_date=datetime.date(2026, 1, 5),
+            )
+    return {"north": north, "south": south, "helen": helen, "other_sm": other_sm, "grace": grace}
 
 
 def cell(html, team, key, value):
     url = reverse("dashboards:team_figure", args=[team.pk, key])
-    return f'href="{url}"><span class="govuk-visually-hidden">{team.name}, ' in html and \
-        f"</span>{value}</a>" in html.split(f'href="{url}">', 1)[1].split("</a>", 1)[0] + "</a>"
+    return (
+        f'href="{url}"><span class="govuk-visually-hidden">{team.name}, ' in html
+        and f"</span>{value}</a>" in html.split(f'href="{url}">', 1)[1].split("</a>", 1)[0] + "</a>"
+    )
 
 
 def test_it_keeps_the_same_figures_as_working_them_out_live(county):
@@ -61,7 +64,9 @@ def test_the_task_works_them_out_for_every_active_service_manager_only(county):
     assert tasks.dashboards_refresh_service.apply().get() == 2
 
     assert set(DashboardSnapshot.objects.values_list("user__username", flat=True)) == {
-        "helen", "omar"}
+        "helen",
+        "omar",
+    }
     entry = settings.CELERY_BEAT_SCHEDULE["dashboards-service-refresh"]
     assert entry["task"] == tasks.dashboards_refresh_service.name
 
@@ -94,10 +99,13 @@ def test_refresh_now_works_them_out_again(client, county, frozen):
     assert "Figures worked out at 12:01" in html
 
 
-@pytest.mark.parametrize("age", [
-    datetime.timedelta(seconds=15 * 60 + 1),  # older than the maximum age
-    datetime.timedelta(hours=12, minutes=1),  # worked out yesterday (11:59 pm)
-])
+@pytest.mark.parametrize(
+    "age",
+    [
+        datetime.timedelta(seconds=15 * 60 + 1),  # older than the maximum age
+        datetime.timedelta(hours=12, minutes=1),  # worked out yesterday (11:59 pm)
+    ],
+)
 def test_figures_too_old_or_from_another_day_are_worked_out_again(client, county, age):
     with time_machine.travel(NOW - age, tick=False):
         snapshots.service_snapshot_refresh(user=county["helen"])
