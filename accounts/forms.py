@@ -1,6 +1,6 @@
 from django.contrib.auth.forms import AuthenticationForm
 
-from .govuk_forms import GovukFormMixin
+from common.forms import GovukFormMixin
 
 
 class SignInForm(GovukFormMixin, AuthenticationForm):

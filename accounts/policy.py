@@ -1,40 +1,78 @@
-"""The one access policy for cases (DESIGN.md section 3). Deny by default.
+"""The one access policy (DESIGN.md section 3). Deny by default.
+
+Every rule of who may see or do what is a named function here. Services ask them
+before they write (and raise PermissionDenied when refused); pages, the API and
+templates ask the same functions to decide what to show, so the page and the API
+refuse the same things and a rule is written once.
 
 Who may see a case: members of the case's team (its workers, supervisors, business
 support and its managers), its allocated workers, and service managers. A
-restricted case only the users named on it. Inactive users see nothing.
+restricted case only the users named on it. Inactive users and users with no role
+see nothing.
 
-Pages, the API and exports all go through `visible_cases` or `get_case_for`, so a
-list can never show what a detail page would refuse. The policy knows the field
-names of cases.Case but does not import it: accounts sits left of cases.
+Supervision sessions, with the worker's wellbeing in them, are seen by their
+supervisee, their supervisor and their managers (team managers of either's team,
+and service managers).
+
+The policy knows the field names of cases, people and supervision sessions but does
+not import their models: accounts sits left of every other app.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from . import roles
 
+if TYPE_CHECKING:  # types only: the policy never imports the apps to its right
+    from cases.models import Case, Escalation, Person
+    from supervision.models import Action, SupervisionSession
 
-def case_visibility_q(user, prefix: str = "") -> Q | None:
+    from .models import Team, User
+
+# Roles whose holders may be allocated cases: qualified social work staff.
+CASE_HOLDING_ROLES = (roles.SOCIAL_WORKER, roles.PRACTICE_SUPERVISOR, roles.TEAM_MANAGER)
+# Roles whose holders are supervised.
+SUPERVISED_ROLES = (roles.SOCIAL_WORKER, roles.PRACTICE_SUPERVISOR)
+# Roles whose holders give supervision.
+SUPERVISING_ROLES = (roles.PRACTICE_SUPERVISOR, *roles.MANAGER_ROLES)
+
+
+def is_staff_member(user: Any) -> bool:
+    """Signed in, active and given a role: nobody else may see or do anything."""
+    return (
+        user is not None
+        and user.is_authenticated
+        and user.is_active
+        and bool(getattr(user, "role_names", None))
+    )
+
+
+# --- Seeing cases ---------------------------------------------------------------------
+
+
+def case_visibility_q(user: User | None, prefix: str = "") -> Q | None:
     """The filter on Case (or on a model reaching it through `prefix`) for this user.
 
     None means the user can see nothing.
     """
-    if user is None or not user.is_authenticated or not user.is_active:
+    if not is_staff_member(user):
         return None
+    assert user is not None
     p = f"{prefix}__" if prefix else ""
     restricted_ok = Q(**{f"{p}restricted": False}) | Q(**{f"{p}restricted_to": user})
     if user.has_role(roles.SERVICE_MANAGER):
         return restricted_ok
-    if not user.role_names:
-        return None
     reach = Q(**{f"{p}allocated_workers": user})
     if user.team_id is not None:
         reach |= Q(**{f"{p}team_id": user.team_id})
     return reach & restricted_ok
 
 
-def visible_cases(user, queryset: QuerySet) -> QuerySet:
+def visible_cases(user: User | None, queryset: QuerySet) -> QuerySet:
     """Narrow a queryset of cases to those the user may see."""
     q = case_visibility_q(user)
     if q is None:
@@ -45,7 +83,7 @@ def visible_cases(user, queryset: QuerySet) -> QuerySet:
     return queryset.filter(pk__in=ids)
 
 
-def visible_related(user, queryset: QuerySet, case_path: str = "case") -> QuerySet:
+def visible_related(user: User | None, queryset: QuerySet, case_path: str = "case") -> QuerySet:
     """Narrow a queryset of things that belong to a case (plans, hazards, addresses)."""
     q = case_visibility_q(user)
     if q is None:
@@ -54,44 +92,223 @@ def visible_related(user, queryset: QuerySet, case_path: str = "case") -> QueryS
     return queryset.filter(**{f"{case_path}__in": case_model.objects.filter(q).values("pk")})
 
 
-def can_view_case(user, case) -> bool:
+def can_view_case(user: User | None, case: Case) -> bool:
     return visible_cases(user, type(case).objects.filter(pk=case.pk)).exists()
 
 
-def get_case_for(user, queryset: QuerySet, pk):
+def get_case_for(user: User | None, queryset: QuerySet, pk: Any) -> Case:
     """The case if this user may see it; 404 whether it exists or not."""
     try:
         return visible_cases(user, queryset).get(pk=pk)
-    except (queryset.model.DoesNotExist, ValueError, TypeError) as exc:
+    except (queryset.model.DoesNotExist, ValueError, TypeError, OverflowError) as exc:
         raise Http404("No case found") from exc
 
 
-def can_close_case(user, case) -> bool:
+# --- Doing things on a case -------------------------------------------------------------
+
+
+def can_edit_case(user: User | None, case: Case) -> bool:
+    """Everyone who may see a case may add to its record and correct it (people,
+    addresses, plans, hazards, visits, meetings, chronology); changes keep who made them."""
+    return can_view_case(user, case)
+
+
+def can_open_case_in(user: User | None, team: Team | None) -> bool:
+    """Staff open cases in their own team; service managers in any active team."""
+    if not is_staff_member(user) or team is None or not team.active:
+        return False
+    assert user is not None
+    return user.is_service_manager or team.pk == user.team_id
+
+
+def can_close_case(user: User, case: Case) -> bool:
     """Allocated workers and managers close a case; only managers reopen one."""
     return can_view_case(user, case) and (
         user.is_manager or case.allocated_workers.filter(pk=user.pk).exists()
     )
 
 
-def can_reopen_case(user, case) -> bool:
+def can_reopen_case(user: User, case: Case) -> bool:
     return can_view_case(user, case) and user.is_manager
 
 
-def can_allocate_case(user, case) -> bool:
+def can_allocate_case(user: User, case: Case) -> bool:
     return can_view_case(user, case) and user.is_manager
 
 
-def can_raise_escalation(user, case) -> bool:
+def case_holders_q(prefix: str = "") -> Q:
+    """The users `can_hold_cases` allows, as a filter on User (for choice lists)."""
+    p = f"{prefix}__" if prefix else ""
+    return Q(**{f"{p}is_active": True, f"{p}groups__name__in": CASE_HOLDING_ROLES})
+
+
+def can_hold_cases(user: User | None) -> bool:
+    """Who may be allocated a case: active social work staff (social workers, practice
+    supervisors and team managers), not business support or service managers."""
+    return is_staff_member(user) and user is not None and user.has_role(*CASE_HOLDING_ROLES)
+
+
+def can_manage_restriction(user: User, case: Case) -> bool:
+    return can_view_case(user, case) and user.is_manager
+
+
+def can_raise_escalation(user: User | None, case: Case) -> bool:
     """Workers, supervisors and managers raise escalations; business support does not."""
-    return can_view_case(user, case) and user.has_role(
-        roles.SOCIAL_WORKER, roles.PRACTICE_SUPERVISOR, *roles.MANAGER_ROLES
+    return (
+        user is not None
+        and can_view_case(user, case)
+        and user.has_role(roles.SOCIAL_WORKER, roles.PRACTICE_SUPERVISOR, *roles.MANAGER_ROLES)
     )
 
 
-def can_manage_restriction(user, case) -> bool:
-    return can_view_case(user, case) and user.is_manager
+def can_cancel_escalation(user: User, escalation: Escalation) -> bool:
+    """Managers who may see the case cancel an escalation, with a reason."""
+    return user.is_manager and can_view_case(user, escalation.case)
 
 
-def can_edit_case(user, case) -> bool:
-    """Everyone who may see a case may add to its record; changes keep who made them."""
-    return can_view_case(user, case)
+def can_add_hazard(
+    user: User | None, *, case: Case | None = None, person: Person | None = None
+) -> bool:
+    """A hazard on a case, by whoever may add to its record; on a person, by whoever
+    may change that person's details."""
+    if case is not None:
+        return can_edit_case(user, case)
+    return person is not None and can_edit_person(user, person)
+
+
+def can_edit_hazard(user: User | None, hazard: Any) -> bool:
+    return can_add_hazard(user, case=hazard.case, person=hazard.person)
+
+
+def can_mark_in_error(user: User | None, record: Any) -> bool:
+    """A record kept but marked recorded in error, by whoever may change it: a hazard
+    as `can_edit_hazard`; a membership, address, plan, meeting or visit as the case."""
+    if record._meta.label == "cases.Hazard":
+        return can_edit_hazard(user, record)
+    return can_edit_case(user, record.case)
+
+
+# --- People ---------------------------------------------------------------------------
+
+
+def can_create_person(user: User | None) -> bool:
+    return is_staff_member(user)
+
+
+def can_view_person(user: User | None, person: Person) -> bool:
+    """A person on a case the user may see, or one they recorded who is on no case yet."""
+    if not is_staff_member(user):
+        return False
+    assert user is not None
+    memberships = person.memberships.all()
+    if not memberships.exists():
+        return person.created_by_id == user.pk
+    return visible_related(user, memberships).exists()
+
+
+def can_edit_person(user: User | None, person: Person) -> bool:
+    return can_view_person(user, person)
+
+
+def can_link_person(user: User | None, person: Person) -> bool:
+    """Who may be added to a case the user can see: search before create looks across
+    the authority, because a duplicate person is the danger; someone known only on
+    restricted cases the user cannot see is left out."""
+    if not is_staff_member(user):
+        return False
+    assert user is not None
+    memberships = person.memberships.all()
+    if not memberships.exists():
+        return True
+    if memberships.filter(case__restricted=False).exists():
+        return True
+    return visible_related(user, memberships).exists()
+
+
+def can_merge_people(user: User | None) -> bool:
+    """Managers and business support merge two records of one person."""
+    return (
+        is_staff_member(user)
+        and user is not None
+        and user.has_role(roles.BUSINESS_SUPPORT, *roles.MANAGER_ROLES)
+    )
+
+
+# --- Supervision ------------------------------------------------------------------------
+
+
+def session_visibility_q(user: User | None, prefix: str = "") -> Q | None:
+    """The filter on SupervisionSession (or a model reaching it through `prefix`)."""
+    if not is_staff_member(user):
+        return None
+    assert user is not None
+    p = f"{prefix}__" if prefix else ""
+    if user.has_role(roles.SERVICE_MANAGER):
+        return Q()
+    q = Q(**{f"{p}supervisee": user}) | Q(**{f"{p}supervisor": user})
+    if user.has_role(roles.TEAM_MANAGER) and user.team_id is not None:
+        q |= Q(**{f"{p}supervisee__team_id": user.team_id})
+        q |= Q(**{f"{p}supervisor__team_id": user.team_id})
+    return q
+
+
+def can_view_session(user: User | None, session: SupervisionSession) -> bool:
+    q = session_visibility_q(user)
+    if q is None:
+        return False
+    return type(session).objects.filter(q, pk=session.pk).exists()
+
+
+def watches_supervision(user: User | None) -> bool:
+    """Practice supervisors and managers arrange supervision and watch its frequency."""
+    return is_staff_member(user) and user is not None and user.has_role(*SUPERVISING_ROLES)
+
+
+def can_supervise(supervisor: User | None, supervisee: User | None) -> bool:
+    """A practice supervisor or team manager supervises staff of their own team; a
+    service manager anyone. Supervisees are social workers and practice supervisors."""
+    if not watches_supervision(supervisor) or not is_staff_member(supervisee):
+        return False
+    assert supervisor is not None and supervisee is not None
+    if supervisee.pk == supervisor.pk or not supervisee.has_role(*SUPERVISED_ROLES):
+        return False
+    return supervisor.is_service_manager or (
+        supervisor.team_id is not None and supervisor.team_id == supervisee.team_id
+    )
+
+
+def can_record_supervision_for(
+    user: User | None, supervisee: User | None, supervisor: User | None = None
+) -> bool:
+    """Arrange supervision of `supervisee`: given by the user, or by `supervisor` when
+    a manager arranges it for someone else; each must be able to supervise them."""
+    if user is None or supervisee is None:
+        return False
+    if supervisor is None or supervisor.pk == user.pk:
+        return can_supervise(user, supervisee)
+    return (
+        user.is_manager
+        and can_supervise(user, supervisee)
+        and can_supervise(supervisor, supervisee)
+    )
+
+
+def can_record_session(user: User | None, session: SupervisionSession) -> bool:
+    """The supervisor writes the record (a manager who sees it may stand in)."""
+    if not is_staff_member(user):
+        return False
+    assert user is not None
+    return user.pk == session.supervisor_id or (user.is_manager and can_view_session(user, session))
+
+
+def can_sign_off_session(user: User | None, session: SupervisionSession) -> bool:
+    """Only the supervisor signs the record off."""
+    return is_staff_member(user) and user is not None and user.pk == session.supervisor_id
+
+
+def can_progress_action(user: User | None, action: Action) -> bool:
+    """The owner of an action, or whoever may record its session, moves it on."""
+    if not is_staff_member(user):
+        return False
+    assert user is not None
+    return user.pk == action.owner_id or can_record_session(user, action.discussion.session)

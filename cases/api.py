@@ -14,9 +14,6 @@ are ended, or marked recorded-in-error, through actions.
 
 import datetime
 
-from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Prefetch, Q
 from django.shortcuts import get_object_or_404
@@ -30,15 +27,19 @@ from drf_spectacular.utils import (
     extend_schema_field,
     extend_schema_view,
 )
-from rest_framework import exceptions, permissions, serializers, status, viewsets
+from rest_framework import permissions, serializers, status
 from rest_framework.decorators import action
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
 from accounts import policy
 from accounts.models import Agency, Team, User
 from accounts.services import access_log_record
+from common.api import (
+    Conflict,
+    IdFilter,
+    RecordViewSet,
+    ScopedPrimaryKeyField,
+)
 
 from . import queries, services
 from .models import (
@@ -52,24 +53,6 @@ from .models import (
     Person,
 )
 from .validators import validate_nhs_number, validate_postcode, validate_upn
-
-HTTP_METHODS = ["get", "post", "patch", "head", "options"]  # never put or delete
-
-
-# --- Errors from services -------------------------------------------------------------
-
-
-def drf_validation_error(exc: DjangoValidationError) -> exceptions.ValidationError:
-    """A service's ValidationError as a DRF 400, keeping the field names it gave."""
-    if hasattr(exc, "error_dict"):
-        detail = {
-            (api_settings.NON_FIELD_ERRORS_KEY if field == NON_FIELD_ERRORS else field): messages
-            for field, messages in exc.message_dict.items()
-        }
-    else:
-        detail = {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
-    return exceptions.ValidationError(detail=detail)
-
 
 # --- Scoped querysets -----------------------------------------------------------------
 
@@ -115,18 +98,6 @@ class VisibleCaseField(serializers.PrimaryKeyRelatedField):
         except ValueError:
             self.fail("incorrect_type", data_type=type(data).__name__)
         return queries.get_case(self.context["request"].user, pk)
-
-
-class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
-    """A related id looked up in a queryset built for the requesting user."""
-
-    def __init__(self, *, scope, model=Person, **kwargs):
-        self.scope = scope
-        # The model's queryset is for the schema only; lookups use get_queryset().
-        super().__init__(queryset=model.objects.none(), **kwargs)
-
-    def get_queryset(self):
-        return self.scope(self.context["request"].user)
 
 
 # --- Output serializers ---------------------------------------------------------------
@@ -407,18 +378,8 @@ class CaseCreateSerializer(serializers.Serializer):
     restricted = serializers.BooleanField(required=False, default=False)
 
     def validate(self, data):
-        user = self.context["request"].user
-        team = data.get("team") or user.team
-        if team is None:
-            raise exceptions.ValidationError({"team": ["Choose the team the case belongs to"]})
-        if not user.is_service_manager and team.pk != user.team_id:
-            raise exceptions.ValidationError({"team": ["You can open cases in your own team only"]})
-        outside = [w for w in data.get("allocated_workers", []) if w.team_id != team.pk]
-        if outside:
-            raise exceptions.ValidationError(
-                {"allocated_workers": [f"{w} is not in {team}" for w in outside]}
-            )
-        data["team"] = team
+        # Shaping only: who may open a case in which team is the service's to decide.
+        data["team"] = data.get("team") or self.context["request"].user.team
         return data
 
 
@@ -442,16 +403,9 @@ class CaseAllocateSerializer(serializers.Serializer):
         queryset=User.objects.filter(is_active=True),
         many=True,
         allow_empty=True,
-        help_text="Everyone to be allocated (replaces the current allocation); staff of "
-        "the case's team",
+        help_text="Everyone to be allocated (replaces the current allocation): at least "
+        "one, social work staff of the case's team",
     )
-
-    def validate_workers(self, workers):
-        case = self.context["case"]
-        outside = [w for w in workers if w.team_id != case.team_id]
-        if outside:
-            raise exceptions.ValidationError([f"{w} is not in {case.team}" for w in outside])
-        return workers
 
 
 def _text(max_length, **kwargs):
@@ -479,7 +433,7 @@ class PersonInputSerializer(serializers.Serializer):
 
 class MembershipCreateSerializer(serializers.Serializer):
     case = VisibleCaseField()
-    person = ScopedPrimaryKeyField(scope=_linkable_people)
+    person = ScopedPrimaryKeyField(scope=_linkable_people, model=Person)
     relationship = serializers.ChoiceField(choices=Membership.Relationship.choices)
     start_date = serializers.DateField()
     lives_in_household = serializers.BooleanField(required=False, default=True)
@@ -508,7 +462,7 @@ class AddressCreateSerializer(serializers.Serializer):
 
 class PlanCreateSerializer(serializers.Serializer):
     case = VisibleCaseField()
-    child = ScopedPrimaryKeyField(scope=queries.people_for)
+    child = ScopedPrimaryKeyField(scope=queries.people_for, model=Person)
     category = serializers.ChoiceField(choices=ChildProtectionPlan.Category.choices)
     start_date = serializers.DateField()
 
@@ -523,6 +477,7 @@ class HazardCreateSerializer(serializers.Serializer):
     )
     person = ScopedPrimaryKeyField(
         scope=_hazard_people,
+        model=Person,
         required=False,
         allow_null=True,
         help_text="The person the hazard is about; or give a case",
@@ -583,13 +538,6 @@ class EscalationCancelSerializer(serializers.Serializer):
 
 
 # --- Filters --------------------------------------------------------------------------
-
-
-@extend_schema_field(OpenApiTypes.INT)
-class IdFilter(filters.NumberFilter):
-    """An id in the query string (never a name or a date of birth)."""
-
-    field_class = forms.IntegerField
 
 
 class CaseFilter(filters.FilterSet):
@@ -673,12 +621,6 @@ class MeetingFilter(CaseRecordFilter):
 # --- Viewsets -------------------------------------------------------------------------
 
 
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "This conflicts with the current state of the record"
-    default_code = "conflict"
-
-
 class HasCaseAccess(permissions.BasePermission):
     """Signed in, active and given a role: the policy lets nobody else see a case."""
 
@@ -688,59 +630,20 @@ class HasCaseAccess(permissions.BasePermission):
         return policy.case_visibility_q(request.user) is not None
 
 
-class CaseRecordViewSet(viewsets.GenericViewSet):
-    # What every endpoint here shares: no put or delete, JSON only, service errors
-    # as 400s, querysets narrowed by the policy, and every read written to the log.
+class CaseRecordViewSet(RecordViewSet):
+    """A viewset of part of the case record: signed in with a role, querysets narrowed
+    by the policy, and every response that carries case data written to the access log,
+    one row per case."""
 
-    http_method_names = HTTP_METHODS
-    renderer_classes = [JSONRenderer]
     permission_classes = [permissions.IsAuthenticated, HasCaseAccess]
-    label = "record"  # what the access log says was read
-
-    def handle_exception(self, exc):
-        if isinstance(exc, DjangoValidationError):
-            exc = drf_validation_error(exc)
-        return super().handle_exception(exc)
-
-    def scoped_queryset(self):
-        raise NotImplementedError
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # building the schema
-            return self.serializer_class.Meta.model.objects.none()
-        return self.scoped_queryset()
 
     def case_ids_of(self, objects) -> set[int]:
         return {obj.case_id for obj in objects}
 
-    def log(self, objects, what: str):
+    def log(self, objects, what: str) -> None:
         ids = self.case_ids_of(objects)
         for case in Case.objects.filter(pk__in=ids).only("pk", "reference"):
             access_log_record(user=self.request.user, case=case, what=what, request=self.request)
-
-    def respond(self, obj, what: str, status_code=status.HTTP_200_OK):
-        self.log([obj], what)
-        return Response(self.get_serializer(obj).data, status=status_code)
-
-    def input(self, serializer_class, *, partial=False, **context):
-        serializer = serializer_class(
-            data=self.request.data,
-            partial=partial,
-            context={**self.get_serializer_context(), **context},
-        )
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
-
-    def list(self, request, *args, **kwargs):
-        queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(queryset)
-        objects = list(page if page is not None else queryset)
-        self.log(objects, f"API list {self.label}")
-        data = self.get_serializer(objects, many=True).data
-        return self.get_paginated_response(data) if page is not None else Response(data)
-
-    def retrieve(self, request, *args, **kwargs):
-        return self.respond(self.get_object(), f"API read {self.label}")
 
 
 @extend_schema_view(
@@ -839,7 +742,7 @@ class CaseViewSet(CaseRecordViewSet):
     @action(detail=True, methods=["post"])
     def allocate(self, request, pk=None):
         case = self.get_object()
-        data = self.input(CaseAllocateSerializer, case=case)
+        data = self.input(CaseAllocateSerializer)
         services.case_allocate(actor=request.user, case=case, workers=data["workers"])
         return self.respond(self.get_object(), "API allocated case")
 

@@ -1,36 +1,13 @@
 """Forms for the case record. They collect input; services decide what is allowed."""
 
 from django import forms
-from django.core.exceptions import ValidationError
 
-from accounts.govuk_forms import GovukDateField, GovukFormMixin
+from accounts import policy
 from accounts.models import Agency, Team, User
+from common.forms import GovukDateField, GovukForm, GovukFormMixin, VersionField
 
 from .models import Case, ChildProtectionPlan, Escalation, Hazard, Meeting, Membership, Person
 from .validators import validate_nhs_number, validate_postcode, validate_upn
-
-
-def apply_service_errors(forms_or_form, exc: ValidationError) -> None:
-    """Show a service's ValidationError beside the field it names.
-
-    Given several forms, each error goes to the first form with that field; errors
-    about no field go to the top of the first form.
-    """
-    targets = forms_or_form if isinstance(forms_or_form, list | tuple) else [forms_or_form]
-    targets = [f for f in targets if f is not None]
-    items = exc.error_dict.items() if hasattr(exc, "error_dict") else [(None, exc.error_list)]
-    for field, errors in items:
-        form = next((f for f in targets if field in f.fields), None)
-        for error in errors:
-            message = error.message % (error.params or {})
-            if form is None:
-                targets[0].add_error(None, message)
-            else:
-                form.add_error(field, message)
-
-
-class GovukForm(GovukFormMixin, forms.Form):
-    """A form whose messages and widgets follow the GOV.UK Design System."""
 
 
 class WorkerChoiceField(forms.ModelMultipleChoiceField):
@@ -42,6 +19,15 @@ class WorkerChoiceField(forms.ModelMultipleChoiceField):
 
 def team_staff(team):
     return User.objects.filter(is_active=True, team=team).order_by("first_name", "last_name")
+
+
+def case_holders(team):
+    """Who may be allocated a case of `team` (the policy's `can_hold_cases`)."""
+    return (
+        User.objects.filter(policy.case_holders_q(), team=team)
+        .distinct()
+        .order_by("first_name", "last_name")
+    )
 
 
 class CaseCreateForm(GovukForm):
@@ -66,24 +52,19 @@ class CaseCreateForm(GovukForm):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["allocated_workers"].queryset = User.objects.filter(is_active=True).order_by(
-            "first_name", "last_name"
+        self.fields["allocated_workers"].queryset = (
+            User.objects.filter(policy.case_holders_q())
+            .distinct()
+            .order_by("first_name", "last_name")
         )
         if not user.is_service_manager:
             self.fields["team"].queryset = Team.objects.filter(pk=user.team_id)
-            self.fields["allocated_workers"].queryset = team_staff(user.team)
+            self.fields["allocated_workers"].queryset = case_holders(user.team)
         self.fields["team"].initial = user.team_id
-
-    def clean(self):
-        data = super().clean()
-        team = data.get("team")
-        for worker in data.get("allocated_workers") or []:
-            if team is not None and worker.team_id != team.pk:
-                self.add_error("allocated_workers", f"{worker} is not in {team}")
-        return data
 
 
 class CaseEditForm(GovukForm):
+    version = VersionField()
     family_name = forms.CharField(max_length=120)
     summary = forms.CharField(
         label="Summary of concerns", max_length=5000, widget=forms.Textarea(attrs={"rows": 6})
@@ -140,12 +121,15 @@ class ReasonForm(GovukForm):
 
 class AllocationForm(GovukForm):
     workers = WorkerChoiceField(
-        label="Allocated workers", queryset=User.objects.none(), required=False
+        label="Allocated workers",
+        queryset=User.objects.none(),
+        required=False,
+        help_text="At least one: social workers, practice supervisors and team managers",
     )
 
     def __init__(self, *args, case, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["workers"].queryset = team_staff(case.team)
+        self.fields["workers"].queryset = case_holders(case.team)
 
 
 class RestrictionForm(GovukForm):

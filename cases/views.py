@@ -1,6 +1,7 @@
 """Pages of the case record. Views collect input and call services and queries."""
 
 import secrets
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -16,6 +17,8 @@ from django.views.decorators.http import require_http_methods
 
 from accounts import policy
 from accounts.services import access_log_record
+from common.errors import apply_service_errors
+from common.pages import form_page, render_form_page
 
 from . import forms, history, panels, queries, services
 from .models import (
@@ -72,33 +75,36 @@ def case_context(request, case: Case) -> dict:
     return _case_context(case, timezone.localdate())
 
 
-def _form_page(request, case, form, *, title, submit, intro="", cancel_url=None, **extra):
+def _page_context(case, *, title, submit, intro="", cancel_url=None, **extra) -> dict:
     context = _case_context(case, timezone.localdate())
     context.update(
-        form=form,
         title=title,
         submit=submit,
         intro=intro,
         cancel_url=cancel_url or reverse("cases:detail", args=[case.pk]),
         **extra,
     )
-    return render(request, "cases/form_page.html", context, status=400 if form.errors else 200)
+    return context
+
+
+def _form_page(request, case, form, *, title, submit, intro="", cancel_url=None, **extra):
+    context = _page_context(
+        case, title=title, submit=submit, intro=intro, cancel_url=cancel_url, **extra
+    )
+    return render_form_page(request, "cases/form_page.html", {**context, "form": form}, form)
 
 
 def _submit(request, case, form, save, *, success, title, submit, intro=""):
-    """The shape of every small case form: on a valid post call the service; show its
-    ValidationError beside the fields and keep what was typed; on success say so and go
-    back to the case. `success` is a message, or a function of what the service returned.
-    """
-    if request.method == "POST" and form.is_valid():
-        try:
-            result = save(form.cleaned_data)
-        except ValidationError as exc:
-            forms.apply_service_errors(form, exc)
-        else:
-            messages.success(request, success(result) if callable(success) else success)
-            return redirect("cases:detail", case.pk)
-    return _form_page(request, case, form, title=title, submit=submit, intro=intro)
+    """Every small case form (`common.pages.form_page`), back to the case on success."""
+    return form_page(
+        request,
+        form,
+        save,
+        success=success,
+        next_url=reverse("cases:detail", args=[case.pk]),
+        template="cases/form_page.html",
+        context=_page_context(case, title=title, submit=submit, intro=intro),
+    )
 
 
 def _require_open(case):
@@ -118,6 +124,9 @@ def case_list(request):
     filter form is posted and kept in the session under a random key.
     """
     user = request.user
+    scope = request.GET.get("scope", "")
+    if scope not in ("mine", "team"):
+        scope = "team" if user.is_manager else "mine"
     stored = request.session.get(FILTERS_SESSION_KEY, {})
     if request.method == "POST":
         form = forms.CaseFilterForm(request.POST, user=user)
@@ -126,13 +135,13 @@ def case_list(request):
             data = {k: v for k, v in request.POST.items() if k in form.fields}
             stored = {key: data, **dict(list(stored.items())[:4])}
             request.session[FILTERS_SESSION_KEY] = stored
-            return redirect(f"{reverse('cases:list')}?s={key}")
+            # The scope the search was made in is kept: "Team cases" stays team cases.
+            return redirect(f"{reverse('cases:list')}?{urlencode({'scope': scope, 's': key})}")
     else:
         data = stored.get(request.GET.get("s", ""), None)
         form = forms.CaseFilterForm(
             data if data is not None else None, user=user, initial={"status": "open"}
         )
-    scope = request.GET.get("scope") or ("mine" if not user.is_manager else "team")
     filters = {"status": "open"}
     if form.is_bound and form.is_valid():
         filters = form.cleaned_data
@@ -153,6 +162,9 @@ def case_list(request):
             "page": page,
             "scope": scope,
             "search_key": request.GET.get("s", ""),
+            "page_query": urlencode(
+                {"scope": scope, **({"s": request.GET["s"]} if request.GET.get("s") else {})}
+            ),
             "status_code": 400 if form.errors else 200,
         },
         status=400 if form.errors else 200,
@@ -166,29 +178,17 @@ def case_create(request):
     form = forms.CaseCreateForm(
         request.POST or None, user=user, initial={"opened_on": timezone.localdate()}
     )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            case = services.case_create(
-                actor=user,
-                family_name=data["family_name"],
-                team=data["team"],
-                summary=data["summary"],
-                opened_on=data["opened_on"],
-                allocated_workers=data["allocated_workers"],
-                restricted=data["restricted"],
-            )
-        except ValidationError as exc:
-            forms.apply_service_errors(form, exc)
-        else:
-            messages.success(
-                request,
-                f"Case {case.reference} opened for the {case.family_name} "
-                "family. Add the people in the household next.",
-            )
-            return redirect("cases:detail", case.pk)
-    return render(
-        request, "cases/case_create.html", {"form": form}, status=400 if form.errors else 200
+    return form_page(
+        request,
+        form,
+        lambda data: services.case_create(actor=user, **data),
+        success=lambda case: (
+            f"Case {case.reference} opened for the {case.family_name} family. Add the "
+            "people in the household next."
+        ),
+        next_url=lambda case: reverse("cases:detail", args=[case.pk]),
+        template="cases/case_create.html",
+        context={},
     )
 
 
@@ -221,6 +221,7 @@ def case_detail(request, pk):
         can_close=case.is_open and policy.can_close_case(request.user, case),
         can_reopen=not case.is_open and policy.can_reopen_case(request.user, case),
         can_restrict=policy.can_manage_restriction(request.user, case),
+        can_allocate=policy.can_allocate_case(request.user, case),
         recent_changes=history.case_changes(case, limit=8, people=record.people),
         panels=panels.render_context(case, request.user, today),
         # Meetings recorded in error stay listed, struck through, as other records do.
@@ -245,13 +246,22 @@ def case_history(request, pk):
 def case_edit(request, pk):
     case = _case(request, pk, "opened edit case details")
     form = forms.CaseEditForm(
-        request.POST or None, initial={"family_name": case.family_name, "summary": case.summary}
+        request.POST or None,
+        initial={
+            "family_name": case.family_name,
+            "summary": case.summary,
+            "version": services.case_version(case),
+        },
     )
-    if request.method == "POST" and form.is_valid():
-        services.case_update(actor=request.user, case=case, **form.cleaned_data)
-        messages.success(request, "Case details saved")
-        return redirect("cases:detail", case.pk)
-    return _form_page(request, case, form, title="Change case details", submit="Save details")
+    return _submit(
+        request,
+        case,
+        form,
+        lambda data: services.case_update(actor=request.user, case=case, **data),
+        success="Case details saved",
+        title="Change case details",
+        submit="Save details",
+    )
 
 
 @login_required
@@ -301,11 +311,15 @@ def case_allocate(request, pk):
     form = forms.AllocationForm(
         request.POST or None, case=case, initial={"workers": case.allocated_workers.all()}
     )
-    if request.method == "POST" and form.is_valid():
-        services.case_allocate(actor=request.user, case=case, workers=form.cleaned_data["workers"])
-        messages.success(request, "Allocation saved")
-        return redirect("cases:detail", case.pk)
-    return _form_page(request, case, form, title="Allocate workers", submit="Save allocation")
+    return _submit(
+        request,
+        case,
+        form,
+        lambda data: services.case_allocate(actor=request.user, case=case, **data),
+        success="Allocation saved",
+        title="Allocate workers",
+        submit="Save allocation",
+    )
 
 
 @login_required
@@ -318,16 +332,15 @@ def case_restrict(request, pk):
         request.POST or None,
         initial={"restricted": case.restricted, "named_users": case.restricted_to.all()},
     )
-    if request.method == "POST" and form.is_valid():
-        services.case_set_restriction(
-            actor=request.user,
-            case=case,
-            restricted=form.cleaned_data["restricted"],
-            named_users=form.cleaned_data["named_users"],
-        )
-        messages.success(request, "Access to this case saved")
-        return redirect("cases:detail", case.pk)
-    return _form_page(request, case, form, title="Who may see this case", submit="Save")
+    return _submit(
+        request,
+        case,
+        form,
+        lambda data: services.case_set_restriction(actor=request.user, case=case, **data),
+        success="Access to this case saved",
+        title="Who may see this case",
+        submit="Save",
+    )
 
 
 # --- People and membership -----------------------------------------------------------
@@ -399,7 +412,7 @@ def person_add(request, pk):
                         actor=request.user, case=case, person=person, **membership.cleaned_data
                     )
             except ValidationError as exc:
-                forms.apply_service_errors([membership, person_form, choice], exc)
+                apply_service_errors([membership, person_form, choice], exc)
             else:
                 if person is not None:
                     messages.success(request, f"{person.display_name} added to the case")
@@ -600,7 +613,7 @@ def hazard_add(request, pk):
         try:
             services.hazard_add(actor=request.user, **target, **data)
         except ValidationError as exc:
-            forms.apply_service_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, "Hazard saved. It shows at the top of the case.")
             return redirect("cases:detail", case.pk)
@@ -700,7 +713,7 @@ def meeting_add(request, pk):
         try:
             meeting = services.meeting_record(actor=request.user, case=case, **form.cleaned_data)
         except ValidationError as exc:
-            forms.apply_service_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             met = meeting.escalations_met.all()
             note = (
@@ -734,7 +747,7 @@ def escalation_raise(request, pk):
                 **form.cleaned_data,
             )
         except ValidationError as exc:
-            forms.apply_service_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             if escalation is None:
                 form.add_error(None, "A non-compliance escalation is already open on this case")

@@ -2,9 +2,9 @@
 
 from django import forms
 
-from accounts.govuk_forms import GovukDateField
 from accounts.models import Agency
-from cases.forms import GovukForm, child_label
+from cases.forms import child_label
+from common.forms import GovukDateField, GovukForm
 
 from .models import Category, ChronologyExport, InformantType, Significance
 from .queries import Filters

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts import policy
+from accounts.models import User
 
 from .models import Category, ChronologyEntry, InformantType, Significance
 
@@ -57,14 +58,18 @@ class RecordedEntry:
         )
 
 
-def entry_record(*, actor=None, now=None, **fields) -> ChronologyEntry:
+def entry_record(
+    *, actor: User | None = None, now: datetime.datetime | None = None, **fields
+) -> ChronologyEntry:
     """Write or update the one entry for this source (`entries_record` for one); the
     fields are those of RecordedEntry."""
     return entries_record([RecordedEntry(**fields)], actor=actor, now=now)[0]
 
 
 @transaction.atomic
-def entries_record(items, *, actor=None, now=None) -> list[ChronologyEntry]:
+def entries_record(
+    items, *, actor: User | None = None, now: datetime.datetime | None = None
+) -> list[ChronologyEntry]:
     """Write or update the one entry for each source, in a few statements whatever
     their number. A significance a person chose is kept; the source's own significance
     applies otherwise. The history is what saving them one by one writes: a row per
@@ -230,7 +235,9 @@ def _entries_write(items, actor, now) -> dict:
 
 
 @transaction.atomic
-def entries_mark_source_in_error(sources: Q, *, actor=None, now=None) -> int:
+def entries_mark_source_in_error(
+    sources: Q, *, actor: User | None = None, now: datetime.datetime | None = None
+) -> int:
     """The source was recorded in error: its entries (`sources` picks them out) stay,
     struck through. One statement locks them and one strikes them, however many there
     are; their history rows are the ones saving each would write, by `actor`, with a copy
@@ -305,7 +312,9 @@ def _validate_manual(case, data: ManualEntryInput, now) -> None:
 
 
 @transaction.atomic
-def entry_add_manual(*, actor, case, data: ManualEntryInput, now=None) -> ChronologyEntry:
+def entry_add_manual(
+    *, actor: User, case, data: ManualEntryInput, now: datetime.datetime | None = None
+) -> ChronologyEntry:
     now = now or timezone.now()
     if not policy.can_edit_case(actor, case):
         raise PermissionDenied
@@ -341,7 +350,7 @@ def entry_add_manual(*, actor, case, data: ManualEntryInput, now=None) -> Chrono
 
 @transaction.atomic
 def entry_set_significance(
-    *, actor, entry: ChronologyEntry, significance: str, now=None
+    *, actor: User, entry: ChronologyEntry, significance: str, now: datetime.datetime | None = None
 ) -> ChronologyEntry:
     now = now or timezone.now()
     if not policy.can_edit_case(actor, entry.case):
@@ -358,7 +367,9 @@ def entry_set_significance(
 
 
 @transaction.atomic
-def entry_mark_in_error(*, actor, entry: ChronologyEntry, reason: str, now=None) -> ChronologyEntry:
+def entry_mark_in_error(
+    *, actor: User, entry: ChronologyEntry, reason: str, now: datetime.datetime | None = None
+) -> ChronologyEntry:
     now = now or timezone.now()
     if not policy.can_edit_case(actor, entry.case):
         raise PermissionDenied
@@ -386,14 +397,14 @@ def export_dir():
 
 def export_request(
     *,
-    actor,
+    actor: User,
     case,
     format: str,
     redacted: bool,
     in_error: str,
     filters: dict,
     request=None,
-    now=None,
+    now: datetime.datetime | None = None,
 ):
     """Record the request (in the access log too); the caller renders it now or queues it."""
     from accounts.services import access_log_record
@@ -434,7 +445,7 @@ def _set_progress(export_id, progress, **fields):
     ChronologyExport.objects.filter(pk=export_id).update(progress=progress, **fields)
 
 
-def export_render(export_id: int, *, now=None):
+def export_render(export_id: int, *, now: datetime.datetime | None = None):
     """Render one export to its file. Idempotent: a finished export is left alone; a
     second worker finds the row claimed. No row locks are held while rendering."""
     import datetime
@@ -502,7 +513,7 @@ def export_render(export_id: int, *, now=None):
     return export
 
 
-def exports_remove_expired(*, now=None) -> int:
+def exports_remove_expired(*, now: datetime.datetime | None = None) -> int:
     """Delete the files of exports past their time; the rows stay, marked removed."""
     from .models import ChronologyExport
 

@@ -14,8 +14,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from accounts.services import access_log_record
-from cases.forms import apply_service_errors
 from cases.views import case_context, case_for_page
+from common.errors import apply_service_errors
 
 from . import analysis, forms, presentation, queries, services, tasks
 from .models import ChronologyEntry

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django_filters",
     "simple_history",
     "csp",
+    "common",
     "accounts",
     "cases",
     "visits",

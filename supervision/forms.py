@@ -3,11 +3,10 @@
 from django import forms
 
 from accounts import roles
-from accounts.govuk_forms import GovukDateField
 from accounts.models import User
-from cases.forms import GovukForm
 from cases.models import Case
 from cases.queries import cases_for
+from common.forms import GovukDateField, GovukForm
 
 from .models import QUESTIONS, Action, SupervisionSession
 

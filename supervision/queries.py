@@ -25,21 +25,8 @@ from . import rules
 from .models import Action, CaseDiscussion, Decision, SupervisionSession
 
 
-def session_visibility_q(user, prefix: str = "") -> Q | None:
-    if user is None or not user.is_authenticated or not user.is_active:
-        return None
-    p = f"{prefix}__" if prefix else ""
-    if user.has_role(roles.SERVICE_MANAGER):
-        return Q()
-    q = Q(**{f"{p}supervisee": user}) | Q(**{f"{p}supervisor": user})
-    if user.has_role(roles.TEAM_MANAGER) and user.team_id is not None:
-        q |= Q(**{f"{p}supervisee__team_id": user.team_id})
-        q |= Q(**{f"{p}supervisor__team_id": user.team_id})
-    return q
-
-
 def sessions_for(user) -> QuerySet:
-    q = session_visibility_q(user)
+    q = policy.session_visibility_q(user)
     if q is None:
         return SupervisionSession.objects.none()
     return SupervisionSession.objects.filter(q)
@@ -64,17 +51,8 @@ def get_session(user, pk) -> SupervisionSession:
         raise Http404("No supervision found") from exc
 
 
-def can_view_session(user, session) -> bool:
-    return sessions_for(user).filter(pk=session.pk).exists()
-
-
-def can_record_session(user, session) -> bool:
-    """The supervisor writes the record (a manager may stand in)."""
-    return user.pk == session.supervisor_id or (user.is_manager and can_view_session(user, session))
-
-
 def discussions_for(user) -> QuerySet:
-    q = session_visibility_q(user, "session")
+    q = policy.session_visibility_q(user, "session")
     if q is None:
         return CaseDiscussion.objects.none()
     return policy.visible_related(user, CaseDiscussion.objects.filter(q))
@@ -91,7 +69,7 @@ def case_decisions(case: Case) -> QuerySet:
 
 
 def actions_for(user) -> QuerySet:
-    q = session_visibility_q(user, "discussion__session")
+    q = policy.session_visibility_q(user, "discussion__session")
     if q is None:
         return Action.objects.none()
     return policy.visible_related(user, Action.objects.filter(q | Q(owner=user)))
@@ -232,7 +210,3 @@ def cancellation_counts(user, *, since: datetime.date) -> list[dict]:
         )
         .order_by("-cancelled", "supervisor__last_name")
     )
-
-
-def watches_supervision(user) -> bool:
-    return user.has_role(roles.PRACTICE_SUPERVISOR, *roles.MANAGER_ROLES)

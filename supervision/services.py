@@ -14,9 +14,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import policy
+from accounts.models import User
 from cases.models import Case
 
-from . import queries, signals
+from . import signals
 from .models import (
     QUESTION_FIELDS,
     Action,
@@ -54,7 +55,7 @@ def _lock(session: SupervisionSession) -> SupervisionSession:
 
 
 def _require_recorder(actor, session):
-    if not queries.can_record_session(actor, session):
+    if not policy.can_record_session(actor, session):
         raise PermissionDenied("Only the supervisor or a manager can change this record")
 
 
@@ -77,16 +78,24 @@ def _amend(*, actor, session, what: str, reason: str, now) -> str:
 
 @transaction.atomic
 def session_create(
-    *, actor, supervisee, date: datetime.date, kind: str = "formal", supervisor=None, now=None
+    *,
+    actor: User,
+    supervisee: User | None,
+    date: datetime.date,
+    kind: str = "formal",
+    supervisor: User | None = None,
+    now: datetime.datetime | None = None,
 ) -> SupervisionSession:
     now = now or timezone.now()
     supervisor = supervisor or actor
-    if not (actor.pk == supervisor.pk or actor.is_manager):
-        raise PermissionDenied("You can only arrange supervision you give")
     if supervisee is None:
         raise ValidationError({"supervisee": "Select who is being supervised"})
     if supervisee.pk == supervisor.pk:
         raise ValidationError({"supervisee": "Someone cannot supervise themselves"})
+    if not policy.can_record_supervision_for(actor, supervisee, supervisor):
+        raise PermissionDenied(
+            "You can arrange supervision only for staff you or your team supervise"
+        )
     if kind not in SupervisionSession.Kind.values:
         raise ValidationError({"kind": "Select the kind of supervision"})
     session = SupervisionSession(
@@ -102,7 +111,11 @@ def session_create(
 
 @transaction.atomic
 def session_hold(
-    *, actor, session: SupervisionSession, date: datetime.date | None = None, now=None
+    *,
+    actor: User,
+    session: SupervisionSession,
+    date: datetime.date | None = None,
+    now: datetime.datetime | None = None,
 ) -> SupervisionSession:
     """Record that the session took place (on `date`, today or earlier)."""
     now = now or timezone.now()
@@ -123,7 +136,12 @@ def session_hold(
 
 @transaction.atomic
 def session_cancel(
-    *, actor, session: SupervisionSession, reason: str, new_date: datetime.date | None, now=None
+    *,
+    actor: User,
+    session: SupervisionSession,
+    reason: str,
+    new_date: datetime.date | None,
+    now: datetime.datetime | None = None,
 ) -> SupervisionSession:
     """Cancel a planned session: a reason and a new date are required, and the new
     session is booked. Cancellations are counted per supervisor."""
@@ -178,7 +196,12 @@ def _check_case_for_session(session, case, field_name):
 
 @transaction.atomic
 def session_update(
-    *, actor, session: SupervisionSession, reason: str = "", now=None, **fields
+    *,
+    actor: User,
+    session: SupervisionSession,
+    reason: str = "",
+    now: datetime.datetime | None = None,
+    **fields,
 ) -> SupervisionSession:
     """The worries (most and least, and why) and the worker's wellbeing and support."""
     now = now or timezone.now()
@@ -208,11 +231,13 @@ def session_update(
 
 
 @transaction.atomic
-def session_sign_off(*, actor, session: SupervisionSession, now=None) -> SupervisionSession:
+def session_sign_off(
+    *, actor: User, session: SupervisionSession, now: datetime.datetime | None = None
+) -> SupervisionSession:
     now = now or timezone.now()
-    session = _lock(session)
-    if actor.pk != session.supervisor_id:
+    if not policy.can_sign_off_session(actor, session):
         raise PermissionDenied("Only the supervisor signs the record off")
+    session = _lock(session)
     if session.status != SupervisionSession.Status.HELD:
         raise ValidationError("Record the supervision as held before signing it off")
     if session.is_signed_off:
@@ -261,7 +286,13 @@ def _apply_answers(discussion: CaseDiscussion, data: Answers):
 
 @transaction.atomic
 def discussion_create(
-    *, actor, session: SupervisionSession, case: Case, data: Answers, reason: str = "", now=None
+    *,
+    actor: User,
+    session: SupervisionSession,
+    case: Case,
+    data: Answers,
+    reason: str = "",
+    now: datetime.datetime | None = None,
 ) -> CaseDiscussion:
     now = now or timezone.now()
     _require_recorder(actor, session)
@@ -298,7 +329,12 @@ def discussion_create(
 
 @transaction.atomic
 def discussion_update(
-    *, actor, discussion: CaseDiscussion, data: Answers, reason: str = "", now=None
+    *,
+    actor: User,
+    discussion: CaseDiscussion,
+    data: Answers,
+    reason: str = "",
+    now: datetime.datetime | None = None,
 ) -> CaseDiscussion:
     now = now or timezone.now()
     _require_recorder(actor, discussion.session)
@@ -324,7 +360,13 @@ def discussion_update(
 
 @transaction.atomic
 def decision_record(
-    *, actor, discussion: CaseDiscussion, decision: str, reasons: str, reason: str = "", now=None
+    *,
+    actor: User,
+    discussion: CaseDiscussion,
+    decision: str,
+    reasons: str,
+    reason: str = "",
+    now: datetime.datetime | None = None,
 ) -> Decision:
     now = now or timezone.now()
     _require_recorder(actor, discussion.session)
@@ -360,13 +402,13 @@ def decision_record(
 @transaction.atomic
 def action_create(
     *,
-    actor,
+    actor: User,
     discussion: CaseDiscussion,
     description: str,
-    owner,
+    owner: User | None,
     due_date: datetime.date,
     reason: str = "",
-    now=None,
+    now: datetime.datetime | None = None,
 ) -> Action:
     now = now or timezone.now()
     _require_recorder(actor, discussion.session)
@@ -403,20 +445,16 @@ def action_create(
     return action
 
 
-def _may_progress(actor, action) -> bool:
-    return actor.pk == action.owner_id or queries.can_record_session(
-        actor, action.discussion.session
-    )
-
-
 @transaction.atomic
-def action_set_status(*, actor, action: Action, status: str, now=None) -> Action:
+def action_set_status(
+    *, actor: User, action: Action, status: str, now: datetime.datetime | None = None
+) -> Action:
     """Move an action on; completing it records who and when, reopening clears that."""
     now = now or timezone.now()
     action = (
         Action.objects.select_for_update().select_related("discussion__session").get(pk=action.pk)
     )
-    if not _may_progress(actor, action):
+    if not policy.can_progress_action(actor, action):
         raise PermissionDenied("Only the action's owner or the supervisor can change it")
     if status not in Action.Status.values:
         raise ValidationError({"status": "Select the action's status"})
@@ -434,5 +472,5 @@ def action_set_status(*, actor, action: Action, status: str, now=None) -> Action
     return action
 
 
-def action_complete(*, actor, action: Action, now=None) -> Action:
+def action_complete(*, actor: User, action: Action, now: datetime.datetime | None = None) -> Action:
     return action_set_status(actor=actor, action=action, status=Action.Status.COMPLETED, now=now)

@@ -17,10 +17,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts import policy
 from accounts.services import access_log_record
-from cases.forms import apply_service_errors
 from cases.queries import cases_for
 from cases.views import case_context, case_for_page
+from common.errors import apply_service_errors
+from common.pages import form_page, render_form_page
 
 from . import forms, queries, services
 from .models import Action
@@ -28,48 +30,46 @@ from .models import Action
 
 def _session(request, session_pk, *, write=False):
     session = queries.get_session(request.user, session_pk)
-    if write and not queries.can_record_session(request.user, session):
+    if write and not policy.can_record_session(request.user, session):
         raise PermissionDenied("Only the supervisor or a manager can change this record")
     return session
 
 
+def _page_context(session, *, title, submit, intro="", cancel_url=None) -> dict:
+    if cancel_url is None:
+        cancel_url = (
+            reverse("supervision:detail", args=[session.pk])
+            if session
+            else reverse("supervision:home")
+        )
+    return {
+        "session": session,
+        "title": title,
+        "submit": submit,
+        "intro": intro,
+        "cancel_url": cancel_url,
+    }
+
+
 def _form_page(request, session, form, *, title, submit, intro="", cancel_url=None):
-    return render(
-        request,
-        "supervision/form_page.html",
-        {
-            "session": session,
-            "form": form,
-            "title": title,
-            "submit": submit,
-            "intro": intro,
-            "cancel_url": cancel_url
-            or (
-                reverse("supervision:detail", args=[session.pk])
-                if session
-                else reverse("supervision:home")
-            ),
-        },
-        status=400 if form.errors else 200,
-    )
+    context = _page_context(session, title=title, submit=submit, intro=intro, cancel_url=cancel_url)
+    return render_form_page(request, "supervision/form_page.html", {**context, "form": form}, form)
 
 
 def _submit(request, session, form, save, *, success, title, submit, intro="", goes_to=None):
-    """The shape of every supervision form: on a valid post call the service with the
-    cleaned data; show its ValidationError beside the fields and keep what was typed; on
-    success say so and go to the session. `success` is a message or a function of what
-    the service returned; `goes_to` picks the session to show from it (default: this one).
-    """
-    if request.method == "POST" and form.is_valid():
-        try:
-            result = save(form.cleaned_data)
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, success(result) if callable(success) else success)
-            target = goes_to(result) if goes_to else session
-            return redirect("supervision:detail", target.pk)
-    return _form_page(request, session, form, title=title, submit=submit, intro=intro)
+    """Every supervision form (`common.pages.form_page`): on success go to the session,
+    or to the one `goes_to` picks from what the service returned."""
+    return form_page(
+        request,
+        form,
+        save,
+        success=success,
+        next_url=lambda result: reverse(
+            "supervision:detail", args=[(goes_to(result) if goes_to else session).pk]
+        ),
+        template="supervision/form_page.html",
+        context=_page_context(session, title=title, submit=submit, intro=intro),
+    )
 
 
 @login_required
@@ -80,7 +80,7 @@ def home(request):
         "today": today,
         "upcoming": sessions.filter(status="planned").order_by("date")[:20],
         "recent": sessions.exclude(status="planned").order_by("-date", "-id")[:20],
-        "watcher": queries.watches_supervision(user),
+        "watcher": policy.watches_supervision(user),
         "action_count": queries.my_actions(user).count(),
     }
     if context["watcher"]:
@@ -116,7 +116,7 @@ def my_actions(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def session_create(request):
-    if not queries.watches_supervision(request.user):
+    if not policy.watches_supervision(request.user):
         raise PermissionDenied("Only supervisors and managers arrange supervision")
     form = forms.SessionCreateForm(
         request.POST or None, user=request.user, initial={"kind": "formal"}
@@ -166,7 +166,8 @@ def session_detail(request, session_pk):
             "discussions": discussions,
             "today": timezone.localdate(),
             "visible_case_ids": visible_case_ids,
-            "can_record": queries.can_record_session(request.user, session),
+            "can_record": policy.can_record_session(request.user, session),
+            "can_sign_off": policy.can_sign_off_session(request.user, session),
             "amendments": session.amendments.select_related("by"),
         },
     )
@@ -421,7 +422,7 @@ def action_status(request, action_pk):
     nxt = request.POST.get("next", "")
     if nxt not in ("actions", "session"):
         nxt = "actions"
-    if nxt == "session" and queries.can_view_session(request.user, action.discussion.session):
+    if nxt == "session" and policy.can_view_session(request.user, action.discussion.session):
         return redirect("supervision:detail", action.discussion.session_id)
     return redirect("supervision:my_actions")
 

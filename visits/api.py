@@ -27,9 +27,9 @@ from cases.api import (
     CaseRecordViewSet,
     ReasonSerializer,
     VisibleCaseField,
-    drf_validation_error,
 )
 from cases.models import Person
+from common.errors import drf_validation_error
 
 from . import services
 from .models import ChildSeen, Observation, Visit

@@ -6,9 +6,9 @@ import re
 from django import forms
 from django.utils import timezone
 
-from accounts.govuk_forms import GovukDateField, GovukFormMixin
 from accounts.models import Agency, User
 from cases.models import Person
+from common.forms import GovukDateField, GovukForm
 
 from .models import Visit
 
@@ -45,10 +45,6 @@ class TimeField(forms.Field):
         if hour > 23 or minute > 59:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         return datetime.time(hour, minute)
-
-
-class GovukForm(GovukFormMixin, forms.Form):
-    pass
 
 
 class VisitDetailsForm(GovukForm):

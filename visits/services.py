@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import policy
+from accounts.models import User
 from cases import services as case_services
 from cases.models import Case, Escalation, Membership, Person
 
@@ -70,7 +71,7 @@ def children_in_household(case: Case, day: datetime.date) -> list[Person]:
 @transaction.atomic
 def visit_plan(
     *,
-    actor,
+    actor: User,
     case: Case,
     planned_for: datetime.datetime,
     kind: str = Visit.Kind.HOME,
@@ -79,7 +80,7 @@ def visit_plan(
     joint_worker=None,
     joint_agency=None,
     purpose: str = "",
-    now=None,
+    now: datetime.datetime | None = None,
 ) -> Visit:
     now = now or timezone.now()
     if not policy.can_edit_case(actor, case):
@@ -170,7 +171,9 @@ def _validate_outcome(visit: Visit, data: Outcome, now) -> None:
 
 @transaction.atomic
 @last_seen.deferred()
-def visit_record(*, actor, visit: Visit, data: Outcome, now=None) -> Visit:
+def visit_record(
+    *, actor: User, visit: Visit, data: Outcome, now: datetime.datetime | None = None
+) -> Visit:
     """Record what happened, also after the fact with the real time. Saves it all or
     nothing; then the defaulted-visits rule is evaluated once the transaction commits."""
     now = now or timezone.now()
@@ -233,7 +236,7 @@ def visit_record(*, actor, visit: Visit, data: Outcome, now=None) -> Visit:
 
 def visit_log(
     *,
-    actor,
+    actor: User,
     case: Case,
     data: Outcome,
     kind: str = Visit.Kind.HOME,
@@ -241,7 +244,7 @@ def visit_log(
     joint_worker=None,
     joint_agency=None,
     purpose: str = "",
-    now=None,
+    now: datetime.datetime | None = None,
 ) -> Visit:
     """Plan and record in one step: the visit a worker logs from the doorstep."""
     with transaction.atomic():
@@ -265,7 +268,9 @@ def _enqueue_evaluation(case_id: int) -> None:
     visits_evaluate_case.delay(case_id)
 
 
-def visits_evaluate_case(case_id: int, *, now=None) -> Escalation | None:
+def visits_evaluate_case(
+    case_id: int, *, now: datetime.datetime | None = None
+) -> Escalation | None:
     """R1: fire a defaulted-visits escalation if this case has reached the threshold.
     Safe to run any number of times and concurrently: at most one fires."""
     now = now or timezone.now()
@@ -290,9 +295,11 @@ def visits_evaluate_case(case_id: int, *, now=None) -> Escalation | None:
 
 
 @transaction.atomic
-def visit_mark_in_error(*, actor, visit: Visit, reason: str, now=None) -> Visit:
+def visit_mark_in_error(
+    *, actor: User, visit: Visit, reason: str, now: datetime.datetime | None = None
+) -> Visit:
     now = now or timezone.now()
-    if not policy.can_edit_case(actor, visit.case):
+    if not policy.can_mark_in_error(actor, visit):
         raise PermissionDenied
     if not reason.strip():
         raise ValidationError({"reason": "Enter why this visit was recorded in error"})

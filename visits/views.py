@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from cases.forms import apply_service_errors
 from cases.views import case_context, case_for_page
+from common.errors import apply_service_errors
 
 from . import forms, queries, services
 from .models import Visit

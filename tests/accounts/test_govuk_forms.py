@@ -7,7 +7,7 @@ import pytest
 from django import forms
 from django.template import Context, Template
 
-from accounts.govuk_forms import GovukDateField, GovukFormMixin
+from common.forms import GovukDateField, GovukFormMixin
 
 
 class PersonForm(forms.Form):

@@ -155,7 +155,7 @@ def test_it_refreshes_a_batch_to_the_same_result_as_one_at_a_time(mixed):
 
 
 def test_it_sweeps_in_batches_once_and_then_changes_nothing(mixed, monkeypatch):
-    monkeypatch.setattr(services, "SWEEP_BATCH", 2)
+    monkeypatch.setattr(services.escalations, "SWEEP_BATCH", 2)
     now = at(D(2027, 1, 7))
     with time_machine.travel(now, tick=False):
         first = services.escalations_sweep(now=now)

@@ -507,7 +507,9 @@ def test_it_retries_an_email_that_failed_on_the_next_sweep(people, case, escalat
 def test_it_fires_again_if_it_could_not_notify_anyone_when_it_fired(people, case, child):
     # Writing the notifications fails: the escalation must not be left behind without
     # them, or nobody would ever hear of it.
-    with mock.patch("cases.services.notify", side_effect=RuntimeError("database hiccup")):
+    with mock.patch(
+        "cases.services.escalations.notify", side_effect=RuntimeError("database hiccup")
+    ):
         with pytest.raises(RuntimeError):
             fire(case, FOUR_BY_23_DEC, now=at(D(2026, 12, 23), 11))
     assert not Escalation.objects.filter(case=case).exists()

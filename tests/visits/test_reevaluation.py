@@ -86,5 +86,5 @@ def test_it_tells_the_named_people_about_a_restricted_case_when_no_manager_is_na
     UserFactory(team=team, role=roles.SERVICE_MANAGER)
     case = CaseFactory(team=team, restricted=True, opened_on=D(2026, 1, 5))
     case.restricted_to.add(worker)
-    recipients = case_services._escalation_recipients(case, overdue=True)
+    recipients = case_services.escalations._escalation_recipients(case, overdue=True)
     assert recipients == [worker]

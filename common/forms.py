@@ -1,6 +1,6 @@
 """GOV.UK Design System form pieces: a date field and a mixin for plain widgets.
 
-Render fields with the template tags in accounts/templatetags/govuk.py
+Render fields with the template tags in common/templatetags/govuk.py
 (`{% govuk_field form.date_of_birth %}`); this module holds what must exist
 before rendering: the date field that parses three boxes into a `datetime.date`
 with GOV.UK error messages, and a form mixin for forms that are also rendered
@@ -317,3 +317,19 @@ class GovukFormMixin:
             if error_class:
                 widget.attrs["class"] = merge_classes(widget.attrs.get("class", ""), error_class)
             self._describe(name, with_error=True)
+
+
+class GovukForm(GovukFormMixin, forms.Form):
+    """A form whose messages and widgets follow the GOV.UK Design System."""
+
+
+class VersionField(forms.CharField):
+    """The version of the stored record an edit form was filled from (hidden): the
+    service refuses to save over a record changed since (`common.concurrency`)."""
+
+    widget = forms.HiddenInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 64)
+        super().__init__(**kwargs)

@@ -21,7 +21,7 @@ from django.forms.boundfield import BoundField
 from django.template.loader import render_to_string
 from django.utils.html import format_html
 
-from accounts.govuk_forms import (
+from common.forms import (
     DATE_PARTS,
     GovukDateWidget,
     field_ids,

@@ -1,0 +1,76 @@
+"""Hazards a visitor must know before they knock (R10)."""
+
+import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import policy
+from accounts.models import User
+
+from .. import signals
+from ..models import Case, Hazard, Person
+from .base import _require_not_in_error, _require_open, _save, _today
+
+# --- Hazards --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def hazard_add(
+    *,
+    actor: User,
+    kind: str,
+    details: str,
+    start_date: datetime.date,
+    case: Case | None = None,
+    person: Person | None = None,
+    end_date: datetime.date | None = None,
+    now: datetime.datetime | None = None,
+) -> Hazard:
+    now = now or timezone.now()
+    if (case is None) == (person is None):
+        raise ValidationError("A hazard is about a case or about one person")
+    if not policy.can_add_hazard(actor, case=case, person=person):
+        raise PermissionDenied
+    if case is not None:
+        _require_open(case, "adding a hazard")
+    if end_date is not None and end_date < start_date:
+        raise ValidationError({"end_date": "The end date must be on or after the start date"})
+    hazard = Hazard(
+        case=case,
+        person=person,
+        kind=kind,
+        details=details.strip(),
+        start_date=start_date,
+        end_date=end_date,
+        created_at=now,
+        created_by=actor,
+    )
+    _save(hazard, actor)
+    signals.hazard_added.send(sender=Hazard, hazard=hazard, actor=actor, now=now)
+    return hazard
+
+
+@transaction.atomic
+def hazard_end(
+    *, actor: User, hazard: Hazard, end_date: datetime.date, now: datetime.datetime | None = None
+) -> Hazard:
+    now = now or timezone.now()
+    if not policy.can_edit_hazard(actor, hazard):
+        raise PermissionDenied
+    hazard = Hazard.objects.select_for_update().get(pk=hazard.pk)
+    _require_not_in_error(hazard)
+    if hazard.end_date is not None and hazard.end_date <= _today(now):
+        raise ValidationError("This hazard has already ended")
+    if end_date < hazard.start_date:
+        raise ValidationError(
+            {
+                "end_date": "The end date must be on or after the start date "
+                f"({hazard.start_date:%d/%m/%Y})"
+            }
+        )
+    hazard.end_date = end_date
+    _save(hazard, actor)
+    signals.hazard_ended.send(sender=Hazard, hazard=hazard, actor=actor, now=now)
+    return hazard

@@ -1,0 +1,213 @@
+"""People, and their membership of a case over time (R8)."""
+
+import datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import policy
+from accounts.models import User
+from common.concurrency import check_version, version_of
+
+from .. import signals
+from ..models import Case, Membership, Person
+from ..validators import normalise_nhs_number, normalise_upn
+from .base import _assign, _not_future, _require_not_in_error, _require_open, _save
+
+# --- Person ---------------------------------------------------------------------------
+
+PERSON_FIELDS = (
+    "first_name",
+    "middle_names",
+    "last_name",
+    "aliases",
+    "date_of_birth",
+    "expected_date_of_birth",
+    "sex",
+    "gender",
+    "ethnicity",
+    "first_language",
+    "interpreter_needed",
+    "disability",
+    "nhs_number",
+    "upn",
+    "la_child_id",
+)
+
+
+def _clean_person(person: Person, now):
+    person.nhs_number = normalise_nhs_number(person.nhs_number)
+    person.upn = normalise_upn(person.upn)
+    if person.date_of_birth and person.expected_date_of_birth:
+        raise ValidationError(
+            {
+                "expected_date_of_birth": "Give a date of birth or an expected date of birth, "
+                "not both"
+            }
+        )
+    if person.date_of_birth:
+        _not_future(person.date_of_birth, now, "date_of_birth", "Date of birth")
+    errors = {}
+    if (
+        person.nhs_number
+        and Person.objects.filter(nhs_number=person.nhs_number).exclude(pk=person.pk).exists()
+    ):
+        errors["nhs_number"] = "Another person already has this NHS number: search for them"
+    if person.upn and Person.objects.filter(upn=person.upn).exclude(pk=person.pk).exists():
+        errors["upn"] = "Another person already has this UPN: search for them"
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def person_create(*, actor: User, now: datetime.datetime | None = None, **fields: Any) -> Person:
+    now = now or timezone.now()
+    if not policy.can_create_person(actor):
+        raise PermissionDenied
+    unknown = set(fields) - set(PERSON_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown person fields: {sorted(unknown)}")
+    person = Person(created_at=now, created_by=actor, **fields)
+    _clean_person(person, now)
+    return _save(person, actor)
+
+
+def person_version(person: Person) -> str:
+    """The version of a person's details that their edit form starts from."""
+    return version_of(person)
+
+
+@transaction.atomic
+def person_update(
+    *,
+    actor: User,
+    person: Person,
+    version: str | None = None,
+    now: datetime.datetime | None = None,
+    **fields: Any,
+) -> Person:
+    """Change a person's details; what is not given is kept. Nothing changed, nothing
+    saved."""
+    now = now or timezone.now()
+    if not policy.can_edit_person(actor, person):
+        raise PermissionDenied
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    check_version(version, [person], what=f"the details of {person.display_name}")
+    unknown = set(fields) - set(PERSON_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown person fields: {sorted(unknown)}")
+    values = {
+        name: value.strip() if isinstance(value, str) else value for name, value in fields.items()
+    }
+    for name in ("nhs_number", "upn"):
+        if name in values:
+            values[name] = (normalise_nhs_number if name == "nhs_number" else normalise_upn)(
+                values[name]
+            )
+    if not _assign(person, **values):
+        return person
+    _clean_person(person, now)
+    return _save(person, actor)
+
+
+# --- Membership -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def membership_add(
+    *,
+    actor: User,
+    case: Case,
+    person: Person,
+    relationship: str,
+    start_date: datetime.date,
+    lives_in_household: bool = True,
+    now: datetime.datetime | None = None,
+) -> Membership:
+    now = now or timezone.now()
+    if not policy.can_edit_case(actor, case):
+        raise PermissionDenied
+    if not policy.can_link_person(actor, person):
+        raise ValidationError({"person": "Select a person you may add to this case"})
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    _require_open(case, "adding people")
+    _not_future(start_date, now, "start_date", "The date they joined")
+    if Membership.objects.filter(
+        case=case, person=person, end_date__isnull=True, in_error=False
+    ).exists():
+        raise ValidationError({"person": f"{person.full_name} is already on this case"})
+    previous = Membership.objects.filter(
+        case=case, person=person, in_error=False, end_date__gte=start_date
+    )
+    if previous.exists():
+        raise ValidationError(
+            {
+                "start_date": "They were on this case until "
+                f"{previous.latest('end_date').end_date:%d/%m/%Y}: "
+                "the new date must be after that"
+            }
+        )
+    membership = Membership(
+        case=case,
+        person=person,
+        relationship=relationship,
+        lives_in_household=lives_in_household,
+        start_date=start_date,
+    )
+    _save(membership, actor)
+    signals.member_joined.send(sender=Membership, membership=membership, actor=actor, now=now)
+    return membership
+
+
+@transaction.atomic
+def membership_end(
+    *,
+    actor: User,
+    membership: Membership,
+    end_date: datetime.date,
+    reason: str = "",
+    now: datetime.datetime | None = None,
+) -> Membership:
+    now = now or timezone.now()
+    if not policy.can_edit_case(actor, membership.case):
+        raise PermissionDenied
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    _require_not_in_error(membership)
+    if membership.end_date is not None:
+        raise ValidationError("This person has already left")
+    _not_future(end_date, now, "end_date", "The date they left")
+    if end_date < membership.start_date:
+        raise ValidationError(
+            {
+                "end_date": "The date they left must be on or after the date they joined "
+                f"({membership.start_date:%d/%m/%Y})"
+            }
+        )
+    membership.end_date = end_date
+    membership.end_reason = reason.strip()
+    _save(membership, actor)
+    signals.member_left.send(sender=Membership, membership=membership, actor=actor, now=now)
+    return membership
+
+
+@transaction.atomic
+def membership_set_household(
+    *,
+    actor: User,
+    membership: Membership,
+    lives_in_household: bool,
+    now: datetime.datetime | None = None,
+) -> Membership:
+    now = now or timezone.now()
+    if not policy.can_edit_case(actor, membership.case):
+        raise PermissionDenied
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    _require_not_in_error(membership)
+    if membership.lives_in_household == lives_in_household:
+        return membership
+    membership.lives_in_household = lives_in_household
+    _save(membership, actor)
+    signals.member_changed.send(sender=Membership, membership=membership, actor=actor, now=now)
+    return membership

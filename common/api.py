@@ -1,0 +1,96 @@
+"""What every API viewset shares (DESIGN.md section 3).
+
+Thin on purpose: an input serializer checks the shape of what was sent, a service
+decides what is allowed and writes it; its ValidationError is a 400 with the field
+names it gave, its PermissionDenied a 403. No put or delete: records are ended or
+marked recorded in error through actions. JSON only. Querysets are narrowed for the
+requesting user by `scoped_queryset`; every read and write goes through `log`, which
+an app overrides to write its access log.
+"""
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Model, QuerySet
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import exceptions, serializers, status, viewsets
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from .errors import drf_validation_error
+
+HTTP_METHODS = ["get", "post", "patch", "head", "options"]  # never put or delete
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This conflicts with the current state of the record"
+    default_code = "conflict"
+
+
+class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
+    """A related id looked up in a queryset built for the requesting user."""
+
+    def __init__(self, *, scope, model: type[Model], **kwargs):
+        self.scope = scope
+        # The model's queryset is for the schema only; lookups use get_queryset().
+        super().__init__(queryset=model._default_manager.none(), **kwargs)
+
+    def get_queryset(self):
+        return self.scope(self.context["request"].user)
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(filters.NumberFilter):
+    """An id in the query string (never a name or a date of birth)."""
+
+    field_class = forms.IntegerField
+
+
+class RecordViewSet(viewsets.GenericViewSet):
+    http_method_names = HTTP_METHODS
+    renderer_classes = [JSONRenderer]
+    label = "record"  # what the log says was read
+
+    def handle_exception(self, exc):
+        if isinstance(exc, DjangoValidationError):
+            exc = drf_validation_error(exc)
+        return super().handle_exception(exc)
+
+    def scoped_queryset(self) -> QuerySet:
+        raise NotImplementedError
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # building the schema
+            return self.serializer_class.Meta.model.objects.none()
+        return self.scoped_queryset()
+
+    def log(self, objects, what: str) -> None:
+        """Write what was read or changed to the app's access log (nothing by default)."""
+
+    def respond(self, obj, what: str, status_code=status.HTTP_200_OK) -> Response:
+        self.log([obj], what)
+        return Response(self.get_serializer(obj).data, status=status_code)
+
+    def input(self, serializer_class, *, partial: bool = False, **context) -> dict[str, Any]:
+        serializer = serializer_class(
+            data=self.request.data,
+            partial=partial,
+            context={**self.get_serializer_context(), **context},
+        )
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        objects = list(page if page is not None else queryset)
+        self.log(objects, f"API list {self.label}")
+        data = self.get_serializer(objects, many=True).data
+        return self.get_paginated_response(data) if page is not None else Response(data)
+
+    def retrieve(self, request, *args, **kwargs):
+        return self.respond(self.get_object(), f"API read {self.label}")
