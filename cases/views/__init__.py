@@ -1,0 +1,54 @@
+"""Pages of the case record. Views collect input, ask the policy what to show, and call
+services and queries; one module per resource."""
+
+from .base import case_context, case_for_page
+from .case import (
+    case_allocate,
+    case_close,
+    case_detail,
+    case_edit,
+    case_history,
+    case_reopen,
+    case_restrict,
+)
+from .lists import case_create, case_list, escalation_list
+from .meetings import escalation_cancel, escalation_raise, meeting_add
+from .people import membership_change, membership_end, person_add, person_edit
+from .records import (
+    address_add,
+    address_end,
+    hazard_add,
+    hazard_end,
+    mark_in_error,
+    plan_end,
+    plan_start,
+)
+
+__all__ = [
+    "address_add",
+    "address_end",
+    "case_allocate",
+    "case_close",
+    "case_context",
+    "case_create",
+    "case_detail",
+    "case_edit",
+    "case_for_page",
+    "case_history",
+    "case_list",
+    "case_reopen",
+    "case_restrict",
+    "escalation_cancel",
+    "escalation_list",
+    "escalation_raise",
+    "hazard_add",
+    "hazard_end",
+    "mark_in_error",
+    "meeting_add",
+    "membership_change",
+    "membership_end",
+    "person_add",
+    "person_edit",
+    "plan_end",
+    "plan_start",
+]

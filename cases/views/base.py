@@ -1,0 +1,89 @@
+"""What every case page shares: the case under the one policy with the view logged,
+the top of the page (identity, plan status, hazards, escalations) and the form page."""
+
+from django.core.exceptions import PermissionDenied
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.services import access_log_record
+from common.pages import form_page, render_form_page
+
+from .. import queries
+from ..models import Case
+
+
+def _case(request, pk, what: str) -> Case:
+    """The case if this user may see it (else 404), with the view written to the log."""
+    case = queries.get_case(request.user, pk)
+    access_log_record(user=request.user, case=case, what=what, request=request)
+    return case
+
+
+def _case_context(case: Case, today) -> dict:
+    """What every case page shows at the top: identity, plan status, active hazards."""
+    return _top_of_page(
+        case,
+        today,
+        children=queries.children_plan_status(case, today=today),
+        hazards=queries.active_hazards(case, today=today),
+        escalations=queries.active_escalations(case),
+    )
+
+
+def _top_of_page(case: Case, today, *, children, hazards, escalations) -> dict:
+    return {
+        "case": case,
+        "children_status": children,
+        "any_child_on_plan": any(plan for _, plan in children),
+        "active_hazards": hazards,
+        "active_escalations": escalations,
+        "today": today,
+    }
+
+
+def case_for_page(request, pk, what: str) -> Case:
+    """For case pages in other apps: the case under the one policy, with the view logged."""
+    return _case(request, pk, what)
+
+
+def case_context(request, case: Case) -> dict:
+    """The top-of-page context for a case page in any app (identity bar, hazards,
+    escalations)."""
+    return _case_context(case, timezone.localdate())
+
+
+def _page_context(case, *, title, submit, intro="", cancel_url=None, **extra) -> dict:
+    context = _case_context(case, timezone.localdate())
+    context.update(
+        title=title,
+        submit=submit,
+        intro=intro,
+        cancel_url=cancel_url or reverse("cases:detail", args=[case.pk]),
+        **extra,
+    )
+    return context
+
+
+def _form_page(request, case, form, *, title, submit, intro="", cancel_url=None, **extra):
+    context = _page_context(
+        case, title=title, submit=submit, intro=intro, cancel_url=cancel_url, **extra
+    )
+    return render_form_page(request, "cases/form_page.html", {**context, "form": form}, form)
+
+
+def _submit(request, case, form, save, *, success, title, submit, intro=""):
+    """Every small case form (`common.pages.form_page`), back to the case on success."""
+    return form_page(
+        request,
+        form,
+        save,
+        success=success,
+        next_url=reverse("cases:detail", args=[case.pk]),
+        template="cases/form_page.html",
+        context=_page_context(case, title=title, submit=submit, intro=intro),
+    )
+
+
+def _require_open(case):
+    if not case.is_open:
+        raise PermissionDenied("This case is closed")

@@ -1,0 +1,191 @@
+"""Addresses, child protection plans, hazards, and records marked recorded in error."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from common.errors import apply_service_errors
+
+from .. import forms, services
+from ..models import Address, ChildProtectionPlan, Hazard, Meeting, Membership, Person
+from .base import _case, _form_page, _require_open, _submit
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def address_add(request, pk):
+    case = _case(request, pk, "opened add address")
+    form = forms.AddressForm(request.POST or None)
+    return _submit(
+        request,
+        case,
+        form,
+        lambda data: services.address_add(actor=request.user, case=case, **data),
+        success="New address saved; the previous one has been ended",
+        title="The family has moved",
+        submit="Save address",
+        intro="The current address ends the day before the move.",
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def address_end(request, pk, address_pk):
+    case = _case(request, pk, "opened end address")
+    address = get_object_or_404(Address, pk=address_pk, case=case, in_error=False)
+    form = forms.AddressEndForm(request.POST or None)
+    return _submit(
+        request,
+        case,
+        form,
+        lambda data: services.address_end(actor=request.user, address=address, **data),
+        success="Address ended. Where the family lives now is not known.",
+        title=f"The family left {address}",
+        submit="Record that they left",
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def plan_start(request, pk):
+    case = _case(request, pk, "opened start plan")
+    _require_open(case)
+    today = timezone.localdate()
+    children = Person.objects.filter(
+        Membership.active_on_q(today, prefix="memberships"),
+        memberships__case=case,
+        memberships__relationship=Membership.Relationship.CHILD,
+    ).distinct()
+    form = forms.PlanStartForm(
+        request.POST or None, children=children, initial={"start_date": today}
+    )
+    return _submit(
+        request,
+        case,
+        form,
+        lambda data: services.plan_start(actor=request.user, case=case, **data),
+        success="Child protection plan started",
+        title="Start a child protection plan",
+        submit="Start plan",
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def plan_end(request, pk, plan_pk):
+    case = _case(request, pk, "opened end plan")
+    plan = get_object_or_404(ChildProtectionPlan, pk=plan_pk, case=case, in_error=False)
+    form = forms.PlanEndForm(request.POST or None)
+    return _submit(
+        request,
+        case,
+        form,
+        lambda data: services.plan_end(actor=request.user, plan=plan, **data),
+        success="Child protection plan ended",
+        submit="End plan",
+        title=f"End the plan for {plan.child.full_name or 'the unborn baby'}",
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def hazard_add(request, pk):
+    case = _case(request, pk, "opened add hazard")
+    today = timezone.localdate()
+    members = case.memberships.filter(Membership.active_on_q(today)).select_related("person")
+    form = forms.HazardForm(
+        request.POST or None, members=members, initial={"start_date": today, "about": "case"}
+    )
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        about = data.pop("about")
+        target = (
+            {"case": case}
+            if about == "case"
+            else {"person": get_object_or_404(Person, pk=about, memberships__case=case)}
+        )
+        try:
+            services.hazard_add(actor=request.user, **target, **data)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, "Hazard saved. It shows at the top of the case.")
+            return redirect("cases:detail", case.pk)
+    return _form_page(request, case, form, title="Add a hazard for visitors", submit="Save hazard")
+
+
+def _case_hazard(case, hazard_pk) -> Hazard:
+    """A hazard on this case or on someone who is on it."""
+    hazards = Hazard.objects.filter(pk=hazard_pk, in_error=False).filter(
+        Q(case=case) | Q(person__memberships__case=case)
+    )
+    return get_object_or_404(hazards.distinct())
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def hazard_end(request, pk, hazard_pk):
+    case = _case(request, pk, "opened end hazard")
+    hazard = _case_hazard(case, hazard_pk)
+    form = forms.AddressEndForm(request.POST or None, initial={"end_date": timezone.localdate()})
+    form.fields["end_date"].label = "Date the hazard ended"
+    form.fields["end_date"].help_text = ""
+    return _submit(
+        request,
+        case,
+        form,
+        lambda data: services.hazard_end(actor=request.user, hazard=hazard, **data),
+        success="Hazard ended",
+        title=f"End hazard: {hazard.get_kind_display()}",
+        submit="End hazard",
+    )
+
+
+IN_ERROR_KINDS = {
+    "membership": Membership,
+    "address": Address,
+    "plan": ChildProtectionPlan,
+    "hazard": Hazard,
+    "meeting": Meeting,
+}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def mark_in_error(request, pk, kind, record_pk):
+    case = _case(request, pk, f"opened mark {kind} in error")
+    if kind not in IN_ERROR_KINDS:
+        raise Http404
+    model = IN_ERROR_KINDS[kind]
+    if model is Hazard:
+        record = _case_hazard(case, record_pk)
+    else:
+        record = get_object_or_404(model, pk=record_pk, case=case, in_error=False)
+    intro = ""
+    if model is Meeting and record.escalations_met.exists():
+        intro = (
+            "This meeting met an escalation. Marked as recorded in error, it meets "
+            "nothing: the escalation is met by another meeting of its kind if one was "
+            "held, and is open or overdue again otherwise."
+        )
+    form = forms.ReasonForm(request.POST or None)
+    form.fields["reason"].label = "Why was this recorded in error?"
+    form.fields["reason"].error_messages["required"] = "Enter why this was recorded in error"
+    form.fields["reason"].help_text = "The record is kept, struck through, with this reason"
+    return _submit(
+        request,
+        case,
+        form,
+        lambda data: services.record_mark_in_error(
+            actor=request.user, record=record, reason=data["reason"]
+        ),
+        success="Marked as recorded in error",
+        title=f"Recorded in error: {record}",
+        submit="Mark as recorded in error",
+        intro=intro,
+    )
