@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts import policy
 
+from . import rules
 from .models import (
     Address,
     Case,
@@ -30,26 +31,54 @@ def get_case(user, pk) -> Case:
     return policy.get_case_for(user, Case.objects.select_related("team"), pk)
 
 
+# --- A child on a plan, a hazard now: each defined once in SQL ----------------------------
+# Their Python twins, for rows already read, are in cases/rules.py; a test holds the two
+# in agreement. `case` is a case id, a Case, an OuterRef to one, or None for any case.
+
+
 def plans_active_on(day: datetime.date) -> QuerySet:
     return ChildProtectionPlan.objects.filter(ChildProtectionPlan.active_on_q(day))
 
 
-def case_has_child_on_plan(case_id: int, day: datetime.date) -> bool:
-    """Is any child on this case subject to a Child Protection Plan on `day`?
-
-    One query. A child counts when their membership of the case as a child covers
-    the day (unborn children on a pre-birth plan included), whichever case the plan
-    was recorded under.
-    """
-    return (
-        ChildProtectionPlan.objects.filter(ChildProtectionPlan.active_on_q(day))
-        .filter(
-            Membership.active_on_q(day, prefix="child__memberships"),
-            child__memberships__case_id=case_id,
-            child__memberships__relationship=Membership.Relationship.CHILD,
-        )
-        .exists()
+def child_on_plan_q(day: datetime.date, case=None) -> Q:
+    """On ChildProtectionPlan: active on `day`, for a child whose membership of `case`
+    as a child covers the day (whichever case the plan was recorded under)."""
+    q = (
+        ChildProtectionPlan.active_on_q(day)
+        & Membership.active_on_q(day, prefix="child__memberships")
+        & Q(child__memberships__relationship=Membership.Relationship.CHILD)
     )
+    return q if case is None else q & Q(child__memberships__case=case)
+
+
+def cases_with_child_on_plan(day: datetime.date) -> QuerySet:
+    """Ids of cases with a child on a plan on `day`: `child_on_plan_q` over every case,
+    read once (uncorrelated) for lists across a county."""
+    return (
+        ChildProtectionPlan.objects.filter(child_on_plan_q(day))
+        .values("child__memberships__case_id")
+        .order_by()
+    )
+
+
+def case_has_child_on_plan(case_id: int, day: datetime.date) -> bool:
+    """Is any child on this case subject to a Child Protection Plan on `day`? One query."""
+    return ChildProtectionPlan.objects.filter(child_on_plan_q(day, case_id)).exists()
+
+
+def people_on_case(day: datetime.date, case) -> QuerySet:
+    """Ids of the people whose membership of `case` covers `day`."""
+    return Membership.objects.filter(Membership.active_on_q(day), case=case).values("person_id")
+
+
+def hazard_active_q(day: datetime.date, case, people=None) -> Q:
+    """On Hazard: active on `day`, on `case` or on someone on it that day. `people` may
+    give those people's ids already read (a list lets the database use the person index
+    instead of scanning for the OR)."""
+    if people is None:
+        # Inside a subquery on Hazard, the case's id is one level further out.
+        people = people_on_case(day, OuterRef(case) if isinstance(case, OuterRef) else case)
+    return Hazard.active_on_q(day) & (Q(case=case) | Q(person_id__in=people))
 
 
 def case_list(
@@ -70,13 +99,8 @@ def case_list(
         qs = qs.filter(status=status)
     if worker_id:
         qs = qs.filter(allocated_workers__id=worker_id)
-    plan_now = ChildProtectionPlan.objects.filter(
-        ChildProtectionPlan.active_on_q(today),
-        Membership.active_on_q(today, prefix="child__memberships"),
-        child__memberships__case=OuterRef("pk"),
-        child__memberships__relationship=Membership.Relationship.CHILD,
-    )
-    hazard_now = Hazard.objects.filter(Hazard.active_on_q(today), case=OuterRef("pk"))
+    plan_now = ChildProtectionPlan.objects.filter(child_on_plan_q(today, OuterRef("pk")))
+    hazard_now = Hazard.objects.filter(hazard_active_q(today, OuterRef("pk")))
     escalations = Escalation.objects.filter(case=OuterRef("pk"))
     qs = qs.annotate(
         on_plan=Exists(plan_now),
@@ -242,8 +266,7 @@ def active_hazards(case: Case, *, today: datetime.date) -> list[Hazard]:
         )
     )
     return list(
-        Hazard.objects.filter(Hazard.active_on_q(today))
-        .filter(Q(case=case) | Q(person_id__in=people))
+        Hazard.objects.filter(hazard_active_q(today, case, people))
         .select_related("person")
         .order_by("kind", "-start_date")
     )
@@ -294,16 +317,6 @@ class CaseRecord:
         return {m.person_id: m.person for m in self.memberships}
 
 
-def active_on(record, day: datetime.date) -> bool:
-    """Whether a membership, plan or hazard already read is active on `day`: the test
-    its model's active_on_q makes in SQL (not in error, started, not yet ended)."""
-    return (
-        not record.in_error
-        and record.start_date <= day
-        and (record.end_date is None or record.end_date >= day)
-    )
-
-
 def case_record(case: Case, *, today: datetime.date) -> CaseRecord:
     """The case's people, plans, hazards and escalations for its page, in four queries;
     the page's lists are all cut from these reads. The children's plan status is kept on
@@ -312,7 +325,7 @@ def case_record(case: Case, *, today: datetime.date) -> CaseRecord:
     members = list(
         Membership.objects.filter(case=case).select_related("person").order_by("start_date", "id")
     )
-    members_now = [m for m in members if active_on(m, today)]
+    members_now = [m for m in members if rules.active_on(m, today)]
     children = [m for m in members_now if m.relationship == Membership.Relationship.CHILD]
     children.sort(key=lambda m: (m.person.date_of_birth is None, m.person.date_of_birth))
     child_ids = {m.person_id for m in children}
@@ -323,28 +336,23 @@ def case_record(case: Case, *, today: datetime.date) -> CaseRecord:
         .select_related("child")
         .order_by("-start_date", "id")
     )
+    on_plan = rules.children_on_plan(plans, members, today)
     plan_now = {
         p.child_id: p
         for p in sorted(plans, key=lambda p: (p.start_date, p.id), reverse=True)
-        if p.child_id in child_ids and active_on(p, today)
+        if p.child_id in on_plan and rules.active_on(p, today)
     }
     children_status = [(m.person, plan_now.get(m.person_id)) for m in children]
     case._children_plan_status = (today, children_status)
 
     on_case = {m.person_id for m in members if not m.in_error}
-    on_case_now = {m.person_id for m in members_now}
     hazards = list(
         Hazard.objects.filter(Q(case=case) | Q(person_id__in=on_case))
         .select_related("person")
         .order_by("-start_date", "id")
     )
     active_hazards = sorted(
-        (
-            h
-            for h in hazards
-            if active_on(h, today) and (h.case_id == case.pk or h.person_id in on_case_now)
-        ),
-        key=lambda h: h.kind,
+        rules.hazards_active(hazards, members, today, case_id=case.pk), key=lambda h: h.kind
     )
 
     # All of them (a case has a handful): the active ones for the top of the page, the

@@ -6,7 +6,44 @@ from django.conf import settings
 
 from safeguarding.workdays import add_working_days, is_working_day
 
-from .models import Escalation, Meeting
+from .models import Escalation, Meeting, Membership
+
+# --- Active on a day, a child on a plan, a hazard now: the Python twins -------------------
+# Each answer below is also defined once in SQL, in cases/queries.py (active_on_q,
+# child_on_plan_q, hazard_active_q); tests/cases/test_one_definition.py holds the two in
+# agreement. Pages that have already read the rows ask these; lists ask the database.
+
+
+def active_on(record, day: datetime.date) -> bool:
+    """A membership, plan or hazard active on `day`: not recorded in error, started, not
+    yet ended (the twin of each model's `active_on_q`)."""
+    return (
+        not record.in_error
+        and record.start_date <= day
+        and (record.end_date is None or record.end_date >= day)
+    )
+
+
+def children_on_plan(plans, memberships, day: datetime.date) -> set[int]:
+    """Ids of the children of a case on a plan on `day`: a plan active on the day, for a
+    child whose membership of the case as a child covers the day, whichever case the
+    plan was recorded under (an unborn child on a pre-birth plan included).
+    `memberships` are the case's; `plans` any that may be theirs."""
+    children = {
+        m.person_id
+        for m in memberships
+        if m.relationship == Membership.Relationship.CHILD and active_on(m, day)
+    }
+    return {p.child_id for p in plans if p.child_id in children and active_on(p, day)}
+
+
+def hazards_active(hazards, memberships, day: datetime.date, *, case_id: int) -> list:
+    """The hazards a visitor to a case must know on `day`: active on the day, on the case
+    or on someone whose membership of it covers the day. `memberships` are the case's."""
+    people = {m.person_id for m in memberships if active_on(m, day)}
+    return [
+        h for h in hazards if active_on(h, day) and (h.case_id == case_id or h.person_id in people)
+    ]
 
 
 def required_meeting(child_on_plan: bool) -> str:

@@ -70,7 +70,7 @@ from django.db.models.functions import TruncDate
 from accounts import policy, roles
 from accounts.models import Team, User
 from cases.models import Case, ChildProtectionPlan, Escalation, Hazard, Membership
-from cases.queries import plans_active_on
+from cases.queries import cases_with_child_on_plan, child_on_plan_q, plans_active_on
 from safeguarding.workdays import WorkingDayCalendar
 from supervision.models import SupervisionSession
 from visits import rules as visit_rules
@@ -156,12 +156,8 @@ def _children_on_plan(m: Moment) -> QuerySet:
 
 
 def _cases_with_child_on_plan(m: Moment) -> QuerySet:
-    """Ids of cases with a current child on a plan today (cases.queries.case_list)."""
-    return Membership.objects.filter(
-        Membership.active_on_q(m.today),
-        relationship=Membership.Relationship.CHILD,
-        person_id__in=_children_on_plan(m),
-    ).values("case_id")
+    """Ids of cases with a current child on a plan today (cases.queries.child_on_plan_q)."""
+    return cases_with_child_on_plan(m.today)
 
 
 def _hazard_now(m: Moment, few: bool = False) -> Q:
@@ -186,14 +182,7 @@ def case_flags(m: Moment, few: bool = False) -> dict[str, Q]:
     looked up; across the county the sets of ids are read once and hashed."""
     if few:
         on_plan = Q(
-            Exists(
-                ChildProtectionPlan.objects.filter(
-                    ChildProtectionPlan.active_on_q(m.today),
-                    Membership.active_on_q(m.today, prefix="child__memberships"),
-                    child__memberships__case=OuterRef("pk"),
-                    child__memberships__relationship=Membership.Relationship.CHILD,
-                )
-            )
+            Exists(ChildProtectionPlan.objects.filter(child_on_plan_q(m.today, OuterRef("pk"))))
         )
     else:
         on_plan = Q(pk__in=_cases_with_child_on_plan(m))
