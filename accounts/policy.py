@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # types only: the policy never imports the apps to its right
 # Roles whose holders may be allocated cases: qualified social work staff.
 CASE_HOLDING_ROLES = (roles.SOCIAL_WORKER, roles.PRACTICE_SUPERVISOR, roles.TEAM_MANAGER)
 # Roles whose holders are supervised.
-SUPERVISED_ROLES = (roles.SOCIAL_WORKER, roles.PRACTICE_SUPERVISOR)
+SUPERVISED_ROLES = (roles.SOCIAL_WORKER, roles.PRACTICE_SUPERVISOR, roles.TEAM_MANAGER)
 # Roles whose holders give supervision.
 SUPERVISING_ROLES = (roles.PRACTICE_SUPERVISOR, *roles.MANAGER_ROLES)
 
@@ -234,6 +234,26 @@ def can_merge_people(user: User | None) -> bool:
     )
 
 
+# --- Dashboards ---------------------------------------------------------------------------
+
+
+def can_view_team_dashboard(user: User | None, team: Team | None = None) -> bool:
+    """Team managers see their own team's dashboard; service managers every team's.
+    With no team: whether the user sees any team's dashboard at all."""
+    if not is_staff_member(user):
+        return False
+    assert user is not None
+    if user.is_service_manager:
+        return True
+    if not user.has_role(roles.TEAM_MANAGER):
+        return False
+    return team is None or team.pk == user.team_id
+
+
+def can_view_service_dashboard(user: User | None) -> bool:
+    return is_staff_member(user) and user is not None and user.is_service_manager
+
+
 # --- Supervision ------------------------------------------------------------------------
 
 
@@ -265,15 +285,20 @@ def watches_supervision(user: User | None) -> bool:
 
 
 def can_supervise(supervisor: User | None, supervisee: User | None) -> bool:
-    """A practice supervisor or team manager supervises staff of their own team; a
-    service manager anyone. Supervisees are social workers and practice supervisors."""
+    """A practice supervisor or team manager supervises the social workers and practice
+    supervisors of their own team; a service manager supervises anyone, team managers
+    included."""
     if not watches_supervision(supervisor) or not is_staff_member(supervisee):
         return False
     assert supervisor is not None and supervisee is not None
     if supervisee.pk == supervisor.pk or not supervisee.has_role(*SUPERVISED_ROLES):
         return False
-    return supervisor.is_service_manager or (
-        supervisor.team_id is not None and supervisor.team_id == supervisee.team_id
+    if supervisor.is_service_manager:
+        return True
+    return (
+        supervisor.team_id is not None
+        and supervisor.team_id == supervisee.team_id
+        and not supervisee.has_role(*roles.MANAGER_ROLES)
     )
 
 

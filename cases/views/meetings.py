@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from accounts import policy
 from common.errors import apply_service_errors
 
 from .. import forms, services
@@ -94,7 +95,7 @@ def escalation_raise(request, pk):
 def escalation_cancel(request, pk, escalation_pk):
     case = _case(request, pk, "opened cancel an escalation")
     escalation = get_object_or_404(Escalation, pk=escalation_pk, case=case)
-    if not request.user.is_manager:
+    if not policy.can_cancel_escalation(request.user, escalation):
         raise PermissionDenied
     form = forms.ReasonForm(request.POST or None)
     form.fields["reason"].label = "Why is this escalation being cancelled?"

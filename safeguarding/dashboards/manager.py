@@ -18,6 +18,8 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts import policy
+
 from . import charts_manager as charts
 from . import queries_manager as q
 from . import snapshots
@@ -39,7 +41,7 @@ def _manager(request):
 
 def _service_manager(request):
     user = _manager(request)
-    if not user.is_service_manager:
+    if not policy.can_view_service_dashboard(user):
         raise PermissionDenied("The service dashboard is for service managers")
     return user
 

@@ -91,7 +91,7 @@ CASELOAD_ROLES = (roles.SOCIAL_WORKER, roles.PRACTICE_SUPERVISOR)
 
 
 def is_dashboard_manager(user) -> bool:
-    return user.is_authenticated and user.is_active and user.has_role(*roles.MANAGER_ROLES)
+    return policy.can_view_team_dashboard(user)
 
 
 def teams_for(user) -> QuerySet:
