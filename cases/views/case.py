@@ -128,7 +128,9 @@ def case_allocate(request, pk):
     if not policy.can_allocate_case(request.user, case):
         raise PermissionDenied
     form = forms.AllocationForm(
-        request.POST or None, case=case, initial={"workers": case.allocated_workers.all()}
+        request.POST if request.method == "POST" else None,
+        case=case,
+        initial={"workers": case.allocated_workers.all()},
     )
     return _submit(
         request,

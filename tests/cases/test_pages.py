@@ -301,3 +301,39 @@ def test_the_case_page_asks_the_same_number_of_queries_however_many_children(
     small = _case_page_queries(signed_in, case)
     grow(4)
     assert _case_page_queries(signed_in, case) == small
+
+
+def test_a_search_in_team_cases_stays_in_team_cases(signed_in, case):
+    # Not allocated to the worker: found only in the team's cases.
+    walsh = CaseFactory(team=case.team, family_name="Walsh")
+    response = signed_in.post(reverse("cases:list") + "?scope=team", {"q": "Walsh"})
+    assert response.status_code == 302 and "scope=team" in response["Location"]
+    body = signed_in.get(response["Location"]).content.decode()
+    assert walsh.reference in body and case.reference not in body
+    assert 'aria-current="page" href="?scope=team' in body.replace("\n", " ") or (
+        "Team cases" in body
+    )
+    # The same search in "My cases" finds nothing: the Walsh case is not theirs.
+    response = signed_in.post(reverse("cases:list") + "?scope=mine", {"q": "Walsh"})
+    assert "scope=mine" in response["Location"]
+    assert walsh.reference not in signed_in.get(response["Location"]).content.decode()
+
+
+def test_allocation_keeps_a_social_worker_and_refuses_who_cannot_hold_cases(client, worker, case):
+    manager = UserFactory(team=case.team, role=roles.TEAM_MANAGER)
+    clerk = UserFactory(team=case.team, role=roles.BUSINESS_SUPPORT)
+    client.force_login(manager)
+    url = reverse("cases:allocate", args=[case.pk])
+
+    nobody = client.post(url, {})
+    assert nobody.status_code == 400
+    assert "Select at least one worker" in nobody.content.decode()
+    page = client.get(url).content.decode()
+    assert clerk.get_full_name() not in page  # not offered
+    clerk_posted = client.post(url, {"workers": [clerk.pk]})
+    assert clerk_posted.status_code == 400
+    assert list(case.allocated_workers.all()) == [worker]
+
+    colleague = UserFactory(team=case.team)
+    assert client.post(url, {"workers": [colleague.pk]}).status_code == 302
+    assert list(case.allocated_workers.all()) == [colleague]

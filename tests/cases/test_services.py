@@ -375,3 +375,24 @@ def test_it_records_the_acting_user_on_every_history_row(worker, case, child):
     services.plan_end(actor=manager, plan=plan, end_date=D(2026, 3, 1))
     users = [h.history_user for h in plan.history.order_by("history_date")]
     assert users == [worker, manager]
+
+
+def test_an_allocation_is_never_empty_nor_to_someone_who_cannot_hold_cases(worker, case):
+    from django.core.exceptions import ValidationError
+
+    manager = UserFactory(team=case.team, role=roles.TEAM_MANAGER)
+    clerk = UserFactory(team=case.team, role=roles.BUSINESS_SUPPORT)
+    boss = UserFactory(team=case.team, role=roles.SERVICE_MANAGER)
+    other_team = UserFactory()
+    for workers, message in (
+        ([], "Select at least one worker"),
+        ([clerk], "cannot be allocated cases"),
+        ([boss], "cannot be allocated cases"),
+        ([other_team], "is not in"),
+    ):
+        with pytest.raises(ValidationError, match=message):
+            services.case_allocate(actor=manager, case=case, workers=workers)
+    assert list(case.allocated_workers.all()) == [worker]
+    before = case.history.count()
+    services.case_allocate(actor=manager, case=case, workers=[worker])  # the same again
+    assert case.history.count() == before
