@@ -151,11 +151,11 @@ def meeting_update(
     **fields,
 ) -> Meeting:
     """Correct what a meeting recorded: who chaired and attended, the decisions and the
-    actions; its kind and date too, as long as that does not change which escalations
-    it meets. A meeting that met an escalation, or that as corrected would meet one, is
-    marked as recorded in error and recorded again instead, so that the escalations are
-    worked out by the rules that record and unmake meetings. What is not given is kept.
-    Nothing changed, nothing saved."""
+    actions; its kind and date too, unless that would change which escalations it meets
+    (it met one, or as corrected it would meet one). Such a meeting is marked as recorded
+    in error and recorded again instead, so that the escalations are worked out by the
+    rules that record and unmake meetings. What is not given is kept. Nothing changed,
+    nothing saved."""
     now = now or timezone.now()
     if not policy.can_edit_case(actor, meeting.case):
         raise PermissionDenied
