@@ -166,6 +166,17 @@ def can_cancel_escalation(user: User, escalation: Escalation) -> bool:
     return user.is_manager and can_view_case(user, escalation.case)
 
 
+def can_edit_escalation(user: User | None, escalation: Escalation) -> bool:
+    """The reason of an open or overdue non-compliance escalation is corrected by those
+    who may raise one. A defaulted-visits escalation's reason is the rule's; a met or
+    cancelled escalation stands as it was when it closed."""
+    return (
+        escalation.kind == "non_compliance"
+        and escalation.state in ("open", "overdue")
+        and can_raise_escalation(user, escalation.case)
+    )
+
+
 def can_add_hazard(
     user: User | None, *, case: Case | None = None, person: Person | None = None
 ) -> bool:

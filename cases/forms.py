@@ -1,6 +1,7 @@
 """Forms for the case record. They collect input; services decide what is allowed."""
 
 from django import forms
+from django.db.models import Q
 
 from accounts import policy
 from accounts.models import Agency, Team, User
@@ -257,6 +258,12 @@ class PersonForm(GovukFormMixin, forms.ModelForm):
         pass
 
 
+class PersonEditForm(PersonForm):
+    """A person's details as stored, with the version they were read at."""
+
+    version = VersionField()
+
+
 class MembershipFields(GovukForm):
     relationship = forms.ChoiceField(
         label="Relationship in this family",
@@ -287,6 +294,7 @@ class MembershipEndForm(GovukForm):
 
 
 class MembershipChangeForm(GovukForm):
+    version = VersionField()
     lives_in_household = forms.TypedChoiceField(
         label="Do they live in the household?",
         choices=[("yes", "Yes, they live there"), ("no", "No, they live elsewhere")],
@@ -295,12 +303,42 @@ class MembershipChangeForm(GovukForm):
     )
 
 
+class MembershipEditForm(MembershipFields):
+    """A stay on the case as it was recorded, to correct it. The date they left and
+    why are there once they have left; until then "Left" records it."""
+
+    version = VersionField()
+    end_date = GovukDateField(
+        label="Date they left",
+        required=False,
+        help_text="Clear it if they did not leave",
+    )
+    end_reason = forms.CharField(label="What happened", max_length=300, required=False)
+
+    def __init__(self, *args, membership, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["lives_in_household"].help_text = (
+            "Correct it if it was recorded wrongly. If they have moved in or out since, "
+            "record it with “Where they live”"
+        )
+        self.fields["relationship"].help_text = ""
+        if membership.end_date is None:
+            del self.fields["end_date"]
+            del self.fields["end_reason"]
+
+
 class AddressForm(GovukForm):
     line_1 = forms.CharField(label="Address line 1", max_length=120)
     line_2 = forms.CharField(label="Address line 2", max_length=120, required=False)
     town = forms.CharField(label="Town or city", max_length=80)
     postcode = forms.CharField(max_length=10, validators=[validate_postcode])
     start_date = GovukDateField(label="Date they moved in")
+
+
+class AddressEditForm(AddressForm):
+    """An address as it was recorded, to correct it; a move is recorded as a new one."""
+
+    version = VersionField()
 
 
 class AddressEndForm(GovukForm):
@@ -337,6 +375,18 @@ class PlanStartForm(GovukForm):
         self.fields["child"].label_from_instance = child_label
 
 
+class PlanEditForm(GovukForm):
+    version = VersionField()
+    category = forms.ChoiceField(
+        label="Category of abuse",
+        choices=ChildProtectionPlan.Category.choices,
+        widget=forms.RadioSelect,
+    )
+    start_date = GovukDateField(
+        label="Date the plan started", help_text="The date of the child protection conference"
+    )
+
+
 class PlanEndForm(GovukForm):
     end_date = GovukDateField(label="Date the plan ended")
     reason = forms.CharField(
@@ -368,6 +418,24 @@ class HazardForm(GovukForm):
             (str(m.person_id), f"{m.person.full_name} ({m.get_relationship_display()})")
             for m in members
         ]
+
+
+class HazardEditForm(GovukForm):
+    """A hazard as it was recorded, to correct it (who or what it is about stays)."""
+
+    version = VersionField()
+    kind = forms.ChoiceField(
+        label="Kind of hazard", choices=Hazard.Kind.choices, widget=forms.RadioSelect
+    )
+    details = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What a visitor must know before they knock, and what to do about it",
+    )
+    start_date = GovukDateField(label="Active from")
+    end_date = GovukDateField(
+        label="Active to", required=False, help_text="Leave blank if it has no end date"
+    )
 
 
 class MeetingForm(GovukForm):
@@ -427,10 +495,42 @@ class MeetingForm(GovukForm):
         )
 
 
+class MeetingEditForm(MeetingForm):
+    """A meeting as it was recorded, to correct it. The staff and agencies who attended
+    are offered along with those it can have now, so that none is lost on saving."""
+
+    version = VersionField()
+
+    def __init__(self, *args, meeting, **kwargs):
+        super().__init__(*args, case=meeting.case, **kwargs)
+        del self.fields["meets"]
+        self.fields["staff_attendees"].queryset = User.objects.filter(
+            Q(is_active=True, team=meeting.case.team)
+            | Q(pk__in=meeting.staff_attendees.values("pk"))
+        ).order_by("first_name", "last_name")
+        self.fields["agencies"].queryset = Agency.objects.filter(
+            Q(active=True) | Q(pk__in=meeting.agencies.values("pk"))
+        )
+        self.fields["kind"].help_text = (
+            "If it met an escalation, or would meet one, mark it as recorded in error and "
+            "record it again instead of changing its kind or date"
+        )
+
+
 class EscalationRaiseForm(GovukForm):
     trigger_date = GovukDateField(
         label="Date of the concern", help_text="Day 0: the deadline counts working days from it"
     )
+    reason = forms.CharField(
+        label="The non-compliance concern",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="What the family is doing or not doing, and the effect on the children",
+    )
+
+
+class EscalationEditForm(GovukForm):
+    version = VersionField()
     reason = forms.CharField(
         label="The non-compliance concern",
         max_length=2000,

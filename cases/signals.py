@@ -18,6 +18,9 @@ plan_ended = Signal()  # plan
 hazard_added = Signal()  # hazard
 hazard_ended = Signal()  # hazard
 record_in_error = Signal()  # instance
+# A record corrected through its edit form or the API's PATCH (membership, address, plan,
+# hazard, meeting or escalation): `instance`, as saved. Its entries are written again.
+record_corrected = Signal()
 meeting_recorded = Signal()  # meeting
 escalation_changed = Signal()  # escalation (its state says what happened)
 # Many escalations changed together (a batch of the sweep), instead of escalation_changed

@@ -22,14 +22,26 @@ urlpatterns = [
         views.membership_change,
         name="membership_change",
     ),
+    path(
+        "<int:pk>/members/<int:membership_pk>/edit/", views.membership_edit, name="membership_edit"
+    ),
     path("<int:pk>/addresses/add/", views.address_add, name="address_add"),
+    path("<int:pk>/addresses/<int:address_pk>/edit/", views.address_edit, name="address_edit"),
     path("<int:pk>/addresses/<int:address_pk>/end/", views.address_end, name="address_end"),
     path("<int:pk>/plans/start/", views.plan_start, name="plan_start"),
+    path("<int:pk>/plans/<int:plan_pk>/edit/", views.plan_edit, name="plan_edit"),
     path("<int:pk>/plans/<int:plan_pk>/end/", views.plan_end, name="plan_end"),
     path("<int:pk>/hazards/add/", views.hazard_add, name="hazard_add"),
+    path("<int:pk>/hazards/<int:hazard_pk>/edit/", views.hazard_edit, name="hazard_edit"),
     path("<int:pk>/hazards/<int:hazard_pk>/end/", views.hazard_end, name="hazard_end"),
     path("<int:pk>/meetings/add/", views.meeting_add, name="meeting_add"),
+    path("<int:pk>/meetings/<int:meeting_pk>/edit/", views.meeting_edit, name="meeting_edit"),
     path("<int:pk>/escalations/raise/", views.escalation_raise, name="escalation_raise"),
+    path(
+        "<int:pk>/escalations/<int:escalation_pk>/edit/",
+        views.escalation_edit,
+        name="escalation_edit",
+    ),
     path(
         "<int:pk>/escalations/<int:escalation_pk>/cancel/",
         views.escalation_cancel,

@@ -13,7 +13,7 @@ from supervision import signals as supervision_signals
 from visits import signals as visit_signals
 from visits.models import Visit
 
-from .models import Category, Significance
+from .models import Category, ChronologyEntry, Significance
 from .services import (
     RecordedEntry,
     entries_mark_source_in_error,
@@ -507,6 +507,48 @@ def record_in_error(instance, *, actor=None, now=None):
         entries_mark_source_in_error(sources, actor=actor, now=now)
 
 
+def _end_withdrawn(source_type: str, instance, *, actor=None, now=None) -> None:
+    """An end recorded wrongly has been taken away: the entry of it (if there is one) is
+    struck through. Recording an end again writes it anew, no longer struck."""
+    entries_mark_source_in_error(
+        Q(source_type=source_type, source_id=str(instance.pk)), actor=actor, now=now
+    )
+
+
+def record_corrected(instance, *, actor=None, now=None):
+    """A record corrected through its edit form: each of its entries is written again
+    from it, keyed by its source, so the entry is updated, never duplicated. An end
+    taken away strikes the entry of that end."""
+    kw = {"actor": actor, "now": now}
+    if isinstance(instance, Membership):
+        member_joined(instance, **kw)
+        if instance.end_date:
+            member_left(instance, **kw)
+        else:
+            _end_withdrawn("member_left", instance, **kw)
+    elif isinstance(instance, Address):
+        address_moved_in(instance, **kw)
+        # "Left, address not known" has an entry of its own; an end made by a move has not.
+        if ChronologyEntry.objects.filter(
+            source_type="address_left", source_id=str(instance.pk)
+        ).exists():
+            address_left(instance, **kw)
+    elif isinstance(instance, ChildProtectionPlan):
+        plan_started(instance, **kw)
+        if instance.end_date:
+            plan_ended(instance, **kw)
+    elif isinstance(instance, Hazard):
+        hazard_added(instance, **kw)
+        if instance.end_date:
+            hazard_ended(instance, **kw)
+        else:
+            _end_withdrawn("hazard_ended", instance, **kw)
+    elif isinstance(instance, Meeting):
+        meeting_recorded(instance, **kw)
+    elif isinstance(instance, Escalation):
+        escalation_changed(instance, **kw)
+
+
 # --- Wiring ------------------------------------------------------------------------------
 
 
@@ -538,6 +580,7 @@ RECEIVERS = [
     (case_signals.hazard_added, _receiver(hazard_added, "hazard")),
     (case_signals.hazard_ended, _receiver(hazard_ended, "hazard")),
     (case_signals.record_in_error, _receiver(record_in_error, "instance")),
+    (case_signals.record_corrected, _receiver(record_corrected, "instance")),
     (case_signals.meeting_recorded, _receiver(meeting_recorded, "meeting")),
     (case_signals.escalation_changed, _receiver(escalation_changed, "escalation")),
     (case_signals.escalations_changed, _receiver(escalations_changed, "escalations")),

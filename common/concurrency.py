@@ -77,14 +77,40 @@ def _latest_change(records: Sequence[Model]) -> tuple[Any, datetime.datetime, li
         opts = latest.instance_type._meta
         for change in latest.diff_against(previous).changes:
             try:
-                label = str(opts.get_field(change.field).verbose_name)
+                field = opts.get_field(change.field)
             except Exception:  # a field the model no longer has
-                label = change.field.replace("_", " ")
-            value = "" if change.new is None else str(change.new)
+                field = None
+            label = str(field.verbose_name) if field is not None else change.field
+            value = _shown(field, change.new)
             if len(value) > 120:
                 value = value[:117] + "..."
             fields.append(f"{label} is now “{value}”" if value else f"{label} is now empty")
     return latest.history_user, latest.history_date, fields
+
+
+def _shown(field: Any, value: Any) -> str:
+    """A stored value as a person reads it: a choice by its label, a date as a date, a
+    link to another record by its name, and a many-to-many field (the rows of its
+    table, from the history) by the names of what it links to."""
+    if value is None or value == "":
+        return ""
+    if field is None:
+        return str(value)
+    if field.many_to_many:
+        key = field.m2m_reverse_field_name()
+        ids = [row.get(key) for row in value if isinstance(row, dict)]
+        related = field.related_model._default_manager.in_bulk(ids)
+        return ", ".join(str(related[pk]) for pk in ids if pk in related)
+    if field.many_to_one or field.one_to_one:
+        related = field.related_model._default_manager.filter(pk=value).first()
+        return str(related) if related is not None else str(value)
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return f"{value:%d/%m/%Y}"
+    return str(value)
 
 
 def check_version(

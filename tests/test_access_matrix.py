@@ -206,6 +206,7 @@ def page_kwargs(name, params, objects):
         "kind": "membership",
         "visit_pk": objects["visit"].pk,
         "escalation_pk": objects["escalation"].pk,
+        "meeting_pk": objects["meeting"].pk,
         "entry_pk": objects["entry"].pk,
         "export_pk": objects["export"].pk,
     }
@@ -310,7 +311,7 @@ def test_it_applies_the_access_policy_to_every_api_endpoint(client, world, user_
         for name in details:
             _, _, action = name.partition("-")
             url = reverse(name, kwargs=api_kwargs(name, urls[name], objects))
-            if action == "detail":
+            if action == "detail" or action.endswith("-detail"):  # a record, nested or not
                 response = client.get(url, **auth)
                 assert response.status_code == (200 if visible else 404), (name, case_key)
                 patch = client.patch(url, data="{}", content_type="application/json", **auth)

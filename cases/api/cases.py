@@ -22,7 +22,7 @@ from common.api import Conflict, IdFilter
 
 from .. import queries, services
 from ..models import Case, Escalation
-from .base import CaseRecordViewSet, ReasonSerializer
+from .base import CONFLICT, CaseRecordViewSet, ReasonSerializer, edit_conflicts, version_input
 from .serializers import CaseSerializer, EscalationSerializer
 
 
@@ -77,6 +77,16 @@ class EscalationRaiseSerializer(serializers.Serializer):
 
 class EscalationCancelSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
+
+
+class EscalationUpdateSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, help_text="The non-compliance concern")
+    version = version_input()
+
+
+ESCALATION_ID = OpenApiParameter(
+    "escalation_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The escalation's id"
+)
 
 
 class CaseFilter(filters.FilterSet):
@@ -247,16 +257,52 @@ class CaseViewSet(CaseRecordViewSet):
         )
 
     @extend_schema(
+        methods=["GET"],
+        request=None,
+        responses=EscalationSerializer,
+        parameters=[ESCALATION_ID],
+        summary="An escalation on the case",
+    )
+    @extend_schema(
+        methods=["PATCH"],
+        request=EscalationUpdateSerializer,
+        responses={200: EscalationSerializer, 409: OpenApiResponse(description=CONFLICT)},
+        parameters=[ESCALATION_ID],
+        summary="Correct the concern of an open or overdue non-compliance escalation",
+        description="By those who may raise one. The reason of a defaulted-visits "
+        "escalation is the rule's, and a met or cancelled one stands as it closed (403).",
+    )
+    @action(
+        detail=True,
+        methods=["get", "patch"],
+        url_name="escalation-detail",
+        url_path=r"escalations/(?P<escalation_id>[0-9]+)",
+        filter_backends=[],
+        pagination_class=None,
+    )
+    def escalation_detail(self, request, pk=None, escalation_id=None):
+        case = self.get_object()
+        escalation = get_object_or_404(case.escalations.all(), pk=escalation_id)
+        if request.method == "PATCH":
+            data = self.input(EscalationUpdateSerializer, partial=True)
+            with edit_conflicts():
+                escalation = services.escalation_update(
+                    actor=request.user,
+                    escalation=escalation,
+                    reason=data.get("reason", escalation.reason),
+                    version=data.get("version"),
+                )
+            self.log([case], "API changed escalation")
+        else:
+            self.log([case], "API read escalation")
+        return Response(
+            EscalationSerializer(escalation, context=self.get_serializer_context()).data
+        )
+
+    @extend_schema(
         request=EscalationCancelSerializer,
         responses=EscalationSerializer,
-        parameters=[
-            OpenApiParameter(
-                "escalation_id",
-                OpenApiTypes.INT,
-                OpenApiParameter.PATH,
-                description="The escalation's id",
-            )
-        ],
+        parameters=[ESCALATION_ID],
         summary="Cancel an open or overdue escalation, with the reason (managers)",
     )
     @action(

@@ -1,7 +1,7 @@
 """Meetings about a family (/api/v1/meetings/)."""
 
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 
@@ -12,6 +12,7 @@ from common.api import ScopedPrimaryKeyField
 from .. import services
 from ..models import Escalation, Meeting
 from .base import (
+    CONFLICT,
     CaseRecordFilter,
     CaseRecordViewSet,
     VisibleCaseField,
@@ -19,6 +20,8 @@ from .base import (
     _in_error_schema,
     _text,
     _visible_case_ids,
+    edit_conflicts,
+    version_input,
 )
 from .serializers import MeetingSerializer
 
@@ -63,6 +66,30 @@ class MeetingCreateSerializer(serializers.Serializer):
     )
 
 
+class MeetingUpdateSerializer(serializers.Serializer):
+    """A correction of what the meeting recorded (give only what changes). Its kind and
+    date change only if that changes no escalation it meets: otherwise mark it as
+    recorded in error and record it again."""
+
+    kind = serializers.ChoiceField(choices=Meeting.Kind.choices)
+    held_on = serializers.DateField()
+    chair = serializers.CharField(max_length=120)
+    decisions = serializers.CharField(max_length=10000)
+    actions = _text(10000)
+    staff_attendees = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(),
+        many=True,
+        help_text="Everyone from the staff who attended (user ids; replaces the list)",
+    )
+    agencies = serializers.PrimaryKeyRelatedField(
+        queryset=Agency.objects.all(),
+        many=True,
+        help_text="Every agency represented (ids; replaces the list)",
+    )
+    other_attendees = _text(2000, help_text="Family members and anyone else, one per line")
+    version = version_input()
+
+
 class MeetingFilter(CaseRecordFilter):
     kind = filters.ChoiceFilter(choices=Meeting.Kind.choices)
 
@@ -100,6 +127,18 @@ class MeetingViewSet(_EndAndInErrorMixin, CaseRecordViewSet):
         return self.respond(
             self.get_queryset().get(pk=meeting.pk), "API recorded meeting", status.HTTP_201_CREATED
         )
+
+    @extend_schema(
+        request=MeetingUpdateSerializer,
+        responses={200: MeetingSerializer, 409: OpenApiResponse(description=CONFLICT)},
+        summary="Correct what the meeting recorded",
+    )
+    def partial_update(self, request, pk=None):
+        meeting = self.get_object()
+        data = self.input(MeetingUpdateSerializer, partial=True)
+        with edit_conflicts():
+            services.meeting_update(actor=request.user, meeting=meeting, **data)
+        return self.respond(self.get_object(), "API changed meeting")
 
     @_in_error_schema(MeetingSerializer)
     @action(detail=True, methods=["post"])

@@ -2,7 +2,7 @@
 
 from django.db.models import Q
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 
@@ -13,6 +13,7 @@ from .. import queries, services
 from ..models import Membership, Person
 from ..validators import validate_nhs_number, validate_upn
 from .base import (
+    CONFLICT,
     CaseRecordFilter,
     CaseRecordViewSet,
     EndWithReasonSerializer,
@@ -21,6 +22,8 @@ from .base import (
     _in_error_schema,
     _text,
     _visible_case_ids,
+    edit_conflicts,
+    version_input,
 )
 from .serializers import MembershipSerializer, PersonSerializer
 
@@ -65,8 +68,26 @@ class MembershipCreateSerializer(serializers.Serializer):
     lives_in_household = serializers.BooleanField(required=False, default=True)
 
 
+class PersonUpdateSerializer(PersonInputSerializer):
+    version = version_input()
+
+
 class MembershipUpdateSerializer(serializers.Serializer):
+    """A correction of the stay as it was recorded (give only what changes)."""
+
+    relationship = serializers.ChoiceField(choices=Membership.Relationship.choices)
     lives_in_household = serializers.BooleanField()
+    start_date = serializers.DateField()
+    end_date = serializers.DateField(
+        allow_null=True, help_text="Corrects when they left; null if they did not leave"
+    )
+    end_reason = serializers.CharField(max_length=300, allow_blank=True)
+    version = version_input()
+
+
+class HouseholdSerializer(serializers.Serializer):
+    lives_in_household = serializers.BooleanField()
+    version = version_input()
 
 
 class PersonFilter(filters.FilterSet):
@@ -122,14 +143,15 @@ class PersonViewSet(CaseRecordViewSet):
         return self.respond(person, "API created person", status.HTTP_201_CREATED)
 
     @extend_schema(
-        request=PersonInputSerializer,
-        responses=PersonSerializer,
+        request=PersonUpdateSerializer,
+        responses={200: PersonSerializer, 409: OpenApiResponse(description=CONFLICT)},
         summary="Change a person's details",
     )
     def partial_update(self, request, pk=None):
         person = self.get_object()
-        data = self.input(PersonInputSerializer, partial=True)
-        person = services.person_update(actor=request.user, person=person, **data)
+        data = self.input(PersonUpdateSerializer, partial=True)
+        with edit_conflicts():
+            person = services.person_update(actor=request.user, person=person, **data)
         return self.respond(person, "API changed person")
 
 
@@ -159,14 +181,30 @@ class MembershipViewSet(_EndAndInErrorMixin, CaseRecordViewSet):
 
     @extend_schema(
         request=MembershipUpdateSerializer,
-        responses=MembershipSerializer,
-        summary="Record whether they live in the household",
+        responses={200: MembershipSerializer, 409: OpenApiResponse(description=CONFLICT)},
+        summary="Correct the stay as it was recorded",
+        description="Stays of one person on one case may not overlap. To record that "
+        "they have moved in or out since, POST to household/; that they left, to end/.",
     )
     def partial_update(self, request, pk=None):
         membership = self.get_object()
-        data = self.input(MembershipUpdateSerializer)
-        services.membership_set_household(actor=request.user, membership=membership, **data)
+        data = self.input(MembershipUpdateSerializer, partial=True)
+        with edit_conflicts():
+            services.membership_update(actor=request.user, membership=membership, **data)
         return self.respond(self.get_object(), "API changed membership")
+
+    @extend_schema(
+        request=HouseholdSerializer,
+        responses={200: MembershipSerializer, 409: OpenApiResponse(description=CONFLICT)},
+        summary="Record that they have moved in or out of the household",
+    )
+    @action(detail=True, methods=["post"])
+    def household(self, request, pk=None):
+        membership = self.get_object()
+        data = self.input(HouseholdSerializer)
+        with edit_conflicts():
+            services.membership_set_household(actor=request.user, membership=membership, **data)
+        return self.respond(self.get_object(), "API changed household")
 
     def end_record(self, record, data):
         services.membership_end(

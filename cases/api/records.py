@@ -3,7 +3,7 @@
 from django.db.models import Q
 from django.utils import timezone
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 
@@ -14,6 +14,7 @@ from .. import queries, services
 from ..models import Address, ChildProtectionPlan, Hazard, Membership, Person
 from ..validators import validate_postcode
 from .base import (
+    CONFLICT,
     CaseRecordFilter,
     CaseRecordViewSet,
     EndSerializer,
@@ -24,6 +25,8 @@ from .base import (
     _people_now_on_visible_cases,
     _text,
     _visible_case_ids,
+    edit_conflicts,
+    version_input,
 )
 from .serializers import AddressSerializer, HazardSerializer, PlanSerializer
 
@@ -63,6 +66,33 @@ class HazardCreateSerializer(serializers.Serializer):
     details = serializers.CharField(max_length=2000)
     start_date = serializers.DateField()
     end_date = serializers.DateField(required=False, allow_null=True)
+
+
+class AddressUpdateSerializer(serializers.Serializer):
+    """A correction of the address as it was recorded (give only what changes)."""
+
+    line_1 = serializers.CharField(max_length=120)
+    line_2 = _text(120)
+    town = serializers.CharField(max_length=80)
+    postcode = serializers.CharField(max_length=10, validators=[validate_postcode])
+    start_date = serializers.DateField(
+        help_text="The address before, if the move ended it, then ends the day before"
+    )
+    version = version_input()
+
+
+class PlanUpdateSerializer(serializers.Serializer):
+    category = serializers.ChoiceField(choices=ChildProtectionPlan.Category.choices)
+    start_date = serializers.DateField()
+    version = version_input()
+
+
+class HazardUpdateSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Hazard.Kind.choices)
+    details = serializers.CharField(max_length=2000)
+    start_date = serializers.DateField()
+    end_date = serializers.DateField(allow_null=True, help_text="null: active with no end")
+    version = version_input()
 
 
 class AddressFilter(CaseRecordFilter):
@@ -121,6 +151,18 @@ class AddressViewSet(_EndAndInErrorMixin, CaseRecordViewSet):
         address = services.address_add(actor=request.user, **data)
         return self.respond(address, "API added address", status.HTTP_201_CREATED)
 
+    @extend_schema(
+        request=AddressUpdateSerializer,
+        responses={200: AddressSerializer, 409: OpenApiResponse(description=CONFLICT)},
+        summary="Correct the address as it was recorded (a move is a new address)",
+    )
+    def partial_update(self, request, pk=None):
+        address = self.get_object()
+        data = self.input(AddressUpdateSerializer, partial=True)
+        with edit_conflicts():
+            services.address_update(actor=request.user, address=address, **data)
+        return self.respond(self.get_object(), "API changed address")
+
     def end_record(self, record, data):
         services.address_end(actor=self.request.user, address=record, end_date=data["end_date"])
 
@@ -162,6 +204,18 @@ class PlanViewSet(_EndAndInErrorMixin, CaseRecordViewSet):
         data = self.input(PlanCreateSerializer)
         plan = services.plan_start(actor=request.user, **data)
         return self.respond(plan, "API started child protection plan", status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=PlanUpdateSerializer,
+        responses={200: PlanSerializer, 409: OpenApiResponse(description=CONFLICT)},
+        summary="Correct the plan's category or start date",
+    )
+    def partial_update(self, request, pk=None):
+        plan = self.get_object()
+        data = self.input(PlanUpdateSerializer, partial=True)
+        with edit_conflicts():
+            services.plan_update(actor=request.user, plan=plan, **data)
+        return self.respond(self.get_object(), "API changed child protection plan")
 
     def end_record(self, record, data):
         services.plan_end(
@@ -220,6 +274,18 @@ class HazardViewSet(_EndAndInErrorMixin, CaseRecordViewSet):
         data = self.input(HazardCreateSerializer)
         hazard = services.hazard_add(actor=request.user, **data)
         return self.respond(hazard, "API added hazard", status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=HazardUpdateSerializer,
+        responses={200: HazardSerializer, 409: OpenApiResponse(description=CONFLICT)},
+        summary="Correct the hazard (who or what it is about stays)",
+    )
+    def partial_update(self, request, pk=None):
+        hazard = self.get_object()
+        data = self.input(HazardUpdateSerializer, partial=True)
+        with edit_conflicts():
+            services.hazard_update(actor=request.user, hazard=hazard, **data)
+        return self.respond(self.get_object(), "API changed hazard")
 
     def end_record(self, record, data):
         services.hazard_end(actor=self.request.user, hazard=record, end_date=data["end_date"])

@@ -15,12 +15,13 @@ from ..models import (
     Membership,
     Person,
 )
-from .base import WorkerSerializer
+from .base import WorkerSerializer, version_output
 
 
 class HazardSerializer(serializers.ModelSerializer):
     person_name = serializers.CharField(source="person.full_name", read_only=True, allow_null=True)
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    version = version_output()
 
     class Meta:
         model = Hazard
@@ -38,8 +39,12 @@ class HazardSerializer(serializers.ModelSerializer):
             "in_error_reason",
             "in_error_at",
             "created_at",
+            "version",
         ]
         read_only_fields = fields
+
+    def get_version(self, hazard) -> str:
+        return services.hazard_version(hazard)
 
 
 class EscalationSerializer(serializers.ModelSerializer):
@@ -51,6 +56,7 @@ class EscalationSerializer(serializers.ModelSerializer):
         source="get_required_meeting_display", read_only=True
     )
     raised_by_name = serializers.SerializerMethodField()
+    version = version_output()
 
     class Meta:
         model = Escalation
@@ -78,8 +84,12 @@ class EscalationSerializer(serializers.ModelSerializer):
             "cancelled_by",
             "cancelled_reason",
             "closed_at",
+            "version",
         ]
         read_only_fields = fields
+
+    def get_version(self, escalation) -> str:
+        return services.escalation_version(escalation)
 
     def get_raised_by_name(self, escalation) -> str:
         """Empty when the defaulted-visits rule fired it."""
@@ -161,16 +171,21 @@ class CaseSerializer(serializers.ModelSerializer):
 
 class PersonSerializer(serializers.ModelSerializer):
     full_name = serializers.CharField(read_only=True)
+    version = version_output()
 
     class Meta:
         model = Person
-        fields = ["id", "full_name", *services.PERSON_FIELDS]
+        fields = ["id", "full_name", *services.PERSON_FIELDS, "version"]
         read_only_fields = fields
+
+    def get_version(self, person) -> str:
+        return services.person_version(person)
 
 
 class MembershipSerializer(serializers.ModelSerializer):
     person_name = serializers.CharField(source="person.full_name", read_only=True)
     relationship_display = serializers.CharField(source="get_relationship_display", read_only=True)
+    version = version_output()
 
     class Meta:
         model = Membership
@@ -188,11 +203,17 @@ class MembershipSerializer(serializers.ModelSerializer):
             "in_error",
             "in_error_reason",
             "in_error_at",
+            "version",
         ]
         read_only_fields = fields
 
+    def get_version(self, membership) -> str:
+        return services.membership_version(membership)
+
 
 class AddressSerializer(serializers.ModelSerializer):
+    version = version_output()
+
     class Meta:
         model = Address
         fields = [
@@ -207,13 +228,18 @@ class AddressSerializer(serializers.ModelSerializer):
             "in_error",
             "in_error_reason",
             "in_error_at",
+            "version",
         ]
         read_only_fields = fields
+
+    def get_version(self, address) -> str:
+        return services.address_version(address)
 
 
 class PlanSerializer(serializers.ModelSerializer):
     child_name = serializers.CharField(source="child.full_name", read_only=True)
     category_display = serializers.CharField(source="get_category_display", read_only=True)
+    version = version_output()
 
     class Meta:
         model = ChildProtectionPlan
@@ -230,8 +256,19 @@ class PlanSerializer(serializers.ModelSerializer):
             "in_error",
             "in_error_reason",
             "in_error_at",
+            "version",
         ]
         read_only_fields = fields
+
+    def get_version(self, plan) -> str:
+        return services.plan_version(plan)
+
+
+class MeetingListSerializer(serializers.ListSerializer):
+    def to_representation(self, data):
+        meetings = list(data.all() if hasattr(data, "all") else data)
+        services.meetings_read_attendance(meetings)  # their versions, in two queries
+        return super().to_representation(meetings)
 
 
 class MeetingSerializer(serializers.ModelSerializer):
@@ -239,8 +276,10 @@ class MeetingSerializer(serializers.ModelSerializer):
     escalations_met = serializers.PrimaryKeyRelatedField(
         many=True, read_only=True, help_text="Escalations this meeting met (ids)"
     )
+    version = version_output()
 
     class Meta:
+        list_serializer_class = MeetingListSerializer
         model = Meeting
         fields = [
             "id",
@@ -260,5 +299,9 @@ class MeetingSerializer(serializers.ModelSerializer):
             "in_error",
             "in_error_reason",
             "in_error_at",
+            "version",
         ]
         read_only_fields = fields
+
+    def get_version(self, meeting) -> str:
+        return services.meeting_version(meeting)

@@ -7,7 +7,7 @@ pages and the API show the message beside the field; then it writes. Nothing her
 deletes a row. One module per resource; the escalation engine is `escalations`.
 """
 
-from .addresses import address_add, address_end
+from .addresses import ADDRESS_FIELDS, address_add, address_end, address_update, address_version
 from .case import (
     case_allocate,
     case_close,
@@ -24,29 +24,48 @@ from .escalations import (
     escalation_cancel,
     escalation_open,
     escalation_refresh,
+    escalation_update,
+    escalation_version,
     escalations_refresh,
     escalations_sweep,
 )
-from .hazards import hazard_add, hazard_end
-from .meetings import meeting_record
+from .hazards import HAZARD_FIELDS, hazard_add, hazard_end, hazard_update, hazard_version
+from .meetings import (
+    MEETING_FIELDS,
+    meeting_record,
+    meeting_update,
+    meeting_version,
+    meetings_read_attendance,
+)
 from .people import (
+    MEMBERSHIP_FIELDS,
     PERSON_FIELDS,
     membership_add,
     membership_end,
     membership_set_household,
+    membership_update,
+    membership_version,
     person_create,
     person_update,
+    person_version,
 )
-from .plans import plan_end, plan_start
+from .plans import PLAN_FIELDS, plan_end, plan_start, plan_update, plan_version
 from .records import IN_ERROR_MODELS, record_mark_in_error
 
 __all__ = [
+    "ADDRESS_FIELDS",
+    "HAZARD_FIELDS",
     "IN_ERROR_MODELS",
+    "MEETING_FIELDS",
+    "MEMBERSHIP_FIELDS",
     "PERSON_FIELDS",
+    "PLAN_FIELDS",
     "SWEEP_BATCH",
     "UNMET_REASON",
     "address_add",
     "address_end",
+    "address_update",
+    "address_version",
     "case_allocate",
     "case_close",
     "case_create",
@@ -57,18 +76,30 @@ __all__ = [
     "escalation_cancel",
     "escalation_open",
     "escalation_refresh",
+    "escalation_update",
+    "escalation_version",
     "escalations_refresh",
     "escalations_sweep",
     "hazard_add",
     "hazard_end",
+    "hazard_update",
+    "hazard_version",
     "meeting_record",
+    "meeting_update",
+    "meeting_version",
+    "meetings_read_attendance",
     "membership_add",
     "membership_end",
     "membership_set_household",
+    "membership_update",
+    "membership_version",
     "next_case_reference",
     "person_create",
     "person_update",
+    "person_version",
     "plan_end",
     "plan_start",
+    "plan_update",
+    "plan_version",
     "record_mark_in_error",
 ]

@@ -11,11 +11,12 @@ from django.utils import timezone
 from accounts import policy, roles
 from accounts.models import User
 from accounts.services import Message, notify
+from common.concurrency import check_version, version_of
 
 from .. import rules, signals
 from ..models import Case, Escalation, Meeting
 from ..queries import case_has_child_on_plan as queries_case_has_child_on_plan
-from .base import _not_future, _require_open, _today
+from .base import _assign, _not_future, _require_open, _save, _today
 
 # --- Meetings and escalations -----------------------------------------------------------
 
@@ -184,6 +185,43 @@ def escalation_cancel(
     escalation._history_user = actor
     escalation.save()
     signals.escalation_changed.send(sender=Escalation, escalation=escalation, actor=actor, now=now)
+    return escalation
+
+
+def escalation_version(escalation: Escalation) -> str:
+    """The version of an escalation that its edit form starts from."""
+    return version_of(escalation)
+
+
+@transaction.atomic
+def escalation_update(
+    *,
+    actor: User,
+    escalation: Escalation,
+    reason: str,
+    version: str | None = None,
+    now: datetime.datetime | None = None,
+) -> Escalation:
+    """Correct the concern written on an open or overdue non-compliance escalation
+    (`policy.can_edit_escalation`). Its dates and the meeting it asks for follow from
+    the day it was raised and stay. Nothing changed, nothing saved."""
+    now = now or timezone.now()
+    if not policy.can_edit_escalation(actor, escalation):
+        raise PermissionDenied(
+            "Only the concern of an open or overdue non-compliance escalation can be "
+            "changed, by a worker or manager who can see the case"
+        )
+    escalation = Escalation.objects.select_for_update().get(pk=escalation.pk)
+    check_version(version, [escalation], what="this escalation")
+    if not escalation.is_active:
+        state = escalation.get_state_display().lower()
+        raise ValidationError(f"This escalation is already {state}: it stands as it closed")
+    if not _assign(escalation, reason=reason.strip()):
+        return escalation
+    if not escalation.reason:
+        raise ValidationError({"reason": "Enter the non-compliance concern"})
+    _save(escalation, actor)
+    signals.record_corrected.send(sender=Escalation, instance=escalation, actor=actor, now=now)
     return escalation
 
 

@@ -9,10 +9,11 @@ from django.utils import timezone
 
 from accounts import policy
 from accounts.models import Agency, User
+from common.concurrency import check_version, version_of
 
 from .. import rules, signals
 from ..models import Case, Escalation, Meeting
-from .base import _not_future, _require_open, _save
+from .base import _acting, _assign, _not_future, _require_not_in_error, _require_open, _save
 from .escalations import _close_met
 
 
@@ -86,3 +87,155 @@ def meeting_record(
         if rules.meeting_outcome(escalation, meeting):
             _close_met(escalation, meeting, now, actor=actor)
     return meeting
+
+
+MEETING_FIELDS = (
+    "kind",
+    "held_on",
+    "chair",
+    "decisions",
+    "actions",
+    "staff_attendees",
+    "agencies",
+    "other_attendees",
+)
+_ATTENDANCE = ("staff_attendees", "agencies")
+
+
+def _attendance_rows(meeting: Meeting) -> tuple[list, list]:
+    """The rows linking the meeting to the staff and agencies who attended (read for
+    many meetings at once by `meetings_read_attendance`)."""
+    known = getattr(meeting, "_attendance_rows", None)
+    if known is not None:
+        return known
+    return tuple(
+        list(getattr(Meeting, name).through.objects.filter(meeting_id=meeting.pk).order_by("pk"))
+        for name in _ATTENDANCE
+    )
+
+
+def meetings_read_attendance(meetings: Iterable[Meeting]) -> None:
+    """Read who attended many meetings in one query per kind of attendee, for their
+    versions (a list of meetings in the API)."""
+    meetings = list(meetings)
+    rows: dict[int, tuple[list, list]] = {m.pk: ([], []) for m in meetings}
+    for i, name in enumerate(_ATTENDANCE):
+        for row in (
+            getattr(Meeting, name).through.objects.filter(meeting_id__in=list(rows)).order_by("pk")
+        ):
+            rows[row.meeting_id][i].append(row)
+    for meeting in meetings:
+        meeting._attendance_rows = rows[meeting.pk]
+
+
+def meeting_version(meeting: Meeting) -> str:
+    """The version of a meeting that its edit form starts from: the meeting and who
+    attended it."""
+    return version_of(meeting, *_attendance_rows(meeting))
+
+
+def _met_list(escalations) -> str:
+    return ", ".join(
+        f"the {e.get_kind_display().lower()} escalation due {e.due_date:%d/%m/%Y}"
+        for e in escalations
+    )
+
+
+@transaction.atomic
+def meeting_update(
+    *,
+    actor: User,
+    meeting: Meeting,
+    version: str | None = None,
+    now: datetime.datetime | None = None,
+    **fields,
+) -> Meeting:
+    """Correct what a meeting recorded: who chaired and attended, the decisions and the
+    actions; its kind and date too, unless that would change which escalations it meets
+    (it met one, or as corrected it would meet one). Such a meeting is marked as recorded
+    in error and recorded again instead, so that the escalations are worked out by the
+    rules that record and unmake meetings. What is not given is kept. Nothing changed,
+    nothing saved."""
+    now = now or timezone.now()
+    if not policy.can_edit_case(actor, meeting.case):
+        raise PermissionDenied
+    unknown = set(fields) - set(MEETING_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown meeting fields: {sorted(unknown)}")
+    meeting = (
+        Meeting.objects.select_for_update(of=("self",)).select_related("case").get(pk=meeting.pk)
+    )
+    check_version(version, [meeting, *_attendance_rows(meeting)], what="this meeting")
+    _require_not_in_error(meeting)
+    values = {k: v.strip() if isinstance(v, str) else v for k, v in fields.items()}
+    attendance = {
+        name: list({obj.pk: obj for obj in values.pop(name)}.values())
+        for name in _ATTENDANCE
+        if name in values
+    }
+    attendance = {
+        name: chosen
+        for name, chosen in attendance.items()
+        if {obj.pk for obj in chosen} != set(getattr(meeting, name).values_list("pk", flat=True))
+    }
+    kind, held_on = meeting.kind, meeting.held_on
+    changed = _assign(meeting, **values)
+    if not changed and not attendance:
+        return meeting
+    for name, label in (("chair", "who chaired it"), ("decisions", "what was decided")):
+        if not getattr(meeting, name):
+            raise ValidationError({name: f"Enter {label}"})
+    if meeting.kind not in Meeting.Kind.values:
+        raise ValidationError({"kind": "Select the kind of meeting"})
+    if meeting.kind != kind or meeting.held_on != held_on:
+        _check_kind_and_date(meeting, "kind" if meeting.kind != kind else "held_on", now)
+    # One version in the history for the whole correction: the attendees are set
+    # without a version each, then the meeting is saved with them.
+    _acting(meeting, actor)
+    meeting.skip_history_when_saving = True
+    try:
+        for name, chosen in attendance.items():
+            getattr(meeting, name).set(chosen)
+    finally:
+        del meeting.skip_history_when_saving
+    _save(meeting, actor)
+    meeting.__dict__.pop("_attendance_rows", None)
+    signals.record_corrected.send(sender=Meeting, instance=meeting, actor=actor, now=now)
+    return meeting
+
+
+def _check_kind_and_date(meeting: Meeting, field: str, now) -> None:
+    _not_future(meeting.held_on, now, "held_on", "The date of the meeting")
+    if meeting.held_on < meeting.case.opened_on:
+        raise ValidationError(
+            {
+                "held_on": "The meeting cannot be before the case opened "
+                f"({meeting.case.opened_on:%d/%m/%Y})"
+            }
+        )
+    again = "mark this meeting as recorded in error and record it again"
+    met = list(Escalation.objects.filter(met_by=meeting).order_by("due_date", "pk"))
+    if met:
+        raise ValidationError(
+            {
+                field: f"This meeting met {_met_list(met)}, so its kind and date cannot be "
+                f"changed here: {again}, and the escalation is worked out again"
+            }
+        )
+    would_meet = [
+        e
+        for e in Escalation.objects.filter(
+            case_id=meeting.case_id,
+            state__in=Escalation.ACTIVE_STATES,
+            required_meeting=meeting.kind,
+            trigger_date__lte=meeting.held_on,
+        ).order_by("due_date", "pk")
+        if rules.meeting_outcome(e, meeting)
+    ]
+    if would_meet:
+        raise ValidationError(
+            {
+                field: f"As changed, this meeting would meet {_met_list(would_meet)}: "
+                f"{again}, so that it meets the escalation"
+            }
+        )

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts import policy
@@ -12,7 +13,7 @@ from accounts.models import User
 from common.concurrency import check_version, version_of
 
 from .. import signals
-from ..models import Case, Membership, Person
+from ..models import Case, ChildProtectionPlan, Membership, Person
 from ..validators import normalise_nhs_number, normalise_upn
 from .base import _assign, _not_future, _require_not_in_error, _require_open, _save
 
@@ -192,18 +193,31 @@ def membership_end(
     return membership
 
 
+def membership_version(membership: Membership) -> str:
+    """The version of a stay on a case that its edit forms start from."""
+    return version_of(membership)
+
+
+def _stay_of(membership: Membership) -> str:
+    return f"the stay of {membership.person.display_name} on this case"
+
+
 @transaction.atomic
 def membership_set_household(
     *,
     actor: User,
     membership: Membership,
     lives_in_household: bool,
+    version: str | None = None,
     now: datetime.datetime | None = None,
 ) -> Membership:
+    """They have moved in or out since: recorded as a change to the household, with its
+    own chronology entry. A stay recorded wrongly is corrected by `membership_update`."""
     now = now or timezone.now()
     if not policy.can_edit_case(actor, membership.case):
         raise PermissionDenied
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    check_version(version, [membership], what=_stay_of(membership))
     _require_not_in_error(membership)
     if membership.lives_in_household == lives_in_household:
         return membership
@@ -211,3 +225,103 @@ def membership_set_household(
     _save(membership, actor)
     signals.member_changed.send(sender=Membership, membership=membership, actor=actor, now=now)
     return membership
+
+
+MEMBERSHIP_FIELDS = ("relationship", "lives_in_household", "start_date", "end_date", "end_reason")
+
+
+def _d(day: datetime.date | None) -> str:
+    return f"{day:%d/%m/%Y}" if day else "now"
+
+
+@transaction.atomic
+def membership_update(
+    *,
+    actor: User,
+    membership: Membership,
+    version: str | None = None,
+    now: datetime.datetime | None = None,
+    **fields: Any,
+) -> Membership:
+    """Correct a stay on a case: the relationship, whether they live in the household,
+    when they joined and when and why they left; what is not given is kept. Stays of
+    one person on one case may not overlap, and each child protection plan recorded on
+    the case keeps starting on a day they were on it as a child. Nothing changed,
+    nothing saved."""
+    now = now or timezone.now()
+    if not policy.can_edit_case(actor, membership.case):
+        raise PermissionDenied
+    unknown = set(fields) - set(MEMBERSHIP_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown membership fields: {sorted(unknown)}")
+    # The case first, as membership_add locks it: two stays cannot be changed into an
+    # overlap at once. Then the person, as plan_start locks them.
+    Case.objects.select_for_update().get(pk=membership.case_id)
+    Person.objects.select_for_update().get(pk=membership.person_id)
+    membership = (
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("person", "case")
+        .get(pk=membership.pk)
+    )
+    check_version(version, [membership], what=_stay_of(membership))
+    _require_not_in_error(membership)
+    values = {k: v.strip() if isinstance(v, str) else v for k, v in fields.items()}
+    if values.get("end_date", membership.end_date) is None:
+        values["end_reason"] = ""  # no reason for leaving without a date they left
+    changed = _assign(membership, **values)
+    if not changed:
+        return membership
+    _check_stay(membership, changed, now)
+    _save(membership, actor)
+    signals.record_corrected.send(sender=Membership, instance=membership, actor=actor, now=now)
+    return membership
+
+
+def _check_stay(membership: Membership, changed: list[str], now: datetime.datetime) -> None:
+    if membership.relationship not in Membership.Relationship.values:
+        raise ValidationError({"relationship": "Select their relationship in this family"})
+    if membership.start_date is None:
+        raise ValidationError({"start_date": "Enter the date they joined"})
+    _not_future(membership.start_date, now, "start_date", "The date they joined")
+    if membership.end_date is not None:
+        _not_future(membership.end_date, now, "end_date", "The date they left")
+        if membership.end_date < membership.start_date:
+            raise ValidationError(
+                {
+                    "end_date": "The date they left must be on or after the date they joined "
+                    f"({membership.start_date:%d/%m/%Y})"
+                }
+            )
+    others = Membership.objects.filter(
+        case_id=membership.case_id, person_id=membership.person_id, in_error=False
+    ).exclude(pk=membership.pk)
+    overlapping = others.filter(Q(end_date__isnull=True) | Q(end_date__gte=membership.start_date))
+    if membership.end_date is not None:
+        overlapping = overlapping.filter(start_date__lte=membership.end_date)
+    other = overlapping.order_by("start_date").first()
+    if other is not None:
+        field = "start_date" if "start_date" in changed else "end_date"
+        raise ValidationError(
+            {
+                field: f"This overlaps their stay from {other.start_date:%d/%m/%Y} to "
+                f"{_d(other.end_date)}: a person's stays on a case may not overlap"
+            }
+        )
+    stays = [*others.filter(relationship=Membership.Relationship.CHILD), membership]
+    for plan in ChildProtectionPlan.objects.filter(
+        case_id=membership.case_id, child_id=membership.person_id, in_error=False
+    ):
+        if not any(
+            stay.relationship == Membership.Relationship.CHILD
+            and stay.start_date <= plan.start_date
+            and (stay.end_date is None or stay.end_date >= plan.start_date)
+            for stay in stays
+        ):
+            field = "relationship" if "relationship" in changed else "start_date"
+            raise ValidationError(
+                {
+                    field: f"Their child protection plan started on "
+                    f"{plan.start_date:%d/%m/%Y}: they must stay on this case as a child "
+                    "on that day"
+                }
+            )

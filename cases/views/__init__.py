@@ -12,20 +12,30 @@ from .case import (
     case_restrict,
 )
 from .lists import case_create, case_list, escalation_list
-from .meetings import escalation_cancel, escalation_raise, meeting_add
-from .people import membership_change, membership_end, person_add, person_edit
+from .meetings import (
+    escalation_cancel,
+    escalation_edit,
+    escalation_raise,
+    meeting_add,
+    meeting_edit,
+)
+from .people import membership_change, membership_edit, membership_end, person_add, person_edit
 from .records import (
     address_add,
+    address_edit,
     address_end,
     hazard_add,
+    hazard_edit,
     hazard_end,
     mark_in_error,
+    plan_edit,
     plan_end,
     plan_start,
 )
 
 __all__ = [
     "address_add",
+    "address_edit",
     "address_end",
     "case_allocate",
     "case_close",
@@ -39,16 +49,21 @@ __all__ = [
     "case_reopen",
     "case_restrict",
     "escalation_cancel",
+    "escalation_edit",
     "escalation_list",
     "escalation_raise",
     "hazard_add",
+    "hazard_edit",
     "hazard_end",
     "mark_in_error",
     "meeting_add",
+    "meeting_edit",
     "membership_change",
+    "membership_edit",
     "membership_end",
     "person_add",
     "person_edit",
+    "plan_edit",
     "plan_end",
     "plan_start",
 ]

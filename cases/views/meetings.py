@@ -11,7 +11,7 @@ from accounts import policy
 from common.errors import apply_service_errors
 
 from .. import forms, services
-from ..models import Escalation
+from ..models import Escalation, Meeting
 from .base import _case, _form_page, _require_open, _submit
 
 
@@ -48,6 +48,40 @@ def meeting_add(request, pk):
             messages.success(request, f"{meeting.get_kind_display()} recorded{note}")
             return redirect("cases:detail", case.pk)
     return _form_page(request, case, form, title="Record a meeting", submit="Save meeting")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def meeting_edit(request, pk, meeting_pk):
+    """Correct what a meeting recorded."""
+    case = _case(request, pk, "opened correct meeting")
+    meeting = get_object_or_404(
+        Meeting.objects.select_related("case__team"), pk=meeting_pk, case=case, in_error=False
+    )
+    form = forms.MeetingEditForm(
+        request.POST or None,
+        meeting=meeting,
+        initial={
+            "kind": meeting.kind,
+            "held_on": meeting.held_on,
+            "chair": meeting.chair,
+            "staff_attendees": list(meeting.staff_attendees.all()),
+            "agencies": list(meeting.agencies.all()),
+            "other_attendees": meeting.other_attendees,
+            "decisions": meeting.decisions,
+            "actions": meeting.actions,
+            "version": services.meeting_version(meeting),
+        },
+    )
+    return _submit(
+        request,
+        case,
+        form,
+        lambda data: services.meeting_update(actor=request.user, meeting=meeting, **data),
+        success=f"{meeting.get_kind_display()} saved",
+        title=f"Correct the {meeting.get_kind_display().lower()} of {meeting.held_on:%d %B %Y}",
+        submit="Save meeting",
+    )
 
 
 @login_required
@@ -110,4 +144,33 @@ def escalation_cancel(request, pk, escalation_pk):
         title="Cancel an escalation",
         submit="Cancel it",
         intro=str(escalation),
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def escalation_edit(request, pk, escalation_pk):
+    """Correct the concern written on a non-compliance escalation."""
+    case = _case(request, pk, "opened correct an escalation")
+    escalation = get_object_or_404(Escalation, pk=escalation_pk, case=case)
+    if not policy.can_edit_escalation(request.user, escalation):
+        raise PermissionDenied
+    form = forms.EscalationEditForm(
+        request.POST or None,
+        initial={
+            "reason": escalation.reason,
+            "version": services.escalation_version(escalation),
+        },
+    )
+    return _submit(
+        request,
+        case,
+        form,
+        lambda data: services.escalation_update(actor=request.user, escalation=escalation, **data),
+        success="Escalation saved",
+        title="Correct the non-compliance concern",
+        submit="Save",
+        intro=f"{escalation.get_required_meeting_display()} due by "
+        f"{escalation.due_date:%A %d %B %Y}, raised on {escalation.trigger_date:%d %B %Y}. "
+        "The deadline follows from that date and does not change.",
     )

@@ -13,7 +13,7 @@ from common.errors import apply_service_errors
 
 from .. import forms, queries, services
 from ..models import Membership, Person
-from .base import _case, _case_context, _form_page, _require_open, _submit
+from .base import _case, _case_context, _require_open, _submit
 
 
 @login_required
@@ -124,8 +124,12 @@ def _matchable_person(user, person_id) -> Person:
 @require_http_methods(["GET", "POST"])
 def person_edit(request, pk, person_pk):
     case = _case(request, pk, "opened edit person")
-    person = get_object_or_404(Person, pk=person_pk, memberships__case=case)
-    form = forms.PersonForm(request.POST or None, instance=person)
+    person = get_object_or_404(Person.objects.distinct(), pk=person_pk, memberships__case=case)
+    form = forms.PersonEditForm(
+        request.POST or None,
+        instance=person,
+        initial={"version": services.person_version(person)},
+    )
     return _submit(
         request,
         case,
@@ -133,7 +137,8 @@ def person_edit(request, pk, person_pk):
         lambda data: services.person_update(
             actor=request.user,
             person=person,
-            **{f: form.cleaned_data[f] for f in forms.PersonForm.Meta.fields},
+            version=data["version"],
+            **{f: data[f] for f in forms.PersonForm.Meta.fields},
         ),
         success=f"Details of {person.full_name} saved",
         title=f"Change details of {person.full_name}",
@@ -165,20 +170,56 @@ def membership_end(request, pk, membership_pk):
 @login_required
 @require_http_methods(["GET", "POST"])
 def membership_change(request, pk, membership_pk):
+    """They have moved in or out since: a change to the household, as it happens."""
     case = _case(request, pk, "opened change membership")
     membership = _membership(case, membership_pk)
     form = forms.MembershipChangeForm(
         request.POST or None,
-        initial={"lives_in_household": "yes" if membership.lives_in_household else "no"},
+        initial={
+            "lives_in_household": "yes" if membership.lives_in_household else "no",
+            "version": services.membership_version(membership),
+        },
     )
-    if request.method == "POST" and form.is_valid():
-        services.membership_set_household(
-            actor=request.user,
-            membership=membership,
-            lives_in_household=form.cleaned_data["lives_in_household"],
-        )
-        messages.success(request, "Saved")
-        return redirect("cases:detail", case.pk)
-    return _form_page(
-        request, case, form, submit="Save", title=f"Where does {membership.person.full_name} live?"
+    return _submit(
+        request,
+        case,
+        form,
+        lambda data: services.membership_set_household(
+            actor=request.user, membership=membership, **data
+        ),
+        success="Saved",
+        submit="Save",
+        title=f"Where does {membership.person.display_name} live?",
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def membership_edit(request, pk, membership_pk):
+    """Correct a stay on the case as it was recorded."""
+    case = _case(request, pk, "opened correct membership")
+    membership = _membership(case, membership_pk)
+    form = forms.MembershipEditForm(
+        request.POST or None,
+        membership=membership,
+        initial={
+            "relationship": membership.relationship,
+            "lives_in_household": "yes" if membership.lives_in_household else "no",
+            "start_date": membership.start_date,
+            "end_date": membership.end_date,
+            "end_reason": membership.end_reason,
+            "version": services.membership_version(membership),
+        },
+    )
+    name = membership.person.display_name
+    return _submit(
+        request,
+        case,
+        form,
+        lambda data: services.membership_update(actor=request.user, membership=membership, **data),
+        success=f"{name}'s part in the case saved",
+        submit="Save",
+        title=f"Correct {name}'s part in the case",
+        intro="For something recorded wrongly. To record that they have left, use "
+        "“Left”; that they moved in or out, “Where they live”.",
     )

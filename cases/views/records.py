@@ -2,13 +2,14 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from accounts import policy
 from common.errors import apply_service_errors
 
 from .. import forms, services
@@ -52,6 +53,36 @@ def address_end(request, pk, address_pk):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+def address_edit(request, pk, address_pk):
+    """Correct an address as it was recorded (a move is a new address)."""
+    case = _case(request, pk, "opened correct address")
+    address = get_object_or_404(Address, pk=address_pk, case=case, in_error=False)
+    form = forms.AddressEditForm(
+        request.POST or None,
+        initial={
+            "line_1": address.line_1,
+            "line_2": address.line_2,
+            "town": address.town,
+            "postcode": address.postcode,
+            "start_date": address.start_date,
+            "version": services.address_version(address),
+        },
+    )
+    return _submit(
+        request,
+        case,
+        form,
+        lambda data: services.address_update(actor=request.user, address=address, **data),
+        success="Address saved",
+        title="Correct this address",
+        submit="Save address",
+        intro="For an address recorded wrongly. If the family has moved, record the move "
+        "instead. A new date they moved in also moves the end of the address before.",
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
 def plan_start(request, pk):
     case = _case(request, pk, "opened start plan")
     _require_open(case)
@@ -89,6 +120,32 @@ def plan_end(request, pk, plan_pk):
         success="Child protection plan ended",
         submit="End plan",
         title=f"End the plan for {plan.child.full_name or 'the unborn baby'}",
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def plan_edit(request, pk, plan_pk):
+    case = _case(request, pk, "opened correct plan")
+    plan = get_object_or_404(
+        ChildProtectionPlan.objects.select_related("child"), pk=plan_pk, case=case, in_error=False
+    )
+    form = forms.PlanEditForm(
+        request.POST or None,
+        initial={
+            "category": plan.category,
+            "start_date": plan.start_date,
+            "version": services.plan_version(plan),
+        },
+    )
+    return _submit(
+        request,
+        case,
+        form,
+        lambda data: services.plan_update(actor=request.user, plan=plan, **data),
+        success="Child protection plan saved",
+        title=f"Correct the plan for {plan.child.display_name}",
+        submit="Save plan",
     )
 
 
@@ -143,6 +200,35 @@ def hazard_end(request, pk, hazard_pk):
         success="Hazard ended",
         title=f"End hazard: {hazard.get_kind_display()}",
         submit="End hazard",
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def hazard_edit(request, pk, hazard_pk):
+    case = _case(request, pk, "opened correct hazard")
+    hazard = _case_hazard(case, hazard_pk)
+    if not policy.can_edit_hazard(request.user, hazard):
+        raise PermissionDenied
+    form = forms.HazardEditForm(
+        request.POST or None,
+        initial={
+            "kind": hazard.kind,
+            "details": hazard.details,
+            "start_date": hazard.start_date,
+            "end_date": hazard.end_date,
+            "version": services.hazard_version(hazard),
+        },
+    )
+    about = f" about {hazard.person.display_name}" if hazard.person_id else ""
+    return _submit(
+        request,
+        case,
+        form,
+        lambda data: services.hazard_update(actor=request.user, hazard=hazard, **data),
+        success="Hazard saved",
+        title=f"Correct the hazard{about}",
+        submit="Save hazard",
     )
 
 
