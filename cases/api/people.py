@@ -34,7 +34,7 @@ def _linkable_people(user):
     """
     return Person.objects.filter(
         Q(pk__in=queries.people_for(user).values("pk"))
-        | Q(created_by=user, memberships__isnull=True)
+        | Q(created_by=user, memberships__isnull=True, merged_into__isnull=True)
     ).distinct()
 
 
@@ -63,6 +63,15 @@ class MembershipCreateSerializer(serializers.Serializer):
     relationship = serializers.ChoiceField(choices=Membership.Relationship.choices)
     start_date = serializers.DateField()
     lives_in_household = serializers.BooleanField(required=False, default=True)
+
+
+class PersonMergeSerializer(serializers.Serializer):
+    duplicate = ScopedPrimaryKeyField(
+        scope=queries.findable_people,
+        model=Person,
+        help_text="The other record of this person (id): everything on it moves to this one",
+    )
+    reason = serializers.CharField(max_length=2000, help_text="Why they are one person")
 
 
 class MembershipUpdateSerializer(serializers.Serializer):
@@ -101,7 +110,11 @@ class PersonViewSet(CaseRecordViewSet):
     label = "person"
 
     def scoped_queryset(self):
-        return queries.people_for(self.request.user).order_by("last_name", "first_name", "pk")
+        return (
+            queries.people_for(self.request.user)
+            .prefetch_related("merged_records")
+            .order_by("last_name", "first_name", "pk")
+        )
 
     def case_ids_of(self, people):
         return set(
@@ -131,6 +144,25 @@ class PersonViewSet(CaseRecordViewSet):
         data = self.input(PersonInputSerializer, partial=True)
         person = services.person_update(actor=request.user, person=person, **data)
         return self.respond(person, "API changed person")
+
+    @extend_schema(
+        request=PersonMergeSerializer,
+        responses=PersonSerializer,
+        summary="Merge another record of this person into this one",
+        description="Managers and business support. Everything recorded on the duplicate "
+        "moves to this record; the duplicate is kept, marked merged into this one, and "
+        "left out of searches and lists. Refused (400) for a record merged with itself or "
+        "already merged, records whose dates of birth, NHS numbers or unique pupil numbers "
+        "differ, and records on one case, or on a plan, at the same time.",
+    )
+    @action(detail=True, methods=["post"])
+    def merge(self, request, pk=None):
+        person = self.get_object()
+        data = self.input(PersonMergeSerializer)
+        kept = services.person_merge(
+            actor=request.user, keep=person, duplicate=data["duplicate"], reason=data["reason"]
+        )
+        return self.respond(self.scoped_queryset().get(pk=kept.pk), "API merged people")
 
 
 @extend_schema_view(list=extend_schema(summary="People's membership of cases you may see"))

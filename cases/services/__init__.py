@@ -29,6 +29,7 @@ from .escalations import (
 )
 from .hazards import hazard_add, hazard_end
 from .meetings import meeting_record
+from .merge import person_merge
 from .people import (
     PERSON_FIELDS,
     membership_add,
@@ -67,6 +68,7 @@ __all__ = [
     "membership_set_household",
     "next_case_reference",
     "person_create",
+    "person_merge",
     "person_update",
     "plan_end",
     "plan_start",

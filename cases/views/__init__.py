@@ -13,7 +13,7 @@ from .case import (
 )
 from .lists import case_create, case_list, escalation_list
 from .meetings import escalation_cancel, escalation_raise, meeting_add
-from .people import membership_change, membership_end, person_add, person_edit
+from .people import membership_change, membership_end, person_add, person_edit, person_merge
 from .records import (
     address_add,
     address_end,
@@ -49,6 +49,7 @@ __all__ = [
     "membership_end",
     "person_add",
     "person_edit",
+    "person_merge",
     "plan_end",
     "plan_start",
 ]
