@@ -244,6 +244,22 @@ def test_it_tells_the_chronology_of_every_case_he_is_on(manager, records, walsh,
         assert "Same man" in entry.details and "Merged by" in entry.details
 
 
+def test_the_chronology_backfill_writes_the_merge_entry_again_unchanged(manager, records, carter):
+    from chronologies.management.commands.chronology_backfill import backfill_case
+
+    merge(manager, records["darren"], records["daren"])
+    before = ChronologyEntry.objects.get(case=carter, source_type="person_merged")
+    backfill_case(carter)
+    after = ChronologyEntry.objects.get(case=carter, source_type="person_merged")
+    assert (after.pk, after.title, after.details, after.occurred_on) == (
+        before.pk,
+        before.title,
+        before.details,
+        before.occurred_on,
+    )
+    assert after.history.count() == before.history.count()
+
+
 def test_it_shows_his_hazards_on_every_case_he_is_on_after_the_merge(manager, records, carter):
     merge(manager, records["darren"], records["daren"])
     kinds = {h.kind for h in queries.active_hazards(carter, today=D(2026, 3, 2))}
