@@ -19,7 +19,7 @@ from accounts.models import User
 
 from .. import signals
 from ..models import ChildProtectionPlan, Hazard, Membership, Person
-from .base import _acting, _save
+from .base import _save
 
 # Details of the duplicate that fill the same field of the record kept when it is blank.
 FILLED_WHEN_BLANK = (
@@ -121,7 +121,6 @@ def person_merge(
         for name, value in filled.items():
             setattr(keep, name, value)
         _save(keep, actor, reason=why, validate=False)
-    _acting(keep, actor)
     signals.person_merged.send(
         sender=Person, keep=keep, duplicate=duplicate, reason=reason, actor=actor, now=now
     )
