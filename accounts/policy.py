@@ -224,7 +224,14 @@ def can_edit_person(user: User | None, person: Person) -> bool:
 def can_link_person(user: User | None, person: Person) -> bool:
     """Who may be added to a case the user can see: search before create looks across
     the authority, because a duplicate person is the danger; someone known only on
-    restricted cases the user cannot see is left out."""
+    restricted cases the user cannot see is left out. A record merged into another is
+    not added anywhere: the other one is."""
+    return person.merged_into_id is None and _findable_person(user, person)
+
+
+def _findable_person(user: User | None, person: Person) -> bool:
+    """Someone search before create may show this user: anyone but those known only on
+    restricted cases the user cannot see."""
     if not is_staff_member(user):
         return False
     assert user is not None
@@ -243,6 +250,16 @@ def can_merge_people(user: User | None) -> bool:
         and user is not None
         and user.has_role(roles.BUSINESS_SUPPORT, *roles.MANAGER_ROLES)
     )
+
+
+def can_merge_person(user: User | None, person: Person) -> bool:
+    """Merge this person's record with another (either way round): whoever may merge
+    people, when the record is one search before create shows them and it is on no
+    restricted case they cannot see: a merge changes every case the person is on."""
+    if not can_merge_people(user) or not _findable_person(user, person):
+        return False
+    restricted = person.memberships.filter(case__restricted=True)
+    return not restricted.exclude(pk__in=visible_related(user, restricted).values("pk")).exists()
 
 
 # --- Dashboards ---------------------------------------------------------------------------

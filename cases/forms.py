@@ -183,6 +183,49 @@ class PersonChoiceForm(GovukForm):
         ] + [("new", "None of these: this is a new person")]
 
 
+class MergeChoiceForm(GovukForm):
+    """Which of the records found is the same person as the one being merged."""
+
+    other = forms.ChoiceField(
+        label="Which record is the same person?",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select the record that is the same person"},
+    )
+
+    def __init__(self, *args, matches, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["other"].choices = [
+            (str(m.person.pk), f"{m.person.display_name} ({m.person.record_label})")
+            for m in matches
+        ]
+
+
+class MergeConfirmForm(GovukForm):
+    """Merging two records: which one is kept, and why they are one person."""
+
+    other = forms.IntegerField(widget=forms.HiddenInput)
+    keep = forms.ChoiceField(
+        label="Which record do you keep?",
+        widget=forms.RadioSelect,
+        help_text="Everything recorded on the other one moves to it. The other record is "
+        "kept, marked as merged, and no longer found by searches.",
+        error_messages={"required": "Select the record to keep"},
+    )
+    reason = forms.CharField(
+        label="Why are these records the same person?",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For example, same date of birth and address; confirmed by the mother",
+        error_messages={"required": "Say why these two records are one person"},
+    )
+
+    def __init__(self, *args, person, other, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["keep"].choices = [
+            (str(p.pk), f"{p.display_name} ({p.record_label})") for p in (person, other)
+        ]
+
+
 class PersonForm(GovukFormMixin, forms.ModelForm):
     class Meta:
         model = Person

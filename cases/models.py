@@ -161,12 +161,44 @@ class Person(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+    # Two records of one person merged (cases.services.person_merge): the duplicate is
+    # kept, pointing at the record everything was moved to, and left out of searches.
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_records",
+        verbose_name="merged into",
+    )
+    merged_at = models.DateTimeField(null=True, blank=True)
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    merged_reason = models.TextField("why they are one person", max_length=2000, blank=True)
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["last_name", "first_name"]
         verbose_name_plural = "people"
+        # On PostgreSQL the names and other names also have GIN trigram indexes for
+        # search before create (migration 0003; cases.queries.person_matches).
         constraints = [
+            models.CheckConstraint(
+                name="person_merged_with_when_and_who",
+                condition=Q(
+                    merged_into__isnull=True, merged_at__isnull=True, merged_by__isnull=True
+                )
+                | Q(merged_into__isnull=False, merged_at__isnull=False, merged_by__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="person_not_merged_into_itself",
+                condition=~Q(merged_into=F("pk")),
+            ),
             models.UniqueConstraint(
                 fields=["nhs_number"], condition=~Q(nhs_number=""), name="person_nhs_unique"
             ),
@@ -187,6 +219,15 @@ class Person(models.Model):
     @property
     def full_name(self) -> str:
         return " ".join(p for p in (self.first_name, self.middle_names, self.last_name) if p)
+
+    @property
+    def is_merged(self) -> bool:
+        return self.merged_into_id is not None
+
+    @property
+    def record_label(self) -> str:
+        """How pages name a record when two of one person are told apart: "record 123"."""
+        return f"record {self.pk}"
 
     @property
     def is_unborn(self) -> bool:

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts import policy
 
-from . import rules
+from . import person_search, rules
 from .models import (
     Address,
     Case,
@@ -144,7 +144,7 @@ def _search_q(text: str) -> Q:
     compact = text.replace(" ", "")
     if 5 <= len(compact) <= 7 and re.search(r"\d", compact) and compact.isalnum():
         q |= Q(addresses__postcode=normalise_postcode(text), addresses__in_error=False)
-    person_ids = Person.objects.filter(_name_q(text)).values("pk")
+    person_ids = Person.objects.filter(_name_q(text), merged_into__isnull=True).values("pk")
     q |= Q(memberships__person__in=person_ids, memberships__in_error=False)
     return Q(pk__in=Case.objects.filter(q).values("pk"))
 
@@ -167,6 +167,7 @@ class PersonMatch:
     reasons: list[str]
     visible_cases: list[Case]
     other_case_count: int
+    score: float = 0.0
 
 
 def person_matches(
@@ -176,60 +177,73 @@ def person_matches(
     last_name: str = "",
     date_of_birth: datetime.date | None = None,
     nhs_number: str = "",
+    exclude: tuple[int, ...] = (),
     limit: int = 20,
 ) -> list[PersonMatch]:
     """People who may be the one about to be added, so no duplicate is made.
 
-    Matches on NHS number, or on date of birth with a similar name (same first
-    letters of the last name, or the first name, or an alias). Shown across the
-    authority, but people known only on restricted cases the user cannot see are
-    left out, and cases the user cannot see are counted, not named.
+    Found by name alone, spelled another way, with first and last names swapped, or
+    by one of the other names they are known by (`cases.person_search`), and by date
+    of birth with a name partly like it, or by NHS number; best first, each with why.
+    Shown across the authority, but people known only on restricted cases the user
+    cannot see are left out, and cases the user cannot see are counted, not named.
+    Records merged into another are left out.
     """
-    q = Q()
-    nhs = normalise_nhs_number(nhs_number)
-    if nhs:
-        q |= Q(nhs_number=nhs)
-    if date_of_birth:
-        name_q = Q()
-        if last_name.strip():
-            stem = last_name.strip()[:3]
-            name_q |= Q(last_name__istartswith=stem) | Q(aliases__icontains=last_name.strip())
-        if first_name.strip():
-            name_q |= Q(first_name__istartswith=first_name.strip()[:3]) | Q(
-                aliases__icontains=first_name.strip()
-            )
-        q |= Q(date_of_birth=date_of_birth) & name_q if name_q else Q(date_of_birth=date_of_birth)
-    if not q:
+    search = person_search.Search(
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        date_of_birth=date_of_birth,
+        nhs_number=normalise_nhs_number(nhs_number),
+    )
+    if search.is_empty:
         return []
-    visible_ids = set(cases_for(user).values_list("pk", flat=True))
-    # Someone known only on restricted cases this user cannot see is not shown.
-    allowed = Person.objects.filter(
+    people = Person.objects.filter(merged_into__isnull=True, pk__in=_findable_people(user))
+    if exclude:
+        people = people.exclude(pk__in=exclude)
+    found = person_search.ranked(person_search.scored(people, search), search, limit)
+    known = cases_known(user, [person.pk for person, _ in found])
+    return [
+        PersonMatch(person, judgement.reasons, *known[person.pk], judgement.score)
+        for person, judgement in found
+    ]
+
+
+def cases_known(user, person_ids) -> dict[int, tuple[list[Case], int]]:
+    """For each person: the cases they are on that this user may see (by reference),
+    and how many others they are on (counted, not named). Two queries."""
+    memberships = list(
+        Membership.objects.filter(person__in=person_ids, in_error=False)
+        .select_related("case")
+        .order_by("case__reference")
+    )
+    visible = set(
+        cases_for(user).filter(pk__in={m.case_id for m in memberships}).values_list("pk", flat=True)
+    )
+    cases_of: dict[int, dict[int, Case]] = {pk: {} for pk in person_ids}
+    for m in memberships:
+        cases_of[m.person_id][m.case_id] = m.case
+    known = {}
+    for pk, cases in cases_of.items():
+        seen = [c for case_id, c in cases.items() if case_id in visible]
+        known[pk] = (seen, len(cases) - len(seen))
+    return known
+
+
+def findable_people(user) -> QuerySet:
+    """Search before create across the authority: everyone (records merged into another
+    included) but those known only on restricted cases this user cannot see."""
+    return Person.objects.filter(pk__in=_findable_people(user))
+
+
+def _findable_people(user) -> QuerySet:
+    """Ids of the people search before create may show this user: everyone but those
+    known only on restricted cases the user cannot see."""
+    visible_ids = cases_for(user).values("pk")
+    return Person.objects.filter(
         Q(memberships__case__restricted=False)
         | Q(memberships__case__in=visible_ids)
         | Q(memberships__isnull=True)
     ).values("pk")
-    people = (
-        Person.objects.filter(q)
-        .filter(pk__in=allowed)
-        .prefetch_related(
-            Prefetch(
-                "memberships",
-                queryset=Membership.objects.filter(in_error=False).select_related("case"),
-            )
-        )
-        .order_by("last_name", "first_name")[:limit]
-    )
-    results = []
-    for person in people:
-        reasons = []
-        if nhs and person.nhs_number == nhs:
-            reasons.append("same NHS number")
-        if date_of_birth and person.date_of_birth == date_of_birth:
-            reasons.append("same date of birth and a similar name")
-        cases = {m.case for m in person.memberships.all()}
-        seen = sorted((c for c in cases if c.pk in visible_ids), key=lambda c: c.reference)
-        results.append(PersonMatch(person, reasons, seen, len(cases) - len(seen)))
-    return results
 
 
 def household(case: Case, *, today: datetime.date) -> dict:
@@ -377,8 +391,10 @@ def case_record(case: Case, *, today: datetime.date) -> CaseRecord:
 
 
 def people_for(user) -> QuerySet:
-    """People on cases this user may see."""
-    return Person.objects.filter(memberships__case__in=cases_for(user).values("pk")).distinct()
+    """People on cases this user may see (records merged into another are left out)."""
+    return Person.objects.filter(
+        memberships__case__in=cases_for(user).values("pk"), merged_into__isnull=True
+    ).distinct()
 
 
 def active_escalations(case: Case) -> list[Escalation]:

@@ -22,6 +22,11 @@ record_in_error = Signal()  # instance
 # hazard, meeting or escalation): `instance`, as saved. Its entries are written again.
 record_corrected = Signal()
 meeting_recorded = Signal()  # meeting
+# Two records of one person merged (cases.services.person_merge): `keep`, `duplicate`
+# (now marked merged into keep) and `reason`. Sent after the case record's own rows
+# moved; each app to the right moves the rows it keeps about the duplicate to `keep`
+# in the same transaction (and may refuse with a ValidationError, undoing the merge).
+person_merged = Signal()
 escalation_changed = Signal()  # escalation (its state says what happened)
 # Many escalations changed together (a batch of the sweep), instead of escalation_changed
 # for each: `escalations`, a list (each one's state says what happened). The sweep sends

@@ -16,6 +16,7 @@ urlpatterns = [
     path("<int:pk>/access/", views.case_restrict, name="restrict"),
     path("<int:pk>/people/add/", views.person_add, name="person_add"),
     path("<int:pk>/people/<int:person_pk>/edit/", views.person_edit, name="person_edit"),
+    path("<int:pk>/people/<int:person_pk>/merge/", views.person_merge, name="person_merge"),
     path("<int:pk>/members/<int:membership_pk>/end/", views.membership_end, name="membership_end"),
     path(
         "<int:pk>/members/<int:membership_pk>/household/",

@@ -9,6 +9,7 @@ from django.utils import timezone
 from cases import signals as case_signals
 from cases.models import Address, ChildProtectionPlan, Escalation, Hazard, Meeting, Membership
 from cases.services import UNMET_REASON
+from cases.services.merge import merge_reason
 from supervision import signals as supervision_signals
 from visits import signals as visit_signals
 from visits.models import Visit
@@ -16,6 +17,7 @@ from visits.models import Visit
 from .models import Category, ChronologyEntry, Significance
 from .services import (
     RecordedEntry,
+    entries_child_merged,
     entries_mark_source_in_error,
     entries_record,
     entry_record,
@@ -482,6 +484,58 @@ def supervision_decision(decision, *, actor=None, now=None):
     )
 
 
+def person_merged(keep, duplicate, *, actor=None, now=None):
+    """Two records of one person merged: the entries naming the duplicate name the
+    record kept, and every case the person is on says so in an entry of its own."""
+    entries_child_merged(
+        keep=keep, duplicate=duplicate, actor=actor, reason=merge_reason(keep, duplicate)
+    )
+    return person_merged_entries(duplicate, actor=actor, now=now)
+
+
+def person_merged_entries(duplicate, *, actor=None, now=None):
+    """The entry saying a record was merged, on each case the record kept is on; written
+    from what the merged record says (when, by whom, why), so writing it again from the
+    records (`chronology_backfill`) changes nothing."""
+    keep = duplicate.merged_into
+    if keep is None:
+        return []
+    cases = {}
+    for m in (
+        Membership.objects.filter(person=keep, in_error=False)
+        .select_related("case")
+        .order_by("case_id", "start_date")
+    ):
+        cases[m.case_id] = (m.case, m.is_child or cases.get(m.case_id, (None, False))[1])
+    by = duplicate.merged_by
+    who = (by.get_full_name() or by.username) if by is not None else ""
+    details = f"Merged by {who}. Why: {duplicate.merged_reason}" if who else duplicate.merged_reason
+    return entries_record(
+        [
+            RecordedEntry(
+                case=case,
+                source_type="person_merged",
+                source_id=f"{duplicate.pk}:{case.pk}",
+                category=Category.HOUSEHOLD,
+                occurred_on=timezone.localdate(duplicate.merged_at),
+                occurred_at=duplicate.merged_at,
+                title=f"Two records of one person merged: {_name(duplicate)} "
+                f"(record {duplicate.pk}) into {_name(keep)} (record {keep.pk})",
+                details=details,
+                children=[keep] if is_child else [],
+                significance=S.ROUTINE,
+            )
+            for case, is_child in cases.values()
+        ],
+        actor=actor,
+        now=now,
+    )
+
+
+def _person_merged(sender, keep=None, duplicate=None, actor=None, now=None, **kwargs):
+    person_merged(keep, duplicate, actor=actor, now=now)
+
+
 IN_ERROR_SOURCES = {
     Membership: ("member_joined", "member_left"),
     Address: ("address", "address_left"),
@@ -588,6 +642,7 @@ RECEIVERS = [
     # Rewriting a visit's entries carries its recorded-in-error mark to them.
     (visit_signals.visit_in_error, _receiver(visit_recorded, "visit")),
     (supervision_signals.decision_recorded, _receiver(supervision_decision, "decision")),
+    (case_signals.person_merged, _person_merged),
 ]
 
 

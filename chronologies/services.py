@@ -111,7 +111,7 @@ def _lock_entries(keys) -> dict:
     }
 
 
-def _write_history(entries, history_type, actor, through_rows):
+def _write_history(entries, history_type, actor, through_rows, reason=None):
     """History rows as simple-history writes them on save and on a change of children:
     the entry's fields and a copy of its children's rows at that moment."""
     if not entries:
@@ -125,7 +125,7 @@ def _write_history(entries, history_type, actor, through_rows):
                 history_date=when,
                 history_type=history_type,
                 history_user=actor,
-                history_change_reason=None,
+                history_change_reason=reason,
                 **{f.attname: getattr(entry, f.attname) for f in History.tracked_fields},
             )
             for entry in entries
@@ -261,6 +261,34 @@ def entries_mark_source_in_error(
         links.setdefault(link.chronologyentry_id, []).append(link)
     _write_history(struck, "~", actor, links)
     return len(struck)
+
+
+@transaction.atomic
+def entries_child_merged(*, keep, duplicate, actor: User | None = None, reason: str = "") -> int:
+    """Two records of one person were merged: every entry naming the duplicate among its
+    children names the record kept instead (once). Their history rows are the ones a
+    change of children writes, by `actor`, with the merge as the reason. Returns the
+    number of entries changed."""
+    Link = ChronologyEntry.children.through
+    entries = list(
+        ChronologyEntry.objects.select_for_update().filter(children=duplicate).order_by("pk")
+    )
+    if not entries:
+        return 0
+    ids = [e.pk for e in entries]
+    Link.objects.filter(chronologyentry_id__in=ids, person_id=duplicate.pk).delete()
+    links: dict[int, list] = {}
+    for link in Link.objects.filter(chronologyentry_id__in=ids).order_by("pk"):
+        links.setdefault(link.chronologyentry_id, []).append(link)
+    _write_history(entries, "~", actor, links, reason=reason or None)
+    gained = [e for e in entries if all(k.person_id != keep.pk for k in links.get(e.pk, ()))]
+    if gained:
+        for link in Link.objects.bulk_create(
+            [Link(chronologyentry_id=e.pk, person_id=keep.pk) for e in gained]
+        ):
+            links.setdefault(link.chronologyentry_id, []).append(link)
+        _write_history(gained, "~", actor, links, reason=reason or None)
+    return len(entries)
 
 
 # --- Manual multi-agency entries -----------------------------------------------------------

@@ -45,6 +45,7 @@ NOT_EDIT_FORMS = {
     "cases:close",
     "cases:reopen",
     "cases:person_add",
+    "cases:person_merge",
     "cases:membership_end",
     "cases:address_add",
     "cases:address_end",

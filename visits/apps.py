@@ -10,13 +10,14 @@ class VisitsConfig(AppConfig):
 
         from cases import panels, signals
 
-        from . import last_seen
+        from . import last_seen, merge
         from .models import ChildSeen, Visit
         from .receivers import reevaluate_when_escalation_closes
 
         signals.escalation_changed.connect(
             reevaluate_when_escalation_closes, dispatch_uid="visits-reevaluate-on-close"
         )
+        signals.person_merged.connect(merge.person_merged, dispatch_uid="visits-person-merged")
         post_init.connect(
             last_seen.visit_loaded, sender=Visit, dispatch_uid="visits-last-seen-visit-loaded"
         )

@@ -37,7 +37,7 @@ def _linkable_people(user):
     """
     return Person.objects.filter(
         Q(pk__in=queries.people_for(user).values("pk"))
-        | Q(created_by=user, memberships__isnull=True)
+        | Q(created_by=user, memberships__isnull=True, merged_into__isnull=True)
     ).distinct()
 
 
@@ -70,6 +70,15 @@ class MembershipCreateSerializer(serializers.Serializer):
 
 class PersonUpdateSerializer(PersonInputSerializer):
     version = version_input()
+
+
+class PersonMergeSerializer(serializers.Serializer):
+    duplicate = ScopedPrimaryKeyField(
+        scope=queries.findable_people,
+        model=Person,
+        help_text="The other record of this person (id): everything on it moves to this one",
+    )
+    reason = serializers.CharField(max_length=2000, help_text="Why they are one person")
 
 
 class MembershipUpdateSerializer(serializers.Serializer):
@@ -122,7 +131,11 @@ class PersonViewSet(CaseRecordViewSet):
     label = "person"
 
     def scoped_queryset(self):
-        return queries.people_for(self.request.user).order_by("last_name", "first_name", "pk")
+        return (
+            queries.people_for(self.request.user)
+            .prefetch_related("merged_records")
+            .order_by("last_name", "first_name", "pk")
+        )
 
     def case_ids_of(self, people):
         return set(
@@ -153,6 +166,25 @@ class PersonViewSet(CaseRecordViewSet):
         with edit_conflicts():
             person = services.person_update(actor=request.user, person=person, **data)
         return self.respond(person, "API changed person")
+
+    @extend_schema(
+        request=PersonMergeSerializer,
+        responses=PersonSerializer,
+        summary="Merge another record of this person into this one",
+        description="Managers and business support. Everything recorded on the duplicate "
+        "moves to this record; the duplicate is kept, marked merged into this one, and "
+        "left out of searches and lists. Refused (400) for a record merged with itself or "
+        "already merged, records whose dates of birth, NHS numbers or unique pupil numbers "
+        "differ, and records on one case, or on a plan, at the same time.",
+    )
+    @action(detail=True, methods=["post"])
+    def merge(self, request, pk=None):
+        person = self.get_object()
+        data = self.input(PersonMergeSerializer)
+        kept = services.person_merge(
+            actor=request.user, keep=person, duplicate=data["duplicate"], reason=data["reason"]
+        )
+        return self.respond(self.scoped_queryset().get(pk=kept.pk), "API merged people")
 
 
 @extend_schema_view(list=extend_schema(summary="People's membership of cases you may see"))

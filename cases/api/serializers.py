@@ -172,10 +172,16 @@ class CaseSerializer(serializers.ModelSerializer):
 class PersonSerializer(serializers.ModelSerializer):
     full_name = serializers.CharField(read_only=True)
     version = version_output()
+    merged_from = serializers.PrimaryKeyRelatedField(
+        source="merged_records",
+        many=True,
+        read_only=True,
+        help_text="Other records of this person merged into this one (ids)",
+    )
 
     class Meta:
         model = Person
-        fields = ["id", "full_name", *services.PERSON_FIELDS, "version"]
+        fields = ["id", "full_name", *services.PERSON_FIELDS, "merged_from", "version"]
         read_only_fields = fields
 
     def get_version(self, person) -> str:

@@ -37,6 +37,7 @@ from .meetings import (
     meeting_version,
     meetings_read_attendance,
 )
+from .merge import person_merge
 from .people import (
     MEMBERSHIP_FIELDS,
     PERSON_FIELDS,
@@ -95,6 +96,7 @@ __all__ = [
     "membership_version",
     "next_case_reference",
     "person_create",
+    "person_merge",
     "person_update",
     "person_version",
     "plan_end",

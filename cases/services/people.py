@@ -95,6 +95,10 @@ def person_update(
     if not policy.can_edit_person(actor, person):
         raise PermissionDenied
     person = Person.objects.select_for_update().get(pk=person.pk)
+    if person.merged_into_id is not None:
+        raise ValidationError(
+            f"This record was merged into record {person.merged_into_id}: change that one"
+        )
     check_version(version, [person], what=f"the details of {person.display_name}")
     unknown = set(fields) - set(PERSON_FIELDS)
     if unknown:
@@ -134,6 +138,15 @@ def membership_add(
         raise ValidationError({"person": "Select a person you may add to this case"})
     case = Case.objects.select_for_update().get(pk=case.pk)
     _require_open(case, "adding people")
+    # Read under a lock: a merge (which locks both people) may have just marked them.
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    if person.merged_into_id is not None:
+        raise ValidationError(
+            {
+                "person": f"{person.display_name} ({person.record_label}) was merged into "
+                f"record {person.merged_into_id}: search again and add that record"
+            }
+        )
     _not_future(start_date, now, "start_date", "The date they joined")
     if Membership.objects.filter(
         case=case, person=person, end_date__isnull=True, in_error=False

@@ -19,7 +19,14 @@ from .meetings import (
     meeting_add,
     meeting_edit,
 )
-from .people import membership_change, membership_edit, membership_end, person_add, person_edit
+from .people import (
+    membership_change,
+    membership_edit,
+    membership_end,
+    person_add,
+    person_edit,
+    person_merge,
+)
 from .records import (
     address_add,
     address_edit,
@@ -63,6 +70,7 @@ __all__ = [
     "membership_end",
     "person_add",
     "person_edit",
+    "person_merge",
     "plan_edit",
     "plan_end",
     "plan_start",

@@ -71,8 +71,9 @@ def _form_page(request, case, form, *, title, submit, intro="", cancel_url=None,
     return render_form_page(request, "cases/form_page.html", {**context, "form": form}, form)
 
 
-def _submit(request, case, form, save, *, success, title, submit, intro=""):
-    """Every small case form (`common.pages.form_page`), back to the case on success."""
+def _submit(request, case, form, save, *, success, title, submit, intro="", **extra):
+    """Every small case form (`common.pages.form_page`), back to the case on success.
+    `extra` goes to the page (`before_form`: a template shown above the form)."""
     return form_page(
         request,
         form,
@@ -80,7 +81,7 @@ def _submit(request, case, form, save, *, success, title, submit, intro=""):
         success=success,
         next_url=reverse("cases:detail", args=[case.pk]),
         template="cases/form_page.html",
-        context=_page_context(case, title=title, submit=submit, intro=intro),
+        context=_page_context(case, title=title, submit=submit, intro=intro, **extra),
     )
 
 

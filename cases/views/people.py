@@ -2,14 +2,16 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from accounts import policy
 from common.errors import apply_service_errors
+from common.pages import render_form_page
 
 from .. import forms, queries, services
 from ..models import Membership, Person
@@ -108,14 +110,39 @@ def _add_new_person(actor, case, person_form, membership) -> Person:
 
 
 def _matchable_person(user, person_id) -> Person:
+    """The person picked from the matches: one search before create may show this user
+    (404 otherwise). A record merged into another meanwhile is refused by the service."""
     try:
         person_id = int(person_id)
     except (TypeError, ValueError) as exc:
         raise Http404 from exc
     person = get_object_or_404(Person, pk=person_id)
-    visible = queries.cases_for(user).values_list("pk", flat=True)
-    cases = person.memberships.values_list("case__restricted", "case_id")
-    if cases and all(restricted and cid not in set(visible) for restricted, cid in cases):
+    if person.merged_into_id is None and not policy.can_link_person(user, person):
+        raise Http404
+    return person
+
+
+def _person_on_case(case, person_pk) -> Person | None:
+    return (
+        Person.objects.filter(pk=person_pk, memberships__case=case)
+        .select_related("merged_into", "merged_by")
+        .distinct()
+        .first()
+    )
+
+
+def _merged_from_case(case, person_pk) -> Person:
+    """A record merged into someone on this case (however many merges ago), else 404."""
+    person = get_object_or_404(
+        Person.objects.select_related("merged_into", "merged_by"),
+        pk=person_pk,
+        merged_into__isnull=False,
+    )
+    kept, seen = person.merged_into, {person.pk}
+    while kept.merged_into_id is not None and kept.pk not in seen:
+        seen.add(kept.pk)
+        kept = kept.merged_into
+    if not kept.memberships.filter(case=case).exists():
         raise Http404
     return person
 
@@ -124,7 +151,9 @@ def _matchable_person(user, person_id) -> Person:
 @require_http_methods(["GET", "POST"])
 def person_edit(request, pk, person_pk):
     case = _case(request, pk, "opened edit person")
-    person = get_object_or_404(Person.objects.distinct(), pk=person_pk, memberships__case=case)
+    person = _person_on_case(case, person_pk)
+    if person is None or person.merged_into_id is not None:
+        return _person_merged_page(request, case, _merged_from_case(case, person_pk))
     form = forms.PersonEditForm(
         request.POST or None,
         instance=person,
@@ -143,7 +172,177 @@ def person_edit(request, pk, person_pk):
         success=f"Details of {person.full_name} saved",
         title=f"Change details of {person.full_name}",
         submit="Save details",
+        before_form="cases/_person_merges.html",
+        person=person,
+        merged_records=list(
+            person.merged_records.select_related("merged_by").order_by("merged_at", "pk")
+        ),
+        can_merge=policy.can_merge_people(request.user),
     )
+
+
+def _person_merged_page(request, case, person):
+    """The page of a record merged into another: what happened, and where its record is
+    now. Nothing on it can be changed."""
+    context = _case_context(case, timezone.localdate())
+    context.update(person=person)
+    return render(request, "cases/person_merged.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def person_merge(request, pk, person_pk):
+    """Merge this person's record with another record of them.
+
+    Step 1 finds the other record (the person's own details are searched at first; a
+    search is posted, never put in the URL). Step 2 shows both records side by side to
+    choose which is kept and say why. The service does the merge and refuses what it
+    must; the page then shows the record kept, with what was merged into it.
+    """
+    case = _case(request, pk, "opened merge records")
+    person = _person_on_case(case, person_pk)
+    if person is None or person.merged_into_id is not None:
+        raise Http404
+    if not policy.can_merge_person(request.user, person):
+        raise PermissionDenied
+    action = request.POST.get("action", "")
+    context = _case_context(case, timezone.localdate())
+    context.update(person=person)
+    if action in ("pick", "merge"):
+        other = _other_record(request, person)
+        if other is not None:
+            confirm = forms.MergeConfirmForm(
+                request.POST if action == "merge" else None,
+                person=person,
+                other=other,
+                initial={"other": other.pk},
+            )
+            if action == "merge" and confirm.is_valid():
+                keep, duplicate = (
+                    (person, other)
+                    if confirm.cleaned_data["keep"] == str(person.pk)
+                    else (other, person)
+                )
+                try:
+                    kept = services.person_merge(
+                        actor=request.user,
+                        keep=keep,
+                        duplicate=duplicate,
+                        reason=confirm.cleaned_data["reason"],
+                    )
+                except ValidationError as exc:
+                    apply_service_errors(confirm, exc)
+                else:
+                    messages.success(
+                        request,
+                        f"{duplicate.display_name} ({duplicate.record_label}) merged into "
+                        f"{kept.display_name} ({kept.record_label})",
+                    )
+                    return redirect("cases:person_edit", case.pk, kept.pk)
+            return _merge_confirm_page(request, context, person, other, confirm)
+    # A pick carries the search it was picked from (none: the person's own details).
+    posted = action == "search" or (
+        action == "pick" and any(k.startswith("s-") for k in request.POST)
+    )
+    search = forms.PersonSearchForm(
+        request.POST if posted else None,
+        prefix="s",
+        initial={
+            "first_name": person.first_name,
+            "last_name": person.last_name,
+            "date_of_birth": person.date_of_birth,
+            "nhs_number": person.nhs_number,
+        },
+    )
+    matches = []
+    if search.is_bound and search.is_valid():
+        terms = search.cleaned_data
+    elif not search.is_bound:
+        terms = {
+            "first_name": person.first_name,
+            "last_name": person.last_name,
+            "date_of_birth": person.date_of_birth,
+            "nhs_number": person.nhs_number,
+        }
+    else:
+        terms = None
+    if terms is not None:
+        matches = queries.person_matches(request.user, **terms, exclude=(person.pk,))
+    choice = forms.MergeChoiceForm(
+        request.POST if action == "pick" else None, matches=matches, prefix="c"
+    )
+    if action == "pick":
+        choice.is_valid()  # the record picked was not found: say so beside the list
+    context.update(
+        search=search,
+        matches=matches,
+        choice=choice,
+        search_hidden=[(k, v) for k, v in request.POST.items() if k.startswith("s-")],
+    )
+    return render_form_page(request, "cases/person_merge.html", context, [search, choice])
+
+
+def _other_record(request, person) -> Person | None:
+    """The other record posted (a pick from the matches, or the confirmation's hidden
+    field): one this user may merge, or 404; None when none was picked."""
+    raw = request.POST.get("c-other") or request.POST.get("other")
+    if not raw:
+        return None
+    try:
+        other_pk = int(raw)
+    except ValueError as exc:
+        raise Http404 from exc
+    other = get_object_or_404(Person, pk=other_pk)
+    if other.pk == person.pk or not policy.can_merge_person(request.user, other):
+        raise Http404
+    return other
+
+
+def _merge_confirm_page(request, context, person, other, confirm):
+    known = queries.cases_known(request.user, [person.pk, other.pk])
+    today = timezone.localdate()
+    sides = []
+    for p in (person, other):
+        visible, hidden = known[p.pk]
+        sides.append(
+            {
+                "person": p,
+                "visible_cases": visible,
+                "other_case_count": hidden,
+                "hazards": [h for h in p.hazards.all() if queries.active_on(h, today)],
+                "plans": list(p.cp_plans.filter(in_error=False).select_related("case")),
+            }
+        )
+    known_sex = {
+        p.pk: p.get_sex_display() if p.sex != Person.Sex.NOT_KNOWN else "" for p in (person, other)
+    }
+    # (label, the two values, whether a difference is flagged: names differ by nature)
+    rows = [
+        ("Name", person.display_name, other.display_name, False),
+        ("Other names", person.aliases, other.aliases, False),
+        ("Date of birth", person.date_of_birth, other.date_of_birth, True),
+        (
+            "Expected date of birth",
+            person.expected_date_of_birth,
+            other.expected_date_of_birth,
+            True,
+        ),
+        ("Sex", known_sex[person.pk], known_sex[other.pk], True),
+        ("NHS number", person.nhs_number, other.nhs_number, True),
+        ("Unique pupil number", person.upn, other.upn, True),
+        ("Local authority child ID", person.la_child_id, other.la_child_id, True),
+    ]
+    context.update(
+        step="confirm",
+        other=other,
+        sides=sides,
+        rows=[
+            {"label": label, "values": (a, b), "differs": flag and bool(a) and bool(b) and a != b}
+            for label, a, b, flag in rows
+        ],
+        confirm=confirm,
+    )
+    return render_form_page(request, "cases/person_merge.html", context, confirm)
 
 
 def _membership(case, membership_pk) -> Membership:

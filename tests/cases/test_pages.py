@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from accounts import roles
 from accounts.models import AccessLog
-from cases.models import Address, Case, Membership
+from cases.models import Address, Case, Membership, Person
 from tests.factories import (
     AddressFactory,
     CaseFactory,
@@ -168,7 +168,7 @@ def test_it_shows_matches_before_a_new_person_can_be_made(signed_in, case):
     )
     body = response.content.decode()
     assert response.status_code == 200
-    assert "Darren Mills" in body and "same date of birth and a similar name" in body
+    assert "Darren Mills" in body and "similar name, same date of birth" in body
     response = signed_in.post(
         url,
         {
@@ -185,6 +185,44 @@ def test_it_shows_matches_before_a_new_person_can_be_made(signed_in, case):
     assert response.status_code == 302
     m = Membership.objects.get(case=case)
     assert m.person == known and not m.lives_in_household
+
+
+def test_it_finds_him_by_name_alone_and_links_him_with_his_hazard(signed_in, worker, case):
+    """Search before create finds Darren Mills with no date of birth; picking him adds
+    him to this case, and the hazard recorded on him shows at the top of it."""
+    walsh = CaseFactory(family_name="Walsh")  # another team's family
+    darren = PersonFactory(first_name="Darren", last_name="Mills", date_of_birth=D(1991, 6, 14))
+    MembershipFactory(case=walsh, person=darren, relationship="partner")
+    HazardFactory(
+        case=None,
+        person=darren,
+        kind="aggressive_adult",
+        details="Threatened the worker <b>in January</b>",
+    )
+    url = reverse("cases:person_add", args=[case.pk])
+    search = {"s-first_name": "Darren", "s-last_name": "Mills"}
+    body = signed_in.post(url, {"action": "search", **search}).content.decode()
+    assert "Darren Mills" in body and "same name" in body
+    assert "1 case you cannot see" in body and walsh.reference not in body
+
+    response = signed_in.post(
+        url,
+        {
+            "action": "add",
+            **search,
+            "person": str(darren.pk),
+            "m-relationship": "father",
+            "m-lives_in_household": "yes",
+            **date_data("m-start_date", D(2026, 2, 1)),
+        },
+    )
+    assert response.status_code == 302
+    assert "Darren" not in response["Location"] and "Mills" not in response["Location"]
+    assert Person.objects.filter(last_name="Mills").count() == 1
+    body = signed_in.get(reverse("cases:detail", args=[case.pk])).content.decode()
+    banner = body.split('id="hazards-title"', 1)[1].split("</div>", 1)[0]
+    assert "Aggressive adult" in banner and "Darren Mills" in banner
+    assert "&lt;b&gt;in January&lt;/b&gt;" in banner
 
 
 def test_it_needs_a_choice_after_the_search(signed_in, case):

@@ -6,7 +6,16 @@ duplicates."""
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from cases.models import Address, Case, ChildProtectionPlan, Escalation, Hazard, Meeting, Membership
+from cases.models import (
+    Address,
+    Case,
+    ChildProtectionPlan,
+    Escalation,
+    Hazard,
+    Meeting,
+    Membership,
+    Person,
+)
 from chronologies import receivers
 from supervision.models import Decision
 from visits.models import Visit
@@ -65,5 +74,12 @@ def backfill_case(case) -> int:
         n += 1
     for d in Decision.objects.filter(case=case).select_related("case"):
         receivers.supervision_decision(d)
+        n += 1
+    for merged in (
+        Person.objects.filter(merged_into__memberships__case=case)
+        .select_related("merged_into", "merged_by")
+        .distinct()
+    ):
+        receivers.person_merged_entries(merged)  # on every case of the record kept
         n += 1
     return n
