@@ -13,7 +13,7 @@ from accounts import policy
 from common.errors import apply_service_errors
 from common.pages import render_form_page
 
-from .. import forms, queries, services
+from .. import forms, queries, rules, services
 from ..models import Membership, Person
 from .base import _case, _case_context, _require_open, _submit
 
@@ -309,7 +309,7 @@ def _merge_confirm_page(request, context, person, other, confirm):
                 "person": p,
                 "visible_cases": visible,
                 "other_case_count": hidden,
-                "hazards": [h for h in p.hazards.all() if queries.active_on(h, today)],
+                "hazards": [h for h in p.hazards.all() if rules.active_on(h, today)],
                 "plans": list(p.cp_plans.filter(in_error=False).select_related("case")),
             }
         )
