@@ -80,7 +80,6 @@ NO_FORM = {
     "visits:list",
     "chronologies:list",
     "chronologies:analysis",
-    "chronologies:entry",
     "chronologies:export",
     "chronologies:download",
     "supervision:home",
@@ -172,6 +171,37 @@ def _action(world):
     return {**ids, "action_pk": action.pk}
 
 
+def _entry(world):
+    """A manual entry from an agency no longer in use, about a child since recorded in
+    error on the case, its date known only to the month: the form must still show it all."""
+    from accounts.models import Agency
+    from cases import services as case_services
+    from chronologies import services as chronology_services
+
+    agency = Agency.objects.create(name="St Mary's <Primary> School", kind="school")
+    entry = chronology_services.entry_add_manual(
+        actor=world["worker"],
+        case=world["case"],
+        data=chronology_services.ManualEntryInput(
+            occurred_on=datetime.date(2026, 2, 1),
+            date_is_approximate=True,
+            title='School reports "bruising" to arm',
+            details="Amy said <she fell>\nover the weekend",
+            analysis="Second report & no explanation",
+            action_taken="Strategy discussion requested",
+            agency=agency,
+            informant_name="Mrs Jones (DSL)",
+            children=[world["child"].person],
+            significance="significant",
+        ),
+    )
+    Agency.objects.filter(pk=agency.pk).update(active=False)
+    case_services.record_mark_in_error(
+        actor=world["manager"], record=world["child"], reason="Wrong family"
+    )
+    return {"pk": world["case"].pk, "entry_pk": entry.pk}
+
+
 def _visit(world):
     """A completed visit, with what Amy said and an observation."""
     from visits import services as visit_services
@@ -222,6 +252,8 @@ EDIT_FORMS = {
     "supervision:discussion_edit": ("supervisor", _discussion),
     "supervision:decision_edit": ("supervisor", _decision),
     "supervision:action_edit": ("supervisor", _action),
+    "chronologies:entry": ("worker", _entry),
+    "chronologies:entry_edit": ("worker", _entry),
     "visits:record": ("worker", lambda w: {"pk": w["case"].pk, "visit_pk": _visit(w).pk}),
 }
 # Edit forms that still save what they were given unchanged: each is a defect being
