@@ -131,3 +131,23 @@ def test_it_lets_only_the_supervisor_sign_off_on_the_page_and_the_api(client, pe
     assert api.status_code == 403
     session.refresh_from_db()
     assert session.signed_off_at is None
+
+
+def test_the_supervisee_list_is_exactly_whom_the_policy_lets_each_person_supervise(people):
+    from accounts import policy
+    from accounts.models import User
+
+    staff = [u for u in people.values() if isinstance(u, User)]
+    inactive = UserFactory(username="gone", team=people["team"], is_active=False)
+    staff.append(inactive)
+    for arranger in staff:
+        q = policy.supervisees_q(arranger)
+        listed = set(User.objects.filter(q).distinct()) if q is not None else set()
+        allowed = {u for u in staff if policy.can_supervise(arranger, u)}
+        assert listed == allowed, arranger.username
+    assert {
+        u.username for u in User.objects.filter(policy.supervisees_q(people["supervisor"]))
+    } == {
+        "sw",
+        "col",
+    }
