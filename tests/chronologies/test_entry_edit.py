@@ -12,6 +12,7 @@ from django.apps import apps
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 from rest_framework.authtoken.models import Token
 
 from accounts import roles
@@ -298,7 +299,7 @@ def test_the_form_tells_the_second_person_and_keeps_what_they_typed(
 
     assert response.status_code == 400
     body = response.content.decode()
-    assert manager.get_full_name() in body and "after you opened this form" in body
+    assert escape(manager.get_full_name()) in body and "after you opened this form" in body
     assert "By the worker" in body
     assert _fresh(entry).details == "By the manager"
     assert client.post(url, form_data(body)).status_code == 302
