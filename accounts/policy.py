@@ -289,7 +289,8 @@ def supervisees_q(supervisor: User | None) -> Q | None:
         return q
     if supervisor.team_id is None:
         return None
-    return q & Q(team_id=supervisor.team_id)
+    # Within a team, managers are not supervised by their colleagues.
+    return q & Q(team_id=supervisor.team_id) & ~Q(groups__name__in=roles.MANAGER_ROLES)
 
 
 def can_record_supervision_for(

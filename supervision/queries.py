@@ -92,9 +92,9 @@ def supervisees_for(user) -> QuerySet:
     """The workers whose supervision this user watches: a supervisor's own supervisees
     (anyone they last supervised), a team manager's team, every worker for a service
     manager."""
-    workers = User.objects.filter(is_active=True, groups__name__in=policy.SUPERVISED_ROLES).exclude(
-        pk=user.pk
-    )
+    workers = User.objects.filter(
+        is_active=True, groups__name__in=[roles.SOCIAL_WORKER, roles.PRACTICE_SUPERVISOR]
+    ).exclude(pk=user.pk)
     if user.has_role(roles.SERVICE_MANAGER):
         return workers.distinct()
     q = Q(supervision_received__supervisor=user)
