@@ -29,7 +29,8 @@ from . import roles
 
 if TYPE_CHECKING:  # types only: the policy never imports the apps to its right
     from cases.models import Case, Escalation, Person
-    from supervision.models import Action, SupervisionSession
+    from chronologies.models import ChronologyEntry
+    from supervision.models import Action, CaseDiscussion, Decision, SupervisionSession
 
     from .models import Team, User
 
@@ -330,6 +331,21 @@ def can_supervise(supervisor: User | None, supervisee: User | None) -> bool:
     )
 
 
+def supervisees_q(supervisor: User | None) -> Q | None:
+    """The users `can_supervise(supervisor, user)` allows, as a filter on User (for
+    choice lists); None when the supervisor may supervise nobody."""
+    if not watches_supervision(supervisor):
+        return None
+    assert supervisor is not None
+    q = Q(is_active=True, groups__name__in=SUPERVISED_ROLES) & ~Q(pk=supervisor.pk)
+    if supervisor.is_service_manager:
+        return q
+    if supervisor.team_id is None:
+        return None
+    # Within a team, managers are not supervised by their colleagues.
+    return q & Q(team_id=supervisor.team_id) & ~Q(groups__name__in=roles.MANAGER_ROLES)
+
+
 def can_record_supervision_for(
     user: User | None, supervisee: User | None, supervisor: User | None = None
 ) -> bool:
@@ -359,9 +375,35 @@ def can_sign_off_session(user: User | None, session: SupervisionSession) -> bool
     return is_staff_member(user) and user is not None and user.pk == session.supervisor_id
 
 
+def can_edit_discussion(user: User | None, discussion: CaseDiscussion) -> bool:
+    """A case discussion, and the decisions and actions agreed in it, are changed by
+    whoever may record its session and may see its case."""
+    return can_record_session(user, discussion.session) and can_view_case(user, discussion.case)
+
+
+def can_edit_decision(user: User | None, decision: Decision) -> bool:
+    return can_edit_discussion(user, decision.discussion)
+
+
+def can_edit_action(user: User | None, action: Action) -> bool:
+    """What an action is, who owns it and when it is due (its owner moves it on:
+    `can_progress_action`)."""
+    return can_edit_discussion(user, action.discussion)
+
+
 def can_progress_action(user: User | None, action: Action) -> bool:
     """The owner of an action, or whoever may record its session, moves it on."""
     if not is_staff_member(user):
         return False
     assert user is not None
     return user.pk == action.owner_id or can_record_session(user, action.discussion.session)
+
+
+# --- Chronology ---------------------------------------------------------------------------
+
+
+def can_edit_chronology_entry(user: User | None, entry: ChronologyEntry) -> bool:
+    """A multi-agency entry typed in by hand is changed, like the case record, by whoever
+    may change the case. An entry recorded from an event is not edited by hand: its
+    source is, and the entry follows it."""
+    return entry.source_type == "manual" and can_edit_case(user, entry.case)

@@ -6,6 +6,7 @@ The case comes first through the one policy (404 for anyone who may not see it),
 the input is checked; services decide and write. Every read and download is logged.
 """
 
+import dataclasses
 import datetime
 
 from django.conf import settings
@@ -32,6 +33,10 @@ class EntrySerializer(serializers.ModelSerializer):
     source = serializers.CharField(source="source_label", read_only=True)
     date = serializers.CharField(source="date_label", read_only=True)
     recorded_in_error = serializers.BooleanField(source="is_struck", read_only=True)
+    version = serializers.SerializerMethodField(
+        help_text="The version of the entry as read: send it back with a change, and the "
+        "change is refused if someone changed the entry since"
+    )
 
     class Meta:
         model = ChronologyEntry
@@ -62,8 +67,12 @@ class EntrySerializer(serializers.ModelSerializer):
             "source_in_error",
             "created_at",
             "updated_at",
+            "version",
         ]
         read_only_fields = fields
+
+    def get_version(self, entry) -> str:
+        return services.entry_version(entry)
 
 
 class ManualEntrySerializer(serializers.Serializer):
@@ -95,8 +104,38 @@ class ManualEntrySerializer(serializers.Serializer):
     )
 
 
+class EntryUpdateSerializer(serializers.Serializer):
+    """A change to a manual entry: only the fields sent change. Sending an agency clears
+    the kind of informant unless one is sent too, and the other way round."""
+
+    occurred_on = serializers.DateField(required=False)
+    date_is_approximate = serializers.BooleanField(required=False)
+    agency = serializers.PrimaryKeyRelatedField(
+        queryset=Agency.objects.all(), required=False, allow_null=True
+    )
+    informant_type = serializers.ChoiceField(
+        choices=InformantType.choices, required=False, allow_blank=True
+    )
+    informant_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    informant_address = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    title = serializers.CharField(max_length=300, required=False)
+    details = serializers.CharField(max_length=10000, required=False)
+    analysis = serializers.CharField(max_length=10000, required=False, allow_blank=True)
+    action_taken = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    children = serializers.PrimaryKeyRelatedField(
+        queryset=Person.objects.all(), many=True, required=False
+    )
+    significance = serializers.ChoiceField(choices=Significance.choices, required=False)
+    version = serializers.CharField(
+        max_length=64, required=False, allow_blank=True, help_text="The `version` it was read at"
+    )
+
+
 class SignificanceSerializer(serializers.Serializer):
     significance = serializers.ChoiceField(choices=Significance.choices)
+    version = serializers.CharField(
+        max_length=64, required=False, allow_blank=True, help_text="The `version` it was read at"
+    )
 
 
 class ExportSerializer(serializers.ModelSerializer):
@@ -208,6 +247,26 @@ class ChronologyViewSet(_CaseScoped):
     def _entry(self, pk):
         return get_object_or_404(ChronologyEntry.objects.filter(case=self.case()), pk=pk)
 
+    @extend_schema(request=EntryUpdateSerializer, responses=EntrySerializer)
+    def partial_update(self, request, case_pk=None, pk=None):
+        """Change a multi-agency entry typed in by hand (403 for an entry recorded from
+        an event: change the record it came from)."""
+        entry = self._entry(pk)
+        data = dict(self.input(EntryUpdateSerializer, partial=True))
+        version = data.pop("version", None)
+        if data.get("agency") is not None and "informant_type" not in data:
+            data["informant_type"] = ""
+        if data.get("informant_type") and "agency" not in data:
+            data["agency"] = None
+        stored = services.entry_manual_input(entry)
+        entry = services.entry_update(
+            actor=request.user,
+            entry=entry,
+            data=dataclasses.replace(stored, **data),
+            version=version,
+        )
+        return self.respond(self._entry(entry.pk), "API changed chronology entry")
+
     @extend_schema(request=ReasonSerializer, responses=EntrySerializer)
     @action(detail=True, methods=["post"], url_path="in-error")
     def in_error(self, request, case_pk=None, pk=None):
@@ -222,7 +281,10 @@ class ChronologyViewSet(_CaseScoped):
         entry = self._entry(pk)
         data = self.input(SignificanceSerializer)
         entry = services.entry_set_significance(
-            actor=request.user, entry=entry, significance=data["significance"]
+            actor=request.user,
+            entry=entry,
+            significance=data["significance"],
+            version=data.get("version"),
         )
         return self.respond(entry, "API changed chronology entry significance")
 

@@ -1,10 +1,11 @@
 """Forms for the chronology. They collect input; services decide what is allowed."""
 
 from django import forms
+from django.db.models import Q
 
 from accounts.models import Agency
 from cases.forms import child_label
-from common.forms import GovukDateField, GovukForm
+from common.forms import GovukDateField, GovukForm, VersionField
 
 from .models import Category, ChronologyExport, InformantType, Significance
 from .queries import Filters
@@ -126,15 +127,24 @@ class ManualEntryForm(GovukForm):
         initial="routine",
     )
 
-    def __init__(self, *args, children, **kwargs):
+    def __init__(self, *args, children, entry=None, **kwargs):
+        """A new entry, or `entry` changed: its form also offers the agency and the
+        children it names now, whatever has changed since, so saving it keeps them."""
         super().__init__(*args, **kwargs)
         from cases.models import Person
 
-        self.fields["children"].queryset = Person.objects.filter(
-            pk__in=[c.pk for c in children]
-        ).order_by("date_of_birth", "id")
+        child_ids = [c.pk for c in children]
+        agencies = Q(active=True)
+        if entry is not None:
+            self.fields["version"] = VersionField()
+            child_ids += [c.pk for c in entry.children.all()]
+            if entry.agency_id:
+                agencies |= Q(pk=entry.agency_id)
+        self.fields["children"].queryset = Person.objects.filter(pk__in=child_ids).order_by(
+            "date_of_birth", "id"
+        )
         self.fields["children"].label_from_instance = child_label
-        self.fields["agency"].queryset = Agency.objects.filter(active=True).order_by("name")
+        self.fields["agency"].queryset = Agency.objects.filter(agencies).order_by("name")
 
     def clean(self):
         data = super().clean()
@@ -147,6 +157,7 @@ class ManualEntryForm(GovukForm):
 
 
 class SignificanceForm(GovukForm):
+    version = VersionField()
     significance = forms.ChoiceField(
         label="Significance", widget=forms.RadioSelect, choices=Significance.choices
     )

@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from accounts import policy
 from accounts.models import User
+from common.concurrency import check_version, version_of
+from common.records import acting, assign
 
 from .models import Category, ChronologyEntry, InformantType, Significance
 
@@ -310,7 +312,9 @@ class ManualEntryInput:
     significance: str = Significance.ROUTINE
 
 
-def _validate_manual(case, data: ManualEntryInput, now) -> None:
+def _validate_manual(case, data: ManualEntryInput, now, entry=None) -> None:
+    """What is wrong with `data` for an entry on `case` (or for changing `entry`, which
+    may keep an agency no longer in use and children no longer on the case)."""
     errors = {}
     if data.occurred_on is None:
         errors["occurred_on"] = "Enter the date, or the month and year if that is all you know"
@@ -320,6 +324,12 @@ def _validate_manual(case, data: ManualEntryInput, now) -> None:
         errors["source"] = "Select the agency or the kind of informant the information came from"
     if data.agency is not None and data.informant_type:
         errors["source"] = "Select an agency or an informant, not both"
+    if (
+        data.agency is not None
+        and not data.agency.active
+        and (entry is None or data.agency.pk != entry.agency_id)
+    ):
+        errors["agency"] = "Select an agency from the list"
     if data.informant_type and data.informant_type not in InformantType.values:
         errors["informant_type"] = "Select a kind of informant from the list"
     if not data.title.strip():
@@ -333,28 +343,21 @@ def _validate_manual(case, data: ManualEntryInput, now) -> None:
             "person_id", flat=True
         )
     )
+    if entry is not None:
+        child_ids |= set(entry.children.values_list("pk", flat=True))
     if any(c.pk not in child_ids for c in data.children):
         errors["children"] = "Select children in this case"
     if errors:
         raise ValidationError(errors)
 
 
-@transaction.atomic
-def entry_add_manual(
-    *, actor: User, case, data: ManualEntryInput, now: datetime.datetime | None = None
-) -> ChronologyEntry:
-    now = now or timezone.now()
-    if not policy.can_edit_case(actor, case):
-        raise PermissionDenied
-    _validate_manual(case, data, now)
+def _manual_values(data: ManualEntryInput) -> dict:
+    """The entry's fields from what was typed (an approximate date is kept as the first
+    of its month)."""
     occurred_on = data.occurred_on
     if data.date_is_approximate:
         occurred_on = occurred_on.replace(day=1)
-    entry = ChronologyEntry(
-        case=case,
-        source_type=ChronologyEntry.MANUAL,
-        source_id=uuid.uuid4().hex,
-        category=Category.MULTI_AGENCY,
+    return dict(
         occurred_on=occurred_on,
         date_is_approximate=data.date_is_approximate,
         title=data.title.strip()[:300],
@@ -366,6 +369,23 @@ def entry_add_manual(
         informant_name=data.informant_name.strip()[:200],
         informant_address=data.informant_address.strip()[:300],
         significance=data.significance,
+    )
+
+
+@transaction.atomic
+def entry_add_manual(
+    *, actor: User, case, data: ManualEntryInput, now: datetime.datetime | None = None
+) -> ChronologyEntry:
+    now = now or timezone.now()
+    if not policy.can_edit_case(actor, case):
+        raise PermissionDenied
+    _validate_manual(case, data, now)
+    entry = ChronologyEntry(
+        case=case,
+        source_type=ChronologyEntry.MANUAL,
+        source_id=uuid.uuid4().hex,
+        category=Category.MULTI_AGENCY,
+        **_manual_values(data),
         significance_set_by=actor,
         created_at=now,
         created_by=actor,
@@ -376,18 +396,90 @@ def entry_add_manual(
     return entry
 
 
+def entry_version(entry: ChronologyEntry) -> str:
+    """The version of an entry that its edit forms start from. A change of the children
+    it concerns moves `updated_at` too, so the entry's own fields say it all."""
+    return version_of(entry)
+
+
+def entry_manual_input(entry: ChronologyEntry) -> ManualEntryInput:
+    """What is stored on a manual entry, as its edit form and the API start from."""
+    return ManualEntryInput(
+        occurred_on=entry.occurred_on,
+        date_is_approximate=entry.date_is_approximate,
+        title=entry.title,
+        details=entry.details,
+        analysis=entry.analysis,
+        action_taken=entry.action_taken,
+        agency=entry.agency,
+        informant_type=entry.informant_type,
+        informant_name=entry.informant_name,
+        informant_address=entry.informant_address,
+        children=list(entry.children.all()),
+        significance=entry.significance,
+    )
+
+
+@transaction.atomic
+def entry_update(
+    *,
+    actor: User,
+    entry: ChronologyEntry,
+    data: ManualEntryInput,
+    version: str | None = None,
+    now: datetime.datetime | None = None,
+) -> ChronologyEntry:
+    """Change a multi-agency entry typed in by hand: its date, source, what was reported,
+    the analysis, the action taken, the children it concerns and its significance.
+    Entries recorded from events follow their source and are not changed here. Only what
+    changed is saved; the same values again change nothing."""
+    now = now or timezone.now()
+    if not policy.can_edit_chronology_entry(actor, entry):
+        raise PermissionDenied(
+            "This entry was recorded from an event: change the record it came from"
+        )
+    entry = ChronologyEntry.objects.select_for_update().select_related("case").get(pk=entry.pk)
+    check_version(version, [entry], what="this chronology entry")
+    if entry.in_error:
+        raise ValidationError("This entry is recorded in error")
+    _validate_manual(entry.case, data, now, entry=entry)
+    changed = assign(entry, **_manual_values(data))
+    children = {c.pk: c for c in data.children}
+    children_changed = set(children) != set(entry.children.values_list("pk", flat=True))
+    if not changed and not children_changed:
+        return entry
+    if "significance" in changed:
+        entry.significance_set_by = actor
+    entry.updated_at = now
+    acting(entry, actor)
+    _save(entry, actor)
+    if children_changed:
+        entry.children.set(children.values())
+    return entry
+
+
 @transaction.atomic
 def entry_set_significance(
-    *, actor: User, entry: ChronologyEntry, significance: str, now: datetime.datetime | None = None
+    *,
+    actor: User,
+    entry: ChronologyEntry,
+    significance: str,
+    version: str | None = None,
+    now: datetime.datetime | None = None,
 ) -> ChronologyEntry:
+    """A person chooses how significant an entry is; updates from its source then keep
+    that. The same significance again changes nothing."""
     now = now or timezone.now()
     if not policy.can_edit_case(actor, entry.case):
         raise PermissionDenied
     if significance not in Significance.values:
         raise ValidationError({"significance": "Select routine, significant or critical"})
     entry = ChronologyEntry.objects.select_for_update().get(pk=entry.pk)
+    check_version(version, [entry], what="this chronology entry")
     if entry.in_error:
         raise ValidationError("This entry is recorded in error")
+    if entry.significance == significance:
+        return entry
     entry.significance = significance
     entry.significance_set_by = actor
     entry.updated_at = now

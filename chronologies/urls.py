@@ -8,6 +8,7 @@ urlpatterns = [
     path("<int:pk>/chronology/add/", views.entry_add, name="add"),
     path("<int:pk>/chronology/analysis/", views.analysis_view, name="analysis"),
     path("<int:pk>/chronology/<int:entry_pk>/", views.entry_detail, name="entry"),
+    path("<int:pk>/chronology/<int:entry_pk>/change/", views.entry_edit, name="entry_edit"),
     path("<int:pk>/chronology/<int:entry_pk>/in-error/", views.entry_in_error, name="in_error"),
     path("<int:pk>/chronology/export/", views.export_request, name="export_request"),
     path("<int:pk>/chronology/exports/<int:export_pk>/", views.export_status, name="export"),

@@ -13,9 +13,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from accounts import policy
 from accounts.services import access_log_record
 from cases.views import case_context, case_for_page
 from common.errors import apply_service_errors
+from common.pages import form_page
 
 from . import analysis, forms, presentation, queries, services, tasks
 from .models import ChronologyEntry
@@ -71,6 +73,8 @@ def chronology(request, pk):
 
 
 def manual_input(form) -> services.ManualEntryInput:
+    """What the entry form says. An informant's name and address are kept as typed
+    whichever the source (a named contact at an agency is kept too)."""
     d = form.cleaned_data
     is_agency = d["source_kind"] == "agency"
     return services.ManualEntryInput(
@@ -82,11 +86,18 @@ def manual_input(form) -> services.ManualEntryInput:
         action_taken=d["action_taken"],
         agency=d["agency"] if is_agency else None,
         informant_type="" if is_agency else d["informant_type"],
-        informant_name="" if is_agency else d["informant_name"],
-        informant_address="" if is_agency else d["informant_address"],
+        informant_name=d["informant_name"],
+        informant_address=d["informant_address"],
         children=list(d["children"]),
         significance=d["significance"],
     )
+
+
+def _source_errors(exc: ValidationError) -> ValidationError:
+    """The service's "source" error belongs beside the form's source question."""
+    if hasattr(exc, "error_dict") and "source" in exc.error_dict:
+        exc.error_dict["source_kind"] = exc.error_dict.pop("source")
+    return exc
 
 
 @login_required
@@ -104,9 +115,7 @@ def entry_add(request, pk):
         try:
             services.entry_add_manual(actor=request.user, case=case, data=manual_input(form))
         except ValidationError as exc:
-            if hasattr(exc, "error_dict") and "source" in exc.error_dict:
-                exc.error_dict["source_kind"] = exc.error_dict.pop("source")
-            apply_service_errors(form, exc)
+            apply_service_errors(form, _source_errors(exc))
         else:
             messages.success(request, "Entry added to the chronology")
             return redirect("chronologies:list", case.pk)
@@ -123,31 +132,91 @@ def entry_add(request, pk):
     )
 
 
+def _entry_url(case, entry) -> str:
+    return reverse("chronologies:list", args=[case.pk]) + f"#entry-{entry.pk}"
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def entry_detail(request, pk, entry_pk):
     case = case_for_page(request, pk, "viewed chronology entry")
     entry = queries.case_entry(request.user, case, entry_pk)
     form = forms.SignificanceForm(
-        request.POST or None, initial={"significance": entry.significance}
+        request.POST or None,
+        initial={"significance": entry.significance, "version": services.entry_version(entry)},
     )
-    if request.method == "POST" and form.is_valid():
+    return form_page(
+        request,
+        form,
+        lambda d: services.entry_set_significance(
+            actor=request.user,
+            entry=entry,
+            significance=d["significance"],
+            version=d["version"],
+        ),
+        success="Significance saved",
+        next_url=_entry_url(case, entry),
+        template="chronologies/entry_detail.html",
+        context={**case_context(request, case), "entry": entry},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def entry_edit(request, pk, entry_pk):
+    """Change a multi-agency entry typed in by hand (entries recorded from events follow
+    the record they came from)."""
+    case = case_for_page(request, pk, "opened change a chronology entry")
+    entry = queries.case_entry(request.user, case, entry_pk)
+    if not policy.can_edit_chronology_entry(request.user, entry):
+        raise PermissionDenied(
+            "This entry was recorded from an event: change the record it came from"
+        )
+    stored = services.entry_manual_input(entry)
+    form = forms.ManualEntryForm(
+        request.POST or None,
+        children=queries.case_children(case),
+        entry=entry,
+        initial={
+            "version": services.entry_version(entry),
+            "date_known": "approximate" if stored.date_is_approximate else "exact",
+            "occurred_on": stored.occurred_on,
+            "source_kind": "agency" if stored.agency else "informant",
+            "agency": stored.agency,
+            "informant_type": stored.informant_type,
+            "informant_name": stored.informant_name,
+            "informant_address": stored.informant_address,
+            "title": stored.title,
+            "details": stored.details,
+            "analysis": stored.analysis,
+            "action_taken": stored.action_taken,
+            "children": stored.children,
+            "significance": stored.significance,
+        },
+    )
+
+    def save(d):
         try:
-            services.entry_set_significance(
-                actor=request.user, entry=entry, significance=form.cleaned_data["significance"]
+            return services.entry_update(
+                actor=request.user, entry=entry, data=manual_input(form), version=d["version"]
             )
         except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, "Significance changed")
-            return redirect(reverse("chronologies:list", args=[case.pk]) + f"#entry-{entry.pk}")
-    return _page(
+            raise _source_errors(exc) from None
+
+    return form_page(
         request,
-        case,
-        "chronologies/entry_detail.html",
-        status=400 if form.errors else 200,
-        entry=entry,
-        form=form,
+        form,
+        save,
+        success="Entry saved",
+        next_url=_entry_url(case, entry),
+        template="cases/form_page.html",
+        context={
+            **case_context(request, case),
+            "title": "Change multi-agency information",
+            "submit": "Save entry",
+            "intro": "Information from another agency or from a person who knows the family.",
+            "cancel_url": reverse("chronologies:entry", args=[case.pk, entry.pk]),
+        },
     )
 
 

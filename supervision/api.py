@@ -22,12 +22,31 @@ from .models import QUESTION_FIELDS, Action, CaseDiscussion, Decision, Supervisi
 
 # --- Output serializers ---------------------------------------------------------------
 
+VERSION_HELP = (
+    "The version of the record as read: send it back with a change, and the change is "
+    "refused if someone changed the record since"
+)
+
 
 class DecisionSerializer(serializers.ModelSerializer):
+    version = serializers.SerializerMethodField(help_text=VERSION_HELP)
+
     class Meta:
         model = Decision
-        fields = ["id", "case", "decision", "reasons", "decided_on", "created_at", "created_by"]
+        fields = [
+            "id",
+            "case",
+            "decision",
+            "reasons",
+            "decided_on",
+            "created_at",
+            "created_by",
+            "version",
+        ]
         read_only_fields = fields
+
+    def get_version(self, record) -> str:
+        return services.decision_version(record)
 
 
 # Plain strings, not choice fields, for `status` and `kind`: the schema's enum names
@@ -39,6 +58,7 @@ class ActionSerializer(serializers.ModelSerializer):
     status = serializers.CharField(read_only=True, help_text=STATUS_HELP)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     session = serializers.IntegerField(source="discussion.session_id", read_only=True)
+    version = serializers.SerializerMethodField(help_text=VERSION_HELP)
 
     class Meta:
         model = Action
@@ -56,8 +76,12 @@ class ActionSerializer(serializers.ModelSerializer):
             "completed_by",
             "created_at",
             "created_by",
+            "version",
         ]
         read_only_fields = fields
+
+    def get_version(self, record) -> str:
+        return services.action_version(record)
 
 
 class DiscussionSerializer(serializers.ModelSerializer):
@@ -90,6 +114,7 @@ class SessionSerializer(serializers.ModelSerializer):
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     discussions = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    version = serializers.SerializerMethodField(help_text=VERSION_HELP)
 
     class Meta:
         model = SupervisionSession
@@ -118,8 +143,12 @@ class SessionSerializer(serializers.ModelSerializer):
             "discussions",
             "created_at",
             "created_by",
+            "version",
         ]
         read_only_fields = fields
+
+    def get_version(self, record) -> str:
+        return services.session_version(record)
 
     def to_representation(self, session):
         """As on the session page: a worry about a case the reader may not see is not
@@ -136,6 +165,9 @@ class SessionSerializer(serializers.ModelSerializer):
 
 
 # --- Input serializers ----------------------------------------------------------------
+
+
+VERSION_IN_HELP = "The `version` the change was made from (optional)"
 
 
 def _text(max_length, **kwargs):
@@ -171,6 +203,7 @@ class SessionUpdateSerializer(serializers.Serializer):
     wellbeing_impact = _text(5000)
     wellbeing_support = _text(5000)
     reason = _text(2000, help_text="Needed once the record is signed off")
+    version = _text(64, help_text=VERSION_IN_HELP)
 
 
 class DiscussionInputSerializer(serializers.Serializer):
@@ -212,6 +245,23 @@ class ActionInputSerializer(serializers.Serializer):
     owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
     due_date = serializers.DateField()
     reason = _text(2000, help_text="Needed once the record is signed off")
+
+
+class DecisionUpdateSerializer(serializers.Serializer):
+    decision = serializers.CharField(max_length=5000, required=False)
+    reasons = serializers.CharField(max_length=5000, required=False)
+    reason = _text(2000, help_text="Needed once the record is signed off")
+    version = _text(64, help_text=VERSION_IN_HELP)
+
+
+class ActionUpdateSerializer(serializers.Serializer):
+    description = serializers.CharField(max_length=2000, required=False)
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), required=False
+    )
+    due_date = serializers.DateField(required=False)
+    reason = _text(2000, help_text="Needed once the record is signed off")
+    version = _text(64, help_text=VERSION_IN_HELP)
 
 
 class ActionStatusSerializer(serializers.Serializer):
@@ -375,6 +425,25 @@ class ActionViewSet(CaseRecordViewSet):
         return qs
 
     @extend_schema(
+        request=ActionUpdateSerializer,
+        responses=ActionSerializer,
+        summary="Change what needs doing, who will do it or when it is due",
+    )
+    def partial_update(self, request, pk=None):
+        row = self.get_object()
+        data = self.input(ActionUpdateSerializer, partial=True)
+        services.action_update(
+            actor=request.user,
+            action=row,
+            description=data.get("description", row.description),
+            owner=data.get("owner", row.owner),
+            due_date=data.get("due_date", row.due_date),
+            reason=data.get("reason", ""),
+            version=data.get("version"),
+        )
+        return self.respond(self.get_queryset().get(pk=row.pk), "API changed supervision action")
+
+    @extend_schema(
         request=ActionStatusSerializer,
         responses=ActionSerializer,
         summary="Move it on; completing records who and when",
@@ -398,7 +467,7 @@ class DecisionViewSet(CaseRecordViewSet):
     """Part of the case record: everyone who may see the case, nothing of the session."""
 
     serializer_class = DecisionSerializer
-    http_method_names = ["get", "head", "options"]
+    http_method_names = ["get", "patch", "head", "options"]
     label = "supervision decision"
 
     def scoped_queryset(self):
@@ -410,3 +479,23 @@ class DecisionViewSet(CaseRecordViewSet):
             except ValueError as exc:
                 raise exceptions.ValidationError({"case": ["Give a case id"]}) from exc
         return qs
+
+    @extend_schema(
+        request=DecisionUpdateSerializer,
+        responses=DecisionSerializer,
+        summary="Change a decision or its reasons (whoever may record its session)",
+    )
+    def partial_update(self, request, pk=None):
+        decision = self.get_object()
+        data = self.input(DecisionUpdateSerializer, partial=True)
+        services.decision_update(
+            actor=request.user,
+            decision=decision,
+            text=data.get("decision", decision.decision),
+            reasons=data.get("reasons", decision.reasons),
+            reason=data.get("reason", ""),
+            version=data.get("version"),
+        )
+        return self.respond(
+            self.get_queryset().get(pk=decision.pk), "API changed supervision decision"
+        )

@@ -1,12 +1,13 @@
 """Forms for supervision. They collect input; services decide what is allowed."""
 
 from django import forms
+from django.db.models import Q
 
-from accounts import roles
+from accounts import policy
 from accounts.models import User
 from cases.models import Case
 from cases.queries import cases_for
-from common.forms import GovukDateField, GovukForm
+from common.forms import GovukDateField, GovukForm, VersionField
 
 from .models import QUESTIONS, Action, SupervisionSession
 
@@ -56,13 +57,12 @@ class SessionCreateForm(GovukForm):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        people = User.objects.filter(
-            is_active=True,
-            groups__name__in=[roles.SOCIAL_WORKER, roles.PRACTICE_SUPERVISOR, roles.TEAM_MANAGER],
-        ).exclude(pk=user.pk)
-        if not user.is_service_manager:
-            people = people.filter(team_id=user.team_id)
-        self.fields["supervisee"].queryset = people.distinct().order_by("first_name", "last_name")
+        # The people the policy lets this user supervise (the service decides again).
+        q = policy.supervisees_q(user)
+        people = User.objects.filter(q) if q is not None else User.objects.none()
+        field = self.fields["supervisee"]
+        field.queryset = people.distinct().order_by("first_name", "last_name")
+        field.error_messages["invalid_choice"] = "Select someone you supervise"
 
 
 class HoldForm(GovukForm):
@@ -82,6 +82,11 @@ class CancelForm(GovukForm):
 
 
 class SessionRecordForm(GovukForm):
+    """The worries and the wellbeing, filled from the stored record. A worry about a case
+    the person editing may not see is neither shown nor offered for change, so saving
+    the form keeps it."""
+
+    version = VersionField()
     most_worried_case = CaseChoiceField(
         label="Which case worries you most?",
         required=False,
@@ -120,11 +125,20 @@ class SessionRecordForm(GovukForm):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
-    def __init__(self, *args, session, **kwargs):
+    def __init__(self, *args, session, user, **kwargs):
         super().__init__(*args, **kwargs)
-        cases = shared_cases(session)
-        self.fields["most_worried_case"].queryset = cases
-        self.fields["least_worried_case"].queryset = cases
+        offered = shared_cases(session).filter(pk__in=cases_for(user).values("pk"))
+        for which in ("most", "least"):
+            stored = getattr(session, f"{which}_worried_case")
+            if stored is not None and not policy.can_view_case(user, stored):
+                del self.fields[f"{which}_worried_case"], self.fields[f"{which}_worried_why"]
+                continue
+            cases = offered
+            if stored is not None:  # kept on offer though closed since
+                cases = Case.objects.filter(
+                    Q(pk__in=offered.values("pk")) | Q(pk=stored.pk)
+                ).order_by("family_name", "reference")
+            self.fields[f"{which}_worried_case"].queryset = cases
         if session.is_signed_off:
             self.fields["reason"] = _reason_field()
 
@@ -147,6 +161,7 @@ class DiscussionForm(GovukForm):
         super().__init__(*args, **kwargs)
         if discussion is not None:
             del self.fields["case"]
+            self.fields["version"] = VersionField()
         else:
             self.fields["case"].queryset = shared_cases(session)
         for name, question in QUESTIONS:
@@ -223,13 +238,18 @@ class DiscussionForm(GovukForm):
         )
 
 
-def _owners(session):
-    return User.objects.filter(
-        is_active=True, team_id__in=[session.supervisee.team_id, session.supervisor.team_id]
-    ).order_by("first_name")
+def _owners(session, stored=None):
+    """The people of the supervisee's and the supervisor's teams (the service checks
+    that the one chosen may see the case), and whoever owns the action now."""
+    q = Q(is_active=True, team_id__in=[session.supervisee.team_id, session.supervisor.team_id])
+    if stored is not None:
+        q |= Q(pk=stored.pk)
+    return User.objects.filter(q).order_by("first_name", "last_name")
 
 
 class DecisionForm(GovukForm):
+    """A decision added, or one changed (`decision` given: filled from it)."""
+
     decision = forms.CharField(
         label="Decision made", max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -237,13 +257,17 @@ class DecisionForm(GovukForm):
         label="Reasons for the decision", max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
     )
 
-    def __init__(self, *args, session, **kwargs):
+    def __init__(self, *args, session, decision=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if decision is not None:
+            self.fields["version"] = VersionField()
         if session.is_signed_off:
             self.fields["reason"] = _reason_field()
 
 
 class ActionForm(GovukForm):
+    """An action added, or one changed (`action` given: filled from it)."""
+
     description = forms.CharField(
         label="Action agreed", max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -252,9 +276,11 @@ class ActionForm(GovukForm):
     )
     due_date = GovukDateField(label="Due by")
 
-    def __init__(self, *args, session, **kwargs):
+    def __init__(self, *args, session, action=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = _owners(session)
+        self.fields["owner"].queryset = _owners(session, action.owner if action else None)
+        if action is not None:
+            self.fields["version"] = VersionField()
         if session.is_signed_off:
             self.fields["reason"] = _reason_field()
 

@@ -4,6 +4,11 @@ A session is planned, then held or cancelled (never deleted: a cancellation need
 reason and a new date, and is counted). The supervisor records it and signs it off;
 after sign-off a change needs a reason, written as an Amendment and kept on the
 history rows. Decisions and actions belong to a case discussed in the session.
+
+Edits start from what is stored: each `<thing>_update` takes the version its form was
+filled from (`<thing>_version`), refuses to save over a newer one, and saves only the
+fields that changed. Submitted unchanged, it writes nothing (no history row, and after
+sign-off no reason is asked for and no Amendment written).
 """
 
 import datetime
@@ -16,6 +21,8 @@ from django.utils import timezone
 from accounts import policy
 from accounts.models import User
 from cases.models import Case
+from common.concurrency import check_version, version_of
+from common.records import assign
 
 from . import signals
 from .models import (
@@ -194,29 +201,40 @@ def _check_case_for_session(session, case, field_name):
             raise ValidationError({field_name: f"{case.reference} is not a case {who} can see"})
 
 
+def session_version(session: SupervisionSession) -> str:
+    """The version of a session's record that its edit form starts from."""
+    return version_of(session)
+
+
 @transaction.atomic
 def session_update(
     *,
     actor: User,
     session: SupervisionSession,
     reason: str = "",
+    version: str | None = None,
     now: datetime.datetime | None = None,
     **fields,
 ) -> SupervisionSession:
-    """The worries (most and least, and why) and the worker's wellbeing and support."""
+    """The worries (most and least, and why) and the worker's wellbeing and support.
+    Only the fields given are changed; the same values again change nothing."""
     now = now or timezone.now()
     _require_recorder(actor, session)
     session = _lock(session)
+    check_version(version, [session], what="this supervision record")
     if session.status == SupervisionSession.Status.CANCELLED:
         raise ValidationError("This supervision was cancelled")
+    values = {}
     for name, value in fields.items():
         if name not in SESSION_FIELDS:
             raise TypeError(f"Unknown session field: {name}")
-        if isinstance(value, str):
-            value = value.strip()
-        setattr(session, name, value)
-    _check_case_for_session(session, session.most_worried_case, "most_worried_case")
-    _check_case_for_session(session, session.least_worried_case, "least_worried_case")
+        values[name] = value.strip() if isinstance(value, str) else value
+    changed = assign(session, **values)
+    if not changed:
+        return session
+    for name in ("most_worried_case", "least_worried_case"):
+        if name in changed:
+            _check_case_for_session(session, getattr(session, name), name)
     if (
         session.most_worried_case_id
         and session.most_worried_case_id == session.least_worried_case_id
@@ -263,10 +281,11 @@ class Answers:
     not_discussed: set[str] = field(default_factory=set)
 
 
-def _apply_answers(discussion: CaseDiscussion, data: Answers):
+def _answer_values(data: Answers) -> tuple[dict, dict]:
+    """The discussion's fields from `data`, and what is wrong with them (by field)."""
     errors = {}
-    discussion.lived_experience = (data.lived_experience or "").strip()
-    if not discussion.lived_experience:
+    values = {"lived_experience": (data.lived_experience or "").strip()}
+    if not values["lived_experience"]:
         errors["lived_experience"] = "Describe the child's lived experience now, in a sentence"
     unknown = (set(data.answers) | set(data.not_discussed)) - set(QUESTION_FIELDS)
     if unknown:
@@ -278,10 +297,17 @@ def _apply_answers(discussion: CaseDiscussion, data: Answers):
             errors[name] = "Give an answer or mark it not discussed, not both"
         elif not answer and not skipped:
             errors[name] = "Give an answer, or mark it not discussed"
-        setattr(discussion, name, answer)
-        setattr(discussion, f"{name}_not_discussed", skipped)
+        values[name] = answer
+        values[f"{name}_not_discussed"] = skipped
+    return values, errors
+
+
+def _apply_answers(discussion: CaseDiscussion, data: Answers) -> list[str]:
+    """Set the answers on `discussion`; the fields that changed."""
+    values, errors = _answer_values(data)
     if errors:
         raise ValidationError(errors)
+    return assign(discussion, **values)
 
 
 @transaction.atomic
@@ -327,6 +353,11 @@ def discussion_create(
     return discussion
 
 
+def discussion_version(discussion: CaseDiscussion) -> str:
+    """The version of a discussion that its edit form starts from."""
+    return version_of(discussion)
+
+
 @transaction.atomic
 def discussion_update(
     *,
@@ -334,13 +365,24 @@ def discussion_update(
     discussion: CaseDiscussion,
     data: Answers,
     reason: str = "",
+    version: str | None = None,
     now: datetime.datetime | None = None,
 ) -> CaseDiscussion:
+    """The child's lived experience and the answers. The same answers again change
+    nothing."""
     now = now or timezone.now()
-    _require_recorder(actor, discussion.session)
+    if not policy.can_edit_discussion(actor, discussion):
+        raise PermissionDenied("Only the supervisor or a manager can change this record")
     session = _lock(discussion.session)
-    discussion = CaseDiscussion.objects.select_for_update().get(pk=discussion.pk)
-    _apply_answers(discussion, data)
+    discussion = (
+        CaseDiscussion.objects.select_for_update().select_related("case").get(pk=discussion.pk)
+    )
+    check_version(version, [discussion], what=f"the discussion of {discussion.case.reference}")
+    values, errors = _answer_values(data)
+    if not assign(discussion, **values):
+        return discussion
+    if errors:
+        raise ValidationError(errors)
     change = _amend(
         actor=actor,
         session=session,
@@ -439,6 +481,106 @@ def action_create(
         due_date=due_date,
         created_at=now,
         created_by=actor,
+    )
+    _save(action, actor, change)
+    signals.action_changed.send(sender=Action, action=action, actor=actor, now=now)
+    return action
+
+
+def decision_version(decision: Decision) -> str:
+    """The version of a decision that its edit form starts from."""
+    return version_of(decision)
+
+
+@transaction.atomic
+def decision_update(
+    *,
+    actor: User,
+    decision: Decision,
+    text: str,
+    reasons: str,
+    reason: str = "",
+    version: str | None = None,
+    now: datetime.datetime | None = None,
+) -> Decision:
+    """Change what was decided (`text`) and its reasons. After sign-off a change needs
+    a reason and is written as an Amendment; the same values again change nothing.
+    The decision's chronology entry follows it."""
+    now = now or timezone.now()
+    if not policy.can_edit_decision(actor, decision):
+        raise PermissionDenied("Only the supervisor or a manager can change this record")
+    session = _lock(decision.discussion.session)
+    decision = Decision.objects.select_for_update().select_related("case").get(pk=decision.pk)
+    check_version(version, [decision], what="this decision")
+    text, reasons = (text or "").strip(), (reasons or "").strip()
+    errors = {}
+    if not text:
+        errors["decision"] = "Enter the decision"
+    if not reasons:
+        errors["reasons"] = "Enter the reasons for the decision"
+    if errors:
+        raise ValidationError(errors)
+    if not assign(decision, decision=text, reasons=reasons):
+        return decision
+    change = _amend(
+        actor=actor,
+        session=session,
+        what=f"Changed a decision on {decision.case.reference}",
+        reason=reason,
+        now=now,
+    )
+    _save(decision, actor, change)
+    signals.decision_recorded.send(sender=Decision, decision=decision, actor=actor, now=now)
+    return decision
+
+
+def action_version(action: Action) -> str:
+    """The version of an action that its edit form starts from."""
+    return version_of(action)
+
+
+@transaction.atomic
+def action_update(
+    *,
+    actor: User,
+    action: Action,
+    description: str,
+    owner: User | None,
+    due_date: datetime.date | None,
+    reason: str = "",
+    version: str | None = None,
+    now: datetime.datetime | None = None,
+) -> Action:
+    """Change what needs doing, who will do it and when it is due (its status is moved
+    on by `action_set_status`). After sign-off a change needs a reason and is written as
+    an Amendment; the same values again change nothing."""
+    now = now or timezone.now()
+    if not policy.can_edit_action(actor, action):
+        raise PermissionDenied("Only the supervisor or a manager can change this record")
+    session = _lock(action.discussion.session)
+    action = Action.objects.select_for_update().select_related("case").get(pk=action.pk)
+    check_version(version, [action], what="this action")
+    description = (description or "").strip()
+    errors = {}
+    if not description:
+        errors["description"] = "Enter what needs doing"
+    if owner is None:
+        errors["owner"] = "Select who will do it"
+    if due_date is None:
+        errors["due_date"] = "Enter the date it is due"
+    if errors:
+        raise ValidationError(errors)
+    changed = assign(action, description=description, owner=owner, due_date=due_date)
+    if not changed:
+        return action
+    if "owner" in changed and not policy.can_view_case(owner, action.case):
+        raise ValidationError({"owner": f"{owner} cannot see this case"})
+    change = _amend(
+        actor=actor,
+        session=session,
+        what=f"Changed an action on {action.case.reference}",
+        reason=reason,
+        now=now,
     )
     _save(action, actor, change)
     signals.action_changed.send(sender=Action, action=action, actor=actor, now=now)

@@ -23,4 +23,14 @@ urlpatterns = [
         name="decision_add",
     ),
     path("<int:session_pk>/cases/<int:discussion_pk>/action/", views.action_add, name="action_add"),
+    path(
+        "<int:session_pk>/cases/<int:discussion_pk>/decisions/<int:decision_pk>/",
+        views.decision_edit,
+        name="decision_edit",
+    ),
+    path(
+        "<int:session_pk>/cases/<int:discussion_pk>/actions/<int:action_pk>/",
+        views.action_edit,
+        name="action_edit",
+    ),
 ]

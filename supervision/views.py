@@ -219,12 +219,18 @@ def session_cancel(request, session_pk):
 def session_record(request, session_pk):
     session = _session(request, session_pk, write=True)
     initial = {name: getattr(session, name) for name in services.SESSION_FIELDS}
-    form = forms.SessionRecordForm(request.POST or None, session=session, initial=initial)
+    initial["version"] = services.session_version(session)
+    form = forms.SessionRecordForm(
+        request.POST or None, session=session, user=request.user, initial=initial
+    )
 
     def save(d):
         data = dict(d)
         reason = data.pop("reason", "")
-        return services.session_update(actor=request.user, session=session, reason=reason, **data)
+        version = data.pop("version", None)
+        return services.session_update(
+            actor=request.user, session=session, reason=reason, version=version, **data
+        )
 
     return _submit(
         request,
@@ -309,7 +315,12 @@ def _discussion(request, session, discussion_pk):
 def discussion_edit(request, session_pk, discussion_pk):
     session = _session(request, session_pk, write=True)
     discussion = _discussion(request, session, discussion_pk)
-    initial = {"lived_experience": discussion.lived_experience}
+    if not policy.can_edit_discussion(request.user, discussion):
+        raise PermissionDenied("Only the supervisor or a manager can change this record")
+    initial = {
+        "lived_experience": discussion.lived_experience,
+        "version": services.discussion_version(discussion),
+    }
     for name in services.QUESTION_FIELDS:
         initial[name] = getattr(discussion, name)
         initial[f"{name}_not_discussed"] = getattr(discussion, f"{name}_not_discussed")
@@ -329,6 +340,7 @@ def discussion_edit(request, session_pk, discussion_pk):
             discussion=discussion,
             data=form.answers(),
             reason=d.get("reason", ""),
+            version=d.get("version"),
         ),
         success="Discussion saved",
         submit="Save discussion",
@@ -385,9 +397,83 @@ def action_add(request, session_pk, discussion_pk):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+def decision_edit(request, session_pk, discussion_pk, decision_pk):
+    session = _session(request, session_pk, write=True)
+    discussion = _discussion(request, session, discussion_pk)
+    decision = get_object_or_404(discussion.decisions.all(), pk=decision_pk)
+    if not policy.can_edit_decision(request.user, decision):
+        raise PermissionDenied("Only the supervisor or a manager can change this record")
+    form = forms.DecisionForm(
+        request.POST or None,
+        session=session,
+        decision=decision,
+        initial={
+            "decision": decision.decision,
+            "reasons": decision.reasons,
+            "version": services.decision_version(decision),
+        },
+    )
+    return _submit(
+        request,
+        session,
+        form,
+        lambda d: services.decision_update(
+            actor=request.user,
+            decision=decision,
+            text=d["decision"],
+            reasons=d["reasons"],
+            reason=d.get("reason", ""),
+            version=d.get("version"),
+        ),
+        success="Decision saved",
+        submit="Save decision",
+        title=f"Change the decision on {discussion.case.family_name}",
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def action_edit(request, session_pk, discussion_pk, action_pk):
+    session = _session(request, session_pk, write=True)
+    discussion = _discussion(request, session, discussion_pk)
+    action = get_object_or_404(discussion.actions.select_related("owner"), pk=action_pk)
+    if not policy.can_edit_action(request.user, action):
+        raise PermissionDenied("Only the supervisor or a manager can change this record")
+    form = forms.ActionForm(
+        request.POST or None,
+        session=session,
+        action=action,
+        initial={
+            "description": action.description,
+            "owner": action.owner,
+            "due_date": action.due_date,
+            "version": services.action_version(action),
+        },
+    )
+    return _submit(
+        request,
+        session,
+        form,
+        lambda d: services.action_update(
+            actor=request.user,
+            action=action,
+            description=d["description"],
+            owner=d["owner"],
+            due_date=d["due_date"],
+            reason=d.get("reason", ""),
+            version=d.get("version"),
+        ),
+        success="Action saved",
+        submit="Save action",
+        title=f"Change the action on {discussion.case.family_name}",
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
 def session_sign_off(request, session_pk):
     session = _session(request, session_pk)
-    if request.user.pk != session.supervisor_id:
+    if not policy.can_sign_off_session(request.user, session):
         raise PermissionDenied("Only the supervisor signs the record off")
     form = forms.GovukForm(request.POST or None)
     return _submit(

@@ -63,6 +63,8 @@ SUPERVISION_SCOPED = {
     "supervision:discussion_edit",
     "supervision:decision_add",
     "supervision:action_add",
+    "supervision:decision_edit",
+    "supervision:action_edit",
 }
 # Dashboards are about the user's own work, team or service; every figure on them is
 # scoped through the policy, tested in tests/safeguarding/dashboards/.

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from accounts import roles
 from supervision import services as supervision_services
+from supervision.models import CaseDiscussion
 from tests.factories import (
     AddressFactory,
     AgencyFactory,
@@ -86,7 +87,6 @@ NO_FORM = {
     "visits:list",
     "chronologies:list",
     "chronologies:analysis",
-    "chronologies:entry",
     "chronologies:export",
     "chronologies:download",
     "supervision:home",
@@ -153,6 +153,60 @@ def _discussion(world):
         actor=world["supervisor"], session=session, case=world["case"], data=answers
     )
     return {"session_pk": session.pk, "discussion_pk": discussion.pk}
+
+
+def _decision(world):
+    ids = _discussion(world)
+    decision = supervision_services.decision_record(
+        actor=world["supervisor"],
+        discussion=CaseDiscussion.objects.get(pk=ids["discussion_pk"]),
+        decision="Unannounced visit <this week>",
+        reasons='Announced visits find the home "tidied"',
+    )
+    return {**ids, "decision_pk": decision.pk}
+
+
+def _action(world):
+    ids = _discussion(world)
+    action = supervision_services.action_create(
+        actor=world["supervisor"],
+        discussion=CaseDiscussion.objects.get(pk=ids["discussion_pk"]),
+        description="Ring the school & the GP",
+        owner=world["worker"],
+        due_date=datetime.date(2026, 3, 20),
+    )
+    return {**ids, "action_pk": action.pk}
+
+
+def _entry(world):
+    """A manual entry from an agency no longer in use, about a child since recorded in
+    error on the case, its date known only to the month: the form must still show it all."""
+    from accounts.models import Agency
+    from cases import services as case_services
+    from chronologies import services as chronology_services
+
+    agency = Agency.objects.create(name="St Mary's <Primary> School", kind="school")
+    entry = chronology_services.entry_add_manual(
+        actor=world["worker"],
+        case=world["case"],
+        data=chronology_services.ManualEntryInput(
+            occurred_on=datetime.date(2026, 2, 1),
+            date_is_approximate=True,
+            title='School reports "bruising" to arm',
+            details="Amy said <she fell>\nover the weekend",
+            analysis="Second report & no explanation",
+            action_taken="Strategy discussion requested",
+            agency=agency,
+            informant_name="Mrs Jones (DSL)",
+            children=[world["child"].person],
+            significance="significant",
+        ),
+    )
+    Agency.objects.filter(pk=agency.pk).update(active=False)
+    case_services.record_mark_in_error(
+        actor=world["manager"], record=world["child"], reason="Wrong family"
+    )
+    return {"pk": world["case"].pk, "entry_pk": entry.pk}
 
 
 def _visit(world):
@@ -288,11 +342,15 @@ EDIT_FORMS = {
     "cases:restrict": ("manager", lambda w: {"pk": w["case"].pk}),
     "supervision:record": ("supervisor", lambda w: {"session_pk": _session(w).pk}),
     "supervision:discussion_edit": ("supervisor", _discussion),
+    "supervision:decision_edit": ("supervisor", _decision),
+    "supervision:action_edit": ("supervisor", _action),
+    "chronologies:entry": ("worker", _entry),
+    "chronologies:entry_edit": ("worker", _entry),
     "visits:record": ("worker", lambda w: {"pk": w["case"].pk, "visit_pk": _visit(w).pk}),
 }
 # Edit forms that still save what they were given unchanged: each is a defect being
 # fixed, and the test fails once it is fixed until it is taken out of here.
-STILL_WRITING = {"supervision:discussion_edit", "supervision:record", "visits:record"}
+STILL_WRITING = {"visits:record"}
 
 
 def _url_name(key: str) -> str:

@@ -21,11 +21,12 @@ def test_it_filters_exports_and_downloads_a_chronology(page, axe, screenshot, pa
         case=case, person__first_name="Tyler", person__last_name="Walsh"
     ).person
     school = AgencyFactory(name="Oak Primary School", kind="school")
+    entries = []
     for day, title, agency, informant in (
         (datetime.date(2026, 1, 10), "School reports Tyler hungry", school, ""),
         (datetime.date(2026, 2, 3), "Neighbour heard shouting", None, "neighbour"),
     ):
-        services.entry_add_manual(
+        entry = services.entry_add_manual(
             actor=worker,
             case=case,
             data=services.ManualEntryInput(
@@ -38,6 +39,7 @@ def test_it_filters_exports_and_downloads_a_chronology(page, axe, screenshot, pa
                 significance="significant",
             ),
         )
+        entries.append(entry)
 
     page.goto("/accounts/sign-in/")
     page.get_by_label("Username").fill("amira")
@@ -67,6 +69,19 @@ def test_it_filters_exports_and_downloads_a_chronology(page, axe, screenshot, pa
     ).stdout.decode()
     assert "School reports Tyler hungry" in text and "Neighbour heard" not in text
     assert "OFFICIAL-SENSITIVE" in text and "Source: Oak Primary School" in text
+
+    # The neighbour's report is corrected from its own page, starting from what is stored.
+    neighbour = entries[1]
+    page.goto(f"/cases/{case.pk}/chronology/{neighbour.pk}/")
+    page.get_by_role("link", name="Change this entry").click()
+    axe.check(page, "change a chronology entry")
+    assert page.get_by_role("textbox", name="Summary").input_value() == "Neighbour heard shouting"
+    page.get_by_label("Action taken").fill("Unannounced visit booked for Friday evening")
+    page.get_by_role("button", name="Save entry").click()
+    page.wait_for_url(f"**/cases/{case.pk}/chronology/**")
+    neighbour.refresh_from_db()
+    assert neighbour.action_taken == "Unannounced visit booked for Friday evening"
+    assert neighbour.title == "Neighbour heard shouting" and neighbour.informant_type == "neighbour"
     page.goto(f"/cases/{case.pk}/chronology/analysis/")
     axe.check(page, "analysis")
     assert page.console_errors == []

@@ -160,6 +160,26 @@ def test_it_lets_a_supervisor_record_a_session_with_two_case_discussions_at_360p
     assert session.status == "held" and session.signed_off_at is not None
     assert session.wellbeing_impact == "Threatened on the doorstep last week"
 
+    # After sign-off the action is changed from the session page, with a reason.
+    page.get_by_role("link", name="Change the action: See Mia alone at school").click()
+    axe.check(page, "change an action (360 px)")
+    narrow(page)
+    described = page.get_by_label("Action agreed")
+    assert described.input_value() == "See Mia alone at school"
+    described.fill("See Mia alone at school, with the school nurse")
+    page.get_by_role("button", name="Save action").click()
+    page.wait_for_load_state()
+    assert "This record is signed off" in page.get_by_role("alert").inner_text()
+    assert described.input_value() == "See Mia alone at school, with the school nurse"
+    axe.check(page, "change an action, reason needed (360 px)")
+    page.get_by_label("Why are you changing a signed-off record?").fill(
+        "The nurse can see her on Tuesdays"
+    )
+    page.get_by_role("button", name="Save action").click()
+    page.wait_for_url(f"**/supervision/{session.pk}/")
+    assert "The nurse can see her on Tuesdays" in page.inner_text("main")
+    assert Action.objects.get().description == "See Mia alone at school, with the school nurse"
+
     page.goto("/supervision/")
     assert "Every child protection case has been discussed in time" in page.inner_text("main")
     page.goto(f"/cases/{cases[0].pk}/")

@@ -55,6 +55,8 @@ def _page_urls(record):
         reverse("supervision:discussion_edit", args=[s.pk, d.pk]),
         reverse("supervision:decision_add", args=[s.pk, d.pk]),
         reverse("supervision:action_add", args=[s.pk, d.pk]),
+        reverse("supervision:decision_edit", args=[s.pk, d.pk, record["decision"].pk]),
+        reverse("supervision:action_edit", args=[s.pk, d.pk, a.pk]),
     ], a
 
 
@@ -166,6 +168,7 @@ def test_it_keeps_the_case_api_and_decisions_free_of_session_fields(
         "decided_on",
         "created_at",
         "created_by",
+        "version",
     }
 
 
