@@ -23,6 +23,7 @@ from accounts.services import access_log_record
 from cases.api import CaseRecordViewSet, ReasonSerializer
 from cases.models import Case, Person
 from cases.queries import cases_for
+from common.api import version_input, version_output
 
 from . import queries, services, tasks
 from .models import Category, ChronologyEntry, ChronologyExport, InformantType, Significance
@@ -33,10 +34,7 @@ class EntrySerializer(serializers.ModelSerializer):
     source = serializers.CharField(source="source_label", read_only=True)
     date = serializers.CharField(source="date_label", read_only=True)
     recorded_in_error = serializers.BooleanField(source="is_struck", read_only=True)
-    version = serializers.SerializerMethodField(
-        help_text="The version of the entry as read: send it back with a change, and the "
-        "change is refused if someone changed the entry since"
-    )
+    version = version_output()
 
     class Meta:
         model = ChronologyEntry
@@ -126,16 +124,12 @@ class EntryUpdateSerializer(serializers.Serializer):
         queryset=Person.objects.all(), many=True, required=False
     )
     significance = serializers.ChoiceField(choices=Significance.choices, required=False)
-    version = serializers.CharField(
-        max_length=64, required=False, allow_blank=True, help_text="The `version` it was read at"
-    )
+    version = version_input()
 
 
 class SignificanceSerializer(serializers.Serializer):
     significance = serializers.ChoiceField(choices=Significance.choices)
-    version = serializers.CharField(
-        max_length=64, required=False, allow_blank=True, help_text="The `version` it was read at"
-    )
+    version = version_input()
 
 
 class ExportSerializer(serializers.ModelSerializer):

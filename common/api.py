@@ -20,6 +20,7 @@ from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from .concurrency import EditConflict
 from .errors import drf_validation_error
 
 HTTP_METHODS = ["get", "post", "patch", "head", "options"]  # never put or delete
@@ -29,6 +30,31 @@ class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "This conflicts with the current state of the record"
     default_code = "conflict"
+
+
+CONFLICT = "Someone changed the record after the `version` sent: nothing was saved"
+
+
+def version_input(**kwargs):
+    """The `version` a PATCH may send back: the record's `version` as it was read."""
+    return serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        help_text="The record's `version` as you read it. If someone has changed the "
+        "record since, nothing is saved and the answer is 409 saying who changed what; "
+        "read it again and send the newer version to replace their change. Leave it out "
+        "to change whatever is stored now.",
+        **kwargs,
+    )
+
+
+def version_output():
+    """The record's `version` in a response; the serializer's `get_version` gives it."""
+    return serializers.SerializerMethodField(
+        help_text="Send it back with a PATCH to be told (409) if someone has changed the "
+        "record since you read it"
+    )
 
 
 class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
@@ -56,7 +82,9 @@ class RecordViewSet(viewsets.GenericViewSet):
     label = "record"  # what the log says was read
 
     def handle_exception(self, exc):
-        if isinstance(exc, DjangoValidationError):
+        if isinstance(exc, EditConflict):  # a stale `version`: who changed what
+            exc = Conflict(exc.messages[0])
+        elif isinstance(exc, DjangoValidationError):
             exc = drf_validation_error(exc)
         return super().handle_exception(exc)
 

@@ -16,20 +16,16 @@ from rest_framework.response import Response
 from accounts import policy
 from accounts.models import User
 from cases.api import CaseRecordViewSet, VisibleCaseField
+from common.api import version_input, version_output
 
 from . import queries, services
 from .models import QUESTION_FIELDS, Action, CaseDiscussion, Decision, SupervisionSession
 
 # --- Output serializers ---------------------------------------------------------------
 
-VERSION_HELP = (
-    "The version of the record as read: send it back with a change, and the change is "
-    "refused if someone changed the record since"
-)
-
 
 class DecisionSerializer(serializers.ModelSerializer):
-    version = serializers.SerializerMethodField(help_text=VERSION_HELP)
+    version = version_output()
 
     class Meta:
         model = Decision
@@ -58,7 +54,7 @@ class ActionSerializer(serializers.ModelSerializer):
     status = serializers.CharField(read_only=True, help_text=STATUS_HELP)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     session = serializers.IntegerField(source="discussion.session_id", read_only=True)
-    version = serializers.SerializerMethodField(help_text=VERSION_HELP)
+    version = version_output()
 
     class Meta:
         model = Action
@@ -114,7 +110,7 @@ class SessionSerializer(serializers.ModelSerializer):
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     discussions = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
-    version = serializers.SerializerMethodField(help_text=VERSION_HELP)
+    version = version_output()
 
     class Meta:
         model = SupervisionSession
@@ -167,9 +163,6 @@ class SessionSerializer(serializers.ModelSerializer):
 # --- Input serializers ----------------------------------------------------------------
 
 
-VERSION_IN_HELP = "The `version` the change was made from (optional)"
-
-
 def _text(max_length, **kwargs):
     return serializers.CharField(
         max_length=max_length, required=False, allow_blank=True, default="", **kwargs
@@ -203,7 +196,7 @@ class SessionUpdateSerializer(serializers.Serializer):
     wellbeing_impact = _text(5000)
     wellbeing_support = _text(5000)
     reason = _text(2000, help_text="Needed once the record is signed off")
-    version = _text(64, help_text=VERSION_IN_HELP)
+    version = version_input(default="")
 
 
 class DiscussionInputSerializer(serializers.Serializer):
@@ -251,7 +244,7 @@ class DecisionUpdateSerializer(serializers.Serializer):
     decision = serializers.CharField(max_length=5000, required=False)
     reasons = serializers.CharField(max_length=5000, required=False)
     reason = _text(2000, help_text="Needed once the record is signed off")
-    version = _text(64, help_text=VERSION_IN_HELP)
+    version = version_input(default="")
 
 
 class ActionUpdateSerializer(serializers.Serializer):
@@ -261,7 +254,7 @@ class ActionUpdateSerializer(serializers.Serializer):
     )
     due_date = serializers.DateField(required=False)
     reason = _text(2000, help_text="Needed once the record is signed off")
-    version = _text(64, help_text=VERSION_IN_HELP)
+    version = version_input(default="")
 
 
 class ActionStatusSerializer(serializers.Serializer):

@@ -2,8 +2,6 @@
 policy, the base viewset that writes the access log, and small input serializers."""
 
 import datetime
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
@@ -11,8 +9,7 @@ from rest_framework import permissions, serializers
 
 from accounts import policy
 from accounts.services import access_log_record
-from common.api import Conflict, IdFilter, RecordViewSet
-from common.concurrency import EditConflict
+from common.api import IdFilter, RecordViewSet
 
 from .. import queries, services
 from ..models import Case, Membership
@@ -126,36 +123,3 @@ def _in_error_schema(serializer):
         responses=serializer,
         summary="Mark as recorded in error (kept, with the reason; never deleted)",
     )
-
-
-def version_input(**kwargs):
-    """The `version` a PATCH may send back: the record's `version` as it was read."""
-    return serializers.CharField(
-        required=False,
-        allow_blank=True,
-        max_length=64,
-        help_text="The record's `version` as you read it. If someone has changed the "
-        "record since, nothing is saved and the answer is 409 saying who changed what; "
-        "read it again and send the newer version to replace their change. Leave it out "
-        "to change whatever is stored now.",
-        **kwargs,
-    )
-
-
-def version_output():
-    return serializers.SerializerMethodField(
-        help_text="Send it back with a PATCH to be told (409) if someone has changed the "
-        "record since you read it"
-    )
-
-
-CONFLICT = "Someone changed the record after the `version` sent: nothing was saved"
-
-
-@contextmanager
-def edit_conflicts() -> Iterator[None]:
-    """A PATCH with a `version` older than the record: 409, with who changed what."""
-    try:
-        yield
-    except EditConflict as exc:
-        raise Conflict(exc.messages[0]) from exc

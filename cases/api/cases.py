@@ -18,11 +18,11 @@ from rest_framework.response import Response
 from accounts import policy
 from accounts.models import Team, User
 from accounts.services import access_log_record
-from common.api import Conflict, IdFilter
+from common.api import CONFLICT, Conflict, IdFilter, version_input
 
 from .. import queries, services
 from ..models import Case, Escalation
-from .base import CONFLICT, CaseRecordViewSet, ReasonSerializer, edit_conflicts, version_input
+from .base import CaseRecordViewSet, ReasonSerializer
 from .serializers import CaseSerializer, EscalationSerializer
 
 
@@ -285,13 +285,12 @@ class CaseViewSet(CaseRecordViewSet):
         escalation = get_object_or_404(case.escalations.all(), pk=escalation_id)
         if request.method == "PATCH":
             data = self.input(EscalationUpdateSerializer, partial=True)
-            with edit_conflicts():
-                escalation = services.escalation_update(
-                    actor=request.user,
-                    escalation=escalation,
-                    reason=data.get("reason", escalation.reason),
-                    version=data.get("version"),
-                )
+            escalation = services.escalation_update(
+                actor=request.user,
+                escalation=escalation,
+                reason=data.get("reason", escalation.reason),
+                version=data.get("version"),
+            )
             self.log([case], "API changed escalation")
         else:
             self.log([case], "API read escalation")

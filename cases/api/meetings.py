@@ -7,12 +7,11 @@ from rest_framework.decorators import action
 
 from accounts import policy
 from accounts.models import Agency, User
-from common.api import ScopedPrimaryKeyField
+from common.api import CONFLICT, ScopedPrimaryKeyField, version_input
 
 from .. import services
 from ..models import Escalation, Meeting
 from .base import (
-    CONFLICT,
     CaseRecordFilter,
     CaseRecordViewSet,
     VisibleCaseField,
@@ -20,8 +19,6 @@ from .base import (
     _in_error_schema,
     _text,
     _visible_case_ids,
-    edit_conflicts,
-    version_input,
 )
 from .serializers import MeetingSerializer
 
@@ -136,8 +133,7 @@ class MeetingViewSet(_EndAndInErrorMixin, CaseRecordViewSet):
     def partial_update(self, request, pk=None):
         meeting = self.get_object()
         data = self.input(MeetingUpdateSerializer, partial=True)
-        with edit_conflicts():
-            services.meeting_update(actor=request.user, meeting=meeting, **data)
+        services.meeting_update(actor=request.user, meeting=meeting, **data)
         return self.respond(self.get_object(), "API changed meeting")
 
     @_in_error_schema(MeetingSerializer)

@@ -7,13 +7,12 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 
 from accounts import policy
-from common.api import IdFilter, ScopedPrimaryKeyField
+from common.api import CONFLICT, IdFilter, ScopedPrimaryKeyField, version_input
 
 from .. import queries, services
 from ..models import Membership, Person
 from ..validators import validate_nhs_number, validate_upn
 from .base import (
-    CONFLICT,
     CaseRecordFilter,
     CaseRecordViewSet,
     EndWithReasonSerializer,
@@ -22,8 +21,6 @@ from .base import (
     _in_error_schema,
     _text,
     _visible_case_ids,
-    edit_conflicts,
-    version_input,
 )
 from .serializers import MembershipSerializer, PersonSerializer
 
@@ -163,8 +160,7 @@ class PersonViewSet(CaseRecordViewSet):
     def partial_update(self, request, pk=None):
         person = self.get_object()
         data = self.input(PersonUpdateSerializer, partial=True)
-        with edit_conflicts():
-            person = services.person_update(actor=request.user, person=person, **data)
+        person = services.person_update(actor=request.user, person=person, **data)
         return self.respond(person, "API changed person")
 
     @extend_schema(
@@ -221,8 +217,7 @@ class MembershipViewSet(_EndAndInErrorMixin, CaseRecordViewSet):
     def partial_update(self, request, pk=None):
         membership = self.get_object()
         data = self.input(MembershipUpdateSerializer, partial=True)
-        with edit_conflicts():
-            services.membership_update(actor=request.user, membership=membership, **data)
+        services.membership_update(actor=request.user, membership=membership, **data)
         return self.respond(self.get_object(), "API changed membership")
 
     @extend_schema(
@@ -234,8 +229,7 @@ class MembershipViewSet(_EndAndInErrorMixin, CaseRecordViewSet):
     def household(self, request, pk=None):
         membership = self.get_object()
         data = self.input(HouseholdSerializer)
-        with edit_conflicts():
-            services.membership_set_household(actor=request.user, membership=membership, **data)
+        services.membership_set_household(actor=request.user, membership=membership, **data)
         return self.respond(self.get_object(), "API changed household")
 
     def end_record(self, record, data):

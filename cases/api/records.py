@@ -8,13 +8,12 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 
 from accounts import policy
-from common.api import IdFilter, ScopedPrimaryKeyField
+from common.api import CONFLICT, IdFilter, ScopedPrimaryKeyField, version_input
 
 from .. import queries, services
 from ..models import Address, ChildProtectionPlan, Hazard, Membership, Person
 from ..validators import validate_postcode
 from .base import (
-    CONFLICT,
     CaseRecordFilter,
     CaseRecordViewSet,
     EndSerializer,
@@ -25,8 +24,6 @@ from .base import (
     _people_now_on_visible_cases,
     _text,
     _visible_case_ids,
-    edit_conflicts,
-    version_input,
 )
 from .serializers import AddressSerializer, HazardSerializer, PlanSerializer
 
@@ -159,8 +156,7 @@ class AddressViewSet(_EndAndInErrorMixin, CaseRecordViewSet):
     def partial_update(self, request, pk=None):
         address = self.get_object()
         data = self.input(AddressUpdateSerializer, partial=True)
-        with edit_conflicts():
-            services.address_update(actor=request.user, address=address, **data)
+        services.address_update(actor=request.user, address=address, **data)
         return self.respond(self.get_object(), "API changed address")
 
     def end_record(self, record, data):
@@ -213,8 +209,7 @@ class PlanViewSet(_EndAndInErrorMixin, CaseRecordViewSet):
     def partial_update(self, request, pk=None):
         plan = self.get_object()
         data = self.input(PlanUpdateSerializer, partial=True)
-        with edit_conflicts():
-            services.plan_update(actor=request.user, plan=plan, **data)
+        services.plan_update(actor=request.user, plan=plan, **data)
         return self.respond(self.get_object(), "API changed child protection plan")
 
     def end_record(self, record, data):
@@ -283,8 +278,7 @@ class HazardViewSet(_EndAndInErrorMixin, CaseRecordViewSet):
     def partial_update(self, request, pk=None):
         hazard = self.get_object()
         data = self.input(HazardUpdateSerializer, partial=True)
-        with edit_conflicts():
-            services.hazard_update(actor=request.user, hazard=hazard, **data)
+        services.hazard_update(actor=request.user, hazard=hazard, **data)
         return self.respond(self.get_object(), "API changed hazard")
 
     def end_record(self, record, data):

@@ -4,6 +4,8 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from common.api import version_output
+
 from .. import queries, services
 from ..models import (
     Address,
@@ -15,7 +17,7 @@ from ..models import (
     Membership,
     Person,
 )
-from .base import WorkerSerializer, version_output
+from .base import WorkerSerializer
 
 
 class HazardSerializer(serializers.ModelSerializer):
