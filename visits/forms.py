@@ -231,6 +231,9 @@ class ChildSeenForm(GovukForm):
         self.fields["bedroom_seen"].label = f"Was {name}'s bedroom seen?"
         self.fields["child_views"].label = f"What {name} said, in their own words"
         self.fields["presentation"].label = f"How {name} presented"
+        # The form kit has made each field's bound field already (with the label it had).
+        for field in ("seen", "seen_alone", "bedroom_seen", "child_views", "presentation"):
+            self[field].label = self.fields[field].label
 
     def clean(self):
         data = super().clean()
