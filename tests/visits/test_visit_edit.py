@@ -176,6 +176,18 @@ def test_it_keeps_the_fields_a_correction_leaves_out(worker, visit, amy, mum):
     assert_amy_as_recorded(visit)
 
 
+def test_it_changes_who_was_there_and_keeps_the_rest(worker, colleague, visit, amy, mum):
+    services.visit_record(
+        actor=colleague, visit=visit, data=outcome(amy, mum, present_members=[mum]), now=NOW
+    )
+
+    visit.refresh_from_db()
+    assert list(visit.present_members.all()) == [mum]
+    assert visit.history.first().history_user == colleague
+    assert (visit.notes, visit.outcome_recorded_by) == ("Kitchen tidy", colleague)
+    assert_amy_as_recorded(visit)
+
+
 def test_it_records_who_changed_a_childs_answer_and_keeps_the_old_one_in_history(
     worker, colleague, visit, amy, mum
 ):
