@@ -73,6 +73,10 @@ class VisitSerializer(serializers.ModelSerializer):
         source="get_default_reason_display", read_only=True
     )
     lead_worker_name = serializers.SerializerMethodField()
+    version = serializers.SerializerMethodField(
+        help_text="Send it back with a record (correction) to be refused if someone "
+        "changed the visit, its children's rows or its observations since"
+    )
     children = ChildSeenSerializer(
         many=True, read_only=True, help_text="Each child: seen, seen alone, their views (R5)"
     )
@@ -114,11 +118,15 @@ class VisitSerializer(serializers.ModelSerializer):
             "in_error",
             "in_error_reason",
             "in_error_at",
+            "version",
         ]
         read_only_fields = fields
 
     def get_lead_worker_name(self, visit) -> str:
         return visit.lead_worker.get_full_name() or visit.lead_worker.username
+
+    def get_version(self, visit) -> str:
+        return services.visit_version(visit)
 
 
 # --- Input serializers ----------------------------------------------------------------
@@ -201,6 +209,13 @@ class ChildSeenInputSerializer(serializers.Serializer):
 
 
 class ObservationInputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="To correct an observation of this visit: its id (what was seen and the "
+        "analysis change; who was observed stays). Left out: a new observation",
+    )
     adult = CasePersonField(
         required=False,
         allow_null=True,
@@ -216,6 +231,11 @@ class ObservationInputSerializer(serializers.Serializer):
     analysis = _text(5000)
 
 
+def _kept_text(max_length, **kwargs):
+    """Text that, left out of a record, keeps what is stored."""
+    return serializers.CharField(max_length=max_length, required=False, allow_blank=True, **kwargs)
+
+
 class VisitRecordSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(
         choices=Visit.Outcome.choices,
@@ -227,20 +247,38 @@ class VisitRecordSerializer(serializers.Serializer):
         choices=Visit.DefaultReason.choices,
         required=False,
         allow_blank=True,
-        default="",
-        help_text="How the family defeated the visit; only for a defaulted one",
+        help_text="How the family defeated the visit; only for a defaulted one (left out: "
+        "as stored while it stays defaulted)",
     )
-    children = ChildSeenInputSerializer(many=True, required=False, default=list)
-    observations = ObservationInputSerializer(many=True, required=False, default=list)
+    children = ChildSeenInputSerializer(
+        many=True,
+        required=False,
+        default=list,
+        help_text="The children whose part to record; a child left out keeps what is stored",
+    )
+    observations = ObservationInputSerializer(
+        many=True,
+        required=False,
+        default=list,
+        help_text="New observations, and corrections of stored ones (with their id); the "
+        "observations left out stay as they are",
+    )
     present_members = serializers.ListField(
         child=CasePersonField(),
         required=False,
-        default=list,
-        help_text="Household members present (person ids)",
+        help_text="Household members present (person ids); left out: as stored",
     )
-    others_present = _text(2000, help_text="Anyone else there")
-    parent_report = _text(10000, help_text="What the parents or carers said")
-    notes = _text(10000)
+    others_present = _kept_text(2000, help_text="Anyone else there; left out: as stored")
+    parent_report = _kept_text(
+        10000, help_text="What the parents or carers said; left out: as stored"
+    )
+    notes = _kept_text(10000, help_text="Left out: as stored")
+    version = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        help_text="The visit's version as read (`version`): refused if it changed since",
+    )
 
     def validate_children(self, children):
         ids = [c["child"].pk for c in children]
@@ -248,10 +286,26 @@ class VisitRecordSerializer(serializers.Serializer):
             raise exceptions.ValidationError("Each child can be listed once")
         return children
 
+    def validate_observations(self, observations):
+        ids = [o["id"] for o in observations if o["id"] is not None]
+        if len(ids) != len(set(ids)):
+            raise exceptions.ValidationError("Each observation can be corrected once")
+        return observations
+
     def to_outcome(self) -> services.Outcome:
         data = dict(self.validated_data)
+        data.pop("version", None)
         data["children"] = [services.ChildSeenInput(**c) for c in data["children"]]
-        data["observations"] = [services.ObservationInput(**o) for o in data["observations"]]
+        data["observations"] = [
+            services.ObservationInput(
+                observation_id=o["id"],
+                what_was_seen=o["what_was_seen"],
+                analysis=o["analysis"],
+                adult=o["adult"],
+                child=o["child"],
+            )
+            for o in data["observations"]
+        ]
         return services.Outcome(**data)
 
 
@@ -334,9 +388,13 @@ class VisitViewSet(CaseRecordViewSet):
         summary="Record what happened: the outcome, children seen and observations",
         description="Also after the fact, with the real time. Children and people are "
         "ids of people on the visit's case; each child listed must have lived "
-        "in the household that day. Recording it again replaces the outcome "
-        "and adds any new observations. A defaulted visit counts towards the "
-        "defaulted-visits escalation (R1), evaluated once it is saved.",
+        "in the household that day and been born by then (an unborn baby is not seen). "
+        "Recording it again corrects it: what is sent replaces what is stored, what is "
+        "left out is kept, new observations are added once and an observation sent with "
+        "its id is corrected; sending what is stored changes nothing. Send the visit's "
+        "`version` to be refused if someone changed it since you read it. A defaulted "
+        "visit counts towards the defaulted-visits escalation (R1), evaluated once it is "
+        "saved.",
     )
     @action(detail=True, methods=["post"])
     def record(self, request, pk=None):
@@ -346,7 +404,12 @@ class VisitViewSet(CaseRecordViewSet):
         )
         serializer.is_valid(raise_exception=True)
         try:
-            services.visit_record(actor=request.user, visit=visit, data=serializer.to_outcome())
+            services.visit_record(
+                actor=request.user,
+                visit=visit,
+                data=serializer.to_outcome(),
+                version=serializer.validated_data.get("version") or None,
+            )
         except DjangoValidationError as exc:
             raise _record_errors(exc) from exc
         return self.respond(self.fresh(visit), "API recorded visit")

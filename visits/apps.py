@@ -9,6 +9,7 @@ class VisitsConfig(AppConfig):
         from django.db.models.signals import post_delete, post_init, post_save
 
         from cases import panels, signals
+        from cases.models import Person
 
         from . import last_seen, merge
         from .models import ChildSeen, Visit
@@ -36,6 +37,12 @@ class VisitsConfig(AppConfig):
             last_seen.child_seen_deleted,
             sender=ChildSeen,
             dispatch_uid="visits-last-seen-child-deleted",
+        )
+        post_init.connect(
+            last_seen.person_loaded, sender=Person, dispatch_uid="visits-last-seen-person-loaded"
+        )
+        post_save.connect(
+            last_seen.person_saved, sender=Person, dispatch_uid="visits-last-seen-person"
         )
 
         from .views import case_panel

@@ -8,9 +8,10 @@ from django.utils import timezone
 
 from accounts.models import Agency, User
 from cases.models import Person
-from common.forms import GovukDateField, GovukForm
+from common.forms import GovukDateField, GovukForm, VersionField
 
 from .models import Visit
+from .templatetags.visits import child_label
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
 YES_NO_NA = [("yes", "Yes"), ("no", "No"), ("", "Not checked")]
@@ -155,11 +156,14 @@ class VisitOutcomeForm(GovukForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+    version = VersionField()
 
-    def __init__(self, *args, members, **kwargs):
+    def __init__(self, *args, people, **kwargs):
+        """`people`: who may be ticked as there (the household on the day, and anyone
+        already recorded as there)."""
         super().__init__(*args, **kwargs)
         field = self.fields["present_members"]
-        field.queryset = Person.objects.filter(pk__in=[m.person_id for m in members])
+        field.queryset = Person.objects.filter(pk__in=[p.pk for p in people])
         field.label_from_instance = lambda p: p.display_name
 
     def clean(self):
@@ -174,9 +178,16 @@ class VisitOutcomeForm(GovukForm):
                 )
         return data
 
-    def occurred_at(self):
+    def occurred_at(self, stored: datetime.datetime | None = None):
+        """The date and time given. The form shows minutes: the `stored` time, when it
+        falls in the same minute, is kept as it is rather than cut to the minute."""
         data = self.cleaned_data
-        return timezone.make_aware(datetime.datetime.combine(data["date"], data["time"]))
+        when = timezone.make_aware(datetime.datetime.combine(data["date"], data["time"]))
+        if stored is not None and when == timezone.localtime(stored).replace(
+            second=0, microsecond=0
+        ):
+            return stored
+        return when
 
 
 class ChildSeenForm(GovukForm):
@@ -213,12 +224,16 @@ class ChildSeenForm(GovukForm):
     def __init__(self, *args, child, **kwargs):
         super().__init__(*args, **kwargs)
         self.child = child
+        self.label = child_label(child)
         name = child.first_name or "the child"
         self.fields["seen"].label = f"Was {name} seen?"
         self.fields["seen_alone"].label = f"Was {name} seen alone?"
         self.fields["bedroom_seen"].label = f"Was {name}'s bedroom seen?"
         self.fields["child_views"].label = f"What {name} said, in their own words"
         self.fields["presentation"].label = f"How {name} presented"
+        # The form kit has made each field's bound field already (with the label it had).
+        for field in ("seen", "seen_alone", "bedroom_seen", "child_views", "presentation"):
+            self[field].label = self.fields[field].label
 
     def clean(self):
         data = super().clean()
@@ -227,6 +242,19 @@ class ChildSeenForm(GovukForm):
         if alone and seen is False:
             self.add_error("seen_alone", "A child cannot be seen alone without being seen")
         return data
+
+    @staticmethod
+    def initial_from(row) -> dict:
+        """The answers stored on a child's row of the visit (visits.ChildSeen)."""
+        answer = {True: "yes", False: "no", None: ""}
+        return {
+            "seen": answer[row.seen],
+            "seen_alone": answer[row.seen_alone] if row.seen else None,
+            "bedroom_seen": answer[row.bedroom_seen],
+            "reason_not_seen": row.reason_not_seen,
+            "child_views": row.child_views,
+            "presentation": row.presentation,
+        }
 
     def values(self, *, completed: bool) -> dict | None:
         data = self.cleaned_data
@@ -243,6 +271,38 @@ class ChildSeenForm(GovukForm):
             "child_views": data.get("child_views", ""),
             "presentation": data.get("presentation", ""),
         }
+
+
+class ObservationForm(GovukForm):
+    """One per observation already on the visit: what was seen, corrected in place (the
+    history keeps what it said before)."""
+
+    what_was_seen = forms.CharField(
+        label="What you saw",
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={
+            "required": "Enter what you saw: an observation is corrected, never emptied"
+        },
+    )
+    analysis = forms.CharField(
+        label="Your analysis of what you saw",
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, observation, number, **kwargs):
+        kwargs.setdefault(
+            "initial",
+            {"what_was_seen": observation.what_was_seen, "analysis": observation.analysis},
+        )
+        super().__init__(*args, **kwargs)
+        self.observation = observation
+        who = " and ".join(
+            p.display_name for p in (observation.adult, observation.child) if p is not None
+        )
+        self.legend = f"Observation {number}" + (f": {who}" if who else "")
 
 
 class InErrorForm(GovukForm):

@@ -4,7 +4,9 @@ last seen alone, and seen alone at one of the last three completed visits.
 The definitions live here and nowhere else: a child is seen on a completed visit that
 is not recorded in error and whose row for them says seen (alone); "the last three"
 are the child's three latest such visits on the case that recorded them, seen or not,
-by time and then by the order they were entered.
+by time and then by the order they were entered. A row for a child not yet born on the
+day of the visit (visits.rules.born_at_visit_q) counts for nothing: no visit sees an
+unborn baby, so the rows of a baby are worked out again when their dates change.
 
 The rows follow the visits: saving a Visit or a ChildSeen works out again the rows of
 the children it touches, in the same transaction (the receivers below). The visit
@@ -21,8 +23,9 @@ from django.db import transaction
 from django.db.models import F, Max, Q, Window
 from django.db.models.functions import RowNumber
 
-from cases.models import Case
+from cases.models import Case, Person
 
+from . import rules
 from .models import ChildLastSeen, ChildSeen, Visit
 
 LAST_VISITS = 3
@@ -33,7 +36,7 @@ _state = threading.local()
 
 def _counted_rows(pairs_q: Q | None = None, child_seen=ChildSeen):
     rows = child_seen.objects.filter(
-        visit__in_error=False, visit__outcome=Visit.Outcome.COMPLETED
+        rules.born_at_visit_q(), visit__in_error=False, visit__outcome=Visit.Outcome.COMPLETED
     ).order_by()
     return rows.filter(pairs_q) if pairs_q is not None else rows
 
@@ -195,3 +198,32 @@ def child_seen_saved(sender, instance: ChildSeen, raw=False, **kwargs):
 
 def child_seen_deleted(sender, instance: ChildSeen, **kwargs):
     refresh(_pairs_of(instance))
+
+
+_DATES = ("date_of_birth", "expected_date_of_birth")
+_UNREAD = object()
+
+
+def _dates(instance: Person) -> tuple:
+    # From the instance's own values: reading a deferred field here would load it.
+    return tuple(instance.__dict__.get(name, _UNREAD) for name in _DATES)
+
+
+def person_loaded(sender, instance: Person, **kwargs):
+    instance._last_seen_dates = _dates(instance)
+
+
+def person_saved(sender, instance: Person, raw=False, created=False, **kwargs):
+    """A birth date recorded (or a date corrected) decides which of the child's visits
+    saw them: work their rows out again."""
+    dates = _dates(instance)
+    before = getattr(instance, "_last_seen_dates", None)
+    instance._last_seen_dates = dates
+    if raw or created or before == dates:
+        return
+    refresh(
+        ChildSeen.objects.filter(child=instance)
+        .order_by()
+        .values_list("visit__case_id", "child_id")
+        .distinct()
+    )

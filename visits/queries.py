@@ -21,11 +21,14 @@ class ChildSeenStatus:
     on_plan: bool
     last_seen: datetime.date | None
     last_seen_alone: datetime.date | None
-    next_due: datetime.date
+    # None for a child not yet born: no visit is due to see them (visits.rules).
+    next_due: datetime.date | None
     interval: int
+    unborn: bool = False
+    late: bool = False  # overdue on the day asked about
 
     def overdue(self, today: datetime.date) -> bool:
-        return self.next_due < today
+        return rules.overdue(self.next_due, today)
 
 
 def children_seen_status(case: Case, *, today: datetime.date) -> list[ChildSeenStatus]:
@@ -50,24 +53,32 @@ def children_seen_status(case: Case, *, today: datetime.date) -> list[ChildSeenS
         last_alone = row.get("last_alone_at")
         interval = rules.visit_interval(case, child_on_plan=plan is not None)
         last_day = timezone.localdate(last) if last else None
-        opened = max(joined.get(child.pk) or case.opened_on, case.opened_on)
-        pending.append((child, plan, last_day, last_alone, interval, opened))
+        start = rules.seen_clock_start(
+            last_seen=last_day,
+            opened_on=case.opened_on,
+            joined_on=joined.get(child.pk),
+            date_of_birth=child.date_of_birth,
+            expected_date_of_birth=child.expected_date_of_birth,
+            today=today,
+        )
+        pending.append((child, plan, last_day, last_alone, interval, start))
     # One read of closure days for every child's date, not one each.
     calendar = WorkingDayCalendar.for_starts(
-        [p[2] or p[5] for p in pending], max([p[4] for p in pending], default=0)
+        [p[5] for p in pending if p[5] is not None], max([p[4] for p in pending], default=0)
     )
     result = []
-    for child, plan, last_day, last_alone, interval, opened in pending:
+    for child, plan, last_day, last_alone, interval, start in pending:
+        due = rules.next_visit_due(start, interval=interval, calendar=calendar)
         result.append(
             ChildSeenStatus(
                 child=child,
                 on_plan=plan is not None,
                 last_seen=last_day,
                 last_seen_alone=timezone.localdate(last_alone) if last_alone else None,
-                next_due=rules.next_visit_due(
-                    last_day, opened_on=opened, interval=interval, calendar=calendar
-                ),
+                next_due=due,
                 interval=interval,
+                unborn=start is None,
+                late=rules.overdue(due, today),
             )
         )
     return result

@@ -7,9 +7,11 @@ import datetime
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import Q
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from cases.models import Case, Escalation
+from cases.models import Case, Escalation, Person
 from safeguarding.workdays import add_working_days
 
 from .models import Visit
@@ -94,11 +96,78 @@ def interval_for(case_own: int | None, *, child_on_plan: bool) -> int:
     return settings.VISIT_EVERY_WORKING_DAYS_CIN
 
 
+# --- R5: which children are to be seen, and from when -------------------------------------
+# One rule for the case page, My work, the managers' figures and the last-seen rows: a
+# child not yet born is not a child to be seen. No visit is due for them and no "not
+# seen" or "not seen alone" figure counts them until a birth date is recorded; from
+# then on the interval counts from the birth (if that is later than their joining).
+
+
+def unborn_on(
+    date_of_birth: datetime.date | None,
+    expected_date_of_birth: datetime.date | None,
+    day: datetime.date,
+) -> bool:
+    """Was the child not yet born on `day`? So while no birth date is recorded and a
+    due date is (cases.models.Person.is_unborn), and before a recorded birth date. A
+    child with neither date recorded is taken as born: their birth date is not known."""
+    if date_of_birth is None:
+        return expected_date_of_birth is not None
+    return date_of_birth > day
+
+
+def person_unborn_on(person: Person, day: datetime.date) -> bool:
+    return unborn_on(person.date_of_birth, person.expected_date_of_birth, day)
+
+
+def born_at_visit_q(child: str = "child", visit: str = "visit") -> Q:
+    """Not `unborn_on`, in SQL, for rows with a child and a visit (ChildSeen): the child
+    was born on the (local) day the visit happened, or has no dates recorded."""
+    return Q(
+        **{
+            f"{child}__date_of_birth__isnull": True,
+            f"{child}__expected_date_of_birth__isnull": True,
+        }
+    ) | Q(**{f"{child}__date_of_birth__lte": TruncDate(f"{visit}__occurred_at")})
+
+
+def seen_clock_start(
+    *,
+    last_seen: datetime.date | None,
+    opened_on: datetime.date,
+    joined_on: datetime.date | None,
+    date_of_birth: datetime.date | None,
+    expected_date_of_birth: datetime.date | None,
+    today: datetime.date,
+) -> datetime.date | None:
+    """The day a child's visiting interval counts from: the last time a visit saw them,
+    else the latest of the case opening, the child joining it and the child's birth.
+    None for a child not yet born today: no visit is due to see them."""
+    if unborn_on(date_of_birth, expected_date_of_birth, today):
+        return None
+    if last_seen is not None:
+        return last_seen
+    return max(d for d in (opened_on, joined_on, date_of_birth) if d is not None)
+
+
 def next_visit_due(
-    last_seen: datetime.date | None, *, opened_on: datetime.date, interval: int, calendar=None
-) -> datetime.date:
-    """Due `interval` working days after the child was last seen (or the case opened).
-    `calendar` (a safeguarding.workdays.WorkingDayCalendar) dates many children with
-    one read of closure days."""
+    start: datetime.date | None, *, interval: int, calendar=None
+) -> datetime.date | None:
+    """Due `interval` working days after `start` (`seen_clock_start`); None when no visit
+    is due (a child not yet born). `calendar` (a safeguarding.workdays.WorkingDayCalendar)
+    dates many children with one read of closure days."""
+    if start is None:
+        return None
     add = calendar.add if calendar is not None else add_working_days
-    return add(last_seen or opened_on, interval)
+    return add(start, interval)
+
+
+def overdue(next_due: datetime.date | None, today: datetime.date) -> bool:
+    """Not seen within policy: the day the child was due to be seen by has passed."""
+    return next_due is not None and next_due < today
+
+
+def not_seen_alone_lately(alone_in_last_three: bool | None, *, unborn: bool) -> bool:
+    """Not seen alone at their last three completed visits (visits.last_seen): counted
+    once a completed visit has recorded the child, never for a child not yet born."""
+    return not unborn and alone_in_last_three is False

@@ -11,6 +11,8 @@ from accounts import policy
 from accounts.models import User
 from cases import services as case_services
 from cases.models import Case, Escalation, Membership, Person
+from common import records
+from common.concurrency import check_version, version_of
 
 from . import last_seen, rules, signals
 from .models import ChildSeen, Observation, Visit
@@ -29,30 +31,36 @@ class ChildSeenInput:
 
 @dataclass
 class ObservationInput:
+    """A new observation; or, with `observation_id`, a correction of one already on the
+    visit (what was seen and the analysis; who was observed stays as recorded)."""
+
     what_was_seen: str
     analysis: str = ""
     adult: Person | None = None
     child: Person | None = None
+    observation_id: int | None = None
 
 
 @dataclass
 class Outcome:
+    """What happened at a visit. Recording it again (a correction) changes what is given
+    and keeps the rest: the children not listed keep their rows, the observations not
+    listed stay as they are, and the fields left None keep what is stored."""
+
     outcome: str
     occurred_at: datetime.datetime
-    default_reason: str = ""
+    # None: as stored while the visit stays defaulted (nothing for any other outcome).
+    default_reason: str | None = None
     children: list[ChildSeenInput] = field(default_factory=list)
     observations: list[ObservationInput] = field(default_factory=list)
-    present_members: list[Person] = field(default_factory=list)
-    others_present: str = ""
-    parent_report: str = ""
-    notes: str = ""
+    present_members: list[Person] | None = None
+    others_present: str | None = None
+    parent_report: str | None = None
+    notes: str | None = None
 
 
 def _save(obj, actor):
-    obj._history_user = actor
-    obj.full_clean(validate_unique=False, validate_constraints=False)
-    obj.save()
-    return obj
+    return records.save(obj, actor)
 
 
 def household_on(case: Case, day: datetime.date):
@@ -66,6 +74,12 @@ def children_in_household(case: Case, day: datetime.date) -> list[Person]:
     return [
         m.person for m in household_on(case, day) if m.relationship == Membership.Relationship.CHILD
     ]
+
+
+def children_to_see(case: Case, day: datetime.date) -> list[Person]:
+    """The children in the household on a day who were born by then: those a visit that
+    day is to see (R5). An unborn baby is not (visits.rules.unborn_on)."""
+    return [c for c in children_in_household(case, day) if not rules.person_unborn_on(c, day)]
 
 
 @transaction.atomic
@@ -115,7 +129,7 @@ def visit_plan(
     return visit
 
 
-def _validate_outcome(visit: Visit, data: Outcome, now) -> None:
+def _validate_outcome(visit: Visit, data: Outcome, default_reason: str, now) -> None:
     errors = {}
     if data.outcome not in (
         Visit.Outcome.COMPLETED,
@@ -130,9 +144,9 @@ def _validate_outcome(visit: Visit, data: Outcome, now) -> None:
             f"The visit cannot be before the case opened ({visit.case.opened_on:%d/%m/%Y})"
         )
     if data.outcome == Visit.Outcome.DEFAULTED:
-        if data.default_reason not in Visit.DefaultReason.values:
+        if default_reason not in Visit.DefaultReason.values:
             errors["default_reason"] = "Select how the family defeated the visit"
-    elif data.default_reason:
+    elif default_reason:
         errors["default_reason"] = "Only a defaulted visit has a reason for the default"
     if errors:
         raise ValidationError(errors)
@@ -143,39 +157,140 @@ def _validate_outcome(visit: Visit, data: Outcome, now) -> None:
     day = timezone.localdate(data.occurred_at)
     household = {p.pk for p in children_in_household(visit.case, day)}
     for i, child in enumerate(data.children):
+        name = child.child.display_name
         if child.child.pk not in household:
             raise ValidationError(
+                {f"children-{i}": f"{name} was not living in the household on {day:%d/%m/%Y}"}
+            )
+        if rules.person_unborn_on(child.child, day):
+            raise ValidationError(
                 {
-                    f"children-{i}": f"{child.child.full_name} was not living in "
-                    f"the household on {day:%d/%m/%Y}"
+                    f"children-{i}": f"{name} was not yet born on {day:%d/%m/%Y}: a visit "
+                    "does not see an unborn baby. Once the baby is born, record their date "
+                    "of birth first."
                 }
             )
         if child.seen_alone and not child.seen:
             raise ValidationError(
-                {
-                    f"children-{i}": f"{child.child.full_name} cannot be seen "
-                    "alone without being seen"
-                }
+                {f"children-{i}": f"{name} cannot be seen alone without being seen"}
             )
         if completed and not child.seen and not child.reason_not_seen.strip():
+            raise ValidationError({f"children-{i}": f"Say why {name} was not seen"})
+    if data.present_members is not None:
+        members = {m.person_id for m in household_on(visit.case, day)} | {
+            m.person_id
+            for m in Membership.objects.filter(Membership.active_on_q(day), case=visit.case)
+        }
+        for person in data.present_members:
+            if person.pk not in members:
+                raise ValidationError(
+                    {"present_members": f"{person.full_name} is not on this case"}
+                )
+
+
+def _versioned(visit: Visit) -> list:
+    """What a visit's version is worked out from: the visit, its children's rows and its
+    observations, each in the order they were written. Reads prefetched rows if any."""
+    return [
+        visit,
+        sorted(visit.children.all(), key=lambda row: row.pk),
+        sorted(visit.observations.all(), key=lambda row: row.pk),
+    ]
+
+
+def visit_version(visit: Visit) -> str:
+    """The version of a visit that its edit form (and the API) starts from
+    (common.concurrency)."""
+    return version_of(*_versioned(visit))
+
+
+def _children_changes(visit: Visit, data: Outcome) -> list[ChildSeen]:
+    """The children's rows to write: new ones, and stored ones the input changes."""
+    existing = {c.child_id: c for c in visit.children.all()}
+    rows = []
+    for item in data.children:
+        row = existing.get(item.child.pk)
+        if row is None:
+            row = ChildSeen(visit=visit, child=item.child, seen=item.seen)
+            rows.append(row)
+        values = {
+            "seen": item.seen,
+            "seen_alone": item.seen and item.seen_alone,
+            "reason_not_seen": item.reason_not_seen.strip(),
+            "bedroom_seen": item.bedroom_seen,
+            "child_views": item.child_views.strip(),
+            "presentation": item.presentation.strip(),
+        }
+        if records.assign(row, **values) and row.pk is not None:
+            rows.append(row)
+    return rows
+
+
+def _observation_changes(visit: Visit, data: Outcome) -> list[Observation]:
+    """The observations to write: corrections of stored ones that change them, and new
+    ones. A new one the visit already holds (the same people, words and analysis: a
+    form or request sent again) is not added twice; nor is one given twice."""
+    stored = {o.pk: o for o in visit.observations.all()}
+    rows: list[Observation] = []
+    for i, item in enumerate(data.observations):
+        if item.observation_id is None:
+            continue
+        observation = stored.get(item.observation_id)
+        if observation is None:
             raise ValidationError(
-                {f"children-{i}": f"Say why {child.child.full_name} was not seen"}
+                {f"observations-{i}": "There is no such observation on this visit"}
             )
-    members = {m.person_id for m in household_on(visit.case, day)} | {
-        m.person_id for m in Membership.objects.filter(Membership.active_on_q(day), case=visit.case)
-    }
-    for person in data.present_members:
-        if person.pk not in members:
-            raise ValidationError({"present_members": f"{person.full_name} is not on this case"})
+        if not item.what_was_seen.strip():
+            raise ValidationError(
+                {
+                    f"observations-{i}": "Enter what you saw: an observation is corrected, "
+                    "never emptied"
+                }
+            )
+        if records.assign(
+            observation, what_was_seen=item.what_was_seen.strip(), analysis=item.analysis.strip()
+        ):
+            rows.append(observation)
+    kept = {(o.adult_id, o.child_id, o.what_was_seen, o.analysis) for o in stored.values()}
+    for item in data.observations:
+        if item.observation_id is not None or not item.what_was_seen.strip():
+            continue
+        key = (
+            item.adult.pk if item.adult else None,
+            item.child.pk if item.child else None,
+            item.what_was_seen.strip(),
+            item.analysis.strip(),
+        )
+        if key in kept:
+            continue
+        kept.add(key)
+        rows.append(
+            Observation(
+                visit=visit,
+                adult=item.adult,
+                child=item.child,
+                what_was_seen=key[2],
+                analysis=key[3],
+            )
+        )
+    return rows
 
 
 @transaction.atomic
 @last_seen.deferred()
 def visit_record(
-    *, actor: User, visit: Visit, data: Outcome, now: datetime.datetime | None = None
+    *,
+    actor: User,
+    visit: Visit,
+    data: Outcome,
+    version: str | None = None,
+    now: datetime.datetime | None = None,
 ) -> Visit:
-    """Record what happened, also after the fact with the real time. Saves it all or
-    nothing; then the defaulted-visits rule is evaluated once the transaction commits."""
+    """Record what happened, also after the fact with the real time, and correct it
+    later. Saves it all or nothing; what the input does not change is kept, and an input
+    that changes nothing saves nothing. `version` (visit_version, from the form): refuse
+    to save over a visit someone changed since. Once it commits, the defaulted-visits
+    rule is evaluated."""
     now = now or timezone.now()
     visit = Visit.objects.select_for_update().select_related("case").get(pk=visit.pk)
     if not policy.can_edit_case(actor, visit.case):
@@ -184,50 +299,45 @@ def visit_record(
         raise ValidationError("This case is closed: reopen it before recording a visit")
     if visit.in_error:
         raise ValidationError("This visit was recorded in error")
-    _validate_outcome(visit, data, now)
-    visit.outcome = data.outcome
-    visit.occurred_at = data.occurred_at
-    visit.default_reason = data.default_reason if data.outcome == Visit.Outcome.DEFAULTED else ""
-    visit.others_present = data.others_present.strip()
-    visit.parent_report = data.parent_report.strip()
-    visit.notes = data.notes.strip()
+    check_version(version, _versioned(visit), what="this visit")
+    default_reason = data.default_reason
+    if default_reason is None:
+        default_reason = visit.default_reason if data.outcome == Visit.Outcome.DEFAULTED else ""
+    _validate_outcome(visit, data, default_reason, now)
+    changed = records.assign(
+        visit,
+        outcome=data.outcome,
+        occurred_at=data.occurred_at,
+        default_reason=default_reason,
+        **{
+            name: value.strip()
+            for name, value in (
+                ("others_present", data.others_present),
+                ("parent_report", data.parent_report),
+                ("notes", data.notes),
+            )
+            if value is not None
+        },
+    )
+    members = None
+    if data.present_members is not None:
+        wanted = {p.pk for p in data.present_members}
+        if wanted != set(visit.present_members.values_list("pk", flat=True)):
+            members = data.present_members
+    children = _children_changes(visit, data)
+    observations = _observation_changes(visit, data)
+    if not (changed or members is not None or children or observations):
+        return visit
     visit.outcome_recorded_at = now
     visit.outcome_recorded_by = actor
     _save(visit, actor)
-    visit.present_members.set(data.present_members)
-    existing = {c.child_id: c for c in visit.children.all()}
-    for item in data.children:
-        row = existing.get(item.child.pk) or ChildSeen(visit=visit, child=item.child)
-        row.seen = item.seen
-        row.seen_alone = item.seen and item.seen_alone
-        row.reason_not_seen = item.reason_not_seen.strip()
-        row.bedroom_seen = item.bedroom_seen
-        row.child_views = item.child_views.strip()
-        row.presentation = item.presentation.strip()
+    if members is not None:
+        records.acting(visit, actor)
+        visit.present_members.set(members)
+    for row in children:
         _save(row, actor)
-    # Observations are added, never replaced: what was seen stays on record. Sending
-    # the same observation again (a re-recorded visit, a retried request) adds nothing.
-    kept = {(o.adult_id, o.child_id, o.what_was_seen, o.analysis) for o in visit.observations.all()}
-    for item in data.observations:
-        key = (
-            item.adult.pk if item.adult else None,
-            item.child.pk if item.child else None,
-            item.what_was_seen.strip(),
-            item.analysis.strip(),
-        )
-        if item.what_was_seen.strip() and key not in kept:
-            kept.add(key)
-            _save(
-                Observation(
-                    visit=visit,
-                    adult=item.adult,
-                    child=item.child,
-                    what_was_seen=item.what_was_seen.strip(),
-                    analysis=item.analysis.strip(),
-                ),
-                actor,
-            )
-    _save(visit, actor)  # a history row with the people present
+    for observation in observations:
+        _save(observation, actor)
     signals.visit_recorded.send(sender=Visit, visit=visit, actor=actor, now=now)
     case_id = visit.case_id
     transaction.on_commit(lambda: _enqueue_evaluation(case_id))

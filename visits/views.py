@@ -10,9 +10,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from cases.views import case_context, case_for_page
+from common.concurrency import EditConflict
 from common.errors import apply_service_errors
+from common.pages import keep_newer_version
 
-from . import forms, queries, services
+from . import forms, queries, rules, services
 from .models import Visit
 
 
@@ -22,17 +24,47 @@ def _page(request, case, template, status=200, **extra):
     return render(request, template, context, status=status)
 
 
-def _child_forms(request, case, day, bound):
-    children = services.children_in_household(case, day)
-    return [
-        forms.ChildSeenForm(
-            request.POST if bound else None, child=child, prefix=f"child-{child.pk}"
+def _children_forms(request, case, day, bound, stored=None):
+    """A form for each child in the household on the day who was born by then, filled
+    from their stored row of the visit if there is one; and the unborn babies, whom a
+    visit does not see (they are named on the form, with no questions)."""
+    stored = stored or {}
+    forms_, unborn = [], []
+    for child in services.children_in_household(case, day):
+        if rules.person_unborn_on(child, day):
+            unborn.append(child)
+            continue
+        row = stored.get(child.pk)
+        forms_.append(
+            forms.ChildSeenForm(
+                request.POST if bound else None,
+                child=child,
+                prefix=f"child-{child.pk}",
+                initial=forms.ChildSeenForm.initial_from(row) if row is not None else None,
+            )
         )
-        for child in children
-    ]
+    return forms_, unborn
 
 
-def _outcome_from_forms(outcome_form, child_forms):
+def _observation_forms(request, observations, bound):
+    """A form for each observation on the visit. One whose fields were not sent (added
+    by someone else after the form was opened) is shown as stored and not changed."""
+    result = []
+    for number, observation in enumerate(observations, start=1):
+        prefix = f"obs-{observation.pk}"
+        sent = bound and f"{prefix}-what_was_seen" in request.POST
+        result.append(
+            forms.ObservationForm(
+                request.POST if sent else None,
+                observation=observation,
+                number=number,
+                prefix=prefix,
+            )
+        )
+    return result
+
+
+def _outcome_from_forms(outcome_form, child_forms, observation_forms=(), stored_at=None):
     """The service's input, or None with errors added to the forms."""
     completed = outcome_form.cleaned_data["outcome"] == Visit.Outcome.COMPLETED
     children = []
@@ -47,7 +79,15 @@ def _outcome_from_forms(outcome_form, child_forms):
     if any(f.errors for f in child_forms):
         return None
     data = outcome_form.cleaned_data
-    observations = []
+    observations = [
+        services.ObservationInput(
+            observation_id=form.observation.pk,
+            what_was_seen=form.cleaned_data["what_was_seen"],
+            analysis=form.cleaned_data["analysis"],
+        )
+        for form in observation_forms
+        if form.is_bound
+    ]
     if data.get("observed"):
         observations.append(
             services.ObservationInput(
@@ -56,7 +96,7 @@ def _outcome_from_forms(outcome_form, child_forms):
         )
     return services.Outcome(
         outcome=data["outcome"],
-        occurred_at=outcome_form.occurred_at(),
+        occurred_at=outcome_form.occurred_at(stored_at),
         default_reason=data.get("default_reason") or "",
         children=children,
         observations=observations,
@@ -67,8 +107,16 @@ def _outcome_from_forms(outcome_form, child_forms):
     )
 
 
-def _members(case, day):
-    return list(services.household_on(case, day))
+def _people_present(case, day, stored=()):
+    """Who may be ticked as there: the household on the day (an unborn baby is not
+    among them), and anyone already recorded as there."""
+    people = {
+        m.person.pk: m.person
+        for m in services.household_on(case, day)
+        if not rules.person_unborn_on(m.person, day)
+    }
+    people.update({p.pk: p for p in stored})
+    return list(people.values())
 
 
 @login_required
@@ -90,11 +138,11 @@ def visit_log(request, pk):
     )
     outcome = forms.VisitOutcomeForm(
         request.POST if bound else None,
-        members=_members(case, today),
+        people=_people_present(case, today),
         prefix="o",
         initial={"date": today, "time": now.strftime("%H:%M")},
     )
-    child_forms = _child_forms(request, case, today, bound)
+    child_forms, unborn = _children_forms(request, case, today, bound)
     if (
         bound
         and details.is_valid()
@@ -129,6 +177,8 @@ def visit_log(request, pk):
         details=details,
         outcome=outcome,
         child_forms=child_forms,
+        unborn=unborn,
+        has_errors=bool(errors),
         title="Record a visit",
         submit="Save visit",
     )
@@ -187,40 +237,69 @@ def visit_plan(request, pk):
 @login_required
 @require_http_methods(["GET", "POST"])
 def visit_record(request, pk, visit_pk):
-    """Record the outcome of a planned visit, also after the fact."""
+    """Record the outcome of a planned visit, also after the fact; and change what was
+    recorded. The form starts from everything stored, so what is not changed is kept."""
     case = case_for_page(request, pk, "opened record a visit outcome")
-    visit = get_object_or_404(Visit, pk=visit_pk, case=case, in_error=False)
+    visit = get_object_or_404(
+        Visit.objects.prefetch_related(
+            "present_members", "children", "observations__adult", "observations__child"
+        ),
+        pk=visit_pk,
+        case=case,
+        in_error=False,
+    )
     planned = timezone.localtime(visit.planned_for)
-    day = min(planned.date(), timezone.localdate())
+    recorded = visit.outcome != Visit.Outcome.PLANNED
+    stored_at = visit.occurred_at if recorded else None
+    when = timezone.localtime(stored_at) if recorded else planned
+    day = min(when.date(), timezone.localdate())
     bound = request.method == "POST"
-    initial = {"date": planned.date(), "time": planned.strftime("%H:%M")}
-    if visit.outcome != Visit.Outcome.PLANNED:
-        occurred = timezone.localtime(visit.occurred_at)
+    present = list(visit.present_members.all())
+    initial = {
+        "date": when.date(),
+        "time": when.strftime("%H:%M"),
+        "version": services.visit_version(visit),
+    }
+    if recorded:
         initial.update(
             outcome=visit.outcome,
             default_reason=visit.default_reason,
-            date=occurred.date(),
-            time=occurred.strftime("%H:%M"),
             others_present=visit.others_present,
             parent_report=visit.parent_report,
             notes=visit.notes,
-            present_members=visit.present_members.all(),
+            present_members=[p.pk for p in present],
         )
     outcome = forms.VisitOutcomeForm(
-        request.POST if bound else None, members=_members(case, day), prefix="o", initial=initial
+        request.POST if bound else None,
+        people=_people_present(case, day, present),
+        prefix="o",
+        initial=initial,
     )
-    child_forms = _child_forms(request, case, day, bound)
-    if bound and outcome.is_valid() and all(f.is_valid() for f in child_forms):
-        data = _outcome_from_forms(outcome, child_forms)
+    stored_children = {row.child_id: row for row in visit.children.all()}
+    child_forms, unborn = _children_forms(request, case, day, bound, stored_children)
+    observation_forms = _observation_forms(
+        request, sorted(visit.observations.all(), key=lambda o: o.pk), bound
+    )
+    everything = [outcome, *child_forms, *(f for f in observation_forms if f.is_bound)]
+    if bound and all(f.is_valid() for f in everything):
+        data = _outcome_from_forms(outcome, child_forms, observation_forms, stored_at)
         if data is not None:
             try:
-                visit = services.visit_record(actor=request.user, visit=visit, data=data)
+                visit = services.visit_record(
+                    actor=request.user,
+                    visit=visit,
+                    data=data,
+                    version=outcome.cleaned_data.get("version") or None,
+                )
+            except EditConflict as exc:
+                apply_service_errors([outcome], exc)
+                keep_newer_version([outcome], exc.current_version)
             except ValidationError as exc:
                 apply_service_errors([outcome], exc)
             else:
                 messages.success(request, _saved_message(visit))
                 return redirect("cases:detail", case.pk)
-    errors = outcome.errors or any(f.errors for f in child_forms)
+    errors = any(f.errors for f in everything)
     return _page(
         request,
         case,
@@ -229,6 +308,9 @@ def visit_record(request, pk, visit_pk):
         details=None,
         outcome=outcome,
         child_forms=child_forms,
+        unborn=unborn,
+        observation_forms=observation_forms,
+        has_errors=errors,
         visit=visit,
         title=f"What happened at the visit planned for {planned:%d %B %Y, %H:%M}?",
         submit="Save visit",
@@ -245,12 +327,18 @@ def visit_detail(request, pk, visit_pk):
         pk=visit_pk,
         case=case,
     )
+    day = timezone.localdate(visit.occurred_at or visit.planned_for)
+    children = list(visit.children.select_related("child"))
+    for row in children:
+        # A row for a baby not yet born that day (recorded before the form stopped
+        # asking) says nothing about seeing them, and counts for nothing.
+        row.unborn = rules.person_unborn_on(row.child, day)
     return _page(
         request,
         case,
         "visits/visit_detail.html",
         visit=visit,
-        children=visit.children.select_related("child"),
+        children=children,
         observations=visit.observations.select_related("adult", "child"),
     )
 
@@ -265,6 +353,10 @@ def visit_list(request, pk):
         .order_by("-planned_for")
     )
     page = Paginator(visits, 25).get_page(request.GET.get("page"))
+    for visit in page.object_list:
+        day = timezone.localdate(visit.occurred_at or visit.planned_for)
+        for row in visit.children.all():
+            row.unborn = rules.person_unborn_on(row.child, day)
     return _page(request, case, "visits/visit_list.html", page=page)
 
 

@@ -27,11 +27,14 @@ Definitions (where the issue is silent, decided here):
   children_seen_status), worked out by the same functions (visits.rules
   visit_interval and next_visit_due): next due is the visiting interval in working
   days (the case's own, else the CP or CIN setting) after the child was last seen
-  (visits.last_seen), or after the later of the child joining the case and the case
-  opening; overdue when that date is before today.
+  (visits.last_seen), or after the latest of the child joining the case, the case
+  opening and the child's birth; overdue when that date is before today.
 - Not seen alone at any of the last 3 visits: visits.last_seen's "seen alone at one
   of the last three": counted when the child has had a completed visit on the case
   and none of the (up to) three latest saw them alone.
+- A child not yet born (no birth date recorded, a due date recorded) is in neither
+  "not seen" figure nor their lists (visits.rules); they are counted among the
+  children, and among those on a plan when a pre-birth plan is active.
 - Defaulted visits this month: defaults not recorded in error that happened in
   this calendar month (local time) on open cases.
 - Workload: active members of the team who are social workers or practice
@@ -208,13 +211,15 @@ class ChildRow:
     last_seen: datetime.date | None
     last_seen_alone: datetime.date | None
     alone_in_last_three: bool | None
-    next_due: datetime.date
+    # None for a child not yet born: no visit is due to see them (visits.rules).
+    next_due: datetime.date | None
     overdue: bool
+    unborn: bool = False
 
     @property
     def not_seen_alone(self) -> bool:
         """Had a completed visit, and none of the last three (or fewer) saw them alone."""
-        return self.alone_in_last_three is False
+        return visit_rules.not_seen_alone_lately(self.alone_in_last_three, unborn=self.unborn)
 
 
 def child_rows(ids, m: Moment, *, few: bool) -> list[ChildRow]:
@@ -267,6 +272,8 @@ def child_rows(ids, m: Moment, *, few: bool) -> list[ChildRow]:
             "last_seen",
             "last_alone",
             "seen__alone_in_last_three",
+            "person__date_of_birth",
+            "person__expected_date_of_birth",
         )
     )
     pending = []
@@ -284,9 +291,18 @@ def child_rows(ids, m: Moment, *, few: bool) -> list[ChildRow]:
         last,
         last_alone,
         alone_three,
+        born,
+        due_to_be_born,
     ) in facts:
         interval = visit_rules.interval_for(own, child_on_plan=plan)
-        opened = max(joined or opened_on, opened_on)
+        start = visit_rules.seen_clock_start(
+            last_seen=last,
+            opened_on=opened_on,
+            joined_on=joined,
+            date_of_birth=born,
+            expected_date_of_birth=due_to_be_born,
+            today=m.today,
+        )
         pending.append(
             (
                 (
@@ -301,19 +317,24 @@ def child_rows(ids, m: Moment, *, few: bool) -> list[ChildRow]:
                     last_alone,
                     alone_three,
                 ),
-                opened,
+                start,
             )
         )
     calendar = WorkingDayCalendar.for_starts(
-        [m.today, *(fields[7] or opened for fields, opened in pending)],
+        [m.today, *(start for _, start in pending if start is not None)],
         max([0, *(fields[6] for fields, _ in pending)]),
     )
     rows = []
-    for fields, opened in pending:
-        due = visit_rules.next_visit_due(
-            fields[7], opened_on=opened, interval=fields[6], calendar=calendar
+    for fields, start in pending:
+        due = visit_rules.next_visit_due(start, interval=fields[6], calendar=calendar)
+        rows.append(
+            ChildRow(
+                *fields,
+                next_due=due,
+                overdue=visit_rules.overdue(due, m.today),
+                unborn=start is None,
+            )
         )
-        rows.append(ChildRow(*fields, next_due=due, overdue=due < m.today))
     return rows
 
 
@@ -357,6 +378,7 @@ class ChildList(Sequence):
                 "last_seen_alone",
                 "next_due",
                 "overdue",
+                "unborn",
             ):
                 setattr(membership, name, getattr(r, name))
             page.append(membership)

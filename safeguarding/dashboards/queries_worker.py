@@ -4,7 +4,8 @@ Everything here is scoped through accounts.policy, and every read is set-based: 
 number of queries is the same for a worker with two cases as for one with forty. The
 children's figures follow the case page's definitions (visits.queries
 children_seen_status, visits.rules visit_interval and next_visit_due) for all the
-user's cases at once.
+user's cases at once; a child not yet born is listed with the day they are due and is
+in no "not seen" figure (visits.rules).
 
 "My cases" are the open cases the user is allocated to. Whatever their role, a user
 opening "My work" sees their own allocations, visits, escalations on their cases,
@@ -60,10 +61,12 @@ class ChildStatus:
     on_plan: bool
     last_seen: datetime.date | None
     last_seen_alone: datetime.date | None
-    next_due: datetime.date
+    # None for a child not yet born: no visit is due to see them (visits.rules).
+    next_due: datetime.date | None
     interval: int
     overdue: bool
     days_overdue: int
+    unborn: bool = False
 
     @property
     def never_seen(self) -> bool:
@@ -83,6 +86,11 @@ class ChildStatus:
     def next_due_label(self) -> str:
         return short_date(self.next_due)
 
+    @property
+    def due_label(self) -> str:
+        """When an unborn baby is due to be born."""
+        return short_date(self.child.expected_date_of_birth)
+
 
 @dataclass
 class CaseRow:
@@ -92,7 +100,7 @@ class CaseRow:
 
     @property
     def next_due(self) -> datetime.date | None:
-        return min((c.next_due for c in self.children), default=None)
+        return min((c.next_due for c in self.children if c.next_due is not None), default=None)
 
 
 def my_cases_qs(user) -> QuerySet:
@@ -162,16 +170,22 @@ def _my_cases(user, *, today: datetime.date) -> tuple[list[CaseRow], WorkingDayC
         for m in case.current_child_memberships:
             last = timezone.localdate(m.last_seen_at) if m.last_seen_at else None
             interval = visit_rules.visit_interval(case, child_on_plan=m.on_plan)
-            start = last or max(m.joined_on or case.opened_on, case.opened_on)
+            start = visit_rules.seen_clock_start(
+                last_seen=last,
+                opened_on=case.opened_on,
+                joined_on=m.joined_on,
+                date_of_birth=m.person.date_of_birth,
+                expected_date_of_birth=m.person.expected_date_of_birth,
+                today=today,
+            )
             pending.append((case, m, last, interval, start))
     calendar = WorkingDayCalendar.for_starts(
-        [today, *(p[4] for p in pending)], max([DUE_SOON_WORKING_DAYS, *(p[3] for p in pending)])
+        [today, *(p[4] for p in pending if p[4] is not None)],
+        max([DUE_SOON_WORKING_DAYS, *(p[3] for p in pending)]),
     )
     rows = {case.pk: CaseRow(case) for case in cases}
     for case, m, last, interval, start in pending:
-        due = visit_rules.next_visit_due(
-            last, opened_on=start, interval=interval, calendar=calendar
-        )
+        due = visit_rules.next_visit_due(start, interval=interval, calendar=calendar)
         row = rows[case.pk]
         row.on_plan = row.on_plan or m.on_plan
         row.children.append(
@@ -183,8 +197,9 @@ def _my_cases(user, *, today: datetime.date) -> tuple[list[CaseRow], WorkingDayC
                 last_seen_alone=timezone.localdate(m.last_alone_at) if m.last_alone_at else None,
                 next_due=due,
                 interval=interval,
-                overdue=due < today,
-                days_overdue=max((today - due).days, 0),
+                overdue=visit_rules.overdue(due, today),
+                days_overdue=max((today - due).days, 0) if due is not None else 0,
+                unborn=start is None,
             )
         )
     far = datetime.date.max

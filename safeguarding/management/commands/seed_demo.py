@@ -447,7 +447,7 @@ class Command(BaseCommand):
         return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour, minute)))
 
     def _children_seen(self, case, day, *, alone):
-        from visits.services import ChildSeenInput, children_in_household
+        from visits.services import ChildSeenInput, children_to_see
 
         voices = [
             "I like it when Mum walks me to school.",
@@ -469,7 +469,7 @@ class Command(BaseCommand):
                 else "Stayed close to the adults; watched them before answering.",
                 reason_not_seen="" if alone else "Parent would not leave the room",
             )
-            for child in children_in_household(case, day)
+            for child in children_to_see(case, day)
         ]
 
     def _routine_visits(self, case, story):
