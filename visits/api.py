@@ -29,6 +29,7 @@ from cases.api import (
     VisibleCaseField,
 )
 from cases.models import Person
+from common.concurrency import EditConflict
 from common.errors import drf_validation_error
 
 from . import services
@@ -410,6 +411,8 @@ class VisitViewSet(CaseRecordViewSet):
                 data=serializer.to_outcome(),
                 version=serializer.validated_data.get("version") or None,
             )
+        except EditConflict:
+            raise  # 409, as on every resource (common.api)
         except DjangoValidationError as exc:
             raise _record_errors(exc) from exc
         return self.respond(self.fresh(visit), "API recorded visit")
