@@ -127,6 +127,36 @@ def person_merge(
     return keep
 
 
+# A baby is born at most this long before the date they were expected.
+EARLIEST_BEFORE_DUE = datetime.timedelta(days=120)
+
+
+def why_not_one_person(a: Person, b: Person) -> str | None:
+    """Why two records cannot be of one person, from what they say of them (their
+    identifiers, or a birth long before the other was due); None if they could be."""
+    differ = [
+        label
+        for name, label in MUST_AGREE.items()
+        if getattr(a, name) and getattr(b, name) and getattr(a, name) != getattr(b, name)
+    ]
+    if differ:
+        return (
+            f"These records have different {' and '.join(differ)}. If they are one person, "
+            "correct the wrong record first (its details page keeps the history), then "
+            "merge them"
+        )
+    for born, unborn in ((a, b), (b, a)):
+        due = unborn.expected_date_of_birth
+        if born.date_of_birth and not unborn.date_of_birth and due:
+            if born.date_of_birth < due - EARLIEST_BEFORE_DUE:
+                return (
+                    f"{born.display_name} was born on {born.date_of_birth:%d/%m/%Y}, long "
+                    f"before {unborn.display_name} was due ({due:%d/%m/%Y}): they cannot be "
+                    "one person"
+                )
+    return None
+
+
 def _check_pair(keep: Person, duplicate: Person) -> None:
     if keep.merged_into_id is not None:
         raise ValidationError(
@@ -140,21 +170,9 @@ def _check_pair(keep: Person, duplicate: Person) -> None:
                 f"merged into record {duplicate.merged_into_id}"
             }
         )
-    differ = [
-        label
-        for name, label in MUST_AGREE.items()
-        if getattr(keep, name)
-        and getattr(duplicate, name)
-        and getattr(keep, name) != getattr(duplicate, name)
-    ]
-    if differ:
-        raise ValidationError(
-            {
-                "duplicate": f"These records have different {' and '.join(differ)}. If they are "
-                "one person, correct the wrong record first (its details page keeps the "
-                "history), then merge them"
-            }
-        )
+    why_not = why_not_one_person(keep, duplicate)
+    if why_not:
+        raise ValidationError({"duplicate": why_not})
 
 
 def _overlap(a, b) -> bool:

@@ -15,6 +15,7 @@ from common.pages import render_form_page
 
 from .. import forms, queries, rules, services
 from ..models import Membership, Person
+from ..services.merge import why_not_one_person
 from .base import _case, _case_context, _require_open, _submit
 
 
@@ -267,7 +268,13 @@ def person_merge(request, pk, person_pk):
     else:
         terms = None
     if terms is not None:
-        matches = queries.person_matches(request.user, **terms, exclude=(person.pk,))
+        matches = [
+            match
+            for match in queries.person_matches(request.user, **terms, exclude=(person.pk,))
+            # Records that cannot be this person (a mother and her unborn baby) are not
+            # offered: the merge would be refused.
+            if why_not_one_person(person, match.person) is None
+        ]
     choice = forms.MergeChoiceForm(
         request.POST if action == "pick" else None, matches=matches, prefix="c"
     )

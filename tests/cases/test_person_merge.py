@@ -506,3 +506,34 @@ def test_the_api_refuses_as_the_page_does(client, worker, manager, records):
     outsider = UserFactory(role=roles.TEAM_MANAGER)  # another team: cannot see his case
     assert api_merge(client, outsider, darren, body).status_code == 404
     assert Person.objects.get(pk=daren.pk).merged_into is None
+
+
+def test_a_mother_is_neither_offered_nor_merged_with_her_unborn_baby(client, db):
+    from cases.services.merge import why_not_one_person
+
+    manager = UserFactory(role=roles.TEAM_MANAGER)
+    case = CaseFactory(team=manager.team)
+    mother = MembershipFactory(
+        case=case,
+        relationship="mother",
+        person=PersonFactory(first_name="Sana", last_name="Ahmed", date_of_birth=D(2002, 11, 23)),
+    ).person
+    baby = MembershipFactory(
+        case=case,
+        relationship="child",
+        person=PersonFactory(
+            first_name="",
+            last_name="Ahmed",
+            date_of_birth=None,
+            expected_date_of_birth=D(2027, 2, 5),
+        ),
+    ).person
+    assert "cannot be one person" in why_not_one_person(mother, baby)
+    with pytest.raises(ValidationError, match="cannot be one person"):
+        services.person_merge(actor=manager, keep=mother, duplicate=baby, reason="Same")
+    client.force_login(manager)
+    page = client.get(reverse("cases:person_merge", args=[case.pk, mother.pk])).content.decode()
+    assert f"record {baby.pk})" not in page
+    # Born near the due date, the baby's record could be theirs: not refused for that.
+    born = PersonFactory(first_name="Zara", last_name="Ahmed", date_of_birth=D(2027, 1, 20))
+    assert why_not_one_person(born, baby) is None
