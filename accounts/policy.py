@@ -29,7 +29,7 @@ from . import roles
 
 if TYPE_CHECKING:  # types only: the policy never imports the apps to its right
     from cases.models import Case, Escalation, Person
-    from supervision.models import Action, SupervisionSession
+    from supervision.models import Action, CaseDiscussion, SupervisionSession
 
     from .models import Team, User
 
@@ -299,6 +299,13 @@ def can_record_session(user: User | None, session: SupervisionSession) -> bool:
         return False
     assert user is not None
     return user.pk == session.supervisor_id or (user.is_manager and can_view_session(user, session))
+
+
+def can_record_discussion(user: User | None, discussion: CaseDiscussion) -> bool:
+    """A case discussed in supervision, its decisions and actions: whoever may record
+    the session, if they may also see the case (a service manager not named on a
+    restricted case may not add to its record)."""
+    return can_record_session(user, discussion.session) and can_view_case(user, discussion.case)
 
 
 def can_sign_off_session(user: User | None, session: SupervisionSession) -> bool:

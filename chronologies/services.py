@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts import policy
 from accounts.models import User
+from cases.services.base import require_open
 
 from .models import Category, ChronologyEntry, InformantType, Significance
 
@@ -318,6 +319,7 @@ def entry_add_manual(
     now = now or timezone.now()
     if not policy.can_edit_case(actor, case):
         raise PermissionDenied
+    require_open(case, "adding to its chronology")
     _validate_manual(case, data, now)
     occurred_on = data.occurred_on
     if data.date_is_approximate:
@@ -355,6 +357,7 @@ def entry_set_significance(
     now = now or timezone.now()
     if not policy.can_edit_case(actor, entry.case):
         raise PermissionDenied
+    require_open(entry.case, "changing its chronology")
     if significance not in Significance.values:
         raise ValidationError({"significance": "Select routine, significant or critical"})
     entry = ChronologyEntry.objects.select_for_update().get(pk=entry.pk)
@@ -373,6 +376,7 @@ def entry_mark_in_error(
     now = now or timezone.now()
     if not policy.can_edit_case(actor, entry.case):
         raise PermissionDenied
+    require_open(entry.case, "changing its chronology")
     if not reason.strip():
         raise ValidationError({"reason": "Enter why this entry was recorded in error"})
     entry = ChronologyEntry.objects.select_for_update().get(pk=entry.pk)

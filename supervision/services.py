@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts import policy
 from accounts.models import User
 from cases.models import Case
+from cases.services.base import require_open
 
 from . import signals
 from .models import (
@@ -57,6 +58,14 @@ def _lock(session: SupervisionSession) -> SupervisionSession:
 def _require_recorder(actor, session):
     if not policy.can_record_session(actor, session):
         raise PermissionDenied("Only the supervisor or a manager can change this record")
+
+
+def _require_discussion_recorder(actor: User, discussion: CaseDiscussion) -> None:
+    if not policy.can_record_discussion(actor, discussion):
+        raise PermissionDenied(
+            "Only the supervisor or a manager who can see the case can change this record"
+        )
+    require_open(discussion.case, "changing what supervision recorded about it")
 
 
 def _amend(*, actor, session, what: str, reason: str, now) -> str:
@@ -217,6 +226,9 @@ def session_update(
         setattr(session, name, value)
     _check_case_for_session(session, session.most_worried_case, "most_worried_case")
     _check_case_for_session(session, session.least_worried_case, "least_worried_case")
+    for name in ("most_worried_case", "least_worried_case"):
+        if fields.get(name) is not None and not policy.can_view_case(actor, fields[name]):
+            raise ValidationError({name: "Select a case you can see"})
     if (
         session.most_worried_case_id
         and session.most_worried_case_id == session.least_worried_case_id
@@ -304,6 +316,7 @@ def discussion_create(
     _check_case_for_session(session, case, "case")
     if not policy.can_view_case(actor, case):
         raise ValidationError({"case": "Select a case you can see"})
+    require_open(case, "discussing it in supervision")
     if CaseDiscussion.objects.filter(session=session, case=case).exists():
         raise ValidationError(
             {
@@ -337,7 +350,7 @@ def discussion_update(
     now: datetime.datetime | None = None,
 ) -> CaseDiscussion:
     now = now or timezone.now()
-    _require_recorder(actor, discussion.session)
+    _require_discussion_recorder(actor, discussion)
     session = _lock(discussion.session)
     discussion = CaseDiscussion.objects.select_for_update().get(pk=discussion.pk)
     _apply_answers(discussion, data)
@@ -369,7 +382,7 @@ def decision_record(
     now: datetime.datetime | None = None,
 ) -> Decision:
     now = now or timezone.now()
-    _require_recorder(actor, discussion.session)
+    _require_discussion_recorder(actor, discussion)
     session = _lock(discussion.session)
     errors = {}
     if not (decision or "").strip():
@@ -411,7 +424,7 @@ def action_create(
     now: datetime.datetime | None = None,
 ) -> Action:
     now = now or timezone.now()
-    _require_recorder(actor, discussion.session)
+    _require_discussion_recorder(actor, discussion)
     session = _lock(discussion.session)
     errors = {}
     if not (description or "").strip():

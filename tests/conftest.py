@@ -23,3 +23,15 @@ def signed_in(client, worker):
     """The test client, signed in as `worker`."""
     client.force_login(worker)
     return client
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Report the size of the service permission matrix (tests/test_service_matrix.py)."""
+    lines = {
+        value
+        for report in terminalreporter.stats.get("passed", [])
+        for name, value in getattr(report, "user_properties", ())
+        if name == "service_matrix"
+    }
+    for line in sorted(lines):
+        terminalreporter.write_line(f"service matrix: {line}")

@@ -11,6 +11,7 @@ from accounts import policy
 from accounts.models import User
 from cases import services as case_services
 from cases.models import Case, Escalation, Membership, Person
+from cases.services.base import require_open
 
 from . import last_seen, rules, signals
 from .models import ChildSeen, Observation, Visit
@@ -301,6 +302,7 @@ def visit_mark_in_error(
     now = now or timezone.now()
     if not policy.can_mark_in_error(actor, visit):
         raise PermissionDenied
+    require_open(visit.case, "marking a visit recorded in error")
     if not reason.strip():
         raise ValidationError({"reason": "Enter why this visit was recorded in error"})
     visit = Visit.objects.select_for_update().get(pk=visit.pk)

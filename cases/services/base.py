@@ -1,6 +1,8 @@
 """What every service of the case record shares: saving with the acting user on the
 history row (`common.records`), and the checks most of them make."""
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 
 from common.records import acting as _acting
@@ -19,15 +21,21 @@ __all__ = [
     "_require_open",
     "_save",
     "_today",
+    "require_open",
 ]
 
 
-def _require_open(case: Case, doing: str) -> None:
+def require_open(case: Case, doing: str) -> None:
+    """A closed case's record takes no additions or changes until a manager reopens it
+    (docs/DECISIONS.md); every service that writes to it asks this after the policy."""
     # Read the status now: the instance passed in may have been loaded before a close.
     if not Case.objects.filter(pk=case.pk, status=Case.Status.OPEN).exists():
         raise ValidationError(f"This case is closed: reopen it before {doing}")
 
 
-def _require_not_in_error(record) -> None:
+_require_open = require_open
+
+
+def _require_not_in_error(record: Any) -> None:
     if record.in_error:
         raise ValidationError("This was recorded in error and cannot be changed")

@@ -173,6 +173,7 @@ def membership_end(
     now = now or timezone.now()
     if not policy.can_edit_case(actor, membership.case):
         raise PermissionDenied
+    _require_open(membership.case, "recording that someone left")
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     _require_not_in_error(membership)
     if membership.end_date is not None:
@@ -203,6 +204,7 @@ def membership_set_household(
     now = now or timezone.now()
     if not policy.can_edit_case(actor, membership.case):
         raise PermissionDenied
+    _require_open(membership.case, "changing who lives in the household")
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     _require_not_in_error(membership)
     if membership.lives_in_household == lives_in_household:
