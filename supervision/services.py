@@ -8,15 +8,18 @@ history rows. Decisions and actions belong to a case discussed in the session.
 
 import datetime
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from accounts import policy
 from accounts.models import User
 from cases.models import Case
 from cases.services.base import require_open
+from common.records import save
 
 from . import signals
 from .models import (
@@ -38,16 +41,14 @@ SESSION_FIELDS = (
 )
 
 
-def _save(obj, actor, reason: str = ""):
-    obj._history_user = actor
-    if reason:
-        obj._change_reason = reason[:100]
-    obj.full_clean(validate_unique=False, validate_constraints=False)
-    obj.save()
-    return obj
+M = TypeVar("M", bound=Model)
 
 
-def _today(now) -> datetime.date:
+def _save(obj: M, actor: User, reason: str = "") -> M:
+    return save(obj, actor, reason=reason)
+
+
+def _today(now: datetime.datetime) -> datetime.date:
     return timezone.localdate(now)
 
 
@@ -55,7 +56,7 @@ def _lock(session: SupervisionSession) -> SupervisionSession:
     return SupervisionSession.objects.select_for_update().get(pk=session.pk)
 
 
-def _require_recorder(actor, session):
+def _require_recorder(actor: User, session: SupervisionSession) -> None:
     if not policy.can_record_session(actor, session):
         raise PermissionDenied("Only the supervisor or a manager can change this record")
 
@@ -68,7 +69,14 @@ def _require_discussion_recorder(actor: User, discussion: CaseDiscussion) -> Non
     require_open(discussion.case, "changing what supervision recorded about it")
 
 
-def _amend(*, actor, session, what: str, reason: str, now) -> str:
+def _amend(
+    *,
+    actor: User,
+    session: SupervisionSession,
+    what: str,
+    reason: str,
+    now: datetime.datetime,
+) -> str:
     """After sign-off, a change needs a reason; returns it for the history row."""
     if not session.is_signed_off:
         return ""
@@ -163,7 +171,7 @@ def session_cancel(
         raise ValidationError(
             "Cases have been discussed in this supervision: record it as held instead"
         )
-    errors = {}
+    errors: dict[str, str] = {}
     reason = (reason or "").strip()
     if not reason:
         errors["reason"] = "Enter why the supervision is cancelled"
@@ -171,7 +179,7 @@ def session_cancel(
         errors["new_date"] = "Enter the new date for the supervision"
     elif new_date < _today(now):
         errors["new_date"] = "The new date must be today or in the future"
-    if errors:
+    if errors or new_date is None:
         raise ValidationError(errors)
     rearranged = SupervisionSession(
         supervisee=session.supervisee,
@@ -192,7 +200,9 @@ def session_cancel(
     return session
 
 
-def _check_case_for_session(session, case, field_name):
+def _check_case_for_session(
+    session: SupervisionSession, case: Case | None, field_name: str
+) -> None:
     if case is None:
         return
     for person, who in (
@@ -210,7 +220,7 @@ def session_update(
     session: SupervisionSession,
     reason: str = "",
     now: datetime.datetime | None = None,
-    **fields,
+    **fields: Any,
 ) -> SupervisionSession:
     """The worries (most and least, and why) and the worker's wellbeing and support."""
     now = now or timezone.now()
@@ -275,8 +285,8 @@ class Answers:
     not_discussed: set[str] = field(default_factory=set)
 
 
-def _apply_answers(discussion: CaseDiscussion, data: Answers):
-    errors = {}
+def _apply_answers(discussion: CaseDiscussion, data: Answers) -> None:
+    errors: dict[str, str] = {}
     discussion.lived_experience = (data.lived_experience or "").strip()
     if not discussion.lived_experience:
         errors["lived_experience"] = "Describe the child's lived experience now, in a sentence"
@@ -384,7 +394,7 @@ def decision_record(
     now = now or timezone.now()
     _require_discussion_recorder(actor, discussion)
     session = _lock(discussion.session)
-    errors = {}
+    errors: dict[str, str] = {}
     if not (decision or "").strip():
         errors["decision"] = "Enter the decision"
     if not (reasons or "").strip():
@@ -426,7 +436,7 @@ def action_create(
     now = now or timezone.now()
     _require_discussion_recorder(actor, discussion)
     session = _lock(discussion.session)
-    errors = {}
+    errors: dict[str, str] = {}
     if not (description or "").strip():
         errors["description"] = "Enter what needs doing"
     if owner is None:

@@ -5,13 +5,15 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts import policy
-from accounts.models import User
+from accounts.models import Agency, User
 from cases import services as case_services
 from cases.models import Case, Escalation, Membership, Person
 from cases.services.base import require_open
+from common.records import save as _save
 
 from . import last_seen, rules, signals
 from .models import ChildSeen, Observation, Visit
@@ -49,14 +51,7 @@ class Outcome:
     notes: str = ""
 
 
-def _save(obj, actor):
-    obj._history_user = actor
-    obj.full_clean(validate_unique=False, validate_constraints=False)
-    obj.save()
-    return obj
-
-
-def household_on(case: Case, day: datetime.date):
+def household_on(case: Case, day: datetime.date) -> QuerySet[Membership]:
     """Memberships of people living in the household on a day."""
     return Membership.objects.filter(
         Membership.active_on_q(day), case=case, lives_in_household=True
@@ -77,9 +72,9 @@ def visit_plan(
     planned_for: datetime.datetime,
     kind: str = Visit.Kind.HOME,
     announced: bool = True,
-    lead_worker=None,
-    joint_worker=None,
-    joint_agency=None,
+    lead_worker: User | None = None,
+    joint_worker: User | None = None,
+    joint_agency: Agency | None = None,
     purpose: str = "",
     now: datetime.datetime | None = None,
 ) -> Visit:
@@ -116,8 +111,8 @@ def visit_plan(
     return visit
 
 
-def _validate_outcome(visit: Visit, data: Outcome, now) -> None:
-    errors = {}
+def _validate_outcome(visit: Visit, data: Outcome, now: datetime.datetime) -> None:
+    errors: dict[str, str] = {}
     if data.outcome not in (
         Visit.Outcome.COMPLETED,
         Visit.Outcome.DEFAULTED,
@@ -209,22 +204,22 @@ def visit_record(
     # Observations are added, never replaced: what was seen stays on record. Sending
     # the same observation again (a re-recorded visit, a retried request) adds nothing.
     kept = {(o.adult_id, o.child_id, o.what_was_seen, o.analysis) for o in visit.observations.all()}
-    for item in data.observations:
+    for observed in data.observations:
         key = (
-            item.adult.pk if item.adult else None,
-            item.child.pk if item.child else None,
-            item.what_was_seen.strip(),
-            item.analysis.strip(),
+            observed.adult.pk if observed.adult else None,
+            observed.child.pk if observed.child else None,
+            observed.what_was_seen.strip(),
+            observed.analysis.strip(),
         )
-        if item.what_was_seen.strip() and key not in kept:
+        if observed.what_was_seen.strip() and key not in kept:
             kept.add(key)
             _save(
                 Observation(
                     visit=visit,
-                    adult=item.adult,
-                    child=item.child,
-                    what_was_seen=item.what_was_seen.strip(),
-                    analysis=item.analysis.strip(),
+                    adult=observed.adult,
+                    child=observed.child,
+                    what_was_seen=observed.what_was_seen.strip(),
+                    analysis=observed.analysis.strip(),
                 ),
                 actor,
             )
@@ -242,8 +237,8 @@ def visit_log(
     data: Outcome,
     kind: str = Visit.Kind.HOME,
     announced: bool = True,
-    joint_worker=None,
-    joint_agency=None,
+    joint_worker: User | None = None,
+    joint_agency: Agency | None = None,
     purpose: str = "",
     now: datetime.datetime | None = None,
 ) -> Visit:
@@ -277,18 +272,19 @@ def visits_evaluate_case(
     now = now or timezone.now()
     case = Case.objects.get(pk=case_id)
     verdict = rules.defaulted_visits_verdict(case)
-    if not verdict.fires:
-        return None
     visit = verdict.trigger_visit
+    if not verdict.fires or visit is None:
+        return None
+    trigger_date = timezone.localdate(visit.occurred_at)
     reason = (
         f"{verdict.count} visits defaulted since {verdict.window_start:%d %B %Y}; the latest, "
-        f"{visit.get_kind_display().lower()} on {timezone.localdate(visit.occurred_at):%d %B %Y}: "
+        f"{visit.get_kind_display().lower()} on {trigger_date:%d %B %Y}: "
         f"{visit.get_default_reason_display().lower()}."
     )
     return case_services.escalation_open(
         case=case,
         kind=Escalation.Kind.DEFAULTED_VISITS,
-        trigger_date=verdict.trigger_date,
+        trigger_date=trigger_date,
         reason=reason,
         trigger_count=verdict.count,
         now=now,

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 
 from common.records import acting as _acting
 from common.records import assign as _assign
+from common.records import because as _because
 from common.records import not_future as _not_future
 from common.records import save as _save
 from common.records import today as _today
@@ -15,6 +16,7 @@ from ..models import Case
 
 __all__ = [
     "_acting",
+    "_because",
     "_assign",
     "_not_future",
     "_require_not_in_error",

@@ -36,7 +36,7 @@ def next_case_reference(year: int) -> str:
     return f"SG-{year}-{number:05d}"
 
 
-def _check_workers(workers: list[User], team, field: str) -> None:
+def _check_workers(workers: list[User], team: Team, field: str) -> None:
     """Allocated workers: people who may hold cases (`policy.can_hold_cases`), of the
     case's team."""
     for worker in workers:
@@ -228,7 +228,6 @@ def case_reopen(
     )
     case.closed_on = None
     case.closure_reason = ""
-    case._change_reason = f"Reopened: {reason.strip()}"[:100]
-    _save(case, actor)
+    _save(case, actor, reason=f"Reopened: {reason.strip()}")
     signals.case_reopened.send(sender=Case, case=case, actor=actor, now=now)
     return case

@@ -37,7 +37,7 @@ PERSON_FIELDS = (
 )
 
 
-def _clean_person(person: Person, now):
+def _clean_person(person: Person, now: datetime.datetime) -> None:
     person.nhs_number = normalise_nhs_number(person.nhs_number)
     person.upn = normalise_upn(person.upn)
     if person.date_of_birth and person.expected_date_of_birth:
@@ -49,7 +49,7 @@ def _clean_person(person: Person, now):
         )
     if person.date_of_birth:
         _not_future(person.date_of_birth, now, "date_of_birth", "Date of birth")
-    errors = {}
+    errors: dict[str, str] = {}
     if (
         person.nhs_number
         and Person.objects.filter(nhs_number=person.nhs_number).exclude(pk=person.pk).exists()

@@ -47,8 +47,7 @@ def record_mark_in_error(
     record.in_error_reason = reason.strip()
     record.in_error_at = now
     record.in_error_by = actor
-    record._change_reason = "Recorded in error"
-    _save(record, actor)
+    _save(record, actor, reason="Recorded in error")
     # Sent while the escalations still name the meeting: their "met" entries are struck.
     signals.record_in_error.send(sender=type(record), instance=record, actor=actor, now=now)
     if isinstance(record, Meeting):
