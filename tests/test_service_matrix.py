@@ -537,17 +537,16 @@ MATRIX: dict[str, Row] = {
 
 
 def state_changing_services() -> dict[str, Callable]:
-    """Every public function of the services modules with a keyword `actor`."""
+    """Every public function defined in the services modules with an `actor` parameter."""
     names = list(SERVICE_MODULES)
     package = importlib.import_module("cases.services")
     names += [f"cases.services.{m.name}" for m in pkgutil.iter_modules(package.__path__)]
     found: dict[str, Callable] = {}
     for name in names:
         for attr, value in vars(importlib.import_module(name)).items():
-            if attr.startswith("_") or not inspect.isfunction(value):
+            if attr.startswith("_") or not inspect.isfunction(value) or value.__module__ != name:
                 continue
-            actor = inspect.signature(value).parameters.get("actor")
-            if actor is None or actor.kind is not inspect.Parameter.KEYWORD_ONLY:
+            if "actor" not in inspect.signature(value).parameters:
                 continue
             same = found.setdefault(value.__name__, value)
             assert inspect.unwrap(same) is inspect.unwrap(value), f"two services named {attr}"
@@ -555,7 +554,14 @@ def state_changing_services() -> dict[str, Callable]:
 
 
 def test_it_has_a_row_for_every_state_changing_service(record_property):
-    services = set(state_changing_services())
+    found = state_changing_services()
+    services = set(found)
+    positional = [
+        name
+        for name, service in found.items()
+        if inspect.signature(service).parameters["actor"].kind is not inspect.Parameter.KEYWORD_ONLY
+    ]
+    assert not positional, f"services take `actor` as a keyword only: {positional}"
     unlisted = services - set(MATRIX) - set(SYSTEM_SERVICES)
     assert not unlisted, f"add a row to MATRIX (or SYSTEM_SERVICES) for {sorted(unlisted)}"
     gone = (set(MATRIX) | set(SYSTEM_SERVICES)) - services
