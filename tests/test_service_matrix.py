@@ -58,8 +58,12 @@ from tests.factories import (
 from visits.models import Visit
 from visits.services import Outcome
 
-SERVICE_MODULES = ("cases.services", "visits.services", "supervision.services")
-SERVICE_MODULES += ("chronologies.services",)
+SERVICE_MODULES = (
+    "cases.services",  # and each of its submodules
+    "visits.services",
+    "supervision.services",
+    "chronologies.services",
+)
 
 # Called by the system, never on a user's behalf: `actor` is who caused the event, if
 # anyone, and the service that announced the event has already asked the policy.
