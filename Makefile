@@ -4,13 +4,16 @@ SHELL := /bin/bash
 
 # Extra arguments for pytest, e.g. make test PYTEST_ARGS="-k healthz -x"
 PYTEST_ARGS ?=
+# Parallel pytest processes (pytest-xdist); 0 runs the suite in one process.
+PYTEST_WORKERS ?= 2
 
-.PHONY: help run test test-deps lint bench load
+.PHONY: help run test test-deps lint typecheck bench load
 
 help:
 	@echo "make run    install everything, migrate, load demo data, run web + worker + beat"
 	@echo "make test   install test dependencies and run the whole test suite"
 	@echo "make lint   ruff format --check and ruff check"
+	@echo "make typecheck  mypy (django-stubs) on the services, the policy and common/"
 	@echo "make bench  benchmark pages, the sweep and the PDF at scale (PostgreSQL: DATABASE_URL)"
 	@echo "make load   50 users for 2 minutes against gunicorn on the scale data (DATABASE_URL)"
 
@@ -30,13 +33,19 @@ test-deps:
 		fi; \
 	fi
 
+# Tests that start processes (Chromium with a live server, gunicorn, Celery) share one
+# xdist group, so they run one after another on one worker (tests/conftest.py).
 test: test-deps
-	uv run --frozen --no-sync pytest -p no:cacheprovider $(PYTEST_ARGS)
+	uv run --frozen --no-sync pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint:
 	uv sync --frozen --group dev
 	uv run --frozen --no-sync ruff format --check .
 	uv run --frozen --no-sync ruff check .
+
+typecheck:
+	uv sync --frozen --group dev
+	uv run --frozen --no-sync mypy
 
 # Benchmarks (not part of CI): PostgreSQL via DATABASE_URL; builds the scale data if missing.
 # Extra arguments, e.g. make bench BENCH_ARGS="--skip-build --requests 50"

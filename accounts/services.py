@@ -1,13 +1,21 @@
+from __future__ import annotations
+
+import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
-from .models import AccessLog, Notification
+from .models import AccessLog, Notification, User
+
+if TYPE_CHECKING:  # types only: accounts sits left of cases
+    from cases.models import Case
 
 
-def client_ip(request) -> str | None:
+def client_ip(request: HttpRequest | None) -> str | None:
     """The client address; behind the proxy the last hop it appended is trusted."""
     if request is None:
         return None
@@ -17,7 +25,14 @@ def client_ip(request) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-def access_log_record(*, user, case, what: str, request=None, now=None) -> AccessLog:
+def access_log_record(
+    *,
+    user: User,
+    case: Case,
+    what: str,
+    request: HttpRequest | None = None,
+    now: datetime.datetime | None = None,
+) -> AccessLog:
     """Write who viewed, exported or downloaded what of which case."""
     return AccessLog.objects.create(
         user=user,
@@ -36,7 +51,7 @@ def access_log_record(*, user, case, what: str, request=None, now=None) -> Acces
 class Message:
     """One event to tell some people of: the same subject, body and link for each."""
 
-    recipients: Iterable
+    recipients: Iterable[User | None]
     event_key: str
     subject: str
     body: str
@@ -44,7 +59,9 @@ class Message:
     case_id: int | None = None
 
 
-def notify(messages: Iterable[Message], *, now=None, email: bool = True) -> None:
+def notify(
+    messages: Iterable[Message], *, now: datetime.datetime | None = None, email: bool = True
+) -> None:
     """Queue one notification per message, recipient and channel, all in one statement
     however many messages there are.
 
@@ -83,7 +100,9 @@ def notify(messages: Iterable[Message], *, now=None, email: bool = True) -> None
         transaction.on_commit(lambda: notifications_send.delay())
 
 
-def notifications_send_due(*, now=None, batch: int = 50, claim_seconds: int = 300) -> int:
+def notifications_send_due(
+    *, now: datetime.datetime | None = None, batch: int = 50, claim_seconds: int = 300
+) -> int:
     """Send unsent emails, a batch at a time at a cost in statements that does not grow
     with the batch: one locks the due rows (SKIP LOCKED: rows another sender is claiming
     are left to it) and one claims them until a time, in a transaction of their own; the
@@ -92,8 +111,6 @@ def notifications_send_due(*, now=None, batch: int = 50, claim_seconds: int = 30
     those sent, one for those that failed). Two senders never send the same email; a
     sender stopped part way leaves its unrecorded emails to be sent again once the claim
     lapses."""
-    import datetime
-
     from django.core.mail import send_mail
     from django.db.models import F, Q
 
@@ -143,7 +160,7 @@ def notifications_send_due(*, now=None, batch: int = 50, claim_seconds: int = 30
     return len(sent)
 
 
-def _email_body(note) -> str:
+def _email_body(note: Notification) -> str:
     from django.conf import settings
 
     link = f"\n\n{settings.SITE_URL.rstrip('/')}{note.link}" if note.link else ""

@@ -4,34 +4,41 @@ one entry."""
 
 import datetime
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Model, Q
+from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts import policy
-from accounts.models import User
+from accounts.models import Agency, User
+from cases.models import Case, Person
+from cases.services.base import require_open
 from common.concurrency import check_version, version_of
-from common.records import acting, assign
+from common.records import acting, assign, save
 
-from .models import Category, ChronologyEntry, InformantType, Significance
+from .models import Category, ChronologyEntry, ChronologyExport, InformantType, Significance
+
+M = TypeVar("M", bound=Model)
+Key = tuple[str, str]  # an entry's source: (source_type, source_id)
 
 
-def _save(obj, actor):
-    obj._history_user = actor
-    obj.save()
-    return obj
+def _save(obj: M, actor: User | None, reason: str = "") -> M:
+    return save(obj, actor, reason=reason, validate=False)
 
 
 @dataclass
 class RecordedEntry:
     """What an event says its entry is; `entries_record` writes it."""
 
-    case: object
+    case: Case
     source_type: str
-    source_id: object
+    source_id: int | str
     category: str
     occurred_on: datetime.date
     title: str
@@ -39,15 +46,15 @@ class RecordedEntry:
     analysis: str = ""
     action_taken: str = ""
     occurred_at: datetime.datetime | None = None
-    children: tuple | list = ()
+    children: Sequence[Person] = ()
     significance: str = Significance.ROUTINE
     source_in_error: bool = False
 
     @property
-    def key(self) -> tuple[str, str]:
+    def key(self) -> Key:
         return (self.source_type, str(self.source_id))
 
-    def values(self) -> dict:
+    def values(self) -> dict[str, Any]:
         return dict(
             category=self.category,
             occurred_on=self.occurred_on,
@@ -61,7 +68,7 @@ class RecordedEntry:
 
 
 def entry_record(
-    *, actor: User | None = None, now: datetime.datetime | None = None, **fields
+    *, actor: User | None = None, now: datetime.datetime | None = None, **fields: Any
 ) -> ChronologyEntry:
     """Write or update the one entry for this source (`entries_record` for one); the
     fields are those of RecordedEntry."""
@@ -70,7 +77,10 @@ def entry_record(
 
 @transaction.atomic
 def entries_record(
-    items, *, actor: User | None = None, now: datetime.datetime | None = None
+    items: Iterable[RecordedEntry],
+    *,
+    actor: User | None = None,
+    now: datetime.datetime | None = None,
 ) -> list[ChronologyEntry]:
     """Write or update the one entry for each source, in a few statements whatever
     their number. A significance a person chose is kept; the source's own significance
@@ -83,14 +93,14 @@ def entries_record(
     items = list(items)
     now = now or timezone.now()
     rounds: list[list[RecordedEntry]] = [[]]
-    seen: set = set()
+    seen: set[Key] = set()
     for item in items:
         if item.key in seen:
             rounds.append([])
             seen = set()
         rounds[-1].append(item)
         seen.add(item.key)
-    result = []
+    result: list[ChronologyEntry] = []
     for batch in rounds:
         if batch:
             written = _entries_write(batch, actor, now)
@@ -98,7 +108,7 @@ def entries_record(
     return result
 
 
-def _lock_entries(keys) -> dict:
+def _lock_entries(keys: Iterable[Key]) -> dict[Key, ChronologyEntry]:
     """The existing entries for these (source_type, source_id) keys, locked, in one read."""
     by_type: dict[str, set] = {}
     for source_type, source_id in keys:
@@ -113,7 +123,13 @@ def _lock_entries(keys) -> dict:
     }
 
 
-def _write_history(entries, history_type, actor, through_rows, reason=None):
+def _write_history(
+    entries: list[ChronologyEntry],
+    history_type: str,
+    actor: User | None,
+    through_rows: dict[int, list[Any]],
+    reason: str | None = None,
+) -> None:
     """History rows as simple-history writes them on save and on a change of children:
     the entry's fields and a copy of its children's rows at that moment."""
     if not entries:
@@ -147,7 +163,9 @@ def _write_history(entries, history_type, actor, through_rows, reason=None):
         Children.objects.bulk_create(copies)
 
 
-def _entries_write(items, actor, now) -> dict:
+def _entries_write(
+    items: list[RecordedEntry], actor: User | None, now: datetime.datetime
+) -> dict[Key, ChronologyEntry]:
     """`entries_record` for items naming each source once: one locked read, one insert of
     the new entries, one update of the changed ones, one read, delete and insert of their
     children, each write followed by its history rows."""
@@ -302,20 +320,26 @@ class ManualEntryInput:
     title: str
     details: str
     date_is_approximate: bool = False
-    agency: object = None
+    agency: Agency | None = None
     informant_type: str = ""
     informant_name: str = ""
     informant_address: str = ""
     analysis: str = ""
     action_taken: str = ""
-    children: list = field(default_factory=list)
+    children: list[Person] = field(default_factory=list)
     significance: str = Significance.ROUTINE
 
 
-def _validate_manual(case, data: ManualEntryInput, now, entry=None) -> None:
+def _validate_manual(
+    case: Case,
+    data: ManualEntryInput,
+    now: datetime.datetime,
+    entry: ChronologyEntry | None = None,
+) -> datetime.date:
     """What is wrong with `data` for an entry on `case` (or for changing `entry`, which
-    may keep an agency no longer in use and children no longer on the case)."""
-    errors = {}
+    may keep an agency no longer in use and children no longer on the case); the date it
+    happened on."""
+    errors: dict[str, str] = {}
     if data.occurred_on is None:
         errors["occurred_on"] = "Enter the date, or the month and year if that is all you know"
     elif data.occurred_on > timezone.localdate(now):
@@ -347,14 +371,16 @@ def _validate_manual(case, data: ManualEntryInput, now, entry=None) -> None:
         child_ids |= set(entry.children.values_list("pk", flat=True))
     if any(c.pk not in child_ids for c in data.children):
         errors["children"] = "Select children in this case"
-    if errors:
+    if errors or data.occurred_on is None:
         raise ValidationError(errors)
+    return data.occurred_on
 
 
-def _manual_values(data: ManualEntryInput) -> dict:
+def _manual_values(data: ManualEntryInput) -> dict[str, Any]:
     """The entry's fields from what was typed (an approximate date is kept as the first
     of its month)."""
     occurred_on = data.occurred_on
+    assert occurred_on is not None  # _validate_manual has checked it
     if data.date_is_approximate:
         occurred_on = occurred_on.replace(day=1)
     return dict(
@@ -374,11 +400,12 @@ def _manual_values(data: ManualEntryInput) -> dict:
 
 @transaction.atomic
 def entry_add_manual(
-    *, actor: User, case, data: ManualEntryInput, now: datetime.datetime | None = None
+    *, actor: User, case: Case, data: ManualEntryInput, now: datetime.datetime | None = None
 ) -> ChronologyEntry:
     now = now or timezone.now()
     if not policy.can_edit_case(actor, case):
         raise PermissionDenied
+    require_open(case, "adding to its chronology")
     _validate_manual(case, data, now)
     entry = ChronologyEntry(
         case=case,
@@ -438,6 +465,7 @@ def entry_update(
         raise PermissionDenied(
             "This entry was recorded from an event: change the record it came from"
         )
+    require_open(entry.case, "changing its chronology")
     entry = ChronologyEntry.objects.select_for_update().select_related("case").get(pk=entry.pk)
     check_version(version, [entry], what="this chronology entry")
     if entry.in_error:
@@ -472,6 +500,7 @@ def entry_set_significance(
     now = now or timezone.now()
     if not policy.can_edit_case(actor, entry.case):
         raise PermissionDenied
+    require_open(entry.case, "changing its chronology")
     if significance not in Significance.values:
         raise ValidationError({"significance": "Select routine, significant or critical"})
     entry = ChronologyEntry.objects.select_for_update().get(pk=entry.pk)
@@ -493,6 +522,7 @@ def entry_mark_in_error(
     now = now or timezone.now()
     if not policy.can_edit_case(actor, entry.case):
         raise PermissionDenied
+    require_open(entry.case, "changing its chronology")
     if not reason.strip():
         raise ValidationError({"reason": "Enter why this entry was recorded in error"})
     entry = ChronologyEntry.objects.select_for_update().get(pk=entry.pk)
@@ -500,17 +530,16 @@ def entry_mark_in_error(
         raise ValidationError("This entry is already marked as recorded in error")
     entry.in_error, entry.in_error_reason = True, reason.strip()[:500]
     entry.in_error_at, entry.in_error_by, entry.updated_at = now, actor, now
-    entry._change_reason = "Recorded in error"
-    return _save(entry, actor)
+    return _save(entry, actor, reason="Recorded in error")
 
 
 # --- Exports -------------------------------------------------------------------------------
 
 
-def export_dir():
+def export_dir() -> Path:
     from django.conf import settings
 
-    path = settings.CHRONOLOGY_EXPORT_DIR
+    path: Path = settings.CHRONOLOGY_EXPORT_DIR
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -518,18 +547,16 @@ def export_dir():
 def export_request(
     *,
     actor: User,
-    case,
+    case: Case,
     format: str,
     redacted: bool,
     in_error: str,
-    filters: dict,
-    request=None,
+    filters: dict[str, Any],
+    request: HttpRequest | None = None,
     now: datetime.datetime | None = None,
-):
+) -> ChronologyExport:
     """Record the request (in the access log too); the caller renders it now or queues it."""
     from accounts.services import access_log_record
-
-    from .models import ChronologyExport
 
     now = now or timezone.now()
     if not policy.can_view_case(actor, case):
@@ -559,22 +586,17 @@ def export_request(
     return export
 
 
-def _set_progress(export_id, progress, **fields):
-    from .models import ChronologyExport
-
+def _set_progress(export_id: int, progress: int, **fields: Any) -> None:
     ChronologyExport.objects.filter(pk=export_id).update(progress=progress, **fields)
 
 
-def export_render(export_id: int, *, now: datetime.datetime | None = None):
+def export_render(export_id: int, *, now: datetime.datetime | None = None) -> ChronologyExport:
     """Render one export to its file. Idempotent: a finished export is left alone; a
     second worker finds the row claimed. No row locks are held while rendering."""
-    import datetime
-
     from django.conf import settings
 
     from . import export as render
     from . import queries
-    from .models import ChronologyExport
     from .presentation import filter_labels
 
     now = now or timezone.now()
@@ -635,8 +657,6 @@ def export_render(export_id: int, *, now: datetime.datetime | None = None):
 
 def exports_remove_expired(*, now: datetime.datetime | None = None) -> int:
     """Delete the files of exports past their time; the rows stay, marked removed."""
-    from .models import ChronologyExport
-
     now = now or timezone.now()
     removed = 0
     due = ChronologyExport.objects.filter(removed_at__isnull=True, expires_at__lte=now)

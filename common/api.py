@@ -8,7 +8,8 @@ requesting user by `scoped_queryset`; every read and write goes through `log`, w
 an app overrides to write its access log.
 """
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -18,6 +19,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .concurrency import EditConflict
@@ -60,12 +62,14 @@ def version_output():
 class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
     """A related id looked up in a queryset built for the requesting user."""
 
-    def __init__(self, *, scope, model: type[Model], **kwargs):
+    def __init__(
+        self, *, scope: Callable[[Any], QuerySet[Any]], model: type[Model], **kwargs: Any
+    ) -> None:
         self.scope = scope
         # The model's queryset is for the schema only; lookups use get_queryset().
         super().__init__(queryset=model._default_manager.none(), **kwargs)
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Any]:
         return self.scope(self.context["request"].user)
 
 
@@ -80,30 +84,40 @@ class RecordViewSet(viewsets.GenericViewSet):
     http_method_names = HTTP_METHODS
     renderer_classes = [JSONRenderer]
     label = "record"  # what the log says was read
+    serializer_class: type[serializers.ModelSerializer[Any]]
 
-    def handle_exception(self, exc):
+    def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, EditConflict):  # a stale `version`: who changed what
             exc = Conflict(exc.messages[0])
         elif isinstance(exc, DjangoValidationError):
             exc = drf_validation_error(exc)
         return super().handle_exception(exc)
 
-    def scoped_queryset(self) -> QuerySet:
+    def scoped_queryset(self) -> QuerySet[Any]:
         raise NotImplementedError
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Any]:
         if getattr(self, "swagger_fake_view", False):  # building the schema
-            return self.serializer_class.Meta.model.objects.none()
+            # The stubs cannot type ModelSerializer.Meta.model (a type variable in a
+            # nested class); it is a model class.
+            model = cast(type[Model], self.serializer_class.Meta.model)
+            return model._default_manager.none()
         return self.scoped_queryset()
 
-    def log(self, objects, what: str) -> None:
+    def log(self, objects: list[Any], what: str) -> None:
         """Write what was read or changed to the app's access log (nothing by default)."""
 
-    def respond(self, obj, what: str, status_code=status.HTTP_200_OK) -> Response:
+    def respond(self, obj: Model, what: str, status_code: int = status.HTTP_200_OK) -> Response:
         self.log([obj], what)
         return Response(self.get_serializer(obj).data, status=status_code)
 
-    def input(self, serializer_class, *, partial: bool = False, **context) -> dict[str, Any]:
+    def input(
+        self,
+        serializer_class: type[serializers.BaseSerializer[Any]],
+        *,
+        partial: bool = False,
+        **context: Any,
+    ) -> dict[str, Any]:
         serializer = serializer_class(
             data=self.request.data,
             partial=partial,
@@ -112,7 +126,7 @@ class RecordViewSet(viewsets.GenericViewSet):
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
-    def list(self, request, *args, **kwargs):
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
         objects = list(page if page is not None else queryset)
@@ -120,5 +134,5 @@ class RecordViewSet(viewsets.GenericViewSet):
         data = self.get_serializer(objects, many=True).data
         return self.get_paginated_response(data) if page is not None else Response(data)
 
-    def retrieve(self, request, *args, **kwargs):
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.respond(self.get_object(), f"API read {self.label}")

@@ -6,7 +6,10 @@ names (`apply_service_errors`), the API answers 400 with the same field names
 (`drf_validation_error`).
 """
 
+from collections.abc import Sequence
+
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.forms import BaseForm
 from rest_framework import exceptions
 from rest_framework.settings import api_settings
 
@@ -21,7 +24,9 @@ def messages_by_field(exc: ValidationError) -> list[tuple[str | None, list[str]]
     return [(None, exc.messages)]
 
 
-def apply_service_errors(forms_or_form, exc: ValidationError) -> None:
+def apply_service_errors(
+    forms_or_form: BaseForm | Sequence[BaseForm | None], exc: ValidationError
+) -> None:
     """Show a service's ValidationError beside the field it names.
 
     Given several forms, each error goes to the first form with that field; errors

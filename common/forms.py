@@ -11,10 +11,17 @@ from __future__ import annotations
 
 import calendar
 import datetime
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.boundfield import BoundField
 from django.forms.utils import pretty_name
+
+if TYPE_CHECKING:  # the mixin is only ever mixed into forms
+    _FormBase = forms.BaseForm
+else:
+    _FormBase = object
 
 DATE_PARTS = ("day", "month", "year")
 
@@ -57,24 +64,16 @@ class GovukDateWidget(forms.MultiWidget):
     part_labels = {"day": "Day", "month": "Month", "year": "Year"}
     part_widths = {"day": 2, "month": 2, "year": 4}
 
-    def __init__(self, attrs=None):
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         box = {"inputmode": "numeric", "spellcheck": "false", "autocomplete": "off"}
         widgets = [forms.TextInput(attrs=dict(box)) for _ in DATE_PARTS]
         super().__init__(widgets, attrs)
         self.widgets_names = [f"-{part}" for part in DATE_PARTS]
 
-    def decompress(self, value):
-        if isinstance(value, datetime.date):
-            return [str(value.day), str(value.month), str(value.year)]
-        if isinstance(value, str) and value:
-            try:
-                parsed = datetime.date.fromisoformat(value)
-            except ValueError:
-                return [None, None, None]
-            return self.decompress(parsed)
-        return [None, None, None]
+    def decompress(self, value: Any) -> list[str | None]:
+        return date_parts(value)
 
-    def get_context(self, name, value, attrs):
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
         context = super().get_context(name, value, attrs)
         base_id = context["widget"]["attrs"].get("id")
         for part, subwidget in zip(DATE_PARTS, context["widget"]["subwidgets"], strict=True):
@@ -85,8 +84,20 @@ class GovukDateWidget(forms.MultiWidget):
             subwidget["width"] = self.part_widths[part]
         return context
 
-    def id_for_label(self, id_):
+    def id_for_label(self, id_: str) -> str:
         return f"{id_}-day" if id_ else ""
+
+
+def date_parts(value: Any) -> list[str | None]:
+    """What the three boxes show for a date (or an ISO date string); empty otherwise."""
+    if isinstance(value, str) and value:
+        try:
+            value = datetime.date.fromisoformat(value)
+        except ValueError:
+            return [None, None, None]
+    if isinstance(value, datetime.date):
+        return [str(value.day), str(value.month), str(value.year)]
+    return [None, None, None]
 
 
 class GovukDateField(forms.MultiValueField):
@@ -113,33 +124,33 @@ class GovukDateField(forms.MultiValueField):
         "year_length": "Year must include 4 numbers",
     }
 
-    def __init__(self, *, error_label: str | None = None, **kwargs):
+    def __init__(self, *, error_label: str | None = None, **kwargs: Any) -> None:
         self.error_label = error_label
-        self._field_name_label = None
+        self._field_name_label: str | None = None
         fields = tuple(forms.CharField(required=False, strip=True) for _ in DATE_PARTS)
         super().__init__(fields=fields, require_all_fields=False, **kwargs)
 
-    def get_bound_field(self, form, field_name):
+    def get_bound_field(self, form: forms.BaseForm, field_name: str) -> BoundField:
         # The field learns its name here, for messages when no label was given.
         self._field_name_label = pretty_name(field_name)
         return super().get_bound_field(form, field_name)
 
-    def _label_params(self, parts=None):
+    def _label_params(self, parts: list[str] | None = None) -> dict[str, Any]:
         text = str(self.error_label or self.label or self._field_name_label or "date")
-        params = {"label": _in_sentence(text), "Label": _sentence_start(text)}
+        params: dict[str, Any] = {"label": _in_sentence(text), "Label": _sentence_start(text)}
         if parts is not None:
             params["parts"] = _join_parts(parts)
             params["fields"] = list(parts)
         return params
 
-    def _error(self, code, parts):
+    def _error(self, code: str, parts: list[str]) -> ValidationError:
         return ValidationError(
             self.error_messages[code], code=code, params=self._label_params(parts)
         )
 
-    def clean(self, value):
+    def clean(self, value: Any) -> datetime.date | None:
         if self.disabled and not isinstance(value, list):
-            value = self.widget.decompress(value)
+            value = date_parts(value)
         if isinstance(value, datetime.date):
             return value
         raw = list(value or [])[:3]
@@ -169,7 +180,7 @@ class GovukDateField(forms.MultiValueField):
             bad.append("month")
         if not year.isdigit():
             bad.append("year")
-        if bad:
+        if bad or month_number is None:
             raise self._error("invalid", bad)
         if len(year) != 4:
             raise self._error("year_length", ["year"])
@@ -180,17 +191,17 @@ class GovukDateField(forms.MultiValueField):
         except ValueError:
             raise self._error("invalid", ["day"]) from None
 
-    def validate(self, value):
+    def validate(self, value: Any) -> None:
         # Required-ness is handled in clean(); nothing else to check on a date.
         pass
 
-    def compress(self, data_list):  # pragma: no cover - clean() does the work
+    def compress(self, data_list: Any) -> None:  # pragma: no cover - clean() does the work
         return None
 
-    def has_changed(self, initial, data):
+    def has_changed(self, initial: Any, data: Any) -> bool:
         if self.disabled:
             return False
-        initial_parts = self.widget.decompress(initial)
+        initial_parts = date_parts(initial)
         data = list(data or ["", "", ""])
         for before, after in zip(initial_parts, data, strict=False):
             if (before or "").strip().lstrip("0") != (after or "").strip().lstrip("0"):
@@ -231,7 +242,7 @@ def merge_classes(*values: str) -> str:
     return " ".join(seen)
 
 
-def field_ids(bound_field) -> dict[str, str]:
+def field_ids(bound_field: BoundField) -> dict[str, str]:
     """Ids the GOV.UK markup uses for a field: the control, its hint and its error."""
     base = bound_field.field.widget.attrs.get("id") or bound_field.auto_id or ""
     return {
@@ -241,7 +252,7 @@ def field_ids(bound_field) -> dict[str, str]:
     }
 
 
-def first_input_id(bound_field) -> str:
+def first_input_id(bound_field: BoundField) -> str:
     """The id the error summary links to: the first box of a date, first radio..."""
     ids = field_ids(bound_field)
     if not ids["id"]:
@@ -256,7 +267,7 @@ def first_input_id(bound_field) -> str:
     return ids["id"]
 
 
-class GovukFormMixin:
+class GovukFormMixin(_FormBase):
     """For forms also rendered with plain `{{ form.field }}`.
 
     Gives each widget its GOV.UK class, adds the error class and
@@ -268,7 +279,7 @@ class GovukFormMixin:
 
     use_required_attribute = False
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name, field in self.fields.items():
             self._word_required_message(name, field)
@@ -280,7 +291,7 @@ class GovukFormMixin:
             self._describe(name, with_error=False)
 
     @staticmethod
-    def _word_required_message(name, field):
+    def _word_required_message(name: str, field: forms.Field) -> None:
         """Replace Django's "This field is required." with "Enter ..." or "Select ..."."""
         if field.error_messages.get("required") != forms.Field.default_error_messages["required"]:
             return
@@ -291,12 +302,12 @@ class GovukFormMixin:
         verb = "Select" if choosing else "Enter"
         field.error_messages["required"] = f"{verb} {label}"
 
-    def _describe(self, name, *, with_error):
+    def _describe(self, name: str, *, with_error: bool) -> None:
         bound = self[name]
         ids = field_ids(bound)
         if not ids["id"]:
             return
-        described = []
+        described: list[str] = []
         if bound.help_text:
             described.append(ids["hint"])
         if with_error:
@@ -307,7 +318,7 @@ class GovukFormMixin:
         else:
             widget.attrs.pop("aria-describedby", None)
 
-    def full_clean(self):
+    def full_clean(self) -> None:
         super().full_clean()
         for name in getattr(self, "errors", {}):
             if name not in self.fields:
@@ -329,7 +340,7 @@ class VersionField(forms.CharField):
 
     widget = forms.HiddenInput
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
         kwargs.setdefault("max_length", 64)
         super().__init__(**kwargs)

@@ -13,7 +13,7 @@ from typing import Any
 from django import forms as django_forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 
 from .concurrency import VERSION_FIELD, EditConflict
@@ -33,7 +33,8 @@ def keep_newer_version(forms: list[django_forms.BaseForm], version: str) -> None
     the version now stored, so that saving again (having looked) replaces it."""
     for form in forms:
         if VERSION_FIELD in form.fields:
-            data = form.data.copy()
+            # A page's form holds the request's QueryDict, which copies as a mutable one.
+            data = form.data.copy() if isinstance(form.data, QueryDict) else dict(form.data)
             data[form.add_prefix(VERSION_FIELD)] = version
             form.data = data
 

@@ -27,12 +27,18 @@ def acting(obj: M, actor: Any) -> M:
     return obj
 
 
+def because(obj: M, reason: str) -> M:
+    """Give the reason for a change on the history row its next save writes."""
+    obj._change_reason = reason[:100]  # type: ignore[attr-defined]
+    return obj
+
+
 def save(obj: M, actor: Any, *, reason: str = "", validate: bool = True, **kwargs: Any) -> M:
     """Validate the fields (the services have checked the rules) and save, with the
     acting user, and the reason if there is one, on the history row."""
     acting(obj, actor)
     if reason:
-        obj._change_reason = reason[:100]  # type: ignore[attr-defined]
+        because(obj, reason)
     if validate:
         obj.full_clean(validate_unique=False, validate_constraints=False)
     obj.save(**kwargs)

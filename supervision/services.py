@@ -13,16 +13,19 @@ sign-off no reason is asked for and no Amendment written).
 
 import datetime
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from accounts import policy
 from accounts.models import User
 from cases.models import Case
+from cases.services.base import require_open
 from common.concurrency import check_version, version_of
-from common.records import assign
+from common.records import assign, save
 
 from . import signals
 from .models import (
@@ -44,16 +47,14 @@ SESSION_FIELDS = (
 )
 
 
-def _save(obj, actor, reason: str = ""):
-    obj._history_user = actor
-    if reason:
-        obj._change_reason = reason[:100]
-    obj.full_clean(validate_unique=False, validate_constraints=False)
-    obj.save()
-    return obj
+M = TypeVar("M", bound=Model)
 
 
-def _today(now) -> datetime.date:
+def _save(obj: M, actor: User, reason: str = "") -> M:
+    return save(obj, actor, reason=reason)
+
+
+def _today(now: datetime.datetime) -> datetime.date:
     return timezone.localdate(now)
 
 
@@ -61,12 +62,27 @@ def _lock(session: SupervisionSession) -> SupervisionSession:
     return SupervisionSession.objects.select_for_update().get(pk=session.pk)
 
 
-def _require_recorder(actor, session):
+def _require_recorder(actor: User, session: SupervisionSession) -> None:
     if not policy.can_record_session(actor, session):
         raise PermissionDenied("Only the supervisor or a manager can change this record")
 
 
-def _amend(*, actor, session, what: str, reason: str, now) -> str:
+def _require_discussion_recorder(actor: User, discussion: CaseDiscussion) -> None:
+    if not policy.can_edit_discussion(actor, discussion):
+        raise PermissionDenied(
+            "Only the supervisor or a manager who can see the case can change this record"
+        )
+    require_open(discussion.case, "changing what supervision recorded about it")
+
+
+def _amend(
+    *,
+    actor: User,
+    session: SupervisionSession,
+    what: str,
+    reason: str,
+    now: datetime.datetime,
+) -> str:
     """After sign-off, a change needs a reason; returns it for the history row."""
     if not session.is_signed_off:
         return ""
@@ -161,7 +177,7 @@ def session_cancel(
         raise ValidationError(
             "Cases have been discussed in this supervision: record it as held instead"
         )
-    errors = {}
+    errors: dict[str, str] = {}
     reason = (reason or "").strip()
     if not reason:
         errors["reason"] = "Enter why the supervision is cancelled"
@@ -169,7 +185,7 @@ def session_cancel(
         errors["new_date"] = "Enter the new date for the supervision"
     elif new_date < _today(now):
         errors["new_date"] = "The new date must be today or in the future"
-    if errors:
+    if errors or new_date is None:
         raise ValidationError(errors)
     rearranged = SupervisionSession(
         supervisee=session.supervisee,
@@ -190,7 +206,9 @@ def session_cancel(
     return session
 
 
-def _check_case_for_session(session, case, field_name):
+def _check_case_for_session(
+    session: SupervisionSession, case: Case | None, field_name: str
+) -> None:
     if case is None:
         return
     for person, who in (
@@ -214,7 +232,7 @@ def session_update(
     reason: str = "",
     version: str | None = None,
     now: datetime.datetime | None = None,
-    **fields,
+    **fields: Any,
 ) -> SupervisionSession:
     """The worries (most and least, and why) and the worker's wellbeing and support.
     Only the fields given are changed; the same values again change nothing."""
@@ -235,6 +253,10 @@ def session_update(
     for name in ("most_worried_case", "least_worried_case"):
         if name in changed:
             _check_case_for_session(session, getattr(session, name), name)
+    for name in ("most_worried_case", "least_worried_case"):
+        if name in changed and values[name] is not None:
+            if not policy.can_view_case(actor, values[name]):
+                raise ValidationError({name: "Select a case you can see"})
     if (
         session.most_worried_case_id
         and session.most_worried_case_id == session.least_worried_case_id
@@ -281,9 +303,9 @@ class Answers:
     not_discussed: set[str] = field(default_factory=set)
 
 
-def _answer_values(data: Answers) -> tuple[dict, dict]:
+def _answer_values(data: Answers) -> tuple[dict[str, Any], dict[str, str]]:
     """The discussion's fields from `data`, and what is wrong with them (by field)."""
-    errors = {}
+    errors: dict[str, str] = {}
     values = {"lived_experience": (data.lived_experience or "").strip()}
     if not values["lived_experience"]:
         errors["lived_experience"] = "Describe the child's lived experience now, in a sentence"
@@ -330,6 +352,7 @@ def discussion_create(
     _check_case_for_session(session, case, "case")
     if not policy.can_view_case(actor, case):
         raise ValidationError({"case": "Select a case you can see"})
+    require_open(case, "discussing it in supervision")
     if CaseDiscussion.objects.filter(session=session, case=case).exists():
         raise ValidationError(
             {
@@ -371,8 +394,7 @@ def discussion_update(
     """The child's lived experience and the answers. The same answers again change
     nothing."""
     now = now or timezone.now()
-    if not policy.can_edit_discussion(actor, discussion):
-        raise PermissionDenied("Only the supervisor or a manager can change this record")
+    _require_discussion_recorder(actor, discussion)
     session = _lock(discussion.session)
     discussion = (
         CaseDiscussion.objects.select_for_update().select_related("case").get(pk=discussion.pk)
@@ -411,9 +433,9 @@ def decision_record(
     now: datetime.datetime | None = None,
 ) -> Decision:
     now = now or timezone.now()
-    _require_recorder(actor, discussion.session)
+    _require_discussion_recorder(actor, discussion)
     session = _lock(discussion.session)
-    errors = {}
+    errors: dict[str, str] = {}
     if not (decision or "").strip():
         errors["decision"] = "Enter the decision"
     if not (reasons or "").strip():
@@ -453,9 +475,9 @@ def action_create(
     now: datetime.datetime | None = None,
 ) -> Action:
     now = now or timezone.now()
-    _require_recorder(actor, discussion.session)
+    _require_discussion_recorder(actor, discussion)
     session = _lock(discussion.session)
-    errors = {}
+    errors: dict[str, str] = {}
     if not (description or "").strip():
         errors["description"] = "Enter what needs doing"
     if owner is None:
@@ -509,6 +531,7 @@ def decision_update(
     now = now or timezone.now()
     if not policy.can_edit_decision(actor, decision):
         raise PermissionDenied("Only the supervisor or a manager can change this record")
+    require_open(decision.case, "changing what supervision recorded about it")
     session = _lock(decision.discussion.session)
     decision = Decision.objects.select_for_update().select_related("case").get(pk=decision.pk)
     check_version(version, [decision], what="this decision")
@@ -557,6 +580,7 @@ def action_update(
     now = now or timezone.now()
     if not policy.can_edit_action(actor, action):
         raise PermissionDenied("Only the supervisor or a manager can change this record")
+    require_open(action.case, "changing what supervision recorded about it")
     session = _lock(action.discussion.session)
     action = Action.objects.select_for_update().select_related("case").get(pk=action.pk)
     check_version(version, [action], what="this action")

@@ -23,3 +23,33 @@ def signed_in(client, worker):
     """The test client, signed in as `worker`."""
     client.force_login(worker)
     return client
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Report the size of the service permission matrix (tests/test_service_matrix.py)."""
+    lines = {
+        value
+        for report in terminalreporter.stats.get("passed", [])
+        for name, value in getattr(report, "user_properties", ())
+        if name == "service_matrix"
+    }
+    for line in sorted(lines):
+        terminalreporter.write_line(f"service matrix: {line}")
+
+
+# Tests that start processes of their own run one after another on one xdist worker
+# (`make test` runs `-n 2 --dist loadgroup`), beside the rest of the suite.
+PROCESS_FIXTURES = {"live_server", "stack"}  # Chromium drives a live server; bin/* run
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("browser") or PROCESS_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.xdist_group("processes"))
+
+
+@pytest.fixture(autouse=True)
+def _export_dir(settings, tmp_path_factory):
+    """Each test's chronology exports in a directory of their own, so parallel workers
+    never remove or overwrite each other's files."""
+    settings.CHRONOLOGY_EXPORT_DIR = tmp_path_factory.mktemp("exports")

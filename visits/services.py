@@ -2,15 +2,18 @@
 
 import datetime
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 
 from accounts import policy
-from accounts.models import User
+from accounts.models import Agency, User
 from cases import services as case_services
 from cases.models import Case, Escalation, Membership, Person
+from cases.services.base import require_open
 from common import records
 from common.concurrency import check_version, version_of
 
@@ -59,11 +62,14 @@ class Outcome:
     notes: str | None = None
 
 
-def _save(obj, actor):
+M = TypeVar("M", bound=Model)
+
+
+def _save(obj: M, actor: User) -> M:
     return records.save(obj, actor)
 
 
-def household_on(case: Case, day: datetime.date):
+def household_on(case: Case, day: datetime.date) -> QuerySet[Membership]:
     """Memberships of people living in the household on a day."""
     return Membership.objects.filter(
         Membership.active_on_q(day), case=case, lives_in_household=True
@@ -90,9 +96,9 @@ def visit_plan(
     planned_for: datetime.datetime,
     kind: str = Visit.Kind.HOME,
     announced: bool = True,
-    lead_worker=None,
-    joint_worker=None,
-    joint_agency=None,
+    lead_worker: User | None = None,
+    joint_worker: User | None = None,
+    joint_agency: Agency | None = None,
     purpose: str = "",
     now: datetime.datetime | None = None,
 ) -> Visit:
@@ -129,8 +135,10 @@ def visit_plan(
     return visit
 
 
-def _validate_outcome(visit: Visit, data: Outcome, default_reason: str, now) -> None:
-    errors = {}
+def _validate_outcome(
+    visit: Visit, data: Outcome, default_reason: str, now: datetime.datetime
+) -> None:
+    errors: dict[str, str] = {}
     if data.outcome not in (
         Visit.Outcome.COMPLETED,
         Visit.Outcome.DEFAULTED,
@@ -351,8 +359,8 @@ def visit_log(
     data: Outcome,
     kind: str = Visit.Kind.HOME,
     announced: bool = True,
-    joint_worker=None,
-    joint_agency=None,
+    joint_worker: User | None = None,
+    joint_agency: Agency | None = None,
     purpose: str = "",
     now: datetime.datetime | None = None,
 ) -> Visit:
@@ -386,18 +394,19 @@ def visits_evaluate_case(
     now = now or timezone.now()
     case = Case.objects.get(pk=case_id)
     verdict = rules.defaulted_visits_verdict(case)
-    if not verdict.fires:
-        return None
     visit = verdict.trigger_visit
+    if not verdict.fires or visit is None:
+        return None
+    trigger_date = timezone.localdate(visit.occurred_at)
     reason = (
         f"{verdict.count} visits defaulted since {verdict.window_start:%d %B %Y}; the latest, "
-        f"{visit.get_kind_display().lower()} on {timezone.localdate(visit.occurred_at):%d %B %Y}: "
+        f"{visit.get_kind_display().lower()} on {trigger_date:%d %B %Y}: "
         f"{visit.get_default_reason_display().lower()}."
     )
     return case_services.escalation_open(
         case=case,
         kind=Escalation.Kind.DEFAULTED_VISITS,
-        trigger_date=verdict.trigger_date,
+        trigger_date=trigger_date,
         reason=reason,
         trigger_count=verdict.count,
         now=now,
@@ -411,6 +420,7 @@ def visit_mark_in_error(
     now = now or timezone.now()
     if not policy.can_mark_in_error(actor, visit):
         raise PermissionDenied
+    require_open(visit.case, "marking a visit recorded in error")
     if not reason.strip():
         raise ValidationError({"reason": "Enter why this visit was recorded in error"})
     visit = Visit.objects.select_for_update().get(pk=visit.pk)

@@ -71,6 +71,7 @@ def address_end(
     now = now or timezone.now()
     if not policy.can_edit_case(actor, address.case):
         raise PermissionDenied
+    _require_open(address.case, "recording that the family left")
     address = Address.objects.select_for_update().get(pk=address.pk)
     _require_not_in_error(address)
     if address.end_date is not None:

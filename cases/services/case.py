@@ -13,7 +13,7 @@ from common.concurrency import check_version, version_of
 
 from .. import signals
 from ..models import Case, CaseReferenceCounter, ChildProtectionPlan
-from .base import _acting, _assign, _not_future, _save, _today
+from .base import _acting, _assign, _not_future, _require_open, _save, _today
 
 # --- Case -----------------------------------------------------------------------------
 
@@ -36,7 +36,7 @@ def next_case_reference(year: int) -> str:
     return f"SG-{year}-{number:05d}"
 
 
-def _check_workers(workers: list[User], team, field: str) -> None:
+def _check_workers(workers: list[User], team: Team, field: str) -> None:
     """Allocated workers: people who may hold cases (`policy.can_hold_cases`), of the
     case's team."""
     for worker in workers:
@@ -107,6 +107,7 @@ def case_update(
     """Change the family name or the summary of concerns. Nothing changed, nothing saved."""
     if not policy.can_edit_case(actor, case):
         raise PermissionDenied
+    _require_open(case, "changing its details")
     case = Case.objects.select_for_update().get(pk=case.pk)
     check_version(version, [case], what="this case's details")
     if not family_name.strip():
@@ -124,6 +125,7 @@ def case_allocate(
     people again changes nothing."""
     if not policy.can_allocate_case(actor, case):
         raise PermissionDenied("Only a manager can allocate workers")
+    _require_open(case, "allocating workers")
     case = Case.objects.select_for_update().get(pk=case.pk)
     workers = list({w.pk: w for w in workers}.values())
     if not workers:
@@ -226,7 +228,6 @@ def case_reopen(
     )
     case.closed_on = None
     case.closure_reason = ""
-    case._change_reason = f"Reopened: {reason.strip()}"[:100]
-    _save(case, actor)
+    _save(case, actor, reason=f"Reopened: {reason.strip()}")
     signals.case_reopened.send(sender=Case, case=case, actor=actor, now=now)
     return case

@@ -3,6 +3,7 @@ who hears of them and what they are told, and the sweep that keeps them right.""
 
 import datetime
 from collections.abc import Iterable
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -16,12 +17,12 @@ from common.concurrency import check_version, version_of
 from .. import rules, signals
 from ..models import Case, Escalation, Meeting
 from ..queries import case_has_child_on_plan as queries_case_has_child_on_plan
-from .base import _assign, _not_future, _require_open, _save, _today
+from .base import _acting, _assign, _because, _not_future, _require_open, _save, _today
 
 # --- Meetings and escalations -----------------------------------------------------------
 
 
-def _escalation_recipients(case: Case, *, overdue: bool = False):
+def _escalation_recipients(case: Case, *, overdue: bool = False) -> list[User]:
     """Who hears about an escalation: the allocated workers and the team's managers;
     once overdue, the team's managers and the service managers. On a restricted case
     only those named on it; if none of the usual people is named, the named people, so
@@ -29,13 +30,13 @@ def _escalation_recipients(case: Case, *, overdue: bool = False):
     return _escalation_recipients_by_case([case], overdue=overdue)[case.pk]
 
 
-def _escalation_recipients_by_case(cases, *, overdue: bool = False) -> dict:
+def _escalation_recipients_by_case(
+    cases: Iterable[Case], *, overdue: bool = False
+) -> dict[int, list[User]]:
     """`_escalation_recipients` for many cases at once, in a few queries whatever their
     number: {case id: [users]}."""
-    from accounts.models import User
-
     cases = list({case.pk: case for case in cases}.values())
-    managers: dict[int, list] = {}
+    managers: dict[int | None, list[User]] = {}
     for user in User.objects.filter(
         is_active=True, groups__name=roles.TEAM_MANAGER, team_id__in={c.team_id for c in cases}
     ).distinct():
@@ -46,8 +47,9 @@ def _escalation_recipients_by_case(cases, *, overdue: bool = False) -> dict:
         else []
     )
 
-    def users_by_case(through, case_ids):
-        found: dict[int, list] = {}
+    # `through` is a many-to-many table Django made (Case.allocated_workers.through).
+    def users_by_case(through: Any, case_ids: list[int]) -> dict[int, list[User]]:
+        found: dict[int, list[User]] = {}
         if case_ids:
             for row in through.objects.filter(
                 case_id__in=case_ids, user__is_active=True
@@ -59,7 +61,7 @@ def _escalation_recipients_by_case(cases, *, overdue: bool = False) -> dict:
         {} if overdue else users_by_case(Case.allocated_workers.through, [c.pk for c in cases])
     )
     named = users_by_case(Case.restricted_to.through, [c.pk for c in cases if c.restricted])
-    result = {}
+    result: dict[int, list[User]] = {}
     for case in cases:
         team = managers.get(case.team_id, [])
         people = [*team, *service] if overdue else [*workers.get(case.pk, []), *team]
@@ -70,7 +72,9 @@ def _escalation_recipients_by_case(cases, *, overdue: bool = False) -> dict:
     return result
 
 
-def _escalation_message(escalation: Escalation, event: str, recipients=None) -> Message:
+def _escalation_message(
+    escalation: Escalation, event: str, recipients: list[User] | None = None
+) -> Message:
     """What the people who hear of an escalation are told when it fires, the working day
     before its deadline ("reminder") and once it is overdue."""
     case = escalation.case
@@ -155,7 +159,7 @@ def escalation_open(
         escalation.overdue_at = now  # fired already past its deadline (recorded late)
     try:
         with transaction.atomic():
-            escalation._history_user = actor
+            _acting(escalation, actor)
             escalation.save()
     except IntegrityError:
         return None  # another evaluation got there first
@@ -182,7 +186,7 @@ def escalation_cancel(
     escalation.cancelled_by = actor
     escalation.cancelled_reason = reason.strip()
     escalation.closed_at = now
-    escalation._history_user = actor
+    _acting(escalation, actor)
     escalation.save()
     signals.escalation_changed.send(sender=Escalation, escalation=escalation, actor=actor, now=now)
     return escalation
@@ -273,7 +277,9 @@ def escalations_refresh(
             meetings.setdefault((meeting.case_id, meeting.kind), []).append(meeting)
         deadlines: dict[tuple[datetime.date, int], datetime.date] = {}
         reminder_days: dict[tuple[str, datetime.date], bool] = {}
-        to_save, overdue, reminders = [], [], []
+        to_save: list[Escalation] = []
+        overdue: list[Escalation] = []
+        reminders: list[Escalation] = []
         for escalation in rows:
             key = (escalation.trigger_date, escalation.working_days)
             if key not in deadlines:
@@ -281,7 +287,7 @@ def escalations_refresh(
             changed = False
             if deadlines[key] != escalation.due_date:
                 escalation.due_date, changed = deadlines[key], True
-            meeting = next(
+            meets = next(
                 (
                     m
                     for m in meetings.get((escalation.case_id, escalation.required_meeting), ())
@@ -289,8 +295,8 @@ def escalations_refresh(
                 ),
                 None,
             )
-            if meeting is not None:
-                _close_met(escalation, meeting, now)
+            if meets is not None:
+                _close_met(escalation, meets, now)
                 continue
             state = rules.state_on(escalation, today)
             if state != escalation.state:
@@ -337,11 +343,14 @@ def _close_met(
     now: datetime.datetime,
     actor: User | None = None,
 ) -> None:
-    escalation.state = rules.meeting_outcome(escalation, meeting)
+    outcome = rules.meeting_outcome(escalation, meeting)
+    if outcome is None:
+        raise ValueError(f"The {meeting} does not meet escalation {escalation.pk}")
+    escalation.state = outcome
     escalation.met_by = meeting
     escalation.met_on = meeting.held_on
     escalation.closed_at = now
-    escalation._history_user = actor
+    _acting(escalation, actor)
     escalation.save()
     signals.escalation_changed.send(sender=Escalation, escalation=escalation, actor=actor, now=now)
 
@@ -380,9 +389,9 @@ def _escalations_unmet(meeting: Meeting, *, actor: User, now: datetime.datetime)
             ),
             None,
         )
-        escalation._change_reason = UNMET_REASON
+        _because(escalation, UNMET_REASON)
         if other is not None:
-            escalation._change_reason = f"{UNMET_REASON}; met by the {other}"[:100]
+            _because(escalation, f"{UNMET_REASON}; met by the {other}")
             _close_met(escalation, other, now, actor=actor)
             continue
         escalation.met_by = None
@@ -410,7 +419,7 @@ def _escalations_unmet(meeting: Meeting, *, actor: User, now: datetime.datetime)
             if escalation.state == Escalation.State.OVERDUE and escalation.overdue_at is None:
                 escalation.overdue_at = now
                 events.append("overdue")
-        escalation._history_user = actor
+        _acting(escalation, actor)
         escalation.save()
         notify([_escalation_message(escalation, event) for event in events], now=now)
         signals.escalation_changed.send(
@@ -421,7 +430,7 @@ def _escalations_unmet(meeting: Meeting, *, actor: User, now: datetime.datetime)
 SWEEP_BATCH = 200  # escalations locked and recomputed together, in one transaction
 
 
-def escalations_sweep(*, now: datetime.datetime | None = None) -> dict:
+def escalations_sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
     """Every active escalation due within the next few days or already past due, found
     by the partial index on the stored deadline, is recomputed from its dates, a batch
     at a time (`escalations_refresh`). The window is wide enough to catch reminders

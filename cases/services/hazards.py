@@ -60,6 +60,8 @@ def hazard_end(
     now = now or timezone.now()
     if not policy.can_edit_hazard(actor, hazard):
         raise PermissionDenied
+    if hazard.case is not None:
+        _require_open(hazard.case, "ending a hazard")
     hazard = Hazard.objects.select_for_update().get(pk=hazard.pk)
     _require_not_in_error(hazard)
     if hazard.end_date is not None and hazard.end_date <= _today(now):

@@ -38,7 +38,7 @@ PERSON_FIELDS = (
 )
 
 
-def _clean_person(person: Person, now):
+def _clean_person(person: Person, now: datetime.datetime) -> None:
     person.nhs_number = normalise_nhs_number(person.nhs_number)
     person.upn = normalise_upn(person.upn)
     if person.date_of_birth and person.expected_date_of_birth:
@@ -50,7 +50,7 @@ def _clean_person(person: Person, now):
         )
     if person.date_of_birth:
         _not_future(person.date_of_birth, now, "date_of_birth", "Date of birth")
-    errors = {}
+    errors: dict[str, str] = {}
     if (
         person.nhs_number
         and Person.objects.filter(nhs_number=person.nhs_number).exclude(pk=person.pk).exists()
@@ -187,6 +187,7 @@ def membership_end(
     now = now or timezone.now()
     if not policy.can_edit_case(actor, membership.case):
         raise PermissionDenied
+    _require_open(membership.case, "recording that someone left")
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     _require_not_in_error(membership)
     if membership.end_date is not None:
@@ -229,6 +230,7 @@ def membership_set_household(
     now = now or timezone.now()
     if not policy.can_edit_case(actor, membership.case):
         raise PermissionDenied
+    _require_open(membership.case, "changing who lives in the household")
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     check_version(version, [membership], what=_stay_of(membership))
     _require_not_in_error(membership)

@@ -67,6 +67,7 @@ def plan_end(
     now = now or timezone.now()
     if not policy.can_edit_case(actor, plan.case):
         raise PermissionDenied
+    _require_open(plan.case, "ending a plan")
     plan = ChildProtectionPlan.objects.select_for_update().get(pk=plan.pk)
     _require_not_in_error(plan)
     if not plan.is_open:

@@ -11,7 +11,7 @@ from accounts.models import User
 
 from .. import signals
 from ..models import Address, ChildProtectionPlan, Hazard, Meeting, Membership
-from .base import _save
+from .base import _require_open, _save
 from .escalations import _escalations_unmet
 
 # --- Recorded in error ----------------------------------------------------------------
@@ -36,6 +36,8 @@ def record_mark_in_error(
         raise TypeError(f"{type(record).__name__} cannot be marked recorded in error")
     if not policy.can_mark_in_error(actor, record):
         raise PermissionDenied
+    if record.case is not None:  # a hazard may be about a person, not a case
+        _require_open(record.case, "marking its records in error")
     if not reason.strip():
         raise ValidationError({"reason": "Enter why this was recorded in error"})
     record = type(record).objects.select_for_update().get(pk=record.pk)
@@ -45,8 +47,7 @@ def record_mark_in_error(
     record.in_error_reason = reason.strip()
     record.in_error_at = now
     record.in_error_by = actor
-    record._change_reason = "Recorded in error"
-    _save(record, actor)
+    _save(record, actor, reason="Recorded in error")
     # Sent while the escalations still name the meeting: their "met" entries are struck.
     signals.record_in_error.send(sender=type(record), instance=record, actor=actor, now=now)
     if isinstance(record, Meeting):

@@ -16,6 +16,9 @@ Everything typed, labels, hints and errors are escaped by the templates.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 from django import forms, template
 from django.forms.boundfield import BoundField
 from django.template.loader import render_to_string
@@ -36,7 +39,7 @@ SIZES = {"s", "m", "l", "xl"}
 BLANK_LABEL = "---------"
 
 
-def _forms_in(obj):
+def _forms_in(obj: Any) -> Iterator[tuple[str, Any]]:
     """Forms to report, in order, from a form, a formset or None."""
     if obj is None or obj == "":
         return
@@ -49,13 +52,13 @@ def _forms_in(obj):
 
 
 @register.simple_tag
-def govuk_error_summary(*forms_and_formsets, title="There is a problem"):
+def govuk_error_summary(*forms_and_formsets: Any, title: str = "There is a problem") -> str:
     """The GOV.UK error summary for every error in the forms given, or nothing.
 
     Each field error links to the field (a date to its Day box, radios to the first
     radio). Errors that belong to no field are listed first, without a link.
     """
-    items = []
+    items: list[dict[str, str]] = []
     for obj in forms_and_formsets:
         for kind, form in _forms_in(obj):
             if kind == "formset":
@@ -98,7 +101,7 @@ def _kind(widget: forms.Widget) -> str:
     return "other"
 
 
-def _options(bound: BoundField, ids) -> list[dict]:
+def _options(bound: BoundField, ids: dict[str, str]) -> list[dict[str, Any]]:
     options = []
     for index, sub in enumerate(bound.subwidgets):
         data = sub.data
@@ -128,15 +131,15 @@ def _error_parts(bound: BoundField) -> list[str]:
 
 @register.simple_tag
 def govuk_field(
-    bound,
-    classes="",
-    label_size="",
-    hint=None,
-    label=None,
-    heading=False,
-    form_group_classes="",
-    mark_optional=True,
-):
+    bound: Any,
+    classes: str = "",
+    label_size: str = "",
+    hint: str | None = None,
+    label: str | None = None,
+    heading: bool = False,
+    form_group_classes: str = "",
+    mark_optional: bool = True,
+) -> str:
     """Render one bound field as the matching GOV.UK component.
 
     classes: added to the control (input, textarea, select, radios, checkboxes,
@@ -239,17 +242,17 @@ def govuk_field(
 
 
 @register.simple_tag
-def govuk_error_message(bound, text=None):
+def govuk_error_message(bound: Any, text: str | None = None) -> str:
     """Just the error message of a field (for hand-made markup)."""
     if not isinstance(bound, BoundField) or not (text or bound.errors):
         return ""
     ids = field_ids(bound)
-    messages = [text] if text else list(bound.errors)
+    messages: list[Any] = [text] if text else list(bound.errors)
     return render_to_string("govuk/_error_message.html", {"errors": messages, "ids": ids})
 
 
 @register.filter
-def govuk_first_id(bound):
+def govuk_first_id(bound: Any) -> str:
     """The id the error summary uses for a field: `{{ form.date|govuk_first_id }}`."""
     if not isinstance(bound, BoundField):
         return ""
@@ -257,5 +260,5 @@ def govuk_first_id(bound):
 
 
 @register.simple_tag
-def govuk_visually_hidden(text):
+def govuk_visually_hidden(text: str) -> str:
     return format_html('<span class="govuk-visually-hidden">{}</span>', text)

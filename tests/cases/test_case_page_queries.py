@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from accounts import roles
 from cases import queries, rules, services
@@ -136,7 +137,7 @@ def test_recent_changes_name_who_made_each_one(signed_in, worker, case):
 
     changes = section(page(signed_in, case), 'id="changes"', "See the full history")
     assert changes.index("Changed: case") < changes.index("Added: household member")
-    assert f"by {worker.get_full_name()}" in changes
+    assert f"by {escape(worker.get_full_name())}" in changes  # O'Neill is O&#x27;Neill
     assert "by the system" in changes
     assert (
         "Summary of concerns: Concerns about neglect reported by school. → "
