@@ -284,7 +284,9 @@ def entries_mark_source_in_error(
 
 
 @transaction.atomic
-def entries_child_merged(*, keep, duplicate, actor: User | None = None, reason: str = "") -> int:
+def entries_child_merged(
+    *, keep: Person, duplicate: Person, actor: User | None = None, reason: str = ""
+) -> int:
     """Two records of one person were merged: every entry naming the duplicate among its
     children names the record kept instead (once). Their history rows are the ones a
     change of children writes, by `actor`, with the merge as the reason. Returns the

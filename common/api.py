@@ -37,7 +37,7 @@ class Conflict(exceptions.APIException):
 CONFLICT = "Someone changed the record after the `version` sent: nothing was saved"
 
 
-def version_input(**kwargs):
+def version_input(**kwargs: Any) -> serializers.CharField:
     """The `version` a PATCH may send back: the record's `version` as it was read."""
     return serializers.CharField(
         required=False,
@@ -51,7 +51,7 @@ def version_input(**kwargs):
     )
 
 
-def version_output():
+def version_output() -> serializers.SerializerMethodField:
     """The record's `version` in a response; the serializer's `get_version` gives it."""
     return serializers.SerializerMethodField(
         help_text="Send it back with a PATCH to be told (409) if someone has changed the "

@@ -254,8 +254,9 @@ def session_update(
         if name in changed:
             _check_case_for_session(session, getattr(session, name), name)
     for name in ("most_worried_case", "least_worried_case"):
-        if name in changed and values[name] is not None:
-            if not policy.can_view_case(actor, values[name]):
+        worried = getattr(session, name)
+        if name in changed and worried is not None:
+            if not policy.can_view_case(actor, worried):
                 raise ValidationError({name: "Select a case you can see"})
     if (
         session.most_worried_case_id
@@ -306,7 +307,7 @@ class Answers:
 def _answer_values(data: Answers) -> tuple[dict[str, Any], dict[str, str]]:
     """The discussion's fields from `data`, and what is wrong with them (by field)."""
     errors: dict[str, str] = {}
-    values = {"lived_experience": (data.lived_experience or "").strip()}
+    values: dict[str, Any] = {"lived_experience": (data.lived_experience or "").strip()}
     if not values["lived_experience"]:
         errors["lived_experience"] = "Describe the child's lived experience now, in a sentence"
     unknown = (set(data.answers) | set(data.not_discussed)) - set(QUESTION_FIELDS)

@@ -43,6 +43,7 @@ from tests.factories import (
     CaseDiscussionFactory,
     CaseFactory,
     ChronologyEntryFactory,
+    DecisionFactory,
     EscalationFactory,
     HazardFactory,
     MeetingFactory,
@@ -71,6 +72,7 @@ SYSTEM_SERVICES = {
     "entries_record": "writes the chronology entries of recorded events (signal receivers)",
     "entry_record": "one event's entry, through entries_record",
     "entries_mark_source_in_error": "strikes the entries of a source marked in error",
+    "entries_child_merged": "moves the children of entries when person_merge announces it",
 }
 
 NOW = timezone.make_aware(datetime.datetime(2026, 3, 16, 12, 0))
@@ -140,6 +142,14 @@ def workers_and_managers(kind: str) -> set[str]:
 def own_team_or_service_manager(kind: str) -> set[str]:
     """Opening a case: staff in their own team, service managers in any team."""
     return (TEAM_B if kind == "other_team" else TEAM_A) | {"service_manager"}
+
+
+def mergers(kind: str) -> set[str]:
+    """Merging two records of one person: managers and business support, when neither
+    record is on a restricted case they cannot see (search before create looks across
+    the authority, so another team's manager may)."""
+    allowed = {"team_manager", "service_manager", "other_manager", "business_support"}
+    return allowed & SEES["restricted"] if kind == "restricted" else allowed
 
 
 def any_staff(kind: str) -> set[str]:
@@ -347,6 +357,19 @@ MATRIX: dict[str, Row] = {
         anyone_who_sees,
         closed_case="allowed",  # a person's details are not one case's record
     ),
+    "person_merge": Row(
+        lambda w, k: dict(
+            keep=MembershipFactory(case=w.case(k), relationship="mother").person,
+            duplicate=PersonFactory(),
+            reason="One person recorded twice",
+        ),
+        mergers,
+        closed_case="allowed",  # a person is not one case's record
+    ),
+    "membership_update": Row(
+        lambda w, k: dict(membership=w.get(k, "membership"), lives_in_household=False),
+        anyone_who_sees,
+    ),
     "membership_add": Row(
         lambda w, k: dict(
             case=w.case(k),
@@ -378,7 +401,13 @@ MATRIX: dict[str, Row] = {
     "address_end": Row(
         lambda w, k: dict(address=w.get(k, "address"), end_date=D(2026, 3, 2)), anyone_who_sees
     ),
+    "address_update": Row(
+        lambda w, k: dict(address=w.get(k, "address"), line_1="2 New Street"), anyone_who_sees
+    ),
     "plan_start": Row(_new_child, anyone_who_sees),
+    "plan_update": Row(
+        lambda w, k: dict(plan=w.get(k, "plan"), category="physical"), anyone_who_sees
+    ),
     "plan_end": Row(
         lambda w, k: dict(plan=w.get(k, "plan"), end_date=D(2026, 3, 2)), anyone_who_sees
     ),
@@ -390,6 +419,12 @@ MATRIX: dict[str, Row] = {
     ),
     "hazard_end": Row(
         lambda w, k: dict(hazard=w.get(k, "hazard"), end_date=D(2026, 3, 2)), anyone_who_sees
+    ),
+    "hazard_update": Row(
+        lambda w, k: dict(hazard=w.get(k, "hazard"), details="Two large dogs"), anyone_who_sees
+    ),
+    "meeting_update": Row(
+        lambda w, k: dict(meeting=w.get(k, "meeting"), chair="Sam Patel"), anyone_who_sees
     ),
     "meeting_record": Row(
         lambda w, k: dict(
@@ -421,6 +456,15 @@ MATRIX: dict[str, Row] = {
         # An escalation left active on a closed case still goes overdue and notifies.
         closed_case="allowed",
     ),
+    "escalation_update": Row(
+        lambda w, k: dict(
+            escalation=EscalationFactory(
+                case=w.case(k), kind=Escalation.Kind.NON_COMPLIANCE, state="open"
+            ),
+            reason="Engages with the plan only in part; misses health visits",
+        ),
+        workers_and_managers,  # the concern of one raised by hand: those who may raise one
+    ),
     # Visits
     "visit_plan": Row(
         lambda w, k: dict(case=w.case(k), planned_for=NOW + datetime.timedelta(days=2)),
@@ -441,6 +485,18 @@ MATRIX: dict[str, Row] = {
                 occurred_on=D(2026, 3, 2),
                 title="Neighbour heard shouting",
                 details="Late at night, a child crying",
+                informant_type="neighbour",
+            ),
+        ),
+        anyone_who_sees,
+    ),
+    "entry_update": Row(
+        lambda w, k: dict(
+            entry=w.get(k, "entry"),
+            data=ManualEntryInput(
+                occurred_on=D(2026, 2, 1),
+                title="School reports child hungry, again",
+                details="Child asked for food at breakfast club",
                 informant_type="neighbour",
             ),
         ),
@@ -508,6 +564,27 @@ MATRIX: dict[str, Row] = {
         lambda w, k: dict(
             discussion=w.discussion(k),
             description="Speak to the school nurse",
+            owner=w.user(SESSIONS[k][0]),
+            due_date=D(2026, 3, 30),
+        ),
+        recorders,
+        case_unseen=DENIED,
+    ),
+    "decision_update": Row(
+        lambda w, k: dict(
+            decision=DecisionFactory(discussion=w.discussion(k)),
+            text="Unannounced visit within three days",
+            reasons="Risk has risen",
+        ),
+        recorders,
+        case_unseen=DENIED,
+    ),
+    "action_update": Row(
+        lambda w, k: dict(
+            action=SupervisionActionFactory(
+                discussion=w.discussion(k), owner=w.user(SESSIONS[k][0])
+            ),
+            description="Speak to the school nurse and the GP",
             owner=w.user(SESSIONS[k][0]),
             due_date=D(2026, 3, 30),
         ),

@@ -1,6 +1,7 @@
 """Where the family lives, over time (R8)."""
 
 import datetime
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -107,7 +108,7 @@ def address_update(
     address: Address,
     version: str | None = None,
     now: datetime.datetime | None = None,
-    **fields,
+    **fields: Any,
 ) -> Address:
     """Correct an address as it was recorded (its lines, town, postcode or the date
     they moved in): not a move, which `address_add` records. What is not given is kept.
@@ -117,6 +118,7 @@ def address_update(
     now = now or timezone.now()
     if not policy.can_edit_case(actor, address.case):
         raise PermissionDenied
+    _require_open(address.case, "correcting its addresses")
     unknown = set(fields) - set(ADDRESS_FIELDS)
     if unknown:
         raise TypeError(f"Unknown address fields: {sorted(unknown)}")
@@ -145,7 +147,9 @@ def address_update(
     return address
 
 
-def _previous_follows(address: Address, old_start: datetime.date, now) -> Address | None:
+def _previous_follows(
+    address: Address, old_start: datetime.date, now: datetime.datetime
+) -> Address | None:
     """Check a new move-in date against the addresses around it; the address before,
     if it ended the day before the old date (the move ended it), ends the day before
     the new one. Returns it when its end changed."""

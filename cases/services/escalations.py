@@ -215,6 +215,7 @@ def escalation_update(
             "Only the concern of an open or overdue non-compliance escalation can be "
             "changed, by a worker or manager who can see the case"
         )
+    _require_open(escalation.case, "correcting an escalation's concern")
     escalation = Escalation.objects.select_for_update().get(pk=escalation.pk)
     check_version(version, [escalation], what="this escalation")
     if not escalation.is_active:

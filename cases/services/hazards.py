@@ -1,6 +1,7 @@
 """Hazards a visitor must know before they knock (R10)."""
 
 import datetime
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -94,7 +95,7 @@ def hazard_update(
     hazard: Hazard,
     version: str | None = None,
     now: datetime.datetime | None = None,
-    **fields,
+    **fields: Any,
 ) -> Hazard:
     """Correct a hazard: its kind, what a visitor must know, when it is active from and
     to (an end date taken away makes it active again). Who or what it is about stays.
@@ -102,6 +103,8 @@ def hazard_update(
     now = now or timezone.now()
     if not policy.can_edit_hazard(actor, hazard):
         raise PermissionDenied
+    if hazard.case is not None:
+        _require_open(hazard.case, "correcting its hazards")
     unknown = set(fields) - set(HAZARD_FIELDS)
     if unknown:
         raise TypeError(f"Unknown hazard fields: {sorted(unknown)}")

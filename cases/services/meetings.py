@@ -2,6 +2,7 @@
 
 import datetime
 from collections.abc import Iterable
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -102,16 +103,17 @@ MEETING_FIELDS = (
 _ATTENDANCE = ("staff_attendees", "agencies")
 
 
-def _attendance_rows(meeting: Meeting) -> tuple[list, list]:
+def _attendance_rows(meeting: Meeting) -> tuple[list[Any], list[Any]]:
     """The rows linking the meeting to the staff and agencies who attended (read for
     many meetings at once by `meetings_read_attendance`)."""
-    known = getattr(meeting, "_attendance_rows", None)
+    known: tuple[list[Any], list[Any]] | None = getattr(meeting, "_attendance_rows", None)
     if known is not None:
         return known
-    return tuple(
+    staff, agencies = (
         list(getattr(Meeting, name).through.objects.filter(meeting_id=meeting.pk).order_by("pk"))
         for name in _ATTENDANCE
     )
+    return staff, agencies
 
 
 def meetings_read_attendance(meetings: Iterable[Meeting]) -> None:
@@ -125,7 +127,7 @@ def meetings_read_attendance(meetings: Iterable[Meeting]) -> None:
         ):
             rows[row.meeting_id][i].append(row)
     for meeting in meetings:
-        meeting._attendance_rows = rows[meeting.pk]
+        setattr(meeting, "_attendance_rows", rows[meeting.pk])  # noqa: B010 (read above)
 
 
 def meeting_version(meeting: Meeting) -> str:
@@ -134,7 +136,7 @@ def meeting_version(meeting: Meeting) -> str:
     return version_of(meeting, *_attendance_rows(meeting))
 
 
-def _met_list(escalations) -> str:
+def _met_list(escalations: Iterable[Escalation]) -> str:
     return ", ".join(
         f"the {e.get_kind_display().lower()} escalation due {e.due_date:%d/%m/%Y}"
         for e in escalations
@@ -148,7 +150,7 @@ def meeting_update(
     meeting: Meeting,
     version: str | None = None,
     now: datetime.datetime | None = None,
-    **fields,
+    **fields: Any,
 ) -> Meeting:
     """Correct what a meeting recorded: who chaired and attended, the decisions and the
     actions; its kind and date too, unless that would change which escalations it meets
@@ -159,6 +161,7 @@ def meeting_update(
     now = now or timezone.now()
     if not policy.can_edit_case(actor, meeting.case):
         raise PermissionDenied
+    _require_open(meeting.case, "correcting its meetings")
     unknown = set(fields) - set(MEETING_FIELDS)
     if unknown:
         raise TypeError(f"Unknown meeting fields: {sorted(unknown)}")
@@ -167,7 +170,7 @@ def meeting_update(
     )
     check_version(version, [meeting, *_attendance_rows(meeting)], what="this meeting")
     _require_not_in_error(meeting)
-    values = {k: v.strip() if isinstance(v, str) else v for k, v in fields.items()}
+    values: dict[str, Any] = {k: v.strip() if isinstance(v, str) else v for k, v in fields.items()}
     attendance = {
         name: list({obj.pk: obj for obj in values.pop(name)}.values())
         for name in _ATTENDANCE
@@ -192,19 +195,19 @@ def meeting_update(
     # One version in the history for the whole correction: the attendees are set
     # without a version each, then the meeting is saved with them.
     _acting(meeting, actor)
-    meeting.skip_history_when_saving = True
+    setattr(meeting, "skip_history_when_saving", True)  # noqa: B010 (simple_history's flag)
     try:
         for name, chosen in attendance.items():
             getattr(meeting, name).set(chosen)
     finally:
-        del meeting.skip_history_when_saving
+        delattr(meeting, "skip_history_when_saving")
     _save(meeting, actor)
     meeting.__dict__.pop("_attendance_rows", None)
     signals.record_corrected.send(sender=Meeting, instance=meeting, actor=actor, now=now)
     return meeting
 
 
-def _check_kind_and_date(meeting: Meeting, field: str, now) -> None:
+def _check_kind_and_date(meeting: Meeting, field: str, now: datetime.datetime) -> None:
     _not_future(meeting.held_on, now, "held_on", "The date of the meeting")
     if meeting.held_on < meeting.case.opened_on:
         raise ValidationError(

@@ -9,6 +9,7 @@ kept, marked merged into the other, and left out of searches and lists.
 """
 
 import datetime
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -175,13 +176,18 @@ def _check_pair(keep: Person, duplicate: Person) -> None:
         raise ValidationError({"duplicate": why_not})
 
 
-def _overlap(a, b) -> bool:
+def _overlap(a: Any, b: Any) -> bool:
     """Whether two periods (start_date, end_date or None for still going) share a day."""
     far = datetime.date.max
     return a.start_date <= (b.end_date or far) and b.start_date <= (a.end_date or far)
 
 
-def _check_overlaps(keep, duplicate, memberships, plans) -> None:
+def _check_overlaps(
+    keep: Person,
+    duplicate: Person,
+    memberships: list[Membership],
+    plans: list[ChildProtectionPlan],
+) -> None:
     current = [m for m in memberships if not m.in_error]
     for m in current:
         if m.person_id != duplicate.pk:
@@ -199,19 +205,20 @@ def _check_overlaps(keep, duplicate, memberships, plans) -> None:
     for p in current_plans:
         if p.child_id != duplicate.pk:
             continue
-        for other in current_plans:
-            if other.child_id == keep.pk and _overlap(p, other):
+        for other_plan in current_plans:
+            if other_plan.child_id == keep.pk and _overlap(p, other_plan):
                 raise ValidationError(
                     {
                         "duplicate": "Both records have a child protection plan at the same "
-                        f"time (on {other.case.reference} from {other.start_date:%d/%m/%Y} and "
+                        f"time (on {other_plan.case.reference} from "
+                        f"{other_plan.start_date:%d/%m/%Y} and "
                         f"on {p.case.reference} from {p.start_date:%d/%m/%Y}). End one of them, "
                         "or mark one recorded in error, then merge them"
                     }
                 )
 
 
-def _period(record) -> str:
+def _period(record: Any) -> str:
     end = f"{record.end_date:%d/%m/%Y}" if record.end_date else "now"
     return f"{record.start_date:%d/%m/%Y} to {end}"
 
@@ -259,7 +266,7 @@ def _aliases_with(keep: Person, duplicate: Person) -> str:
     if not added:
         return keep.aliases
     aliases = "\n".join(lines)
-    if len(aliases) > ALIASES_MAX:
+    if ALIASES_MAX is not None and len(aliases) > ALIASES_MAX:
         raise ValidationError(
             {
                 "duplicate": "Together the two records have more other names than one record "

@@ -266,6 +266,7 @@ def membership_update(
     now = now or timezone.now()
     if not policy.can_edit_case(actor, membership.case):
         raise PermissionDenied
+    _require_open(membership.case, "correcting who is on it")
     unknown = set(fields) - set(MEMBERSHIP_FIELDS)
     if unknown:
         raise TypeError(f"Unknown membership fields: {sorted(unknown)}")

@@ -1,6 +1,7 @@
 """Child protection plans."""
 
 import datetime
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -99,7 +100,7 @@ def plan_update(
     plan: ChildProtectionPlan,
     version: str | None = None,
     now: datetime.datetime | None = None,
-    **fields,
+    **fields: Any,
 ) -> ChildProtectionPlan:
     """Correct a plan's category or start date, by the rules a plan starts by: a child
     on this case that day, no overlap with another plan of theirs. What is not given is
@@ -108,6 +109,7 @@ def plan_update(
     now = now or timezone.now()
     if not policy.can_edit_case(actor, plan.case):
         raise PermissionDenied
+    _require_open(plan.case, "correcting its plans")
     unknown = set(fields) - set(PLAN_FIELDS)
     if unknown:
         raise TypeError(f"Unknown plan fields: {sorted(unknown)}")
@@ -132,7 +134,7 @@ def plan_update(
     return plan
 
 
-def _check_plan_start(plan: ChildProtectionPlan, now) -> None:
+def _check_plan_start(plan: ChildProtectionPlan, now: datetime.datetime) -> None:
     start = plan.start_date
     _not_future(start, now, "start_date", "The plan start date")
     if plan.end_date is not None and start > plan.end_date:

@@ -40,12 +40,12 @@ def case_detail(request, pk):
         can_close=case.is_open and policy.can_close_case(request.user, case),
         can_reopen=not case.is_open and policy.can_reopen_case(request.user, case),
         can_restrict=policy.can_manage_restriction(request.user, case),
-        can_allocate=policy.can_allocate_case(request.user, case),
+        can_allocate=case.is_open and policy.can_allocate_case(request.user, case),
         recent_changes=history.case_changes(case, limit=8, people=record.people),
         panels=panels.render_context(case, request.user, today),
         # Meetings recorded in error stay listed, struck through, as other records do.
         meetings=case.meetings.order_by("-held_on", "-id")[:10],
-        can_edit=policy.can_edit_case(request.user, case),
+        can_edit=case.is_open and policy.can_edit_case(request.user, case),
         past_escalations=record.past_escalations,
     )
     return render(request, "cases/case_detail.html", context)

@@ -1,4 +1,5 @@
 import datetime
+import re
 
 import pytest
 from django.urls import reverse
@@ -375,3 +376,21 @@ def test_allocation_keeps_a_social_worker_and_refuses_who_cannot_hold_cases(clie
     colleague = UserFactory(team=case.team)
     assert client.post(url, {"workers": [colleague.pk]}).status_code == 302
     assert list(case.allocated_workers.all()) == [colleague]
+
+
+def test_a_closed_case_offers_no_changes_to_its_record(client, worker, case):
+    """The services refuse every change to a closed case's record until it is reopened;
+    its page does not offer them (a person's details and cancelling are still there)."""
+    manager = UserFactory(team=case.team, role=roles.TEAM_MANAGER)
+    MembershipFactory(case=case, relationship="child")
+    AddressFactory(case=case)
+    HazardFactory(case=case)
+    Case.objects.filter(pk=case.pk).update(
+        status=Case.Status.CLOSED, closed_on=D(2026, 3, 2), closure_reason="nfa"
+    )
+    client.force_login(manager)
+    body = client.get(reverse("cases:detail", args=[case.pk])).content.decode()
+    offered = re.sub(r"/people/\d+/edit/", "", body)  # a person's details stay open
+    for refused in ("/edit/", "/end/", "/in-error/", "/allocate/", "Record a move"):
+        assert refused not in offered, refused
+    assert "Details" in body and "Reopen the case" in body
