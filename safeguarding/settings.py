@@ -198,9 +198,11 @@ CONTENT_SECURITY_POLICY = {
 
 # --- REST framework ------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: a request with neither gets 401 with `WWW-Authenticate: Token` (the
+    # first class names the challenge; session authentication has none, hence 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -216,7 +218,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
-    "SERVE_AUTHENTICATION": ["rest_framework.authentication.SessionAuthentication"],
+    "SERVE_AUTHENTICATION": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     # Several models have a field called "kind"; each choice set gets its own name.
     "ENUM_NAME_OVERRIDES": {
         "VisitKindEnum": "visits.models.Visit.Kind",
