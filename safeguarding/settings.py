@@ -222,6 +222,10 @@ SPECTACULAR_SETTINGS = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # `<id:...>` in API paths (common.api.IdConverter)
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "minimum": 1, "maximum": 10**18 - 1},
+    },
     # Several models have a field called "kind"; each choice set gets its own name.
     "ENUM_NAME_OVERRIDES": {
         "VisitKindEnum": "visits.models.Visit.Kind",

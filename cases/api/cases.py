@@ -4,7 +4,6 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -18,7 +17,7 @@ from rest_framework.response import Response
 from accounts import policy
 from accounts.models import Team, User
 from accounts.services import access_log_record
-from common.api import Conflict, IdFilter
+from common.api import ID_SCHEMA, Conflict, IdFilter
 
 from .. import queries, services
 from ..models import Case, Escalation
@@ -252,7 +251,7 @@ class CaseViewSet(CaseRecordViewSet):
         parameters=[
             OpenApiParameter(
                 "escalation_id",
-                OpenApiTypes.INT,
+                ID_SCHEMA,
                 OpenApiParameter.PATH,
                 description="The escalation's id",
             )
@@ -263,7 +262,7 @@ class CaseViewSet(CaseRecordViewSet):
         detail=True,
         methods=["post"],
         url_name="escalation-cancel",
-        url_path=r"escalations/(?P<escalation_id>[0-9]+)/cancel",
+        url_path="escalations/<id:escalation_id>/cancel",
     )
     def escalation_cancel(self, request, pk=None, escalation_id=None):
         case = self.get_object()
