@@ -10,7 +10,8 @@ from django.conf import settings
 from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -20,7 +21,7 @@ from accounts.services import access_log_record
 from cases.api import CaseRecordViewSet, ReasonSerializer
 from cases.models import Case, Person
 from cases.queries import cases_for
-from common.api import ID_PATTERN, MAX_ID
+from common.api import ID_PATTERN, MAX_ID, FileNegotiation
 
 from . import queries, services, tasks
 from .models import Category, ChronologyEntry, ChronologyExport, InformantType, Significance
@@ -31,6 +32,12 @@ class EntrySerializer(serializers.ModelSerializer):
     source = serializers.CharField(source="source_label", read_only=True)
     date = serializers.CharField(source="date_label", read_only=True)
     recorded_in_error = serializers.BooleanField(source="is_struck", read_only=True)
+    informant_type = serializers.ChoiceField(
+        choices=InformantType.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Who gave the information, if a person did; blank otherwise",
+    )
 
     class Meta:
         model = ChronologyEntry
@@ -262,8 +269,18 @@ class ChronologyExportViewSet(_CaseScoped):
             transaction.on_commit(lambda: tasks.chronology_export_render.delay(export_id))
         return Response(self.get_serializer(export).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
-    @action(detail=True, methods=["get"])
+    @extend_schema(
+        responses={
+            (200, "application/pdf"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The PDF (format pdf)"
+            ),
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR, description="The CSV, UTF-8 (format csv)"
+            ),
+        },
+        summary="The exported file, once it is ready (404 before, or once it has expired)",
+    )
+    @action(detail=True, methods=["get"], content_negotiation_class=FileNegotiation)
     def download(self, request, case_pk=None, pk=None):
         export = get_object_or_404(self.get_queryset(), pk=pk)
         path = services.export_dir() / export.file_name if export.file_name else None

@@ -16,6 +16,7 @@ from django.db.models import Model, QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers, status, viewsets
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
@@ -72,6 +73,17 @@ class IdFilter(filters.NumberFilter):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(*args, **kwargs)
+
+
+class FileNegotiation(BaseContentNegotiation):
+    """For an action that answers with a file (a Django FileResponse, not rendered): the
+    file's type is not negotiable, and an error is JSON whatever the client accepts."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0]
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return (renderers[0], renderers[0].media_type)
 
 
 class RecordViewSet(viewsets.GenericViewSet):

@@ -114,6 +114,19 @@ def test_the_real_ids_still_work(api, case, entry, export):
     assert response["Content-Type"] == "text/csv; charset=utf-8"
 
 
+def test_it_sends_the_file_whatever_the_client_says_it_accepts(api, case, export):
+    # The file's type is not negotiable; asking for it by name must not be a 406.
+    url = f"/api/v1/cases/{case.pk}/chronology-exports/{export.pk}/download/"
+    for accept in ("text/csv", "application/pdf", "application/json", "*/*"):
+        response = api.get(url, HTTP_ACCEPT=accept)
+        assert response.status_code == 200, accept
+        assert response["Content-Type"] == "text/csv; charset=utf-8"
+    response = api.get(
+        f"/api/v1/cases/{case.pk}/chronology-exports/999999/download/", HTTP_ACCEPT="text/csv"
+    )
+    assert_json_404(response)
+
+
 # --- Filters in the query string --------------------------------------------------------
 
 
