@@ -198,8 +198,9 @@ CONTENT_SECURITY_POLICY = {
 
 # --- REST framework ------------------------------------------------------------------
 REST_FRAMEWORK = {
-    # Token first: a request with neither gets 401 with `WWW-Authenticate: Token` (the
-    # first class names the challenge; session authentication has none, hence 403).
+    # Token first: a request with neither gets 401 with `WWW-Authenticate: Token`. DRF
+    # answers 401 only if the first class names a challenge; the session's names none
+    # (it gave 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
