@@ -5,7 +5,7 @@ SHELL := /bin/bash
 # Extra arguments for pytest, e.g. make test PYTEST_ARGS="-k healthz -x"
 PYTEST_ARGS ?=
 
-.PHONY: help run test test-deps lint bench load
+.PHONY: help run test test-deps lint bench load fuzz
 
 help:
 	@echo "make run    install everything, migrate, load demo data, run web + worker + beat"
@@ -13,6 +13,7 @@ help:
 	@echo "make lint   ruff format --check and ruff check"
 	@echo "make bench  benchmark pages, the sweep and the PDF at scale (PostgreSQL: DATABASE_URL)"
 	@echo "make load   50 users for 2 minutes against gunicorn on the scale data (DATABASE_URL)"
+	@echo "make fuzz   schemathesis against the API as each role; fails on any 5xx (DATABASE_URL)"
 
 run:
 	bin/run
@@ -50,3 +51,9 @@ bench:
 load:
 	uv sync --frozen --group dev
 	scripts/load/run.sh
+
+# API fuzzing (not part of CI): PostgreSQL via DATABASE_URL, on a database of its own
+# (<name>_fuzz, rebuilt each run). Time per role, e.g. make fuzz FUZZ_SECONDS=120
+fuzz:
+	uv sync --frozen --group dev
+	scripts/fuzz/run.sh
