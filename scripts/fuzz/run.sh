@@ -9,9 +9,10 @@
 #
 # It never touches DATABASE_URL's own database: it builds a fresh one beside it, named
 # <name>_fuzz (or FUZZ_DATABASE_URL), migrates it and loads the demo data.
-# Settings: FUZZ_SECONDS (time per role, 40), FUZZ_ROLES (all five: social_worker
-# team_manager practice_supervisor business_support service_manager), FUZZ_WORKERS (2),
-# FUZZ_PORT (8791), FUZZ_SEED (random), FUZZ_OUT (var/fuzz.json).
+# Settings: FUZZ_SECONDS (time per role, 40; 0: no limit, every operation's boundary
+# cases and FUZZ_EXAMPLES (25) generated requests each), FUZZ_ROLES (all five:
+# social_worker team_manager practice_supervisor business_support service_manager),
+# FUZZ_WORKERS (2), FUZZ_PORT (8791), FUZZ_SEED (random), FUZZ_OUT (var/fuzz.json).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -68,22 +69,30 @@ curl -fsS --max-time 120 -H "Authorization: Token $token" \
     -H "Accept: application/vnd.oai.openapi+json" \
     -o "$FUZZ_DIR/schema.json" "http://127.0.0.1:$port/api/v1/schema/"
 
-seed=()
-[[ -n "${FUZZ_SEED:-}" ]] && seed=(--seed "$FUZZ_SEED")
+extra=()
+[[ -n "${FUZZ_SEED:-}" ]] && extra+=(--seed "$FUZZ_SEED")
+if [[ $seconds == 0 ]]; then  # no time limit: every operation's boundary cases, then fuzzing
+    extra+=(--max-examples "${FUZZ_EXAMPLES:-25}")
+else
+    extra+=(--max-time "$seconds")
+fi
 while IFS=$'\t' read -r role username token; do
-    echo "Fuzzing as $role ($username) for up to ${seconds}s"
+    if [[ $seconds == 0 ]]; then
+        echo "Fuzzing as $role ($username), every operation's boundary cases"
+    else
+        echo "Fuzzing as $role ($username) for up to ${seconds}s"
+    fi
     "$st" --config-file "$FUZZ_DIR/$role.toml" run "$FUZZ_DIR/schema.json" \
         --url "http://127.0.0.1:$port" \
         --header "Authorization: Token $token" \
         --checks not_a_server_error \
         --phases coverage,fuzzing \
-        --max-time "$seconds" \
         --workers "$workers" \
         --request-timeout 90 \
         --generation-database none \
         --no-color \
         --report ndjson --report-ndjson-path "$FUZZ_DIR/$role.ndjson" \
-        "${seed[@]}" > "$FUZZ_DIR/$role.log" 2>&1 || true
+        "${extra[@]}" > "$FUZZ_DIR/$role.log" 2>&1 || true
 done < "$FUZZ_DIR/roles.tsv"
 
 $py scripts/fuzz/report.py "$FUZZ_DIR" "$out"
