@@ -7,6 +7,7 @@ role's run sent no request at all.
 """
 
 import json
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -44,19 +45,25 @@ def read_role(path: Path) -> dict:
     }
 
 
+# A new record in the server's log: gunicorn's "[date] ..." or Django's "Not Found: /path".
+NEW_RECORD = re.compile(r"^(\[|[A-Z][A-Za-z -]+: /)")
+
+
 def tracebacks(log: Path, limit: int = 5) -> list[str]:
     """The first few errors Django logged, each with its traceback."""
     if not log.exists():
         return []
     blocks: list[list[str]] = []
+    inside = False
     for line in log.read_text(errors="replace").splitlines():
         if line.startswith("Internal Server Error"):
             blocks.append([line])
-        elif blocks and line.startswith("[") and len(blocks[-1]) > 1:
-            blocks.append([])  # a gunicorn line ends the traceback
-        elif blocks and blocks[-1]:
+            inside = True
+        elif inside and NEW_RECORD.match(line):
+            inside = False
+        elif inside:
             blocks[-1].append(line)
-    return ["\n".join(b) for b in blocks if b][:limit]
+    return ["\n".join(b).rstrip() for b in blocks][:limit]
 
 
 def main(fuzz_dir: str, out: str) -> int:

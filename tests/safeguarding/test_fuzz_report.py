@@ -60,14 +60,19 @@ def test_it_counts_operations_requests_and_5xx_per_role(tmp_path, capsys):
 def test_it_fails_on_a_5xx_or_a_request_with_no_response(tmp_path, capsys, status):
     write_run(tmp_path, {"business_support": [scenario("GET /api/v1/cases/", 200, status)]})
     (tmp_path / "web.log").write_text(
+        "Bad Request: /api/v1/people/\n"
         "Internal Server Error: /api/v1/cases/\nTraceback (most recent call last):\n"
-        '  File "x.py", line 1\nValueError: boom\n[2026-12-07 10:00:00] [1] [INFO] next\n'
+        '  File "x.py", line 1\nValueError: boom\n\n'
+        "The above exception was the direct cause of the following exception:\n\n"
+        'Traceback (most recent call last):\n  File "y.py", line 2\nTypeError: bang\n'
+        "Not Found: /api/v1/visits/abc/\n[2026-12-07 10:00:00] [1] [INFO] next\n"
     )
 
     assert load("report").main(str(tmp_path), str(tmp_path / "out.json")) == 1
     out = capsys.readouterr().out
     assert "business_support: 1 responses of 5xx" in out
-    assert "ValueError: boom" in out
+    assert "ValueError: boom" in out and "TypeError: bang" in out
+    assert "Not Found" not in out and "Bad Request" not in out and "[INFO]" not in out
 
 
 def test_it_fails_when_a_role_sent_nothing(tmp_path):
