@@ -105,8 +105,10 @@ def config_for(user) -> str:
         "actions": ids(supervision_queries.actions_for(user)),
         "decisions": ids(supervision_queries.decisions_for(user)),
     }
+    # schemathesis's cache (to replay a failure) stays with the run, not in the checkout.
+    lines = ["[cache]", f'directory = "{(out_dir / "cache").resolve()}"', ""]
     # Every dictionary needs a value: an id no one has is still a request to make.
-    lines = ["[dictionaries]"]
+    lines.append("[dictionaries]")
     for name, values in dictionaries.items():
         lines.append(f"{name} = {{ values = {toml_list(values or [999999])} }}")
 
