@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 # Parallel pytest processes (pytest-xdist); 0 runs the suite in one process.
 PYTEST_WORKERS ?= 2
 
-.PHONY: help run test test-deps lint typecheck bench load
+.PHONY: help run test test-deps lint typecheck bench load fuzz
 
 help:
 	@echo "make run    install everything, migrate, load demo data, run web + worker + beat"
@@ -16,6 +16,7 @@ help:
 	@echo "make typecheck  mypy (django-stubs) on the services, the policy and common/"
 	@echo "make bench  benchmark pages, the sweep and the PDF at scale (PostgreSQL: DATABASE_URL)"
 	@echo "make load   50 users for 2 minutes against gunicorn on the scale data (DATABASE_URL)"
+	@echo "make fuzz   schemathesis against the API as each role; fails on any 5xx (DATABASE_URL)"
 
 run:
 	bin/run
@@ -59,3 +60,9 @@ bench:
 load:
 	uv sync --frozen --group dev
 	scripts/load/run.sh
+
+# API fuzzing (not part of CI): PostgreSQL via DATABASE_URL, on a database of its own
+# (<name>_fuzz, rebuilt each run). Time per role, e.g. make fuzz FUZZ_SECONDS=120
+fuzz:
+	uv sync --frozen --group dev
+	scripts/fuzz/run.sh

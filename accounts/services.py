@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -16,13 +17,27 @@ if TYPE_CHECKING:  # types only: accounts sits left of cases
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
-    """The client address; behind the proxy the last hop it appended is trusted."""
+    """The client address; behind the proxy the last hop it appended is trusted.
+
+    Whatever a header says, the answer is an IP address or None: a hop that is not an
+    address ("unknown", a name, an address with a port) is recorded as not known, never
+    as the proxy's own address and never as the text sent.
+    """
     if request is None:
         return None
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     if forwarded:
-        return forwarded.split(",")[-1].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
+        return _ip_or_none(forwarded.split(",")[-1])
+    return _ip_or_none(request.META.get("REMOTE_ADDR", ""))
+
+
+def _ip_or_none(value: str) -> str | None:
+    text = value.strip().split("%")[0]  # fe80::1%eth0: the zone means nothing here
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    return text
 
 
 def access_log_record(

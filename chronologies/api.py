@@ -7,13 +7,13 @@ the input is checked; services decide and write. Every read and download is logg
 """
 
 import dataclasses
-import datetime
 
 from django.conf import settings
 from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -23,7 +23,7 @@ from accounts.services import access_log_record
 from cases.api import CaseRecordViewSet, ReasonSerializer
 from cases.models import Case, Person
 from cases.queries import cases_for
-from common.api import version_input, version_output
+from common.api import ID_PATTERN, MAX_ID, FileNegotiation, version_input, version_output
 
 from . import queries, services, tasks
 from .models import Category, ChronologyEntry, ChronologyExport, InformantType, Significance
@@ -35,6 +35,12 @@ class EntrySerializer(serializers.ModelSerializer):
     date = serializers.CharField(source="date_label", read_only=True)
     recorded_in_error = serializers.BooleanField(source="is_struck", read_only=True)
     version = version_output()
+    informant_type = serializers.ChoiceField(
+        choices=InformantType.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Who gave the information, if a person did; blank otherwise",
+    )
 
     class Meta:
         model = ChronologyEntry
@@ -171,46 +177,49 @@ class ExportRequestSerializer(serializers.Serializer):
     )
 
 
-FILTER_PARAMS = [
-    OpenApiParameter("date_from", datetime.date),
-    OpenApiParameter("date_to", datetime.date),
-    OpenApiParameter("child", int, description="Child (person) id"),
-    OpenApiParameter("category", str, enum=Category.values),
-    OpenApiParameter("source", str, description="recorded, agency-<id> or informant-<code>"),
-    OpenApiParameter("significance", str, enum=Significance.values),
-    OpenApiParameter("significant_only", bool),
-]
+SOURCE_PATTERN = (
+    rf"^(?:{ChronologyEntry.RECORDED}|agency-{ID_PATTERN}"
+    rf"|informant-(?:{'|'.join(InformantType.values)}))$"
+)
+
+
+class FilterSerializer(serializers.Serializer):
+    """The chronology's filters in the query string: dates, ids and codes, never names.
+    An empty value is no filter; anything else that is not one of these is a 400."""
+
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+    child = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, help_text="Child (person) id"
+    )
+    category = serializers.ChoiceField(choices=Category.choices, required=False)
+    source = serializers.RegexField(
+        SOURCE_PATTERN,
+        required=False,
+        max_length=40,
+        help_text="recorded, agency-<id> or informant-<code>",
+        error_messages={"invalid": "Give recorded, agency-<id> or informant-<code>"},
+    )
+    significance = serializers.ChoiceField(choices=Significance.choices, required=False)
+    significant_only = serializers.BooleanField(required=False, default=False)
+
+    def to_filters(self) -> queries.Filters:
+        data = self.validated_data
+        return queries.Filters(
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+            child_id=data.get("child"),
+            category=data.get("category", ""),
+            source=data.get("source", ""),
+            significance=data.get("significance", ""),
+            significant_only=data["significant_only"],
+        )
 
 
 def filters_from(params) -> queries.Filters:
-    errors = {}
-    out = queries.Filters()
-    for key in ("date_from", "date_to"):
-        if params.get(key):
-            try:
-                setattr(out, key, datetime.date.fromisoformat(params[key]))
-            except ValueError:
-                errors[key] = ["Enter a date as YYYY-MM-DD"]
-    if params.get("child"):
-        if params["child"].isdigit():
-            out.child_id = int(params["child"])
-        else:
-            errors["child"] = ["Enter a child's id"]
-    if params.get("category"):
-        if params["category"] in Category.values:
-            out.category = params["category"]
-        else:
-            errors["category"] = ["Unknown category"]
-    if params.get("significance"):
-        if params["significance"] in Significance.values:
-            out.significance = params["significance"]
-        else:
-            errors["significance"] = ["Unknown significance"]
-    out.source = params.get("source", "")[:40]
-    out.significant_only = params.get("significant_only", "") in ("1", "true", "on")
-    if errors:
-        raise serializers.ValidationError(errors)
-    return out
+    serializer = FilterSerializer(data={k: v for k, v in params.items() if v != ""})
+    serializer.is_valid(raise_exception=True)
+    return serializer.to_filters()
 
 
 class _CaseScoped(CaseRecordViewSet):
@@ -225,7 +234,7 @@ class ChronologyViewSet(_CaseScoped):
     def scoped_queryset(self):
         return queries.case_entries(self.case(), filters_from(self.request.query_params))
 
-    @extend_schema(parameters=FILTER_PARAMS)
+    @extend_schema(parameters=[FilterSerializer])
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
@@ -295,7 +304,9 @@ class ChronologyExportViewSet(_CaseScoped):
         return self.respond(export, "API read chronology export status")
 
     @extend_schema(
-        request=ExportRequestSerializer, responses={202: ExportSerializer}, parameters=FILTER_PARAMS
+        request=ExportRequestSerializer,
+        responses={202: ExportSerializer},
+        parameters=[FilterSerializer],
     )
     def create(self, request, case_pk=None):
         case = self.case()
@@ -314,8 +325,18 @@ class ChronologyExportViewSet(_CaseScoped):
             transaction.on_commit(lambda: tasks.chronology_export_render.delay(export_id))
         return Response(self.get_serializer(export).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
-    @action(detail=True, methods=["get"])
+    @extend_schema(
+        responses={
+            (200, "application/pdf"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The PDF (format pdf)"
+            ),
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR, description="The CSV, UTF-8 (format csv)"
+            ),
+        },
+        summary="The exported file, once it is ready (404 before, or once it has expired)",
+    )
+    @action(detail=True, methods=["get"], content_negotiation_class=FileNegotiation)
     def download(self, request, case_pk=None, pk=None):
         export = get_object_or_404(self.get_queryset(), pk=pk)
         path = services.export_dir() / export.file_name if export.file_name else None

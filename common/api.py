@@ -15,9 +15,9 @@ from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model, QuerySet
 from django_filters import rest_framework as filters
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers, status, viewsets
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,6 +26,25 @@ from .concurrency import EditConflict
 from .errors import drf_validation_error
 
 HTTP_METHODS = ["get", "post", "patch", "head", "options"]  # never put or delete
+
+# An id in a URL or a query string: digits only, and few enough of them to fit every
+# database's 64-bit integer (SQLite refuses a larger number outright). Anything else in
+# a path is not a route (404); in a filter it is a 400.
+MAX_ID = 10**18 - 1
+ID_PATTERN = r"[0-9]{1,18}"
+ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+
+
+class IdConverter:
+    """The `<id:...>` path converter (registered in safeguarding/api_urls.py)."""
+
+    regex = ID_PATTERN
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int | str) -> str:
+        return str(value)
 
 
 class Conflict(exceptions.APIException):
@@ -73,16 +92,36 @@ class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
         return self.scope(self.context["request"].user)
 
 
-@extend_schema_field(OpenApiTypes.INT)
+@extend_schema_field(ID_SCHEMA)
 class IdFilter(filters.NumberFilter):
-    """An id in the query string (never a name or a date of birth)."""
+    """An id in the query string (never a name or a date of birth): a whole number from 1
+    to MAX_ID, else 400."""
 
     field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+class FileNegotiation(BaseContentNegotiation):
+    """For an action that answers with a file (a Django FileResponse, not rendered): the
+    file's type is not negotiable, and an error is JSON whatever the client accepts."""
+
+    def select_parser(self, request: Request, parsers: Any) -> Any:
+        return parsers[0]
+
+    def select_renderer(
+        self, request: Request, renderers: Any, format_suffix: str | None = None
+    ) -> tuple[Any, str]:
+        return (renderers[0], renderers[0].media_type)
 
 
 class RecordViewSet(viewsets.GenericViewSet):
     http_method_names = HTTP_METHODS
     renderer_classes = [JSONRenderer]
+    lookup_value_converter = "id"  # the router uses path converters
     label = "record"  # what the log says was read
     serializer_class: type[serializers.ModelSerializer[Any]]
 

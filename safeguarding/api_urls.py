@@ -1,13 +1,20 @@
 """The REST API under /api/v1/ (schema and docs are routed in safeguarding/urls.py)."""
 
+from django.urls import register_converter
 from rest_framework.routers import DefaultRouter
 
 from cases import api as cases_api
 from chronologies import api as chronology_api
+from common.api import IdConverter
 from supervision import api as supervision_api
 from visits import api as visits_api
 
-router = DefaultRouter()
+register_converter(IdConverter, "id")
+
+# Path converters, not regular expressions: every id in a path is `<id:...>` (digits that
+# fit a 64-bit integer), anything else there is 404, and the schema says integer.
+router = DefaultRouter(use_regex_path=False)
+router.include_format_suffixes = False  # JSON only: no /cases.json
 router.register("cases", cases_api.CaseViewSet, basename="case")
 router.register("people", cases_api.PersonViewSet, basename="person")
 router.register("memberships", cases_api.MembershipViewSet, basename="membership")
@@ -27,10 +34,12 @@ router.register(
     "supervision/decisions", supervision_api.DecisionViewSet, basename="supervisiondecision"
 )
 router.register(
-    r"cases/(?P<case_pk>[0-9]+)/chronology", chronology_api.ChronologyViewSet, basename="chronology"
+    "cases/<id:case_pk>/chronology",
+    chronology_api.ChronologyViewSet,
+    basename="chronology",
 )
 router.register(
-    r"cases/(?P<case_pk>[0-9]+)/chronology-exports",
+    "cases/<id:case_pk>/chronology-exports",
     chronology_api.ChronologyExportViewSet,
     basename="chronologyexport",
 )

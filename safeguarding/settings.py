@@ -199,9 +199,12 @@ CONTENT_SECURITY_POLICY = {
 
 # --- REST framework ------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: a request with neither gets 401 with `WWW-Authenticate: Token`. DRF
+    # answers 401 only if the first class names a challenge; the session's names none
+    # (it gave 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -217,7 +220,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
-    "SERVE_AUTHENTICATION": ["rest_framework.authentication.SessionAuthentication"],
+    "SERVE_AUTHENTICATION": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # `<id:...>` in API paths (common.api.IdConverter)
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "minimum": 1, "maximum": 10**18 - 1},
+    },
     # Several models have a field called "kind"; each choice set gets its own name.
     "ENUM_NAME_OVERRIDES": {
         "VisitKindEnum": "visits.models.Visit.Kind",

@@ -25,3 +25,5 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = "safeguarding.views.not_found"

@@ -8,6 +8,7 @@ may see the case, without anything from the session. Anything else is 404. Reads
 that carry part of a case record are written to the access log.
 """
 
+from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import action
@@ -16,7 +17,7 @@ from rest_framework.response import Response
 from accounts import policy
 from accounts.models import User
 from cases.api import CaseRecordViewSet, VisibleCaseField
-from common.api import version_input, version_output
+from common.api import IdFilter, version_input, version_output
 
 from . import queries, services
 from .models import QUESTION_FIELDS, Action, CaseDiscussion, Decision, SupervisionSession
@@ -449,6 +450,10 @@ class ActionViewSet(CaseRecordViewSet):
         return self.respond(self.get_queryset().get(pk=row.pk), "API changed supervision action")
 
 
+class DecisionFilter(filters.FilterSet):
+    case = IdFilter(field_name="case_id", help_text="Case id")
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="Supervision decisions on cases you may see",
@@ -460,18 +465,12 @@ class DecisionViewSet(CaseRecordViewSet):
     """Part of the case record: everyone who may see the case, nothing of the session."""
 
     serializer_class = DecisionSerializer
+    filterset_class = DecisionFilter
     http_method_names = ["get", "patch", "head", "options"]
     label = "supervision decision"
 
     def scoped_queryset(self):
-        qs = queries.decisions_for(self.request.user)
-        case = self.request.query_params.get("case")
-        if case:
-            try:
-                qs = qs.filter(case_id=int(case))
-            except ValueError as exc:
-                raise exceptions.ValidationError({"case": ["Give a case id"]}) from exc
-        return qs
+        return queries.decisions_for(self.request.user)
 
     @extend_schema(
         request=DecisionUpdateSerializer,

@@ -70,6 +70,12 @@ class ObservationSerializer(serializers.ModelSerializer):
 class VisitSerializer(serializers.ModelSerializer):
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
     outcome_display = serializers.CharField(source="get_outcome_display", read_only=True)
+    default_reason = serializers.ChoiceField(
+        choices=Visit.DefaultReason.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="How the family defeated the visit; blank unless it was defaulted",
+    )
     default_reason_display = serializers.CharField(
         source="get_default_reason_display", read_only=True
     )

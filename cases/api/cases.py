@@ -4,7 +4,6 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -18,7 +17,7 @@ from rest_framework.response import Response
 from accounts import policy
 from accounts.models import Team, User
 from accounts.services import access_log_record
-from common.api import CONFLICT, Conflict, IdFilter, version_input
+from common.api import CONFLICT, ID_SCHEMA, Conflict, IdFilter, version_input
 
 from .. import queries, services
 from ..models import Case, Escalation
@@ -85,7 +84,7 @@ class EscalationUpdateSerializer(serializers.Serializer):
 
 
 ESCALATION_ID = OpenApiParameter(
-    "escalation_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The escalation's id"
+    "escalation_id", ID_SCHEMA, OpenApiParameter.PATH, description="The escalation's id"
 )
 
 
@@ -276,7 +275,7 @@ class CaseViewSet(CaseRecordViewSet):
         detail=True,
         methods=["get", "patch"],
         url_name="escalation-detail",
-        url_path=r"escalations/(?P<escalation_id>[0-9]+)",
+        url_path="escalations/<id:escalation_id>",
         filter_backends=[],
         pagination_class=None,
     )
@@ -308,7 +307,7 @@ class CaseViewSet(CaseRecordViewSet):
         detail=True,
         methods=["post"],
         url_name="escalation-cancel",
-        url_path=r"escalations/(?P<escalation_id>[0-9]+)/cancel",
+        url_path="escalations/<id:escalation_id>/cancel",
     )
     def escalation_cancel(self, request, pk=None, escalation_id=None):
         case = self.get_object()
