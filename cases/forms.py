@@ -8,6 +8,7 @@ from accounts.models import Agency, Team, User
 from common.forms import GovukDateField, GovukForm, GovukFormMixin, VersionField
 
 from .models import Case, ChildProtectionPlan, Escalation, Hazard, Meeting, Membership, Person
+from .services.people import PERSON_FIELDS
 from .validators import validate_nhs_number, validate_postcode, validate_upn
 
 
@@ -229,23 +230,7 @@ class MergeConfirmForm(GovukForm):
 class PersonForm(GovukFormMixin, forms.ModelForm):
     class Meta:
         model = Person
-        fields = [
-            "first_name",
-            "middle_names",
-            "last_name",
-            "aliases",
-            "date_of_birth",
-            "expected_date_of_birth",
-            "sex",
-            "gender",
-            "ethnicity",
-            "first_language",
-            "interpreter_needed",
-            "disability",
-            "nhs_number",
-            "upn",
-            "la_child_id",
-        ]
+        fields = list(PERSON_FIELDS)
         widgets = {
             "aliases": forms.Textarea(attrs={"rows": 2}),
             "sex": forms.RadioSelect,

@@ -3,35 +3,14 @@ says; a header that is not an address never fails a request."""
 
 import pytest
 from django.test import RequestFactory
-from rest_framework.test import APIClient
 
 from accounts.models import AccessLog
 from accounts.services import client_ip
-from tests.factories import CaseFactory, ChronologyEntryFactory, ChronologyExportFactory
 
-
-@pytest.fixture
-def case(team, worker):
-    case = CaseFactory(team=team, family_name="Ashworth")
-    case.allocated_workers.add(worker)
-    return case
-
-
-@pytest.fixture
-def api(worker):
-    client = APIClient()
-    client.force_login(worker)
-    return client
-
-
-@pytest.fixture
-def entry(case):
-    return ChronologyEntryFactory(case=case)
-
-
-@pytest.fixture
-def export(case, worker):
-    return ChronologyExportFactory(case=case, requested_by=worker)
+# The signed-in API client, and a case with a chronology entry and an export to read:
+# fixtures shared with the API input tests (ruff reads their use as a redefinition).
+# ruff: noqa: F811
+from tests.test_api_input import api, case, entry, export  # noqa: F401
 
 
 @pytest.mark.parametrize(
