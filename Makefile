@@ -2,6 +2,12 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
+# uv, installed with pip first on a machine that has none (bin/uv).
+UV := bin/uv
+# Debian packages the tests need: Chromium for the browser tests, poppler-utils to read
+# PDFs back, and the libraries WeasyPrint lays PDFs out with.
+TEST_PACKAGES := chromium poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+
 # Extra arguments for pytest, e.g. make test PYTEST_ARGS="-k healthz -x"
 PYTEST_ARGS ?=
 # Parallel pytest processes (pytest-xdist); 0 runs the suite in one process.
@@ -22,47 +28,40 @@ run:
 	bin/run
 
 test-deps:
-	uv sync --frozen --group dev
+	$(UV) sync --frozen --group dev
 	npm ci --no-audit --no-fund
 	npm run build
-	@if [ ! -x /usr/bin/chromium ]; then \
-		if [ "$$(id -u)" = 0 ]; then \
-			echo "Installing Debian's chromium for the browser tests"; \
-			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
-		else \
-			echo "warning: /usr/bin/chromium is missing (apt-get install chromium); browser tests will fail" >&2; \
-		fi; \
-	fi
+	bin/system-packages $(TEST_PACKAGES)
 
 # Tests that start processes (Chromium with a live server, gunicorn, Celery) share one
 # xdist group, so they run one after another on one worker (tests/conftest.py).
 test: test-deps
-	uv run --frozen --no-sync pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(UV) run --frozen --no-sync pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint:
-	uv sync --frozen --group dev
-	uv run --frozen --no-sync ruff format --check .
-	uv run --frozen --no-sync ruff check .
+	$(UV) sync --frozen --group dev
+	$(UV) run --frozen --no-sync ruff format --check .
+	$(UV) run --frozen --no-sync ruff check .
 
 typecheck:
-	uv sync --frozen --group dev
-	uv run --frozen --no-sync mypy
+	$(UV) sync --frozen --group dev
+	$(UV) run --frozen --no-sync mypy
 
 # Benchmarks (not part of CI): PostgreSQL via DATABASE_URL; builds the scale data if missing.
 # Extra arguments, e.g. make bench BENCH_ARGS="--skip-build --requests 50"
 BENCH_ARGS ?=
 
 bench:
-	uv sync --frozen --group dev
-	DEMO_MODE=1 uv run --frozen --no-sync python manage.py migrate --noinput -v0
-	DEMO_MODE=1 uv run --frozen --no-sync python manage.py bench $(BENCH_ARGS)
+	$(UV) sync --frozen --group dev
+	DEMO_MODE=1 $(UV) run --frozen --no-sync python manage.py migrate --noinput -v0
+	DEMO_MODE=1 $(UV) run --frozen --no-sync python manage.py bench $(BENCH_ARGS)
 
 load:
-	uv sync --frozen --group dev
+	$(UV) sync --frozen --group dev
 	scripts/load/run.sh
 
 # API fuzzing (not part of CI): PostgreSQL via DATABASE_URL, on a database of its own
 # (<name>_fuzz, rebuilt each run). Time per role, e.g. make fuzz FUZZ_SECONDS=120
 fuzz:
-	uv sync --frozen --group dev
+	$(UV) sync --frozen --group dev
 	scripts/fuzz/run.sh
