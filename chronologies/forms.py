@@ -88,13 +88,13 @@ class ManualEntryForm(GovukForm):
         choices=[("", "Select a kind of informant"), *InformantType.choices],
     )
     informant_name = forms.CharField(
-        label="Informant's name (optional)",
+        label="Informant's name",
         max_length=200,
         required=False,
         help_text="Left out of redacted exports",
     )
     informant_address = forms.CharField(
-        label="Informant's address (optional)",
+        label="Informant's address",
         max_length=300,
         required=False,
         help_text="Left out of redacted exports",

@@ -33,13 +33,16 @@ def shared_cases(session):
 
 
 def _reason_field():
-    return forms.CharField(
+    field = forms.CharField(
         label="Why are you changing a signed-off record?",
         max_length=2000,
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="The record was signed off: the change and your reason are kept",
+        help_text="The record was signed off: if you change anything, say why. The change "
+        "and your reason are kept",
     )
+    field.no_optional_mark = True  # needed for a change, not for saving it unchanged
+    return field
 
 
 class SessionCreateForm(GovukForm):
