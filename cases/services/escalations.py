@@ -80,10 +80,17 @@ def _escalation_message(
     case = escalation.case
     meeting = escalation.get_required_meeting_display().lower()
     due = f"{escalation.due_date:%A %d %B %Y}"
+    # Messages are also sent by email, which carries references, never what a person
+    # typed: a concern raised by hand is named, not quoted (it is on the case page).
+    why = (
+        "A non-compliance concern was raised by hand: read it on the case."
+        if escalation.kind == Escalation.Kind.NON_COMPLIANCE
+        else escalation.reason
+    )
     texts = {
         "fired": (
             f"Escalation on {case.reference}: {meeting} due by {due}",
-            f"{escalation.reason}\n\nA {meeting} must be held by the end of {due} "
+            f"{why}\n\nA {meeting} must be held by the end of {due} "
             f"({escalation.working_days} working days).",
         ),
         "reminder": (
@@ -94,8 +101,7 @@ def _escalation_message(
         "overdue": (
             f"Overdue: {meeting} for {case.reference} was due {due}",
             f"No {meeting} was recorded for {case.reference} by the end of {due}. "
-            f"The escalation fired on {escalation.trigger_date:%d %B %Y}: "
-            f"{escalation.reason}",
+            f"The escalation fired on {escalation.trigger_date:%d %B %Y}: {why}",
         ),
     }
     subject, body = texts[event]

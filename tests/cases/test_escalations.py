@@ -717,6 +717,12 @@ def test_it_raises_a_non_compliance_escalation_by_hand(people, case, child):
     assert (escalation.required_meeting, escalation.due_date) == (CG, D(2026, 12, 30))
     assert escalation.raised_by == people["worker"]
     assert recipients(escalation, "fired") == both("colleague", "manager", "worker")
+    # Emails carry references, never what a person typed: the concern is on the case.
+    sent = Notification.objects.filter(event_key=f"escalation:{escalation.pk}:fired")
+    assert sent.exists()
+    for notification in sent:
+        assert "bedroom" not in notification.body and "Father" not in notification.body
+        assert case.reference in notification.subject
 
 
 @pytest.mark.parametrize(
