@@ -11,6 +11,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from cases.models import ChildProtectionPlan, Escalation
+from visits import rules as visit_rules
 from visits.models import ChildSeen, Visit
 
 from .models import ChronologyEntry
@@ -212,9 +213,14 @@ def case_analysis(case, *, today: datetime.date) -> list[Chart]:
     seen = [0] * len(months)
     alone = [0] * len(months)
     not_seen = [0] * len(months)
-    for cs in ChildSeen.objects.filter(visit__in=[v.pk for v in visits]).select_related("visit"):
-        m = timezone.localdate(cs.visit.occurred_at).replace(day=1)
-        if m not in index:
+    rows = ChildSeen.objects.filter(visit__in=[v.pk for v in visits]).select_related(
+        "visit", "child"
+    )
+    for cs in rows:
+        day = timezone.localdate(cs.visit.occurred_at)
+        m = day.replace(day=1)
+        # A child not yet born at the visit was not a child to be seen (visits.rules).
+        if m not in index or visit_rules.person_unborn_on(cs.child, day):
             continue
         i = index[m]
         if cs.seen_alone:

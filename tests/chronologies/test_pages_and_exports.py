@@ -372,3 +372,28 @@ def test_export_render_is_idempotent(worker, case, entries):
     export = make_export(worker, case, format="csv")
     again = services.export_render(export.pk)
     assert again.file_name == export.file_name
+
+
+def test_the_analysis_counts_no_unborn_baby_as_not_seen(worker, case):
+    """Rows kept from before a baby was born say nothing about seeing a child."""
+    from chronologies.analysis import case_analysis
+    from tests.factories import PersonFactory, RecordedVisitFactory
+    from visits.models import ChildSeen
+
+    baby = MembershipFactory(
+        case=case,
+        start_date=D(2025, 6, 1),
+        person=PersonFactory(
+            first_name="", date_of_birth=None, expected_date_of_birth=D(2026, 9, 1)
+        ),
+    ).person
+    born = MembershipFactory(case=case, start_date=D(2025, 6, 1)).person
+    at = timezone.make_aware(datetime.datetime(2026, 2, 3, 10, 0))
+    visit = RecordedVisitFactory(
+        case=case, outcome="completed", default_reason="", planned_for=at, occurred_at=at
+    )
+    ChildSeen.objects.create(visit=visit, child=baby, seen=False, reason_not_seen="Not born")
+    ChildSeen.objects.create(visit=visit, child=born, seen=False, reason_not_seen="At school")
+
+    chart = next(c for c in case_analysis(case, today=D(2026, 3, 1)) if "seen alone" in c.title)
+    assert "not seen 1 times" in chart.summary
