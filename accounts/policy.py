@@ -167,6 +167,12 @@ def can_cancel_escalation(user: User, escalation: Escalation) -> bool:
     return user.is_manager and can_view_case(user, escalation.case)
 
 
+def can_decide_withdrawn_trigger(user: User, escalation: Escalation) -> bool:
+    """An escalation whose trigger was withdrawn is kept (with a reason) or cancelled by
+    the managers who may cancel it."""
+    return escalation.awaits_decision and can_cancel_escalation(user, escalation)
+
+
 def can_edit_escalation(user: User | None, escalation: Escalation) -> bool:
     """The reason of an open or overdue non-compliance escalation is corrected by those
     who may raise one. A defaulted-visits escalation's reason is the rule's; a met or

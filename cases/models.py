@@ -541,6 +541,22 @@ class Escalation(models.Model):
     )
     cancelled_reason = models.TextField(max_length=2000, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # A defaulted-visits escalation whose count fell back to the threshold or below (a
+    # default marked in error or re-recorded) stays active, marked withdrawn, until a
+    # manager keeps it (with a reason) or cancels it; a new default restores it.
+    trigger_withdrawn_at = models.DateTimeField(null=True, blank=True)
+    trigger_withdrawn_count = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Defaulted visits counted when the trigger was withdrawn"
+    )
+    kept_at = models.DateTimeField(null=True, blank=True)
+    kept_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    kept_reason = models.TextField(max_length=2000, blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -563,6 +579,10 @@ class Escalation(models.Model):
                 name="escalation_cancelled_has_reason",
                 condition=~Q(state="cancelled") | ~Q(cancelled_reason=""),
             ),
+            models.CheckConstraint(
+                name="escalation_kept_has_reason",
+                condition=Q(kept_at__isnull=True) | ~Q(kept_reason=""),
+            ),
         ]
         indexes = [
             # What the sweep reads: active escalations by deadline.
@@ -583,6 +603,11 @@ class Escalation(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in self.ACTIVE_STATES
+
+    @property
+    def awaits_decision(self) -> bool:
+        """Active, its trigger withdrawn, and no manager has yet decided to keep it."""
+        return self.is_active and self.trigger_withdrawn_at is not None and self.kept_at is None
 
     def is_overdue(self, today) -> bool:
         """Active and past its due date, whether or not the sweep has marked it yet."""

@@ -6,5 +6,5 @@ from . import services
 
 @shared_task(acks_late=True, soft_time_limit=240, time_limit=280)
 def escalations_sweep():
-    """Mark overdue escalations, queue reminders, and retry unsent notifications."""
+    """Recompute active escalations from their dates: met, overdue, reminders."""
     return services.escalations_sweep(now=timezone.now())

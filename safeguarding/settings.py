@@ -177,7 +177,7 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz(/background)?$"]
 
 # --- Content Security Policy (django-csp 4) -----------------------------------------
 from csp.constants import NONE, SELF  # noqa: E402
@@ -254,6 +254,16 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "polling_interval": 0.2,
         "store_processed": False,
     }
+elif CELERY_BROKER_URL.startswith("redis"):
+    # A broker that cannot be reached fails a send in seconds, not after the kernel's
+    # minutes-long connect timeout: the request goes on and the sweep does the work.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 3}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # The queue tasks are sent to (a worker started with CELERY_QUEUES listens to others).
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
@@ -309,9 +319,9 @@ VISIT_EVERY_WORKING_DAYS_CIN = env_int("VISIT_EVERY_WORKING_DAYS_CIN", 20)
 # discussed in supervision at least every N days.
 SUPERVISION_FORMAL_EVERY_DAYS = env_int("SUPERVISION_FORMAL_EVERY_DAYS", 28)
 SUPERVISION_CP_CASE_EVERY_DAYS = env_int("SUPERVISION_CP_CASE_EVERY_DAYS", 28)
-# The sweep: how often beat runs it, and how far back it re-evaluates changed cases.
+# The sweeps: how often beat runs the escalations sweep and the visits sweep (which
+# evaluates every case whose evaluation request is still waiting, however old).
 ESCALATION_SWEEP_SECONDS = env_int("ESCALATION_SWEEP_SECONDS", 300)
-ESCALATION_SWEEP_LOOKBACK_MINUTES = env_int("ESCALATION_SWEEP_LOOKBACK_MINUTES", 30)
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
 # Chronology exports: where files are kept, for how long, and up to how many entries
@@ -330,17 +340,30 @@ CHRONOLOGY_PDF_START_METHOD = env_str("CHRONOLOGY_PDF_START_METHOD", "fork")
 SERVICE_DASHBOARD_REFRESH_SECONDS = env_int("SERVICE_DASHBOARD_REFRESH_SECONDS", 5 * 60)
 SERVICE_DASHBOARD_MAX_AGE_SECONDS = env_int("SERVICE_DASHBOARD_MAX_AGE_SECONDS", 15 * 60)
 
+# The sweeps /healthz watches, with the interval each runs at: one that has not finished
+# a run for three intervals is reported late (common.sweeps.health).
+SWEEPS = {
+    "escalations": ESCALATION_SWEEP_SECONDS,
+    "visits": ESCALATION_SWEEP_SECONDS,
+}
+
 # Schedules live in code; exactly one beat runs them (docker-compose.yml, bin/run).
+# The sweeps go to a queue of their own, so a busy default queue neither delays nor
+# discards them, and they do not expire: a sweep that waited still does its work.
+CELERY_TASK_ROUTES = {
+    "cases.tasks.escalations_sweep": {"queue": "sweeps"},
+    "visits.tasks.visits_sweep": {"queue": "sweeps"},
+}
 CELERY_BEAT_SCHEDULE = {
     "escalations-sweep": {
         "task": "cases.tasks.escalations_sweep",
         "schedule": ESCALATION_SWEEP_SECONDS,
-        "options": {"expires": ESCALATION_SWEEP_SECONDS},
+        "options": {"queue": "sweeps"},
     },
-    "visits-sweep-recent": {
-        "task": "visits.tasks.visits_sweep_recent",
+    "visits-sweep": {
+        "task": "visits.tasks.visits_sweep",
         "schedule": ESCALATION_SWEEP_SECONDS,
-        "options": {"expires": ESCALATION_SWEEP_SECONDS},
+        "options": {"queue": "sweeps"},
     },
     "dashboards-service-refresh": {
         "task": "safeguarding.tasks.dashboards_refresh_service",

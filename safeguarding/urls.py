@@ -9,6 +9,7 @@ from . import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("healthz/background", views.healthz_background, name="healthz_background"),
     path("accounts/", include("accounts.urls")),
     path("session/status", session_views.session_status, name="session-status"),
     path("session/extend", session_views.session_extend, name="session-extend"),

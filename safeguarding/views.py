@@ -38,15 +38,53 @@ def _broker_ok() -> bool:
         return False
 
 
+def _background() -> dict:
+    """The sweeps' state (common.sweeps.health), or None if it cannot be read."""
+    from common.sweeps import health
+
+    try:
+        return {"sweeps": health()}
+    except Exception:
+        return {"sweeps": None}
+
+
+def _background_ok(background: dict) -> bool:
+    sweeps = background["sweeps"]
+    return sweeps is not None and all(
+        s["status"] == "ok" and not s["set_aside"] for s in sweeps.values()
+    )
+
+
 @never_cache
 @require_GET
 def healthz(request):
-    """Database and broker reachability; nothing about people or cases."""
+    """Database and broker reachability (503 if either fails: this process cannot
+    serve), and the background work: each sweep's last finished run and what it set
+    aside. Late background work makes the status "attention" but not a 503, since this
+    web process is well; /healthz/background answers 503 for it, for monitoring.
+    Counts and times only: nothing about people or cases."""
     checks = {"database": _database_ok(), "broker": _broker_ok()}
     healthy = all(checks.values())
-    body = {"status": "ok" if healthy else "unavailable"}
+    body: dict = {"status": "ok" if healthy else "unavailable"}
     body.update({name: "ok" if ok else "unreachable" for name, ok in checks.items()})
+    if checks["database"]:
+        background = _background()
+        body.update(background)
+        if healthy and not _background_ok(background):
+            body["status"] = "attention"
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+@never_cache
+@require_GET
+def healthz_background(request):
+    """200 while every sweep has finished a run within three of its intervals and holds
+    nothing set aside, else 503: for a monitor to alert on (beat or the worker stopped)."""
+    background = _background() if _database_ok() else {"sweeps": None}
+    ok = _background_ok(background)
+    return JsonResponse(
+        {"status": "ok" if ok else "attention", **background}, status=200 if ok else 503
+    )
 
 
 def not_found(request, exception=None):

@@ -36,6 +36,7 @@ from tests.factories import (
 NOT_CASE_SCOPED = {
     "home",
     "healthz",
+    "healthz_background",
     "accounts:login",
     "accounts:logout",
     "api-schema",

@@ -244,3 +244,28 @@ class ChildLastSeen(models.Model):
 
     def __str__(self):
         return f"{self.child_id} on {self.case_id}: last seen {self.last_seen_at}"
+
+
+class EvaluationRequest(models.Model):
+    """That a case's defaulted visits must be looked at again (R1): written in the
+    transaction that records, corrects or withdraws a visit, or closes an escalation, so
+    the request commits with the change or not at all. The task sent after commit and
+    the visits sweep both work through it; it is cleared (`requested_at` emptied, the
+    row kept) in the transaction that commits the evaluation. An outage of the broker,
+    the worker or beat of any length leaves requests waiting, never lost."""
+
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, primary_key=True, related_name="+")
+    requested_at = models.DateTimeField(null=True, blank=True)
+    evaluated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["requested_at"],
+                name="evaluation_requested",
+                condition=Q(requested_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self):
+        return f"Evaluation of case {self.case_id} requested at {self.requested_at}"

@@ -1,17 +1,16 @@
 """Visits listens to the escalations of cases (to its left) through their signal."""
 
-from django.db import transaction
+from django.utils import timezone
 
 from cases.models import Escalation
 
 
 def reevaluate_when_escalation_closes(sender, escalation, **kwargs):
     """When a defaulted-visits escalation is met or cancelled the count restarts, and
-    defaults logged since may already reach the threshold: evaluate again after commit
-    rather than waiting for the next visit to be recorded."""
+    defaults logged since may already reach the threshold: evaluate again (a request written
+    with the change, sent after commit) rather than waiting for the next visit to be recorded."""
     if escalation.kind != Escalation.Kind.DEFAULTED_VISITS or escalation.is_active:
         return
-    from .services import _enqueue_evaluation
+    from .services import evaluation_request
 
-    case_id = escalation.case_id
-    transaction.on_commit(lambda: _enqueue_evaluation(case_id))
+    evaluation_request(escalation.case_id, now=kwargs.get("now") or timezone.now())

@@ -1,9 +1,11 @@
 """Writes for visits. Each takes the acting user as `actor` and the time as `now`."""
 
 import datetime
+import logging
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Model, QuerySet
@@ -14,11 +16,13 @@ from accounts.models import Agency, User
 from cases import services as case_services
 from cases.models import Case, Escalation, Membership, Person
 from cases.services.base import require_open
-from common import records
+from common import records, sweeps
 from common.concurrency import check_version, version_of
 
 from . import last_seen, rules, signals
-from .models import ChildSeen, Observation, Visit
+from .models import ChildSeen, EvaluationRequest, Observation, Visit
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -347,8 +351,7 @@ def visit_record(
     for observation in observations:
         _save(observation, actor)
     signals.visit_recorded.send(sender=Visit, visit=visit, actor=actor, now=now)
-    case_id = visit.case_id
-    transaction.on_commit(lambda: _enqueue_evaluation(case_id))
+    evaluation_request(visit.case_id, now=now)
     return visit
 
 
@@ -380,20 +383,83 @@ def visit_log(
         return visit_record(actor=actor, visit=visit, data=data, now=now)
 
 
+# --- R1: evaluating the defaulted-visits rule, durably -----------------------------------
+
+
+def evaluation_request(case_id: int, *, now: datetime.datetime) -> None:
+    """Write, in the caller's transaction, that this case's defaulted visits must be
+    evaluated (`EvaluationRequest`), and send the task once it commits. If sending fails
+    (the broker is down) that is logged and the visits sweep does it: nothing after the
+    commit can turn a saved change into an error."""
+    EvaluationRequest.objects.bulk_create(
+        [EvaluationRequest(case_id=case_id, requested_at=now)],
+        update_conflicts=True,
+        unique_fields=["case"],
+        update_fields=["requested_at"],
+    )
+    transaction.on_commit(lambda: _enqueue_evaluation(case_id))
+
+
 def _enqueue_evaluation(case_id: int) -> None:
     from .tasks import visits_evaluate_case
 
-    visits_evaluate_case.delay(case_id)
+    try:
+        visits_evaluate_case.delay(case_id)
+    except Exception:
+        logger.warning(
+            "could not send the evaluation of case %s to the worker; the visits sweep "
+            "will evaluate it",
+            case_id,
+            exc_info=True,
+        )
 
 
 def visits_evaluate_case(
     case_id: int, *, now: datetime.datetime | None = None
 ) -> Escalation | None:
-    """R1: fire a defaulted-visits escalation if this case has reached the threshold.
-    Safe to run any number of times and concurrently: at most one fires."""
+    """R1: fire a defaulted-visits escalation if this case has reached the threshold;
+    mark an active one's trigger withdrawn if its count fell back to the threshold or
+    below (or restore it when it rises again). Returns the escalation fired, if any.
+
+    Evaluations of one case run one at a time, under the lock of its evaluation request
+    row, and the request is cleared in the transaction that commits the evaluation: a
+    change recorded meanwhile waits for the lock and asks again. Safe to run any number
+    of times and concurrently: at most one escalation fires."""
     now = now or timezone.now()
-    case = Case.objects.get(pk=case_id)
+    with transaction.atomic():
+        EvaluationRequest.objects.bulk_create(
+            [EvaluationRequest(case_id=case_id)], ignore_conflicts=True
+        )
+        request = EvaluationRequest.objects.select_for_update().get(case_id=case_id)
+        case = Case.objects.get(pk=case_id)
+        escalation = first = _evaluate(case, now)
+        # Fired late and met at once by a meeting already held, it moves the counting
+        # window past that meeting: the defaults since may call for another.
+        while escalation is not None and not escalation.is_active:
+            escalation = _evaluate(case, now)
+        escalation = escalation or first
+        request.requested_at, request.evaluated_at = None, now
+        request.save(update_fields=["requested_at", "evaluated_at"])
+    return escalation
+
+
+def _evaluate(case: Case, now: datetime.datetime) -> Escalation | None:
     verdict = rules.defaulted_visits_verdict(case)
+    active = (
+        Escalation.objects.select_for_update()
+        .filter(
+            case=case, kind=Escalation.Kind.DEFAULTED_VISITS, state__in=Escalation.ACTIVE_STATES
+        )
+        .first()
+    )
+    if active is not None:
+        if verdict.count <= settings.DEFAULTED_VISITS_THRESHOLD:
+            case_services.escalation_trigger_withdrawn(
+                escalation=active, count=verdict.count, now=now
+            )
+        elif active.trigger_withdrawn_at is not None:
+            case_services.escalation_trigger_restored(escalation=active, now=now)
+        return None
     visit = verdict.trigger_visit
     if not verdict.fires or visit is None:
         return None
@@ -413,6 +479,34 @@ def visits_evaluate_case(
     )
 
 
+VISITS_SWEEP = "visits"
+
+
+def visits_sweep(*, now: datetime.datetime | None = None) -> dict:
+    """Evaluate every case with an evaluation request waiting, however old: what a lost
+    message, a stopped worker or a broker outage left undone is done by the first sweep
+    after it. Each case on its own: one that raises is logged and set aside to be tried
+    again later (`common.sweeps`), and the rest go on."""
+    now = now or timezone.now()
+
+    def work() -> dict:
+        case_ids = list(
+            EvaluationRequest.objects.filter(requested_at__isnull=False)
+            .order_by("requested_at")
+            .values_list("case_id", flat=True)
+        )
+        fired: list[int] = []
+
+        def evaluate(case_id: int) -> None:
+            if visits_evaluate_case(case_id, now=now) is not None:
+                fired.append(case_id)
+
+        done, failed = sweeps.each(VISITS_SWEEP, case_ids, evaluate, now=now)
+        return {"cases": len(done), "fired": len(fired), "failed": len(failed)}
+
+    return sweeps.run(VISITS_SWEEP, work, now=now)
+
+
 @transaction.atomic
 def visit_mark_in_error(
     *, actor: User, visit: Visit, reason: str, now: datetime.datetime | None = None
@@ -430,6 +524,5 @@ def visit_mark_in_error(
     visit.in_error_at, visit.in_error_by = now, actor
     _save(visit, actor)
     signals.visit_in_error.send(sender=Visit, visit=visit, actor=actor, now=now)
-    case_id = visit.case_id
-    transaction.on_commit(lambda: _enqueue_evaluation(case_id))
+    evaluation_request(visit.case_id, now=now)
     return visit

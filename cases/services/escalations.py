@@ -2,9 +2,11 @@
 who hears of them and what they are told, and the sweep that keeps them right."""
 
 import datetime
+import logging
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -12,6 +14,7 @@ from django.utils import timezone
 from accounts import policy, roles
 from accounts.models import User
 from accounts.services import Message, notify
+from common import sweeps
 from common.concurrency import check_version, version_of
 
 from .. import rules, signals
@@ -19,19 +22,26 @@ from ..models import Case, Escalation, Meeting
 from ..queries import case_has_child_on_plan as queries_case_has_child_on_plan
 from .base import _acting, _assign, _because, _not_future, _require_open, _save, _today
 
+logger = logging.getLogger(__name__)
+
 # --- Meetings and escalations -----------------------------------------------------------
 
 
-def _escalation_recipients(case: Case, *, overdue: bool = False) -> list[User]:
+def _escalation_recipients(
+    case: Case, *, overdue: bool = False, managers_only: bool = False
+) -> list[User]:
     """Who hears about an escalation: the allocated workers and the team's managers;
-    once overdue, the team's managers and the service managers. On a restricted case
+    once overdue, the team's managers and the service managers; when its trigger is
+    withdrawn (`managers_only`), the team's managers, who decide. On a restricted case
     only those named on it; if none of the usual people is named, the named people, so
     that someone who may see it is told."""
-    return _escalation_recipients_by_case([case], overdue=overdue)[case.pk]
+    return _escalation_recipients_by_case([case], overdue=overdue, managers_only=managers_only)[
+        case.pk
+    ]
 
 
 def _escalation_recipients_by_case(
-    cases: Iterable[Case], *, overdue: bool = False
+    cases: Iterable[Case], *, overdue: bool = False, managers_only: bool = False
 ) -> dict[int, list[User]]:
     """`_escalation_recipients` for many cases at once, in a few queries whatever their
     number: {case id: [users]}."""
@@ -58,7 +68,9 @@ def _escalation_recipients_by_case(
         return found
 
     workers = (
-        {} if overdue else users_by_case(Case.allocated_workers.through, [c.pk for c in cases])
+        {}
+        if overdue or managers_only
+        else users_by_case(Case.allocated_workers.through, [c.pk for c in cases])
     )
     named = users_by_case(Case.restricted_to.through, [c.pk for c in cases if c.restricted])
     result: dict[int, list[User]] = {}
@@ -73,47 +85,90 @@ def _escalation_recipients_by_case(
 
 
 def _escalation_message(
-    escalation: Escalation, event: str, recipients: list[User] | None = None
+    escalation: Escalation,
+    event: str,
+    recipients: list[User] | None = None,
+    now: datetime.datetime | None = None,
 ) -> Message:
     """What the people who hear of an escalation are told when it fires, the working day
-    before its deadline ("reminder") and once it is overdue."""
+    before its deadline ("reminder"), once it is overdue, and when its trigger is
+    withdrawn ("withdrawn", to the team's managers, who decide).
+
+    Messages are also sent by email, which carries the case reference and what is due,
+    never what a person typed: the concern and the rule's reason are on the case page."""
     case = escalation.case
     meeting = escalation.get_required_meeting_display().lower()
     due = f"{escalation.due_date:%A %d %B %Y}"
-    # Messages are also sent by email, which carries references, never what a person
-    # typed: a concern raised by hand is named, not quoted (it is on the case page).
-    why = (
-        "A non-compliance concern was raised by hand: read it on the case."
-        if escalation.kind == Escalation.Kind.NON_COMPLIANCE
-        else escalation.reason
+    fired_on = f"{escalation.trigger_date:%d %B %Y}"
+    if escalation.kind == Escalation.Kind.DEFAULTED_VISITS:
+        what = f"{escalation.trigger_count or 'Too many'} defaulted visits"
+    else:
+        what = "A non-compliance concern raised by hand"
+    withdrawn = (
+        f" Its trigger was withdrawn on {escalation.trigger_withdrawn_at:%d %B %Y}: a "
+        "manager keeps it or cancels it."
+        if escalation.awaits_decision and escalation.trigger_withdrawn_at is not None
+        else ""
     )
     texts = {
         "fired": (
             f"Escalation on {case.reference}: {meeting} due by {due}",
-            f"{why}\n\nA {meeting} must be held by the end of {due} "
-            f"({escalation.working_days} working days).",
+            f"{what} on {case.reference} fired an escalation on {fired_on}. A {meeting} "
+            f"must be held by the end of {due} ({escalation.working_days} working days). "
+            "The details are on the case.",
         ),
         "reminder": (
             f"Reminder: {meeting} for {case.reference} is due tomorrow",
             f"The {meeting} for {case.reference} is due by the end of {due} and has "
-            "not been recorded yet.",
+            f"not been recorded yet.{withdrawn}",
         ),
         "overdue": (
             f"Overdue: {meeting} for {case.reference} was due {due}",
             f"No {meeting} was recorded for {case.reference} by the end of {due}. "
-            f"The escalation fired on {escalation.trigger_date:%d %B %Y}: {why}",
+            f"The escalation fired on {fired_on}.{withdrawn}",
+        ),
+        "withdrawn": (
+            f"Escalation on {case.reference}: its trigger was withdrawn",
+            f"A defaulted visit behind the escalation that fired on {case.reference} on "
+            f"{fired_on} was recorded in error or recorded again as something else: "
+            f"{escalation.trigger_withdrawn_count or 0} defaulted visits now count, not "
+            f"more than {settings.DEFAULTED_VISITS_THRESHOLD}. Decide on the case whether "
+            f"to keep the escalation, with a reason, or cancel it. The {meeting} is due by "
+            f"the end of {due} while it stands.",
         ),
     }
     subject, body = texts[event]
     if recipients is None:
-        recipients = _escalation_recipients(case, overdue=event == "overdue")
+        recipients = _escalation_recipients(
+            case, overdue=event == "overdue", managers_only=event == "withdrawn"
+        )
+    key = f"escalation:{escalation.pk}:{event}"
+    if event == "withdrawn" and now is not None:
+        key += f":{int(now.timestamp())}"  # a trigger withdrawn again is a new event
     return Message(
         recipients=recipients,
-        event_key=f"escalation:{escalation.pk}:{event}",
+        event_key=key,
         subject=subject,
         body=body,
         link=f"/cases/{case.pk}/",
         case_id=case.pk,
+    )
+
+
+def _meeting_that_meets(escalation: Escalation) -> Meeting | None:
+    """The first meeting recorded (not in error) that meets this escalation, if any."""
+    return next(
+        (
+            m
+            for m in Meeting.objects.filter(
+                case_id=escalation.case_id,
+                kind=escalation.required_meeting,
+                in_error=False,
+                held_on__gte=escalation.trigger_date,
+            ).order_by("held_on", "id")
+            if rules.meeting_outcome(escalation, m)
+        ),
+        None,
     )
 
 
@@ -129,6 +184,8 @@ def escalation_open(
     now: datetime.datetime | None = None,
 ) -> Escalation | None:
     """Start the clock (R1-R3). Returns None if one of this kind is already active.
+    Recorded late, after a meeting of the kind it asks for was held on or after its
+    trigger date, it is met (or met late) by that meeting at once and nobody is told.
 
     Whether a child is on a plan on the trigger date picks the meeting and the
     deadline; both are fixed on the escalation. Safe under concurrency: the
@@ -160,7 +217,14 @@ def escalation_open(
         raised_by=actor,
         created_at=now,
     )
-    escalation.state = rules.state_on(escalation, timezone.localdate(now))
+    # Recorded late, it may fire after the meeting it asks for was held: then it is met
+    # (or met late) at once, and nobody is asked for a meeting already held.
+    met = _meeting_that_meets(escalation)
+    if met is not None:
+        escalation.state = rules.meeting_outcome(escalation, met) or Escalation.State.MET
+        escalation.met_by, escalation.met_on, escalation.closed_at = met, met.held_on, now
+    else:
+        escalation.state = rules.state_on(escalation, timezone.localdate(now))
     if escalation.state == Escalation.State.OVERDUE:
         escalation.overdue_at = now  # fired already past its deadline (recorded late)
     try:
@@ -169,7 +233,9 @@ def escalation_open(
             escalation.save()
     except IntegrityError:
         return None  # another evaluation got there first
-    events = ["fired"] + (["overdue"] if escalation.state == Escalation.State.OVERDUE else [])
+    events = []
+    if escalation.is_active:
+        events = ["fired"] + (["overdue"] if escalation.state == Escalation.State.OVERDUE else [])
     notify([_escalation_message(escalation, event) for event in events], now=now)
     signals.escalation_changed.send(sender=Escalation, escalation=escalation, actor=actor, now=now)
     return escalation
@@ -192,6 +258,67 @@ def escalation_cancel(
     escalation.cancelled_by = actor
     escalation.cancelled_reason = reason.strip()
     escalation.closed_at = now
+    _acting(escalation, actor)
+    escalation.save()
+    signals.escalation_changed.send(sender=Escalation, escalation=escalation, actor=actor, now=now)
+    return escalation
+
+
+def escalation_trigger_withdrawn(
+    *, escalation: Escalation, count: int, now: datetime.datetime
+) -> Escalation:
+    """The defaulted visits behind an active escalation fell to the threshold or below
+    (one was marked in error or recorded again as something else). It stays active,
+    marked withdrawn with the count now, and the team's managers are told once, to keep
+    it or cancel it. The rule's own write (no actor); the caller holds the case's
+    evaluation lock. Already withdrawn: nothing changes."""
+    escalation = Escalation.objects.select_for_update().select_related("case").get(pk=escalation.pk)
+    if not escalation.is_active or escalation.trigger_withdrawn_at is not None:
+        return escalation
+    escalation.trigger_withdrawn_at = now
+    escalation.trigger_withdrawn_count = count
+    _because(escalation, f"Its trigger was withdrawn: {count} defaulted visits now count")
+    _acting(escalation, None)
+    escalation.save()
+    notify([_escalation_message(escalation, "withdrawn", now=now)], now=now)
+    signals.escalation_changed.send(sender=Escalation, escalation=escalation, actor=None, now=now)
+    return escalation
+
+
+def escalation_trigger_restored(*, escalation: Escalation, now: datetime.datetime) -> Escalation:
+    """Defaults recorded since bring the count above the threshold again: the escalation
+    stands on its own trigger as before, and any decision to keep it is spent."""
+    escalation = Escalation.objects.select_for_update().get(pk=escalation.pk)
+    if escalation.trigger_withdrawn_at is None:
+        return escalation
+    escalation.trigger_withdrawn_at = None
+    escalation.trigger_withdrawn_count = None
+    escalation.kept_at, escalation.kept_by, escalation.kept_reason = None, None, ""
+    _because(escalation, "Its trigger stands again: more defaulted visits were recorded")
+    _acting(escalation, None)
+    escalation.save()
+    signals.escalation_changed.send(sender=Escalation, escalation=escalation, actor=None, now=now)
+    return escalation
+
+
+@transaction.atomic
+def escalation_keep(
+    *, actor: User, escalation: Escalation, reason: str, now: datetime.datetime | None = None
+) -> Escalation:
+    """A manager keeps an escalation whose trigger was withdrawn, saying why: it goes
+    on as before, to be met by its meeting. (Cancelling it is `escalation_cancel`.)"""
+    now = now or timezone.now()
+    escalation = Escalation.objects.select_for_update().select_related("case").get(pk=escalation.pk)
+    if not policy.can_decide_withdrawn_trigger(actor, escalation):
+        if escalation.is_active and not escalation.awaits_decision:
+            raise ValidationError("This escalation's trigger stands: there is nothing to decide")
+        raise PermissionDenied(
+            "Only a manager who may see the case decides on an escalation whose trigger "
+            "was withdrawn, while it is open or overdue"
+        )
+    if not reason.strip():
+        raise ValidationError({"reason": "Enter why the escalation is being kept"})
+    escalation.kept_at, escalation.kept_by, escalation.kept_reason = now, actor, reason.strip()
     _acting(escalation, actor)
     escalation.save()
     signals.escalation_changed.send(sender=Escalation, escalation=escalation, actor=actor, now=now)
@@ -383,19 +510,7 @@ def _escalations_unmet(meeting: Meeting, *, actor: User, now: datetime.datetime)
         .order_by("pk")
     ):
         escalation.due_date = rules.due_date(escalation.trigger_date, escalation.working_days)
-        other = next(
-            (
-                m
-                for m in Meeting.objects.filter(
-                    case_id=escalation.case_id,
-                    kind=escalation.required_meeting,
-                    in_error=False,
-                    held_on__gte=escalation.trigger_date,
-                ).order_by("held_on", "id")
-                if rules.meeting_outcome(escalation, m)
-            ),
-            None,
-        )
+        other = _meeting_that_meets(escalation)
         _because(escalation, UNMET_REASON)
         if other is not None:
             _because(escalation, f"{UNMET_REASON}; met by the {other}")
@@ -435,26 +550,52 @@ def _escalations_unmet(meeting: Meeting, *, actor: User, now: datetime.datetime)
 
 
 SWEEP_BATCH = 200  # escalations locked and recomputed together, in one transaction
+SWEEP_NAME = "escalations"
 
 
 def escalations_sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
     """Every active escalation due within the next few days or already past due, found
     by the partial index on the stored deadline, is recomputed from its dates, a batch
     at a time (`escalations_refresh`). The window is wide enough to catch reminders
-    before a long bank-holiday weekend."""
-    from accounts.services import notifications_send_due
+    before a long bank-holiday weekend.
 
+    One escalation that raises stops nothing: a batch that fails is done again one
+    escalation at a time, and the one that fails is logged and set aside to be tried
+    again later (`common.sweeps`), while the rest go on. Each run is recorded for the
+    health check. Sending email is the send task's job (accounts.tasks), not the
+    sweep's."""
     now = now or timezone.now()
-    today = timezone.localdate(now)
-    horizon = today + datetime.timedelta(days=14)
-    ids = list(
-        Escalation.objects.filter(state__in=Escalation.ACTIVE_STATES, due_date__lte=horizon)
-        .order_by("due_date", "id")
-        .values_list("pk", flat=True)
-    )
-    changed = 0
-    for start in range(0, len(ids), SWEEP_BATCH):
-        refreshed = escalations_refresh(ids[start : start + SWEEP_BATCH], now=now)
-        changed += sum(1 for escalation, before in refreshed if escalation.state != before)
-    sent = notifications_send_due(now=now)
-    return {"checked": len(ids), "changed": changed, "emails_sent": sent}
+
+    def work() -> dict[str, int]:
+        today = timezone.localdate(now)
+        horizon = today + datetime.timedelta(days=14)
+        later = sweeps.waiting(SWEEP_NAME, now)
+        ids = [
+            pk
+            for pk in Escalation.objects.filter(
+                state__in=Escalation.ACTIVE_STATES, due_date__lte=horizon
+            )
+            .order_by("due_date", "id")
+            .values_list("pk", flat=True)
+            if pk not in later
+        ]
+        changed = failed = 0
+        for start in range(0, len(ids), SWEEP_BATCH):
+            batch = ids[start : start + SWEEP_BATCH]
+            try:
+                refreshed = escalations_refresh(batch, now=now)
+            except Exception:
+                logger.exception("escalations sweep: a batch failed; trying each on its own")
+                refreshed = []
+
+                def one(pk: int, into: list[tuple[Escalation, str]] = refreshed) -> None:
+                    into.extend(escalations_refresh([pk], now=now))
+
+                done, bad = sweeps.each(SWEEP_NAME, batch, one, now=now)
+                failed += len(bad)
+            else:
+                sweeps.cleared(SWEEP_NAME, batch, now)
+            changed += sum(1 for escalation, before in refreshed if escalation.state != before)
+        return {"checked": len(ids), "changed": changed, "failed": failed}
+
+    return sweeps.run(SWEEP_NAME, work, now=now)

@@ -17,6 +17,7 @@ from cases import services as cs
 from cases.models import Escalation
 from chronologies import receivers, services
 from chronologies.models import ChronologyEntry
+from common.models import SweepRun
 from tests.factories import (
     CaseFactory,
     MembershipFactory,
@@ -206,6 +207,7 @@ def test_a_source_named_twice_in_one_call_is_written_twice_in_order(worker):
 
 
 def _sweep_statements(now):
+    SweepRun.objects.get_or_create(name="escalations")  # as after the sweep's first run
     with time_machine.travel(now, tick=False), CaptureQueriesContext(connection) as queries:
         result = cs.escalations_sweep(now=now)
     sql = [q["sql"] for q in queries.captured_queries]

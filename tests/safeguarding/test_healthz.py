@@ -1,8 +1,13 @@
+import datetime
 import socket
 
 import pytest
+import time_machine
 from django.test import override_settings
 from django.urls import reverse
+
+from cases.services import escalations_sweep
+from visits.services import visits_sweep
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +22,16 @@ def test_it_answers_200_when_database_and_broker_are_up(client):
     response = client.get(reverse("healthz"))
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+    body = response.json()
+    assert {k: body[k] for k in ("status", "database", "broker")} == {
+        "status": "ok",
+        "database": "ok",
+        "broker": "ok",
+    }
+    assert {name: s["status"] for name, s in body["sweeps"].items()} == {
+        "escalations": "ok",
+        "visits": "ok",
+    }
     assert "no-cache" in response["Cache-Control"]
 
 
@@ -26,7 +40,12 @@ def test_it_answers_503_when_the_broker_is_unreachable(client):
         response = client.get(reverse("healthz"))
 
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "database": "ok", "broker": "unreachable"}
+    body = response.json()
+    assert (body["status"], body["database"], body["broker"]) == (
+        "unavailable",
+        "ok",
+        "unreachable",
+    )
 
 
 def test_it_answers_503_when_the_database_is_unreachable(client, monkeypatch):
@@ -44,7 +63,7 @@ def test_it_says_nothing_about_people_or_cases(client, worker):
     response = client.get(reverse("healthz"))
 
     body = response.content.decode()
-    assert set(response.json()) == {"status", "database", "broker"}
+    assert set(response.json()) == {"status", "database", "broker", "sweeps"}
     for personal in (worker.username, worker.email, worker.get_full_name()):
         if personal:
             assert personal not in body
@@ -53,3 +72,50 @@ def test_it_says_nothing_about_people_or_cases(client, worker):
 def test_it_needs_no_login_and_only_answers_get(client):
     assert client.get(reverse("healthz")).status_code == 200
     assert client.post(reverse("healthz")).status_code == 405
+
+
+# --- The sweeps: a stopped beat or worker is seen -------------------------------------
+
+
+def _at(minutes):
+    return START + datetime.timedelta(minutes=minutes)
+
+
+START = datetime.datetime(2027, 1, 7, 9, 0, tzinfo=datetime.UTC)
+
+
+def test_a_sweep_that_has_not_run_for_three_intervals_is_late(client, settings):
+    settings.SWEEPS = {"escalations": 300, "visits": 300}
+    with time_machine.travel(_at(0), tick=False):
+        assert client.get(reverse("healthz_background")).status_code == 200  # watched now
+        escalations_sweep(now=_at(0))
+        visits_sweep(now=_at(0))
+    with time_machine.travel(_at(15), tick=False):  # three intervals: not yet late
+        assert client.get(reverse("healthz_background")).status_code == 200
+    with time_machine.travel(_at(16), tick=False):
+        escalations_sweep(now=_at(16))
+        background = client.get(reverse("healthz_background"))
+        healthz = client.get(reverse("healthz"))
+
+    assert background.status_code == 503
+    sweeps = background.json()["sweeps"]
+    assert sweeps["escalations"]["status"] == "ok"
+    assert sweeps["visits"] == {
+        "status": "late",
+        "last_succeeded_at": _at(0).isoformat(),
+        "set_aside": 0,
+    }
+    # The web process itself is well: /healthz stays 200 and says what needs attention.
+    assert healthz.status_code == 200
+    assert healthz.json()["status"] == "attention"
+    assert healthz.json()["sweeps"]["visits"]["status"] == "late"
+
+
+def test_a_sweep_never_run_is_late_three_intervals_after_it_was_first_watched(client, settings):
+    settings.SWEEPS = {"escalations": 60}
+    with time_machine.travel(_at(0), tick=False):
+        assert client.get(reverse("healthz_background")).json()["status"] == "ok"
+    with time_machine.travel(_at(4), tick=False):
+        response = client.get(reverse("healthz_background"))
+    assert response.status_code == 503
+    assert response.json()["sweeps"]["escalations"]["last_succeeded_at"] is None
