@@ -49,6 +49,11 @@ urlpatterns = [
         name="escalation_cancel",
     ),
     path(
+        "<int:pk>/escalations/<int:escalation_pk>/keep/",
+        views.escalation_keep,
+        name="escalation_keep",
+    ),
+    path(
         "<int:pk>/in-error/<str:kind>/<int:record_pk>/", views.mark_in_error, name="mark_in_error"
     ),
 ]

@@ -320,3 +320,27 @@ class CaseViewSet(CaseRecordViewSet):
         return Response(
             EscalationSerializer(escalation, context=self.get_serializer_context()).data
         )
+
+    @extend_schema(
+        request=EscalationCancelSerializer,
+        responses=EscalationSerializer,
+        parameters=[ESCALATION_ID],
+        summary="Keep an escalation whose trigger was withdrawn, with the reason (managers)",
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_name="escalation-keep",
+        url_path="escalations/<id:escalation_id>/keep",
+    )
+    def escalation_keep(self, request, pk=None, escalation_id=None):
+        case = self.get_object()
+        escalation = get_object_or_404(case.escalations.all(), pk=escalation_id)
+        data = self.input(EscalationCancelSerializer)
+        escalation = services.escalation_keep(
+            actor=request.user, escalation=escalation, reason=data["reason"]
+        )
+        self.log([case], "API kept escalation")
+        return Response(
+            EscalationSerializer(escalation, context=self.get_serializer_context()).data
+        )

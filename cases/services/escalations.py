@@ -311,7 +311,10 @@ def escalation_keep(
     escalation = Escalation.objects.select_for_update().select_related("case").get(pk=escalation.pk)
     if not policy.can_decide_withdrawn_trigger(actor, escalation):
         if escalation.is_active and not escalation.awaits_decision:
-            raise ValidationError("This escalation's trigger stands: there is nothing to decide")
+            raise ValidationError(
+                "There is nothing to decide: this escalation's trigger stands, or a manager "
+                "has already kept it"
+            )
         raise PermissionDenied(
             "Only a manager who may see the case decides on an escalation whose trigger "
             "was withdrawn, while it is open or overdue"

@@ -15,6 +15,7 @@ from .lists import case_create, case_list, escalation_list
 from .meetings import (
     escalation_cancel,
     escalation_edit,
+    escalation_keep,
     escalation_raise,
     meeting_add,
     meeting_edit,
@@ -56,6 +57,7 @@ __all__ = [
     "case_reopen",
     "case_restrict",
     "escalation_cancel",
+    "escalation_keep",
     "escalation_edit",
     "escalation_list",
     "escalation_raise",

@@ -149,6 +149,33 @@ def escalation_cancel(request, pk, escalation_pk):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+def escalation_keep(request, pk, escalation_pk):
+    """A manager keeps an escalation whose trigger was withdrawn, with the reason."""
+    case = _case(request, pk, "opened keep an escalation")
+    escalation = get_object_or_404(Escalation, pk=escalation_pk, case=case)
+    if not policy.can_decide_withdrawn_trigger(request.user, escalation):
+        raise PermissionDenied
+    form = forms.ReasonForm(request.POST or None)
+    form.fields["reason"].label = "Why is this escalation being kept?"
+    return _submit(
+        request,
+        case,
+        form,
+        lambda data: services.escalation_keep(
+            actor=request.user, escalation=escalation, reason=data["reason"]
+        ),
+        success="Escalation kept",
+        title="Keep an escalation whose trigger was withdrawn",
+        submit="Keep it",
+        intro=f"{escalation}. Its trigger was withdrawn on "
+        f"{escalation.trigger_withdrawn_at:%d %B %Y}: {escalation.trigger_withdrawn_count} "
+        "defaulted visits now count. Kept, it goes on until its meeting is held; "
+        "otherwise cancel it.",
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
 def escalation_edit(request, pk, escalation_pk):
     """Correct the concern written on a non-compliance escalation."""
     case = _case(request, pk, "opened correct an escalation")
