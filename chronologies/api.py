@@ -9,7 +9,6 @@ the input is checked; services decide and write. Every read and download is logg
 import dataclasses
 
 from django.conf import settings
-from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -25,7 +24,7 @@ from cases.models import Case, Person
 from cases.queries import cases_for
 from common.api import ID_PATTERN, MAX_ID, FileNegotiation, version_input, version_output
 
-from . import queries, services, tasks
+from . import queries, services
 from .models import Category, ChronologyEntry, ChronologyExport, InformantType, Significance
 
 
@@ -321,8 +320,8 @@ class ChronologyExportViewSet(_CaseScoped):
         ):
             export = services.export_render(export.pk)
         else:
-            export_id = export.pk
-            transaction.on_commit(lambda: tasks.chronology_export_render.delay(export_id))
+            services.export_send_to_worker(export.pk)
+            export.refresh_from_db()  # failed at once if the worker could not be reached
         return Response(self.get_serializer(export).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(

@@ -3,6 +3,7 @@ event: `entry_record`), keyed by its source, so that saving the same event twice
 one entry."""
 
 import datetime
+import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ from common.concurrency import check_version, version_of
 from common.records import acting, assign, save
 
 from .models import Category, ChronologyEntry, ChronologyExport, InformantType, Significance
+
+logger = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=Model)
 Key = tuple[str, str]  # an entry's source: (source_type, source_id)
@@ -586,6 +589,33 @@ def export_request(
         what=f"exported chronology ({format}{', redacted' if redacted else ''})",
     )
     return export
+
+
+UNSENT_EXPORT = "The export could not be passed to the worker: ask for it again."
+
+
+def export_send_to_worker(export_id: int) -> None:
+    """Once the request commits, hand a long export to the worker. If the broker cannot
+    be reached, that is logged and the export is marked failed, saying to ask again: the
+    page or API answer that follows the commit never fails for it."""
+
+    def send() -> None:
+        from .tasks import chronology_export_render  # tasks imports this module
+
+        try:
+            chronology_export_render.delay(export_id)
+        except Exception:
+            logger.warning("could not send chronology export %s to the worker", export_id)
+            ChronologyExport.objects.filter(
+                pk=export_id, status=ChronologyExport.Status.QUEUED
+            ).update(
+                status=ChronologyExport.Status.FAILED,
+                error=UNSENT_EXPORT,
+                progress=100,
+                finished_at=timezone.now(),
+            )
+
+    transaction.on_commit(send)
 
 
 def _set_progress(export_id: int, progress: int, **fields: Any) -> None:

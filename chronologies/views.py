@@ -19,7 +19,7 @@ from cases.views import case_context, case_for_page
 from common.errors import apply_service_errors
 from common.pages import form_page
 
-from . import analysis, forms, presentation, queries, services, tasks
+from . import analysis, forms, presentation, queries, services
 from .models import ChronologyEntry
 
 PER_PAGE = 40
@@ -305,10 +305,7 @@ def export_request(request, pk):
     if count <= settings.CHRONOLOGY_EXPORT_SYNC_MAX_ENTRIES:
         services.export_render(export.pk)
     else:
-        export_id = export.pk
-        from django.db import transaction
-
-        transaction.on_commit(lambda: tasks.chronology_export_render.delay(export_id))
+        services.export_send_to_worker(export.pk)
     return redirect("chronologies:export", case.pk, export.pk)
 
 

@@ -1,3 +1,5 @@
+import socket
+
 import pytest
 
 from tests.factories import PASSWORD, TeamFactory, UserFactory
@@ -53,3 +55,32 @@ def _export_dir(settings, tmp_path_factory):
     """Each test's chronology exports in a directory of their own, so parallel workers
     never remove or overwrite each other's files."""
     settings.CHRONOLOGY_EXPORT_DIR = tmp_path_factory.mktemp("exports")
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    """Celery's broker is a port nobody listens on: every send is refused. (Celery reads
+    CELERY_BROKER_URL from the environment before its settings.)"""
+
+    from safeguarding.celery import app as _celery_app
+
+    def reset():
+        _celery_app._pool = None
+        _celery_app.amqp._producer_pool = None
+
+    class Outage:
+        def undo(self):
+            monkeypatch.undo()
+            reset()
+
+    monkeypatch.setenv("CELERY_BROKER_URL", f"redis://127.0.0.1:{_closed_port()}/0")
+    reset()
+    outage = Outage()
+    yield outage
+    outage.undo()

@@ -10,7 +10,6 @@ import datetime
 import io
 import json
 import logging
-import socket
 
 import pytest
 import time_machine
@@ -25,7 +24,6 @@ from accounts.models import Notification
 from cases import services
 from cases.models import Escalation, Meeting
 from common.models import SetAside, SweepRun
-from safeguarding.celery import app as celery_app
 from tests.factories import (
     CaseFactory,
     MembershipFactory,
@@ -182,33 +180,6 @@ def test_a_meeting_held_before_the_fourth_default_does_not_meet_it(people, case)
 
 
 # --- 1. Durable evaluation requests --------------------------------------------------------
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def broker_down(monkeypatch):
-    """Celery's broker is a port nobody listens on: every send is refused. (Celery reads
-    CELERY_BROKER_URL from the environment before its settings.)"""
-
-    def reset():
-        celery_app._pool = None
-        celery_app.amqp._producer_pool = None
-
-    class Outage:
-        def undo(self):
-            monkeypatch.undo()
-            reset()
-
-    monkeypatch.setenv("CELERY_BROKER_URL", f"redis://127.0.0.1:{_closed_port()}/0")
-    reset()
-    outage = Outage()
-    yield outage
-    outage.undo()
 
 
 @pytest.mark.django_db(transaction=True)

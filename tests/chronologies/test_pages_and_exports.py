@@ -300,6 +300,31 @@ def test_large_exports_are_queued_and_poll(client, worker, case, entries, settin
     assert 'hx-trigger="every 2s"' in fragment and "0% done" in fragment
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_large_export_asked_for_while_the_broker_is_down_fails_saying_to_ask_again(
+    client, worker, case, entries, settings, broker_down
+):
+    settings.CHRONOLOGY_EXPORT_SYNC_MAX_ENTRIES = 0
+    client.force_login(worker)
+
+    response = client.post(
+        reverse("chronologies:export_request", args=[case.pk]),
+        {"format": "csv", "redacted": "no", "in_error": "leave_out"},
+    )
+
+    assert response.status_code == 302
+    export = ChronologyExport.objects.get(case=case)
+    assert export.status == "failed" and export.error == services.UNSENT_EXPORT
+    page = client.get(response["Location"]).content.decode()
+    assert "The export failed" in page and "Try again" in page
+
+    api = APIClient()
+    api.force_authenticate(worker)
+    answer = api.post(f"/api/v1/cases/{case.pk}/chronology-exports/", {"format": "pdf"})
+    assert answer.status_code == 202, answer.content
+    assert answer.json()["status"] == "failed"
+
+
 def test_expired_files_are_removed(worker, case):
     export = ChronologyExportFactory(case=case, requested_by=worker)
     path = services.export_dir() / export.file_name
