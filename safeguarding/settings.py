@@ -350,20 +350,21 @@ SWEEPS = {
 # Schedules live in code; exactly one beat runs them (docker-compose.yml, bin/run).
 # The sweeps go to a queue of their own, so a busy default queue neither delays nor
 # discards them, and they do not expire: a sweep that waited still does its work.
+CELERY_SWEEPS_QUEUE = env_str("CELERY_SWEEPS_QUEUE", "sweeps")
 CELERY_TASK_ROUTES = {
-    "cases.tasks.escalations_sweep": {"queue": "sweeps"},
-    "visits.tasks.visits_sweep": {"queue": "sweeps"},
+    "cases.tasks.escalations_sweep": {"queue": CELERY_SWEEPS_QUEUE},
+    "visits.tasks.visits_sweep": {"queue": CELERY_SWEEPS_QUEUE},
 }
 CELERY_BEAT_SCHEDULE = {
     "escalations-sweep": {
         "task": "cases.tasks.escalations_sweep",
         "schedule": ESCALATION_SWEEP_SECONDS,
-        "options": {"queue": "sweeps"},
+        "options": {"queue": CELERY_SWEEPS_QUEUE},
     },
     "visits-sweep": {
         "task": "visits.tasks.visits_sweep",
         "schedule": ESCALATION_SWEEP_SECONDS,
-        "options": {"queue": "sweeps"},
+        "options": {"queue": CELERY_SWEEPS_QUEUE},
     },
     "dashboards-service-refresh": {
         "task": "safeguarding.tasks.dashboards_refresh_service",
