@@ -485,6 +485,7 @@ def test_the_case_page_and_the_api_offer_the_manager_the_decision(client, people
     client.force_login(people["manager"])
     page = client.get(f"/cases/{case.pk}/").content.decode()
     assert keep_url in page
+    assert "Trigger withdrawn: keep or cancel" in client.get("/cases/escalations/").content.decode()
     assert client.post(keep_url, {"reason": ""}).status_code == 400  # the error, shown
     response = client.post(keep_url, {"reason": "Still a pattern <b>here</b>"})
     assert response.status_code == 302
