@@ -118,7 +118,16 @@ class CaseCloseForm(GovukForm):
 
 
 class ReasonForm(GovukForm):
+    """A reason, asked as a question (`label`), with what to say when it is left empty."""
+
     reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, label: str = "Reason", required: str = "Enter the reason", **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["reason"]
+        field.label = label
+        field.error_messages["required"] = required
+        self._bound_fields_cache.pop("reason", None)  # bound before the label was set
 
 
 class AllocationForm(GovukForm):

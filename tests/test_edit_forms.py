@@ -58,6 +58,7 @@ NOT_EDIT_FORMS = {
     "cases:meeting_add",
     "cases:escalation_raise",
     "cases:escalation_cancel",
+    "cases:escalation_keep",
     "visits:log",
     "visits:plan",
     "visits:in_error",

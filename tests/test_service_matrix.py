@@ -285,6 +285,16 @@ class World:
         return CaseDiscussionFactory(session=self.session(kind), case=self.case(kind))
 
 
+def _trigger_withdrawn(w, k):
+    """The case's escalation, its trigger withdrawn by the rule (no one acts)."""
+    escalation = w.get(k, "escalation")
+    Escalation.objects.filter(pk=escalation.pk).update(
+        trigger_withdrawn_at=NOW, trigger_withdrawn_count=3
+    )
+    escalation.refresh_from_db()
+    return escalation
+
+
 ANSWERS = Answers(
     lived_experience="Mia is hungry at school and frightened at home.",
     not_discussed=set(QUESTION_FIELDS),
@@ -455,6 +465,11 @@ MATRIX: dict[str, Row] = {
         managers,
         # An escalation left active on a closed case still goes overdue and notifies.
         closed_case="allowed",
+    ),
+    "escalation_keep": Row(
+        lambda w, k: dict(escalation=_trigger_withdrawn(w, k), reason="Still a pattern"),
+        managers,
+        closed_case="allowed",  # decided as a cancellation is
     ),
     "escalation_update": Row(
         lambda w, k: dict(

@@ -108,8 +108,11 @@ def case_reopen(request, pk):
     case = _case(request, pk, "opened reopen case")
     if not policy.can_reopen_case(request.user, case):
         raise PermissionDenied
-    form = forms.ReasonForm(request.POST or None)
-    form.fields["reason"].label = "Why is the case being reopened?"
+    form = forms.ReasonForm(
+        request.POST or None,
+        label="Why is the case being reopened?",
+        required="Enter why the case is being reopened",
+    )
     return _submit(
         request,
         case,

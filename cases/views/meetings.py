@@ -131,8 +131,11 @@ def escalation_cancel(request, pk, escalation_pk):
     escalation = get_object_or_404(Escalation, pk=escalation_pk, case=case)
     if not policy.can_cancel_escalation(request.user, escalation):
         raise PermissionDenied
-    form = forms.ReasonForm(request.POST or None)
-    form.fields["reason"].label = "Why is this escalation being cancelled?"
+    form = forms.ReasonForm(
+        request.POST or None,
+        label="Why is this escalation being cancelled?",
+        required="Enter why the escalation is being cancelled",
+    )
     return _submit(
         request,
         case,
@@ -155,8 +158,11 @@ def escalation_keep(request, pk, escalation_pk):
     escalation = get_object_or_404(Escalation, pk=escalation_pk, case=case)
     if not policy.can_decide_withdrawn_trigger(request.user, escalation):
         raise PermissionDenied
-    form = forms.ReasonForm(request.POST or None)
-    form.fields["reason"].label = "Why is this escalation being kept?"
+    form = forms.ReasonForm(
+        request.POST or None,
+        label="Why is this escalation being kept?",
+        required="Enter why the escalation is being kept",
+    )
     return _submit(
         request,
         case,
@@ -168,7 +174,7 @@ def escalation_keep(request, pk, escalation_pk):
         title="Keep an escalation whose trigger was withdrawn",
         submit="Keep it",
         intro=f"{escalation}. Its trigger was withdrawn on "
-        f"{escalation.trigger_withdrawn_at:%d %B %Y}: {escalation.trigger_withdrawn_count} "
+        f"{escalation.trigger_withdrawn_at:%-d %B %Y}: {escalation.trigger_withdrawn_count} "
         "defaulted visits now count. Kept, it goes on until its meeting is held; "
         "otherwise cancel it.",
     )

@@ -259,8 +259,11 @@ def mark_in_error(request, pk, kind, record_pk):
             "nothing: the escalation is met by another meeting of its kind if one was "
             "held, and is open or overdue again otherwise."
         )
-    form = forms.ReasonForm(request.POST or None)
-    form.fields["reason"].label = "Why was this recorded in error?"
+    form = forms.ReasonForm(
+        request.POST or None,
+        label="Why was this recorded in error?",
+        required="Enter why this was recorded in error",
+    )
     form.fields["reason"].error_messages["required"] = "Enter why this was recorded in error"
     form.fields["reason"].help_text = "The record is kept, struck through, with this reason"
     return _submit(

@@ -196,7 +196,9 @@ def test_web_worker_and_beat_run_from_the_deployment_scripts(stack):
         return last[0] and last[0][0] == 200
 
     stack.wait_for("/healthz to answer 200", healthy, last=last)
-    assert last[0][1] == {"status": "ok", "database": "ok", "broker": "ok"}
+    body = last[0][1]
+    assert (body["status"], body["database"], body["broker"]) == ("ok", "ok", "ok")
+    assert {s["status"] for s in body["sweeps"].values()} == {"ok"}
 
     # worker: a ping sent through the broker is executed by this worker
     worker = stack.procs["worker"]
