@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found
@@ -38,14 +39,32 @@ def _broker_ok() -> bool:
         return False
 
 
+def _email_check(now) -> dict:
+    """Emails given up on (undelivered) and emails overdue: counts only. Either asks for
+    attention; neither makes the service unavailable (docs/DECISIONS.md, Notifications)."""
+    from accounts.queries import email_health
+
+    try:
+        counts = email_health(now)
+    except Exception:
+        return {"status": "unknown"}
+    attention = counts["dead_letters"] or counts["overdue"]
+    return {"status": "attention" if attention else "ok", **counts}
+
+
 @never_cache
 @require_GET
 def healthz(request):
-    """Database and broker reachability; nothing about people or cases."""
+    """Database and broker reachability (503 without either), and email delivery (200,
+    status "attention", when emails are undelivered or overdue); nothing about people
+    or cases."""
     checks = {"database": _database_ok(), "broker": _broker_ok()}
     healthy = all(checks.values())
-    body = {"status": "ok" if healthy else "unavailable"}
+    body: dict = {"status": "ok" if healthy else "unavailable"}
     body.update({name: "ok" if ok else "unreachable" for name, ok in checks.items()})
+    body["email"] = _email_check(timezone.now()) if checks["database"] else {"status": "unknown"}
+    if healthy and body["email"]["status"] != "ok":
+        body["status"] = "attention"
     return JsonResponse(body, status=200 if healthy else 503)
 
 

@@ -17,7 +17,12 @@ def test_it_answers_200_when_database_and_broker_are_up(client):
     response = client.get(reverse("healthz"))
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "broker": "ok",
+        "email": {"status": "ok", "dead_letters": 0, "overdue": 0},
+    }
     assert "no-cache" in response["Cache-Control"]
 
 
@@ -26,7 +31,12 @@ def test_it_answers_503_when_the_broker_is_unreachable(client):
         response = client.get(reverse("healthz"))
 
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "database": "ok", "broker": "unreachable"}
+    assert response.json() == {
+        "status": "unavailable",
+        "database": "ok",
+        "broker": "unreachable",
+        "email": {"status": "ok", "dead_letters": 0, "overdue": 0},
+    }
 
 
 def test_it_answers_503_when_the_database_is_unreachable(client, monkeypatch):
@@ -44,7 +54,7 @@ def test_it_says_nothing_about_people_or_cases(client, worker):
     response = client.get(reverse("healthz"))
 
     body = response.content.decode()
-    assert set(response.json()) == {"status", "database", "broker"}
+    assert set(response.json()) == {"status", "database", "broker", "email"}
     for personal in (worker.username, worker.email, worker.get_full_name()):
         if personal:
             assert personal not in body
@@ -53,3 +63,44 @@ def test_it_says_nothing_about_people_or_cases(client, worker):
 def test_it_needs_no_login_and_only_answers_get(client):
     assert client.get(reverse("healthz")).status_code == 200
     assert client.post(reverse("healthz")).status_code == 405
+
+
+def _email(recipient, **fields):
+    from django.utils import timezone
+
+    from accounts.models import Notification
+
+    now = timezone.now()
+    defaults = {"created_at": now, "next_attempt_at": now}
+    return Notification.objects.create(
+        recipient=recipient,
+        event_key=f"escalation:{Notification.objects.count()}:fired",
+        channel="email",
+        subject="Core group due for SG-1",
+        body="Due",
+        **{**defaults, **fields},
+    )
+
+
+def test_it_asks_for_attention_without_failing_when_emails_are_undelivered_or_late(
+    client, worker, settings
+):
+    """Undelivered or overdue email is for someone to look at; the service itself is up,
+    so the answer stays 200 (a 503 would have the web restarted, which fixes nothing)."""
+    import datetime
+
+    from django.utils import timezone
+
+    settings.NOTIFICATIONS_OVERDUE_MINUTES = 30
+    _email(worker)  # just written: neither
+    _email(worker, sent_at=timezone.now() - datetime.timedelta(hours=2))  # sent
+    assert client.get(reverse("healthz")).json()["status"] == "ok"
+
+    _email(worker, dead_at=timezone.now())
+    _email(worker, created_at=timezone.now() - datetime.timedelta(minutes=31))
+    response = client.get(reverse("healthz"))
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "attention"
+    assert response.json()["email"] == {"status": "attention", "dead_letters": 1, "overdue": 1}
+    assert worker.email not in response.content.decode()

@@ -196,7 +196,12 @@ def test_web_worker_and_beat_run_from_the_deployment_scripts(stack):
         return last[0] and last[0][0] == 200
 
     stack.wait_for("/healthz to answer 200", healthy, last=last)
-    assert last[0][1] == {"status": "ok", "database": "ok", "broker": "ok"}
+    assert last[0][1] == {
+        "status": "ok",
+        "database": "ok",
+        "broker": "ok",
+        "email": {"status": "ok", "dead_letters": 0, "overdue": 0},
+    }
 
     # worker: a ping sent through the broker is executed by this worker
     worker = stack.procs["worker"]
