@@ -9,9 +9,17 @@ nothing here sleeps.
 
 import datetime
 import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
 import time
+from collections import Counter
 
 import pytest
+from django.conf import settings
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -25,6 +33,7 @@ from accounts.services import (
     notify,
 )
 from tests.factories import UserFactory
+from tests.safeguarding.test_processes import ROOT, stack  # noqa: F401  (the fixture)
 from tests.smtp_sink import SilentServer, SmtpSink, closed_port
 
 pytestmark = pytest.mark.django_db
@@ -373,3 +382,91 @@ def test_it_shows_emails_waiting_longer_than_the_threshold(
     health = client.get(reverse("healthz")).json()
     assert health["email"] == {"status": "attention", "dead_letters": 0, "overdue": 1}
     assert health["status"] == "attention"
+
+
+# --- Senders that die, senders side by side (real processes and threads, PostgreSQL) ----
+
+
+def _need_postgresql():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: row locks, and a database another process can see")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sender_killed_mid_batch_sends_again_only_the_email_in_flight(stack, smtp):  # noqa: F811
+    _need_postgresql()
+    people = [UserFactory() for _ in range(6)]
+    write(*people, now=timezone.now())
+    sender = None
+
+    with SmtpSink() as sink:
+        smtp(sink.port)  # for this process's sender, after the killed one
+
+        def kill_the_sender_at_the_third(received):
+            if len(sink.data_attempts) == 3:
+                os.kill(sender.pid, signal.SIGKILL)  # before it hears the 250
+
+        sink.on_data = kill_the_sender_at_the_third
+        env = {
+            **stack.env,
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(sink.port),
+            "DEFAULT_FROM_EMAIL": settings.DEFAULT_FROM_EMAIL,
+        }
+        sender = subprocess.Popen(
+            [
+                sys.executable,
+                "manage.py",
+                "shell",
+                "-c",
+                "from accounts.services import notifications_drain; notifications_drain()",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        assert sender.wait(timeout=60) == -signal.SIGKILL
+
+        assert emails().filter(sent_at__isnull=False).count() == 2  # recorded as they went
+        claimed = emails().filter(sent_at__isnull=True, claimed_until__isnull=False)
+        assert claimed.count() == 4  # the third, in flight, and the rest of the batch
+
+        # Nobody sends them while the dead sender's claim holds; then the next run does.
+        assert notifications_drain().sent == 0
+        later = timezone.now() + datetime.timedelta(seconds=settings.NOTIFICATIONS_CLAIM_SECONDS)
+        assert notifications_drain(now=later).sent == 4
+
+    per_person = Counter(r.recipients[0] for r in sink.received)
+    in_flight = sink.data_attempts[2].recipients[0]
+    assert per_person == {p.email: 2 if p.email == in_flight else 1 for p in people}
+    twice = [r.message_id for r in sink.received if r.recipients[0] == in_flight]
+    assert twice[0] == twice[1]  # the same Message-ID: a relay can drop the repeat
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_senders_at_once_send_each_email_once(smtp):
+    _need_postgresql()
+    people = [UserFactory() for _ in range(12)]
+    write(*people, now=T0)
+    barrier = threading.Barrier(2)
+    reports = []
+
+    def send():
+        try:
+            barrier.wait(timeout=20)
+            reports.append(notifications_drain(now=T0, batch=3))
+        finally:
+            connection.close()
+
+    with SmtpSink() as sink:
+        smtp(sink.port)
+        threads = [threading.Thread(target=send) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+
+    assert sum(r.sent for r in reports) == 12
+    assert sorted(r.recipients[0] for r in sink.received) == sorted(p.email for p in people)
