@@ -130,6 +130,8 @@ class Notification(models.Model):
     too often, undelivered (`dead_at`) until an administrator sends it again.
     """
 
+    COUNT_MAX = 32767  # attempts and rejections stop here (a smallint) rather than overflow
+
     class Channel(models.TextChoices):
         IN_APP = "in_app", "In the app"
         EMAIL = "email", "Email"
@@ -150,8 +152,8 @@ class Notification(models.Model):
     claimed_until = models.DateTimeField(
         null=True, blank=True, help_text="A sender is working on it until then"
     )
-    attempts = models.PositiveIntegerField(default=0, help_text="Times sending was tried")
-    rejections = models.PositiveIntegerField(
+    attempts = models.PositiveSmallIntegerField(default=0)
+    rejections = models.PositiveSmallIntegerField(
         default=0, help_text="Times the mail server refused this message itself"
     )
     last_error = models.CharField(max_length=500, blank=True)
@@ -194,7 +196,7 @@ class NotificationResend(models.Model):
     resent_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     resent_at = models.DateTimeField()
     dead_at = models.DateTimeField(help_text="When it had been given up on")
-    attempts = models.PositiveIntegerField()
+    attempts = models.PositiveSmallIntegerField()
     last_error = models.CharField(max_length=500, blank=True)
 
     class Meta:

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage, get_connection
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F, Q
+from django.db.models.functions import Least
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -462,7 +463,10 @@ def _mark_sent(note: Notification, at: datetime.datetime) -> None:
     while True:
         try:
             Notification.objects.filter(pk=note.pk, sent_at__isnull=True).update(
-                sent_at=at, attempts=F("attempts") + 1, claimed_until=None, last_error=""
+                sent_at=at,
+                attempts=Least(F("attempts") + 1, Notification.COUNT_MAX),
+                claimed_until=None,
+                last_error="",
             )
             return
         except (OperationalError, InterfaceError):
@@ -479,7 +483,7 @@ def _wait_for_relay(
     """The server is down: this email backs off, and every other one due before it
     (those this run had claimed, and those nobody has) waits until the same time, so
     the next run tries one email, not the whole queue. Returns how many wait."""
-    attempts = note.attempts + 1
+    attempts = min(note.attempts + 1, Notification.COUNT_MAX)
     retry_at = at + notification_retry_delay(attempts)
     Notification.objects.filter(pk=note.pk, sent_at__isnull=True).update(
         attempts=attempts, last_error=_error_text(exc), next_attempt_at=retry_at, claimed_until=None
@@ -507,8 +511,8 @@ def _refused(
 ) -> None:
     from django.conf import settings
 
-    attempts = note.attempts + 1
-    rejections = note.rejections + (1 if counts else 0)
+    attempts = min(note.attempts + 1, Notification.COUNT_MAX)
+    rejections = min(note.rejections + (1 if counts else 0), Notification.COUNT_MAX)
     fields: dict[str, Any] = {
         "attempts": attempts,
         "rejections": rejections,
