@@ -134,3 +134,15 @@ def test_it_leaves_alone_an_email_another_sender_has_claimed(worker):
     assert notifications_send_due(now=now) == 0
     assert notifications_send_due(now=now + datetime.timedelta(minutes=6)) == 1
     assert len(mail.outbox) == 1
+
+
+def test_an_email_for_an_event_dated_ahead_is_due_at_once(worker):
+    # A sweep run by hand "as of" a later moment still has its emails sent now.
+    ahead = timezone.now() + datetime.timedelta(days=3)
+    notify(
+        [Message(recipients=[worker], event_key="escalation:1:fired", subject="Due", body="Due")],
+        now=ahead,
+    )
+
+    assert notifications_send_due() == 1
+    assert Notification.objects.get(channel="email").created_at == ahead
