@@ -124,8 +124,13 @@ class Notification(models.Model):
 
     `event_key` names the event (for example "escalation:42:fired"); the unique
     constraint makes creating the same notification twice a no-op, however often
-    the tasks that create them run.
+    the tasks that create them run. An in-app notification is delivered by being
+    written. An email waits until `next_attempt_at`, is claimed by one sender until
+    `claimed_until`, and ends either sent (`sent_at`) or, refused by the mail server
+    too often, undelivered (`dead_at`) until an administrator sends it again.
     """
+
+    COUNT_MAX = 32767  # attempts and rejections stop here (a smallint) rather than overflow
 
     class Channel(models.TextChoices):
         IN_APP = "in_app", "In the app"
@@ -138,13 +143,23 @@ class Notification(models.Model):
     body = models.TextField(max_length=4000)
     link = models.CharField(max_length=200, blank=True)
     case_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    case_reference = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="An unsent email is due to be tried from then"
+    )
     claimed_until = models.DateTimeField(
         null=True, blank=True, help_text="A sender is working on it until then"
     )
     attempts = models.PositiveSmallIntegerField(default=0)
+    rejections = models.PositiveSmallIntegerField(
+        default=0, help_text="Times the mail server refused this message itself"
+    )
     last_error = models.CharField(max_length=500, blank=True)
+    dead_at = models.DateTimeField(
+        null=True, blank=True, help_text="Given up on: not tried again unless sent again"
+    )
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -155,13 +170,37 @@ class Notification(models.Model):
             ),
         ]
         indexes = [
+            # What a sender claims next, and what is overdue: only unsent emails.
             models.Index(
-                fields=["created_at"],
-                name="notification_unsent",
-                condition=models.Q(sent_at__isnull=True),
+                fields=["next_attempt_at", "id"],
+                name="notification_email_due",
+                condition=models.Q(sent_at__isnull=True, dead_at__isnull=True, channel="email"),
+            ),
+            models.Index(
+                fields=["-dead_at"],
+                name="notification_dead",
+                condition=models.Q(dead_at__isnull=False),
             ),
             models.Index(fields=["recipient", "-created_at"]),
         ]
 
     def __str__(self):
         return f"{self.subject} to {self.recipient} ({self.get_channel_display()})"
+
+
+class NotificationResend(models.Model):
+    """An undelivered email sent again by an administrator: who, when, and how it stood
+    then. Rows are only ever added."""
+
+    notification = models.ForeignKey(Notification, on_delete=models.PROTECT, related_name="resends")
+    resent_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    resent_at = models.DateTimeField()
+    dead_at = models.DateTimeField(help_text="When it had been given up on")
+    attempts = models.PositiveSmallIntegerField()
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-resent_at", "-id"]
+
+    def __str__(self):
+        return f"Notification {self.notification_id} resent by {self.resent_by} at {self.resent_at}"

@@ -413,3 +413,16 @@ def can_edit_chronology_entry(user: User | None, entry: ChronologyEntry) -> bool
     may change the case. An entry recorded from an event is not edited by hand: its
     source is, and the entry follows it."""
     return entry.source_type == "manual" and can_edit_case(user, entry.case)
+
+
+# --- Notifications ------------------------------------------------------------------------
+
+
+def can_manage_notifications(user: User | None) -> bool:
+    """Emails the system could not deliver, and those long overdue, are looked after by
+    business support (who keep staff contact details) and by superusers (who run the
+    system): they see them and send them again. The list names staff and case
+    references, never what a case holds."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or (is_staff_member(user) and user.has_role(roles.BUSINESS_SUPPORT))

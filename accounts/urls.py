@@ -8,4 +8,10 @@ urlpatterns = [
     path("sign-out/", views.sign_out, name="logout"),
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/read/", views.notifications_mark_read, name="notifications_read"),
+    path("notifications/undelivered/", views.undelivered_emails, name="undelivered_emails"),
+    path(
+        "notifications/undelivered/<int:pk>/resend/",
+        views.undelivered_email_resend,
+        name="undelivered_email_resend",
+    ),
 ]

@@ -1,11 +1,15 @@
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from . import policy, queries, services
 from .forms import SignInForm
 from .models import Notification
 
@@ -35,7 +39,8 @@ def notification_list(request):
         recipient=request.user, channel=Notification.Channel.IN_APP
     ).order_by("-created_at", "-id")
     page = Paginator(notes, 30).get_page(request.GET.get("page"))
-    return render(request, "accounts/notifications.html", {"page": page})
+    context = {"page": page, "manages_notifications": policy.can_manage_notifications(request.user)}
+    return render(request, "accounts/notifications.html", context)
 
 
 @login_required
@@ -45,3 +50,41 @@ def notifications_mark_read(request):
         recipient=request.user, channel=Notification.Channel.IN_APP, read_at__isnull=True
     ).update(read_at=timezone.now())
     return redirect("accounts:notifications")
+
+
+OVERDUE_SHOWN = 50
+
+
+@login_required
+def undelivered_emails(request):
+    """Emails the mail server refused too often (each with "Send again"), and emails
+    still waiting long after they were written: for business support and superusers."""
+    if not policy.can_manage_notifications(request.user):
+        raise PermissionDenied
+    now = timezone.now()
+    dead = Paginator(queries.undelivered_emails(request.user), 30).get_page(request.GET.get("page"))
+    overdue = queries.overdue_emails(request.user, now=now)
+    context = {
+        "page": dead,
+        "overdue": overdue[:OVERDUE_SHOWN],
+        "overdue_count": overdue.count(),
+        "overdue_minutes": settings.NOTIFICATIONS_OVERDUE_MINUTES,
+        "dead_after": settings.NOTIFICATIONS_DEAD_LETTER_AFTER,
+        "resends": queries.recent_resends(request.user),
+    }
+    return render(request, "accounts/undelivered_emails.html", context)
+
+
+@login_required
+@require_POST
+def undelivered_email_resend(request, pk):
+    if not policy.can_manage_notifications(request.user):
+        raise PermissionDenied
+    note = get_object_or_404(Notification, pk=pk, channel=Notification.Channel.EMAIL)
+    try:
+        services.notification_resend(actor=request.user, notification=note)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    else:
+        messages.success(request, f"Sending again to {note.recipient.email}: {note.subject}")
+    return redirect("accounts:undelivered_emails")

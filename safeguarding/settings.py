@@ -290,6 +290,38 @@ EMAIL_FILE_PATH = VAR_DIR / "mail"
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "safeguarding@localhost")
+# Seconds an SMTP connection may wait on the server before giving up (connect and each
+# reply), so a relay that accepts and never answers cannot hold a worker.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+
+# --- Sending notifications by email (docs/DECISIONS.md, "Notifications") ---------------
+# Beat runs the send task this often; notify() also queues it when it writes an email.
+NOTIFICATIONS_SEND_SECONDS = env_int("NOTIFICATIONS_SEND_SECONDS", 60)
+# The Celery queue the send task goes to (bin/worker listens to it by default).
+NOTIFICATIONS_QUEUE = env_str("NOTIFICATIONS_QUEUE", "notifications")
+# One run of the send task sends for at most this long, claiming this many at a time.
+NOTIFICATIONS_SEND_BUDGET_SECONDS = env_int("NOTIFICATIONS_SEND_BUDGET_SECONDS", 60)
+NOTIFICATIONS_SEND_BATCH = env_int("NOTIFICATIONS_SEND_BATCH", 20)
+# The send task's own time limits: the budget plus room for the email in flight.
+NOTIFICATIONS_SEND_SOFT_TIME_LIMIT = NOTIFICATIONS_SEND_BUDGET_SECONDS + 6 * EMAIL_TIMEOUT
+NOTIFICATIONS_SEND_TIME_LIMIT = NOTIFICATIONS_SEND_SOFT_TIME_LIMIT + 30
+# A claimed email is left to its sender this long; it must outlast the task's hard time
+# limit, so a claim never lapses while its sender may still be sending it.
+NOTIFICATIONS_CLAIM_SECONDS = env_int("NOTIFICATIONS_CLAIM_SECONDS", 300)
+if NOTIFICATIONS_CLAIM_SECONDS <= NOTIFICATIONS_SEND_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "NOTIFICATIONS_CLAIM_SECONDS must be longer than the send task's time limit "
+        f"({NOTIFICATIONS_SEND_TIME_LIMIT} s: the budget plus 6 x EMAIL_TIMEOUT plus 30)"
+    )
+# A failed email is tried again after the base, doubling each time up to the cap.
+NOTIFICATIONS_RETRY_BASE_SECONDS = env_int("NOTIFICATIONS_RETRY_BASE_SECONDS", 30)
+NOTIFICATIONS_RETRY_MAX_SECONDS = env_int("NOTIFICATIONS_RETRY_MAX_SECONDS", 15 * 60)
+# An email the mail server refuses this many times (the message, not the connection)
+# is set aside as undelivered for an administrator; a server that is down never does that.
+NOTIFICATIONS_DEAD_LETTER_AFTER = env_int("NOTIFICATIONS_DEAD_LETTER_AFTER", 5)
+# An email still unsent this long after it was written is shown as overdue (/healthz and
+# the undelivered emails page).
+NOTIFICATIONS_OVERDUE_MINUTES = env_int("NOTIFICATIONS_OVERDUE_MINUTES", 30)
 
 # --- Working days --------------------------------------------------------------------
 # Bank holidays of this region from the `holidays` package (UK subdivision code):
@@ -345,15 +377,19 @@ SERVICE_DASHBOARD_MAX_AGE_SECONDS = env_int("SERVICE_DASHBOARD_MAX_AGE_SECONDS",
 SWEEPS = {
     "escalations": ESCALATION_SWEEP_SECONDS,
     "visits": ESCALATION_SWEEP_SECONDS,
+    "notifications": NOTIFICATIONS_SEND_SECONDS,
 }
 
 # Schedules live in code; exactly one beat runs them (docker-compose.yml, bin/run).
-# The sweeps go to a queue of their own, so a busy default queue neither delays nor
-# discards them, and they do not expire: a sweep that waited still does its work.
+# Tasks that must not wait behind the default queue have queues of their own (the
+# sweeps, the email sender), so a busy default queue neither delays nor discards them;
+# they do not expire: a run that waited still does its work. bin/worker listens to every
+# queue unless CELERY_QUEUES says otherwise.
 CELERY_SWEEPS_QUEUE = env_str("CELERY_SWEEPS_QUEUE", "sweeps")
 CELERY_TASK_ROUTES = {
     "cases.tasks.escalations_sweep": {"queue": CELERY_SWEEPS_QUEUE},
     "visits.tasks.visits_sweep": {"queue": CELERY_SWEEPS_QUEUE},
+    "accounts.tasks.notifications_send": {"queue": NOTIFICATIONS_QUEUE},
 }
 CELERY_BEAT_SCHEDULE = {
     "escalations-sweep": {
@@ -370,6 +406,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "safeguarding.tasks.dashboards_refresh_service",
         "schedule": SERVICE_DASHBOARD_REFRESH_SECONDS,
         "options": {"expires": SERVICE_DASHBOARD_REFRESH_SECONDS},
+    },
+    # Not expiring: a run that waits behind others still sends what is due by then.
+    "notifications-send": {
+        "task": "accounts.tasks.notifications_send",
+        "schedule": NOTIFICATIONS_SEND_SECONDS,
+        "options": {"queue": NOTIFICATIONS_QUEUE},
     },
     "chronology-exports-remove-expired": {
         "task": "chronologies.tasks.chronology_exports_remove_expired",

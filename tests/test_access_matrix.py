@@ -47,6 +47,10 @@ NOT_CASE_SCOPED = {
     # A user's own notifications: recipients are chosen through the policy when written.
     "accounts:notifications",
     "accounts:notifications_read",
+    # Undelivered emails, for business support and superusers (tests/accounts/
+    # test_email_delivery.py): staff and case references, no case's content.
+    "accounts:undelivered_emails",
+    "accounts:undelivered_email_resend",
 }
 # Supervision sessions are seen by the supervisee, the supervisor and their managers,
 # not by everyone who may see a case: tests/supervision/test_privacy.py is their matrix.

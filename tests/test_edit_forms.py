@@ -73,6 +73,7 @@ NOT_EDIT_FORMS = {
     "supervision:decision_add",
     "supervision:action_add",
     "supervision:action_status",
+    "accounts:undelivered_email_resend",
 }
 # Pages with nothing to submit (lists, records shown, dashboards) or whose posts are
 # not records (sign out, the session clock, marking notifications read, filters).
@@ -80,6 +81,7 @@ NO_FORM = {
     "accounts:logout",
     "accounts:notifications",
     "accounts:notifications_read",
+    "accounts:undelivered_emails",
     "cases:list",
     "cases:escalations",
     "cases:detail",

@@ -152,6 +152,7 @@ def _escalation_message(
         body=body,
         link=f"/cases/{case.pk}/",
         case_id=case.pk,
+        case_reference=case.reference,
     )
 
 

@@ -23,14 +23,16 @@ def test_it_answers_200_when_database_and_broker_are_up(client):
 
     assert response.status_code == 200
     body = response.json()
-    assert {k: body[k] for k in ("status", "database", "broker")} == {
+    assert {k: body[k] for k in ("status", "database", "broker", "email")} == {
         "status": "ok",
         "database": "ok",
         "broker": "ok",
+        "email": {"status": "ok", "dead_letters": 0, "overdue": 0},
     }
     assert {name: s["status"] for name, s in body["sweeps"].items()} == {
         "escalations": "ok",
         "visits": "ok",
+        "notifications": "ok",
     }
     assert "no-cache" in response["Cache-Control"]
 
@@ -46,6 +48,7 @@ def test_it_answers_503_when_the_broker_is_unreachable(client):
         "ok",
         "unreachable",
     )
+    assert body["email"] == {"status": "ok", "dead_letters": 0, "overdue": 0}
 
 
 def test_it_answers_503_when_the_database_is_unreachable(client, monkeypatch):
@@ -63,7 +66,7 @@ def test_it_says_nothing_about_people_or_cases(client, worker):
     response = client.get(reverse("healthz"))
 
     body = response.content.decode()
-    assert set(response.json()) == {"status", "database", "broker", "sweeps"}
+    assert set(response.json()) == {"status", "database", "broker", "sweeps", "email"}
     for personal in (worker.username, worker.email, worker.get_full_name()):
         if personal:
             assert personal not in body
@@ -119,3 +122,44 @@ def test_a_sweep_never_run_is_late_three_intervals_after_it_was_first_watched(cl
         response = client.get(reverse("healthz_background"))
     assert response.status_code == 503
     assert response.json()["sweeps"]["escalations"]["last_succeeded_at"] is None
+
+
+def _email(recipient, **fields):
+    from django.utils import timezone
+
+    from accounts.models import Notification
+
+    now = timezone.now()
+    defaults = {"created_at": now, "next_attempt_at": now}
+    return Notification.objects.create(
+        recipient=recipient,
+        event_key=f"escalation:{Notification.objects.count()}:fired",
+        channel="email",
+        subject="Core group due for SG-1",
+        body="Due",
+        **{**defaults, **fields},
+    )
+
+
+def test_it_asks_for_attention_without_failing_when_emails_are_undelivered_or_late(
+    client, worker, settings
+):
+    """Undelivered or overdue email is for someone to look at; the service itself is up,
+    so the answer stays 200 (a 503 would have the web restarted, which fixes nothing)."""
+    import datetime
+
+    from django.utils import timezone
+
+    settings.NOTIFICATIONS_OVERDUE_MINUTES = 30
+    _email(worker)  # just written: neither
+    _email(worker, sent_at=timezone.now() - datetime.timedelta(hours=2))  # sent
+    assert client.get(reverse("healthz")).json()["status"] == "ok"
+
+    _email(worker, dead_at=timezone.now())
+    _email(worker, created_at=timezone.now() - datetime.timedelta(minutes=31))
+    response = client.get(reverse("healthz"))
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "attention"
+    assert response.json()["email"] == {"status": "attention", "dead_letters": 1, "overdue": 1}
+    assert worker.email not in response.content.decode()

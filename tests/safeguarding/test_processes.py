@@ -199,6 +199,7 @@ def test_web_worker_and_beat_run_from_the_deployment_scripts(stack):
     body = last[0][1]
     assert (body["status"], body["database"], body["broker"]) == ("ok", "ok", "ok")
     assert {s["status"] for s in body["sweeps"].values()} == {"ok"}
+    assert body["email"] == {"status": "ok", "dead_letters": 0, "overdue": 0}
 
     # worker: a ping sent through the broker is executed by this worker
     worker = stack.procs["worker"]

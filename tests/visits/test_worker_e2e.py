@@ -50,6 +50,7 @@ def test_it_escalates_four_defaulted_visits_through_a_real_worker(
     procs.env.update(
         EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
         CELERY_TASK_DEFAULT_QUEUE=f"test-{procs.tag}",
+        NOTIFICATIONS_QUEUE=f"test-{procs.tag}",  # the email sender, on the same queue
     )
     worker_proc = procs.start("worker")
     procs.wait_for("the worker to be ready", lambda: " ready." in worker_proc.output())
