@@ -79,7 +79,9 @@ def broker_down(monkeypatch):
             monkeypatch.undo()
             reset()
 
-    monkeypatch.setenv("CELERY_BROKER_URL", f"redis://127.0.0.1:{_closed_port()}/0")
+    closed = f"redis://127.0.0.1:{_closed_port()}/0"
+    monkeypatch.setenv("CELERY_BROKER_URL", closed)
+    monkeypatch.setenv("CELERY_BROKER_WRITE_URL", closed)  # what publishing reads first
     reset()
     outage = Outage()
     yield outage

@@ -51,17 +51,6 @@ def test_its_result_says_what_happened_when_the_mail_server_is_down(settings, wo
     assert "ConnectionRefusedError" in result["relay_error"]
 
 
-@pytest.fixture
-def broker_down():
-    """This process's Celery app publishes to a port nothing listens on: a real refused
-    connection, as when Redis is down."""
-    before = celery_app.conf.broker_write_url, celery_app.amqp._producer_pool
-    celery_app.conf.broker_write_url = f"redis://127.0.0.1:{closed_port()}/0"
-    celery_app.amqp._producer_pool = None
-    yield
-    celery_app.conf.broker_write_url, celery_app.amqp._producer_pool = before
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_request_that_notifies_succeeds_with_the_broker_down(client, broker_down, caplog):
     if connection.vendor != "postgresql":
