@@ -103,6 +103,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         help="ESCALATION_SWEEP_SECONDS for beat (10; --short: 5)",
     )
+    parser.add_argument(
+        "--writers", type=int, default=2, help="threads recording visits at once (2)"
+    )
     parser.add_argument("--pg-outage", type=float, default=20, help="fault e, seconds (20)")
     parser.add_argument("--smtp-outage", type=float, default=60, help="fault f, seconds (60)")
     args = parser.parse_args(argv)
@@ -523,7 +526,6 @@ class Suite:
         )
 
     def run_scenario(self, key: str) -> Outcome:
-        import world
 
         self.key = key
         outcome = Outcome(key, scenario_title(key, self.args))
@@ -545,12 +547,7 @@ class Suite:
         log(f"{key}: {outcome.title}: recording {len(self.plan.targets)} fourth defaults")
 
         t1 = time.time()
-        users = world.load_users(self.plan)
-        recorded = world.Recorded()
-        total = len(self.plan.targets)
-        for index, target in enumerate(self.plan.targets):
-            fault.during(index, total)
-            world.record_fourth_default(target, users, recorded)
+        recorded = self.record(fault)
         recorded_at = time.time()
         timings["record"] = recorded_at - t1
         fault.after()
@@ -574,6 +571,44 @@ class Suite:
         timings = {k: round(v, 1) for k, v in timings.items()}
         outcome.timings = timings
         return outcome
+
+    def record(self, fault: Fault):
+        """Record every case's fourth default, in `--writers` threads at once (as several
+        workers record visits at the same time), calling the fault's hook before each."""
+        import world
+        from django.db import connection
+
+        users = world.load_users(self.plan)
+        targets = list(enumerate(self.plan.targets))
+        total = len(targets)
+        lock = threading.Lock()
+        results: list[world.Recorded] = []
+        errors: list[BaseException] = []
+
+        def writer():
+            mine = world.Recorded()
+            try:
+                while not errors:
+                    with lock:
+                        if not targets:
+                            break
+                        index, target = targets.pop(0)
+                        fault.during(index, total)
+                    world.record_fourth_default(target, users, mine)
+            except BaseException as exc:
+                errors.append(exc)
+            finally:
+                results.append(mine)
+                connection.close()
+
+        threads = [threading.Thread(target=writer) for _ in range(self.args.writers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
+        return world.Recorded.merge(results)
 
     def settle(self, outcome: Outcome, fault_end: float, sink_file: Path) -> None:
         """Poll until everything expected is there, nothing is waiting (no queued
@@ -687,6 +722,12 @@ def markdown(outcomes: list[Outcome], args: argparse.Namespace, setup: dict) -> 
             f"scenario {t.get('total', 0):.0f} s (start {t.get('start', 0):.0f} s, "
             f"record {t.get('record', 0):.0f} s, settle {t.get('settle', 0):.0f} s)"
         ]
+        recorded = o.counts["escalations"]["fourth_defaults_in_database"]
+        if recorded != args.cases:
+            extra.append(
+                f"only {recorded} of the {args.cases} fourth defaults recorded are in the "
+                "database: the suite's recording lost some"
+            )
         unexpected = o.counts["in_app"]["unexpected"] + o.counts["email"]["unexpected"]
         if unexpected:
             extra.append(f"{unexpected} notifications for another event or person")
