@@ -351,8 +351,9 @@ class Sink:
     """The SMTP sink (sink.py) in a process of its own, so that stopping it makes the
     port refuse connections. It appends one JSON line per message received."""
 
-    def __init__(self, registry: Registry, logs: Path, python: str):
+    def __init__(self, registry: Registry, logs: Path, python: str, latency: float = 0.0):
         self.port = free_port()
+        self.latency = latency
         self.logs = logs
         self.python = python
         self.proc: Proc | None = None
@@ -370,6 +371,8 @@ class Sink:
             str(self.port),
             "--out",
             str(self.path),
+            "--latency",
+            str(self.latency),
         ]
         self.proc = Proc("sink", args, env=dict(os.environ), log=self.logs / "sink.log")
         wait_until("the SMTP sink to listen", self._listening, 30)

@@ -95,8 +95,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--settle-timeout",
         type=float,
-        default=360,
-        help="seconds after a fault ends to wait for everything expected (360)",
+        default=330,
+        help="seconds after a fault ends to wait for everything expected; long enough for "
+        "an email claimed by a sender that was stopped to be claimed again (330)",
     )
     parser.add_argument(
         "--sweep-seconds",
@@ -107,6 +108,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--writers", type=int, default=2, help="threads recording visits at once (2)"
     )
     parser.add_argument("--pg-outage", type=float, default=20, help="fault e, seconds (20)")
+    parser.add_argument(
+        "--smtp-latency",
+        type=float,
+        default=0.02,
+        help="seconds the SMTP sink takes to accept each recipient, as a relay does (0.02)",
+    )
     parser.add_argument("--smtp-outage", type=float, default=60, help="fault f, seconds (60)")
     args = parser.parse_args(argv)
     args.cases = args.cases or (50 if args.short else 1000)
@@ -227,18 +234,8 @@ class WorkerKill(Fault):
         self.thread.start()
 
     def _kill(self, index: int, total: int) -> None:
-        redis, sink = self.suite.redis, self.suite.sink
-        size = sink.received_bytes()
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            before, size = size, sink.received_bytes()
-            if size > before and any("notification" in t for t in redis.unacked_tasks()):
-                moment = "while sending emails"
-                break
-            time.sleep(0.005)
-        else:
-            moment = "(no email being sent within 15 s)"
-        in_flight = redis.unacked_tasks()
+        moment = self.suite.wait_for_sending()
+        in_flight = self.suite.redis.unacked_tasks()
         worker = self.suite.workers[0]
         worker.kill()
         worker.popen.wait(timeout=30)
@@ -347,7 +344,8 @@ class ConcurrentSweeps(Fault):
 
 
 class PostgresOutage(Fault):
-    """(e) At half way PostgreSQL is stopped (immediate shutdown: connections cut) and
+    """(e) From half way, at the worst moment found within a few seconds (in the middle
+    of sending emails), PostgreSQL is stopped (immediate shutdown: connections cut) and
     started again after the outage; the recording waits for it, as a worker would."""
 
     def during(self, index: int, total: int) -> None:
@@ -356,14 +354,18 @@ class PostgresOutage(Fault):
         seconds = self.suite.args.pg_outage
 
         def outage():
+            moment = self.suite.wait_for_sending()
             self.suite.pg.stop(mode="immediate")
             time.sleep(seconds)  # the outage itself
             self.suite.pg.start()
             self.fault_end = time.time()
+            self.note(
+                f"PostgreSQL stopped {moment}, from {index} of {total} fourth defaults, "
+                f"for {seconds:g} s"
+            )
 
         self.thread = threading.Thread(target=outage, daemon=True)
         self.thread.start()
-        self.note(f"PostgreSQL stopped after {index} of {total} fourth defaults for {seconds:g} s")
 
     def after(self) -> None:
         self.thread.join()
@@ -417,7 +419,7 @@ class Suite:
             old.unlink()
         self.pg = Postgres(registry, self.logs)
         self.redis = Redis(registry, self.logs)
-        self.sink = Sink(registry, self.logs, self.python)
+        self.sink = Sink(registry, self.logs, self.python, latency=args.smtp_latency)
         self.var_dir = registry.temp_dir("var")
         self.procs: list[Proc] = []
         self.workers: list[Proc] = []
@@ -489,6 +491,19 @@ class Suite:
         for proc in self.procs:
             proc.stop(timeout=20)
         self.procs, self.workers = [], []
+
+    def wait_for_sending(self, seconds: float = 15) -> str:
+        """Wait for the worst moment to break something: a send task held by the worker
+        while emails arrive at the sink, so in the middle of a batch. Says which moment
+        it was."""
+        size = self.sink.received_bytes()
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            before, size = size, self.sink.received_bytes()
+            if size > before and any("notification" in t for t in self.redis.unacked_tasks()):
+                return "while emails were being sent"
+            time.sleep(0.005)
+        return f"(no email was being sent within {seconds:g} s)"
 
     # the database the suite's own process uses
 

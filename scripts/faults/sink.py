@@ -1,13 +1,15 @@
 """The fault-injection suite's SMTP sink: accepts every message on 127.0.0.1:PORT and
 appends one JSON line per message to OUT, with the time it arrived, its envelope
-recipients, its Message-ID and its Subject. Nothing is relayed anywhere.
+recipients, its Message-ID and its Subject. Nothing is relayed anywhere. With
+--latency, each recipient is accepted after that many seconds, as a relay takes a while.
 
-    python scripts/faults/sink.py --port 2525 --out received.jsonl
+    python scripts/faults/sink.py --port 2525 --out received.jsonl --latency 0.02
 
 Stopped (SIGTERM), the port refuses connections until the sink is started again.
 """
 
 import argparse
+import asyncio
 import json
 import os
 import signal
@@ -20,9 +22,19 @@ from aiosmtpd.controller import Controller
 
 
 class Recorder:
-    def __init__(self, path: str):
+    def __init__(self, path: str, latency: float):
         self._file = open(path, "a", encoding="utf-8")  # open until the sink exits
         self._lock = threading.Lock()
+        self.latency = latency
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        # A relay's latency, spent before the message is handed over: a sender stopped
+        # meanwhile has delivered nothing, as with a real relay. Sending takes a while,
+        # so a fault can land in the middle of a batch, as it would in production.
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         content = envelope.original_content or envelope.content
@@ -48,9 +60,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per recipient")
     args = parser.parse_args()
 
-    controller = Controller(Recorder(args.out), hostname="127.0.0.1", port=args.port)
+    recorder = Recorder(args.out, args.latency)
+    controller = Controller(recorder, hostname="127.0.0.1", port=args.port)
     controller.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
