@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 # Parallel pytest processes (pytest-xdist); 0 runs the suite in one process.
 PYTEST_WORKERS ?= 2
 
-.PHONY: help run test test-deps lint typecheck bench load fuzz
+.PHONY: help run test test-deps lint typecheck bench load fuzz faults
 
 help:
 	@echo "make run    install everything, migrate, load demo data, run web + worker + beat"
@@ -23,6 +23,7 @@ help:
 	@echo "make bench  benchmark pages, the sweep and the PDF at scale (PostgreSQL: DATABASE_URL)"
 	@echo "make load   50 users for 2 minutes against gunicorn on the scale data (DATABASE_URL)"
 	@echo "make fuzz   schemathesis against the API as each role; fails on any 5xx (DATABASE_URL)"
+	@echo "make faults 1,000 escalations while Redis, the worker, PostgreSQL and SMTP fail"
 
 run:
 	bin/run
@@ -65,3 +66,12 @@ load:
 fuzz:
 	$(UV) sync --frozen --group dev
 	scripts/fuzz/run.sh
+
+# Fault injection (not part of CI; its short version is a test): its own PostgreSQL,
+# Redis and SMTP sink, a real worker and beat; 1,000 cases to their fourth default under
+# each fault. Results in var/faults/. Arguments, e.g. make faults FAULTS_ARGS="--only a,e"
+FAULTS_ARGS ?=
+
+faults:
+	$(UV) sync --frozen --group dev
+	$(UV) run --frozen --no-sync python scripts/faults/run.py $(FAULTS_ARGS)
