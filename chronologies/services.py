@@ -604,8 +604,13 @@ def export_send_to_worker(export_id: int) -> None:
 
         try:
             chronology_export_render.delay(export_id)
-        except Exception:
-            logger.warning("could not send chronology export %s to the worker", export_id)
+        except Exception as error:
+            logger.warning(
+                "could not send chronology export %s to the worker (%s: %s)",
+                export_id,
+                type(error).__name__,
+                error,
+            )
             ChronologyExport.objects.filter(
                 pk=export_id, status=ChronologyExport.Status.QUEUED
             ).update(

@@ -405,12 +405,13 @@ def _enqueue_evaluation(case_id: int) -> None:
 
     try:
         visits_evaluate_case.delay(case_id)
-    except Exception:
+    except Exception as error:
         logger.warning(
-            "could not send the evaluation of case %s to the worker; the visits sweep "
-            "will evaluate it",
+            "could not send the evaluation of case %s to the worker (%s: %s); the visits "
+            "sweep will evaluate it",
             case_id,
-            exc_info=True,
+            type(error).__name__,
+            error,
         )
 
 

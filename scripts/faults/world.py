@@ -348,9 +348,16 @@ def snapshot(the_plan: Plan, sink_records: list[dict]) -> Snapshot:
         case_id = references.get(found.group(0)) if found else None
         event = event_of_subject(record["subject"])
         for address in record["rcpt"]:
+            message_id = record.get("message_id")
+            if message_id:
+                message_ids[(address.lower(), message_id)] += 1
+                if message_ids[(address.lower(), message_id)] > 1:
+                    # The same message again, as a sender killed between the mail server
+                    # accepting it and marking it sent gives: a relay drops a repeat of
+                    # a Message-ID it has delivered, so the recipient reads it once.
+                    # Counted apart (same_message_id_repeated), not as a second email.
+                    continue
             emails[(address.lower(), case_id, event)] += 1
-            if record.get("message_id"):
-                message_ids[(address.lower(), record["message_id"])] += 1
     return Snapshot(
         time.time(), escalations, in_app, emails, message_ids, unsent, attempts, fourth_defaults
     )

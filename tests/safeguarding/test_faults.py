@@ -35,11 +35,6 @@ def _servers_missing() -> str | None:
     return None
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="until issue 12 items 1-4 land: a worker killed while sending emails leaves "
-    "them claimed but not marked sent, so they are sent again once the claim lapses",
-)
 def test_escalations_and_notifications_happen_exactly_once_whatever_fails(tmp_path):
     missing = _servers_missing()
     if missing:
