@@ -633,7 +633,8 @@ class Suite:
     def settle(self, outcome: Outcome, fault_end: float, sink_file: Path) -> None:
         """Poll until everything expected is there, nothing is waiting (no queued
         message, no unsent email) and nothing has changed for two sweep intervals; or
-        until the deadline. Notes when everything expected was first there."""
+        until the deadline (for what is at rest by then, the deadline and those two
+        intervals). Notes when everything expected was first there."""
         import world
 
         quiet = 2 * self.args.sweep_seconds + 2
@@ -655,10 +656,12 @@ class Suite:
             if fingerprint != last:
                 last, changed = fingerprint, time.time()
             waiting = queued or snap.unsent_emails
-            if first_complete and not waiting and time.time() - changed >= quiet:
+            at_rest = first_complete and not waiting
+            if at_rest and time.time() - changed >= quiet:
                 outcome.settled = True
                 break
-            if time.time() > deadline:
+            # At rest by the deadline: the quiet period may run on past it, once.
+            if time.time() > deadline + (quiet if at_rest else 0):
                 outcome.notes.append(
                     f"not settled {self.args.settle_timeout:g} s after the fault ended "
                     f"({queued} messages queued, {snap.unsent_emails} emails unsent)"
