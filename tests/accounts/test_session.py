@@ -228,6 +228,16 @@ def test_sign_in_page_has_a_strict_content_security_policy(client):
     assert "unsafe-inline" not in policy
 
 
+@pytest.mark.django_db
+def test_every_page_denies_the_browser_features_a_case_record_never_needs(client, worker, password):
+    for response in (client.get(LOGIN), client.get("/healthz")):
+        policy = response["Permissions-Policy"]
+        for feature in ("camera", "microphone", "geolocation", "payment", "usb"):
+            assert f"{feature}=()" in policy
+    sign_in(client, worker.username, password)
+    assert "camera=()" in client.get("/cases/")["Permissions-Policy"]
+
+
 def test_signed_in_page_carries_the_session_settings_for_the_warning(client, worker, password):
     sign_in(client, worker.username, password)
     html = client.get("/no-such-page/").content.decode()
