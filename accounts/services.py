@@ -164,10 +164,13 @@ def notification_retry_delay(attempts: int) -> datetime.timedelta:
     with each try, up to the cap (NOTIFICATIONS_RETRY_BASE_SECONDS, ..._MAX_SECONDS)."""
     from django.conf import settings
 
-    base = settings.NOTIFICATIONS_RETRY_BASE_SECONDS
-    cap = settings.NOTIFICATIONS_RETRY_MAX_SECONDS
-    doublings = min(max(attempts - 1, 0), 32)
-    return datetime.timedelta(seconds=min(cap, base * 2**doublings))
+    from common.sweeps import backoff
+
+    return backoff(
+        attempts,
+        first=settings.NOTIFICATIONS_RETRY_BASE_SECONDS,
+        most=settings.NOTIFICATIONS_RETRY_MAX_SECONDS,
+    )
 
 
 def notification_message_id(note: Notification) -> str:

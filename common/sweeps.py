@@ -25,10 +25,13 @@ BACKOFF_MOST_SECONDS = 60 * 60
 LATE_AFTER_INTERVALS = 3
 
 
-def backoff(failures: int) -> datetime.timedelta:
-    """A minute after the first failure, doubling each time, an hour at most."""
-    seconds = BACKOFF_FIRST_SECONDS * 2 ** max(failures - 1, 0)
-    return datetime.timedelta(seconds=min(seconds, BACKOFF_MOST_SECONDS))
+def backoff(
+    failures: int, *, first: int = BACKOFF_FIRST_SECONDS, most: int = BACKOFF_MOST_SECONDS
+) -> datetime.timedelta:
+    """How long to wait after the `failures`-th failure: `first` seconds after the
+    first, doubling each time, `most` at most (by default a minute, up to an hour)."""
+    doublings = min(max(failures - 1, 0), 32)
+    return datetime.timedelta(seconds=min(most, first * 2**doublings))
 
 
 def waiting(sweep: str, now: datetime.datetime) -> set[int]:

@@ -70,6 +70,8 @@ def broker_down(monkeypatch):
 
     from safeguarding.celery import app as _celery_app
 
+    eager = _celery_app.conf.task_always_eager
+
     def reset():
         _celery_app._pool = None
         _celery_app.amqp._producer_pool = None
@@ -77,11 +79,13 @@ def broker_down(monkeypatch):
     class Outage:
         def undo(self):
             monkeypatch.undo()
+            _celery_app.conf.task_always_eager = eager
             reset()
 
     closed = f"redis://127.0.0.1:{_closed_port()}/0"
     monkeypatch.setenv("CELERY_BROKER_URL", closed)
     monkeypatch.setenv("CELERY_BROKER_WRITE_URL", closed)  # what publishing reads first
+    _celery_app.conf.task_always_eager = False  # sent to the broker, not run here
     reset()
     outage = Outage()
     yield outage

@@ -78,6 +78,12 @@ def defaulted_visits_verdict(case: Case) -> DefaultsVerdict:
     return DefaultsVerdict(not active and case.is_open, len(defaults), defaults[threshold], start)
 
 
+def trigger_withdrawn(verdict: DefaultsVerdict) -> bool:
+    """Do the defaults counted now no longer reach what fired the active escalation
+    (one marked in error or recorded again as something else)?"""
+    return verdict.count <= settings.DEFAULTED_VISITS_THRESHOLD
+
+
 def visit_interval(case: Case, *, child_on_plan: bool) -> int:
     """Working days allowed between visits to a child: the case's own, or the policy."""
     override = getattr(case, "visit_frequency", None)

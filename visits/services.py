@@ -5,7 +5,6 @@ import logging
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Model, QuerySet
@@ -454,7 +453,7 @@ def _evaluate(case: Case, now: datetime.datetime) -> Escalation | None:
         .first()
     )
     if active is not None:
-        if verdict.count <= settings.DEFAULTED_VISITS_THRESHOLD:
+        if rules.trigger_withdrawn(verdict):
             case_services.escalation_trigger_withdrawn(
                 escalation=active, count=verdict.count, now=now
             )

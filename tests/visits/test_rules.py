@@ -494,8 +494,10 @@ def test_it_meets_the_design_examples_end_to_end(
 
 @pytest.fixture
 def eager_celery(settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+    # Read before the setting changes: Celery loads its settings on first use, and
+    # loaded now it would keep "eager" for every test after this one.
     previous = current_app.conf.task_always_eager
+    settings.CELERY_TASK_ALWAYS_EAGER = True
     current_app.conf.task_always_eager = True
     yield
     current_app.conf.task_always_eager = previous
