@@ -37,6 +37,16 @@ USERS = [
     ("jo.bennett", "Jo", "Bennett", "south", roles.SOCIAL_WORKER, "Social worker"),
     ("sam.adeyemi", "Sam", "Adeyemi", "south", roles.SOCIAL_WORKER, "Senior social worker"),
     ("rachel.green", "Rachel", "Greenwood", "south", roles.TEAM_MANAGER, "Team manager"),
+    # Council-wide roles, in no team: they see no case through a team.
+    (
+        "lena.ward",
+        "Lena",
+        "Ward",
+        None,
+        roles.INFORMATION_GOVERNANCE,
+        "Information governance officer",
+    ),
+    ("omar.reid", "Omar", "Reid", None, roles.SYSTEM_ADMINISTRATOR, "Systems administrator"),
 ]
 
 AGENCIES = [
@@ -248,7 +258,7 @@ class Command(BaseCommand):
                 defaults={
                     "first_name": first,
                     "last_name": last,
-                    "team": teams[team],
+                    "team": teams[team] if team else None,
                     "job_title": title,
                     "email": f"{username}@northshire.example",
                 },
@@ -291,6 +301,8 @@ class Command(BaseCommand):
             ("Practice supervisor", "priya.shah"),
             ("Service manager", "helen.price"),
             ("Business support / admin", "dave.morgan"),
+            ("Information governance", "lena.ward"),
+            ("System administrator", "omar.reid"),
             ("Django admin (superuser)", "admin"),
         ]
         for label, username in rows:
