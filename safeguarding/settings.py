@@ -478,7 +478,6 @@ OIDC_TIMEOUT = env_int("OIDC_TIMEOUT", 10)
 OIDC_VERIFY_SSL = True
 OIDC_CLOCK_SKEW_SECONDS = env_int("OIDC_CLOCK_SKEW_SECONDS", 60)
 OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
-LOGIN_REDIRECT_URL_FAILURE = "accounts:login"
 if OIDC_ENABLED:
     _missing = [
         name

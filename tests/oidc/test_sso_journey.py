@@ -199,3 +199,22 @@ def test_it_signs_in_through_the_provider_when_passwords_are_switched_off(
     sign_in_at_provider(journey, oidc_provider, SUB)
     journey.wait_for_url("**/dashboards/mine/")
     assert session_of(journey)[SESSION_KEY] == str(amira.pk)
+
+
+def test_it_refuses_a_discovery_document_that_names_another_issuer(client, oidc_provider, settings):
+    """Configured with the issuer plus a slash, the provider's document names the issuer
+    without it: nothing is taken from it, and the sign-in page says single sign-on is not
+    working rather than sending anyone anywhere."""
+    settings.OIDC_OP_ISSUER = oidc_provider.issuer + "/"
+    response = client.get("/oidc/authenticate/")
+    assert response.status_code == 503
+    assert "is not working" in response.content.decode()
+
+
+def test_its_check_command_prints_the_discovered_endpoints(oidc_provider, capsys):
+    from django.core.management import call_command
+
+    call_command("oidc_check")
+    out = capsys.readouterr().out
+    assert f"OIDC_OP_TOKEN_ENDPOINT: {oidc_provider.issuer}/token (discovered)" in out
+    assert f"OIDC_OP_LOGOUT_ENDPOINT: {oidc_provider.issuer}/session/end (discovered)" in out
