@@ -3,6 +3,7 @@ reach: a callback with a state this browser never started, the ID token's issuer
 audience, passwords switched off, signing out, and linking identities."""
 
 import datetime
+import socket
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -334,3 +335,25 @@ def test_its_command_links_and_ends_a_link(worker, sso):
     )
     identity.refresh_from_db()
     assert identity.ended_at is not None
+
+
+def test_it_signs_in_with_a_password_while_the_provider_cannot_be_reached(
+    client, worker, password, sso
+):
+    """Only the issuer given (the endpoints to be discovered) and nothing listening
+    there: the sign-in page and a password sign-in never ask the provider anything."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    sso.OIDC_OP_ISSUER = f"http://127.0.0.1:{closed}"
+    for name in oidc.DISCOVERED:
+        setattr(sso, name, "")
+    assert client.get("/accounts/sign-in/").status_code == 200
+    response = client.post("/accounts/sign-in/", {"username": "worker", "password": password})
+    assert response.status_code == 302
+    assert client.get("/dashboards/mine/").status_code == 200
+    # "Sign in with ..." says it is not working rather than failing.
+    client.post("/accounts/sign-out/")
+    answer = client.get("/oidc/authenticate/")
+    assert answer.status_code == 503
+    assert "is not working" in answer.content.decode()
