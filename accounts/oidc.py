@@ -250,6 +250,12 @@ class CallbackView(OIDCAuthenticationCallbackView):
     def get(self, request):
         if not settings.OIDC_ENABLED:
             raise Http404
+        answered_by = request.GET.get("iss")
+        if answered_by is not None and answered_by != settings.OIDC_OP_ISSUER:
+            # RFC 9207: the answer names the provider that gave it; another one's answer,
+            # sent here to mix the two up, is refused before its code goes anywhere.
+            logger.warning("Single sign-on refused: an answer from issuer %r", answered_by)
+            return _refuse(request, "failed", status=400)
         try:
             return super().get(request)
         except SuspiciousOperation as exc:

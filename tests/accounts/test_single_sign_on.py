@@ -133,6 +133,20 @@ def test_it_refuses_a_callback_whose_state_this_browser_did_not_start(client, ss
     assert any("state" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
 
 
+def test_it_refuses_an_answer_that_names_another_issuer(client, sso):
+    """RFC 9207: the provider names itself in its answer; another provider's answer,
+    carrying the state this browser started, is refused and the state is not spent."""
+    started = client.get("/oidc/authenticate/")
+    state = parse_qs(urlsplit(started["Location"]).query)["state"][0]
+    response = client.get(
+        "/oidc/callback/",
+        {"code": "c", "state": state, "iss": "https://attacker.example.test"},
+    )
+    assert response.status_code == 400
+    assert "_auth_user_id" not in client.session
+    assert state in client.session["oidc_states"]
+
+
 def test_it_refuses_a_callback_when_no_sign_in_was_started(client, sso):
     response = client.get("/oidc/callback/?code=stolen-code&state=any")
     assert response.status_code == 400
