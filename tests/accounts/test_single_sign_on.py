@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
+import time_machine
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.exceptions import PermissionDenied, SuspiciousOperation, ValidationError
 from django.core.management import CommandError, call_command
@@ -371,3 +372,22 @@ def test_it_signs_in_with_a_password_while_the_provider_cannot_be_reached(
     answer = client.get("/oidc/authenticate/")
     assert answer.status_code == 503
     assert "is not working" in answer.content.decode()
+
+
+@pytest.mark.parametrize("idle, absolute", [(31, False), (None, True)])
+def test_it_holds_a_single_sign_on_session_to_the_same_limits(client, worker, sso, idle, absolute):
+    start = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.UTC)
+    with time_machine.travel(start, tick=False) as clock:
+        client.force_login(worker, backend=BACKEND)
+        assert client.get("/dashboards/mine/").status_code == 200
+        if absolute:  # busy all day: a request every 20 minutes for 12 hours and more
+            for _ in range(12 * 3):
+                clock.shift(datetime.timedelta(minutes=20))
+                client.get("/session/extend")
+            clock.shift(datetime.timedelta(minutes=20))
+        else:
+            clock.shift(datetime.timedelta(minutes=idle))
+        response = client.get("/dashboards/mine/")
+    assert response.status_code == 302
+    assert "timeout=1" in response["Location"]
+    assert "_auth_user_id" not in client.session
