@@ -1,6 +1,7 @@
-"""Single sign-on without a provider: the pieces the browser journeys (tests/oidc) cannot
-reach: a callback with a state this browser never started, the ID token's issuer and
-audience, passwords switched off, signing out, and linking identities."""
+"""Single sign-on without a provider: what the browser journeys against a real one
+(tests/browser/test_sso_journey.py) cannot reach: a callback with a state this browser
+never started, the ID token's issuer and audience, passwords switched off, signing out,
+and linking identities."""
 
 import datetime
 import socket

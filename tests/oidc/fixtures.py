@@ -1,5 +1,6 @@
 """A real OpenID Provider (panva's oidc-provider, OpenID Certified) for the single
-sign-on tests, started with the machine's Node.js beside the live server."""
+sign-on tests, started with the machine's Node.js beside the live server. Test modules
+import the `oidc_provider` fixture from here."""
 
 import copy
 import json
@@ -11,9 +12,6 @@ from pathlib import Path
 
 import pytest
 import requests
-
-# The browser fixtures, for the journeys in this directory.
-from tests.browser.conftest import axe, browser, page  # noqa: F401
 
 PROVIDER = Path(__file__).resolve().parent / "provider.mjs"
 ROOT = Path(__file__).resolve().parents[2]

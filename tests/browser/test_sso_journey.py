@@ -14,9 +14,11 @@ from django.utils import timezone
 from accounts import roles
 from accounts.models import ExternalIdentity
 from tests.factories import CaseFactory, TeamFactory, UserFactory
-from tests.oidc.conftest import BACKEND
+from tests.oidc import fixtures
+from tests.oidc.fixtures import BACKEND
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+oidc_provider = fixtures.oidc_provider  # the provider, started for each test
 
 SUB = "sub-amira-001"
 
