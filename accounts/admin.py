@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import AccessLog, Agency, ClosureDay, Team, User
+from .models import AccessLog, Agency, ClosureDay, ExternalIdentity, Team, User
 
 
 class NoDeleteMixin:
@@ -41,6 +41,25 @@ class AccessLogAdmin(admin.ModelAdmin):
     list_display = ("at", "user", "case_reference", "what", "ip_address")
     list_filter = ("what",)
     search_fields = ("case_reference", "user__username")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ExternalIdentity)
+class ExternalIdentityAdmin(SimpleHistoryAdmin):
+    """Read only: links are made and ended through the service (`manage.py identity_link`,
+    the user pages), which asks the policy and keeps who did it."""
+
+    list_display = ("user", "issuer", "subject", "created_at", "last_sign_in_at", "ended_at")
+    list_filter = ("issuer",)
+    search_fields = ("user__username", "subject")
 
     def has_add_permission(self, request):
         return False

@@ -204,3 +204,47 @@ class NotificationResend(models.Model):
 
     def __str__(self):
         return f"Notification {self.notification_id} resent by {self.resent_by} at {self.resent_at}"
+
+
+class ExternalIdentity(models.Model):
+    """A person's account at an identity provider, linked to a user here by an
+    administrator: the provider's issuer and the stable subject it gives that person
+    (the claim named by OIDC_USER_CLAIM: `sub`, or `oid` for Microsoft Entra ID). Single
+    sign-on finds the user by these two only, never by a name or email address, which
+    people and providers change. A link is ended (with who and when), never deleted.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="external_identities")
+    issuer = models.CharField(max_length=300)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    history = HistoricalRecords(excluded_fields=["last_sign_in_at"])
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "external identities"
+        constraints = [
+            # One person at the provider signs in as one user; a user has one link to
+            # each provider. Ended links stay, as history, outside both.
+            models.UniqueConstraint(
+                fields=["issuer", "subject"],
+                condition=models.Q(ended_at__isnull=True),
+                name="external_identity_subject_once",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "issuer"],
+                condition=models.Q(ended_at__isnull=True),
+                name="external_identity_one_per_user_and_issuer",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} at {self.issuer}"

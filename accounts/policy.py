@@ -426,3 +426,20 @@ def can_manage_notifications(user: User | None) -> bool:
     if user is None or not user.is_authenticated or not user.is_active:
         return False
     return user.is_superuser or (is_staff_member(user) and user.has_role(roles.BUSINESS_SUPPORT))
+
+
+# --- Single sign-on: linking accounts at an identity provider ------------------------------
+
+
+def can_link_external_identity(user: User | None, target: User | None) -> bool:
+    """Recording (or ending) which person at the identity provider signs in as `target`
+    decides who gets that user's roles and cases, so it is for the people who set up
+    accounts: business support, system administrators and superusers. Nobody links
+    their own account."""
+    if user is None or target is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.pk == target.pk and not user.is_superuser:
+        return False
+    return user.is_superuser or (
+        is_staff_member(user) and user.has_role(roles.BUSINESS_SUPPORT, roles.SYSTEM_ADMINISTRATOR)
+    )

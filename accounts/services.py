@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage, get_connection
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Least
 from django.http import HttpRequest
 from django.utils import timezone
 
 from . import policy
-from .models import AccessLog, Notification, NotificationResend, User
+from .models import AccessLog, ExternalIdentity, Notification, NotificationResend, User
 
 if TYPE_CHECKING:  # types only: accounts sits left of cases
     from cases.models import Case
@@ -582,3 +582,76 @@ def notification_resend(
     note.save(update_fields=["dead_at", "rejections", "next_attempt_at", "claimed_until"])
     transaction.on_commit(notifications_send_soon)
     return note
+
+
+# --- Single sign-on: accounts at an identity provider ------------------------------------
+
+
+def external_identity_link(
+    *, actor: User | None, user: User, issuer: str, subject: str, now: datetime.datetime
+) -> ExternalIdentity:
+    """Record that the person the identity provider `issuer` knows by `subject` (the
+    claim OIDC_USER_CLAIM names) signs in as `user`. Linking the same pair again changes
+    nothing. A subject already linked to someone else, or a user already linked to
+    another subject of that provider, is refused: end that link first. `actor` None is
+    the system itself (a management command run by whoever runs the service)."""
+    if actor is not None and not policy.can_link_external_identity(actor, user):
+        raise PermissionDenied("Only business support or an administrator can link accounts")
+    issuer = issuer.strip()
+    subject = subject.strip()
+    if not issuer:
+        raise ValidationError({"issuer": "Enter the identity provider's issuer"})
+    if not subject:
+        raise ValidationError({"subject": "Enter the subject the identity provider gives them"})
+    if len(issuer) > 300 or len(subject) > 255:
+        raise ValidationError("The issuer or subject is too long")
+    active = ExternalIdentity.objects.filter(issuer=issuer, ended_at__isnull=True)
+    existing = active.filter(subject=subject).select_related("user").first()
+    if existing is not None:
+        if existing.user_id == user.pk:
+            return existing
+        raise ValidationError(
+            {"subject": f"This identity already signs in as {existing.user.username}"}
+        )
+    if active.filter(user=user).exists():
+        raise ValidationError(
+            {"subject": f"{user.username} is already linked to another identity there"}
+        )
+    identity = ExternalIdentity(
+        user=user, issuer=issuer, subject=subject, created_at=now, created_by=actor
+    )
+    identity._history_user = actor  # type: ignore[attr-defined]
+    try:
+        with transaction.atomic():
+            identity.save()
+    except IntegrityError as exc:  # linked at the same moment by someone else
+        raise ValidationError("This identity or user was linked at the same moment") from exc
+    logger.info(
+        "Single sign-on: %s linked to subject %r of %s by %s",
+        user.username,
+        subject,
+        issuer,
+        actor.username if actor is not None else "the system",
+    )
+    return identity
+
+
+def external_identity_end(
+    *, actor: User | None, identity: ExternalIdentity, now: datetime.datetime
+) -> ExternalIdentity:
+    """End a link: that person no longer signs in as the user. Kept, with who and when."""
+    if actor is not None and not policy.can_link_external_identity(actor, identity.user):
+        raise PermissionDenied("Only business support or an administrator can unlink accounts")
+    updated = ExternalIdentity.objects.filter(pk=identity.pk, ended_at__isnull=True).first()
+    if updated is None:
+        return identity
+    updated.ended_at = now
+    updated.ended_by = actor
+    updated._history_user = actor  # type: ignore[attr-defined]
+    updated.save(update_fields=["ended_at", "ended_by"])
+    return updated
+
+
+def external_identity_record_sign_in(*, identity: ExternalIdentity, now: datetime.datetime) -> None:
+    """The linked person signed in (as Django records `last_login`): no history row."""
+    ExternalIdentity.objects.filter(pk=identity.pk).update(last_sign_in_at=now)
