@@ -59,8 +59,8 @@ class UserForm(GovukForm):
         queryset=Team.objects.none(),
         required=False,
         empty_label="No team",
-        help_text="Staff see their team's cases. Information governance and system "
-        "administrators have no team",
+        help_text="Staff see their team's cases. Every role has a team but information "
+        "governance and system administrator",
     )
     role = forms.ChoiceField(label="Role", widget=forms.RadioSelect)
 
@@ -69,6 +69,8 @@ class UserForm(GovukForm):
         if user is not None:
             del self.fields["username"]
         self.fields["team"].queryset = _team_choices(user.team if user else None)
+        # Required for most roles (the service says which): not marked "(optional)".
+        self.fields["team"].sometimes_required = True
         self.fields["role"].choices = [
             (name, name)
             for name in roles.ALL_ROLES

@@ -160,6 +160,7 @@ class HistoryItem:
     who: Any
     title: str
     details: list[str] = field(default_factory=list)
+    roles: bool = False  # a change of roles (after the account's own change of the moment)
 
     @property
     def who_name(self) -> str:
@@ -217,11 +218,13 @@ def user_history(user: User, limit: int = 100) -> list[HistoryItem]:
             HistoryItem(
                 change.changed_at,
                 change.changed_by,
-                "Role changed",
+                "Role changed" if change.before else "Role given",
                 [f"Role: {change.before or 'none'} → {change.after or 'none'}"],
+                roles=True,
             )
         )
-    items.sort(key=lambda item: item.when, reverse=True)
+    # Newest first; a role given with the account (the same moment) comes after it.
+    items.sort(key=lambda item: (item.when, item.roles), reverse=True)
     return items[:limit]
 
 

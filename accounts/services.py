@@ -635,10 +635,15 @@ def _clean_user_values(values: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-def _save_user(user: User, actor: User, *, reason: str = "") -> User:
+def _save_user(
+    user: User, actor: User, *, reason: str = "", now: datetime.datetime | None = None
+) -> User:
     """Validate the fields (a council-wide role has no team, which the model's form
-    validation would refuse) and save with the actor on the history row."""
+    validation would refuse) and save with the actor, and the time of the change, on
+    the history row."""
     user.full_clean(exclude=["team", "password"], validate_unique=False, validate_constraints=False)
+    if now is not None:
+        user._history_date = now  # type: ignore[attr-defined]
     return records.save(user, actor, reason=reason, validate=False)
 
 
@@ -719,7 +724,7 @@ def user_create(
     _check_role_and_team(role=role, team=team, old_team_id=None)
     user = User(username=username, **values)
     user.set_unusable_password()
-    _save_user(user, actor, reason="Added")
+    _save_user(user, actor, reason="Added", now=now)
     _set_role(actor=actor, user=user, role=role, now=now)
     return user
 
@@ -757,7 +762,7 @@ def user_update(
         user.team = new_team
         changed.append("team")
     if changed:
-        _save_user(user, actor)
+        _save_user(user, actor, now=now)
     if role_changes and role and _set_role(actor=actor, user=user, role=role, now=now):
         changed.append("role")
     return changed
@@ -804,7 +809,7 @@ def user_deactivate(
     user.deactivated_at = now
     user.deactivated_by = actor
     user.deactivation_reason = reason[:500]
-    _save_user(user, actor, reason=f"Switched off: {reason}")
+    _save_user(user, actor, reason=f"Switched off: {reason}", now=now)
     user_sessions_end(user=user, now=now)
     return user
 
@@ -825,7 +830,7 @@ def user_reactivate(
     user.deactivated_by = None
     user.deactivation_reason = ""
     reason = " ".join((reason or "").split())
-    _save_user(user, actor, reason=f"Switched on again{': ' + reason if reason else ''}")
+    _save_user(user, actor, reason=f"Switched on again{': ' + reason if reason else ''}", now=now)
     return user
 
 
@@ -847,6 +852,7 @@ def user_set_temporary_password(
         raise ValidationError({"password": exc.messages}) from exc
     user.set_password(password)
     user.must_change_password = True
+    user._history_date = now  # type: ignore[attr-defined]
     records.save(user, actor, reason="Temporary password set", validate=False)
     user_sessions_end(user=user, now=now)
     return user

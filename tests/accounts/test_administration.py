@@ -134,7 +134,8 @@ def test_it_changes_details_and_role_with_history_and_a_role_change(support, tea
     assert worker.job_title == "Senior social worker"
     assert worker.role_names == {roles.PRACTICE_SUPERVISOR}
     assert worker.history.count() == before_rows + 1
-    assert worker.history.first().history_user == support
+    row = worker.history.order_by("-history_id").first()
+    assert (row.history_user, row.history_date) == (support, NOW)
     change = RoleChange.objects.get(user=worker)
     assert (change.before, change.after, change.changed_by) == (
         roles.SOCIAL_WORKER,
@@ -228,7 +229,9 @@ def test_it_creates_a_user_through_the_page(admin_client, team, support):
     assert response.status_code == 302 and response["Location"] == f"/accounts/users/{user.pk}/"
     assert user.history.get().history_user == support
     page = admin_client.get(response["Location"]).content.decode()
-    assert "Role changed" in page and "Account added" in page
+    # Newest first: the role given with the account is listed above the account added.
+    assert page.index("Role given") < page.index("Account added")
+    assert "Role: none → Social worker" in page
 
 
 def test_it_escapes_typed_names_on_the_list_and_the_user_page(admin_client, support, team):
