@@ -21,6 +21,12 @@ class StaffUserAdmin(NoDeleteMixin, UserAdmin, SimpleHistoryAdmin):
     fieldsets = UserAdmin.fieldsets + (("Team", {"fields": ("team", "job_title")}),)
     add_fieldsets = UserAdmin.add_fieldsets + (("Team", {"fields": ("team", "job_title")}),)
 
+    def save_model(self, request, obj, form, change):
+        """An account switched off here is signed out everywhere, as in the application."""
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            services.user_sessions_end(user=obj)
+
     def save_related(self, request, form, formsets, change):
         """Roles (groups) changed here are recorded as in the application (RoleChange):
         daily administration is at /accounts/administration/, this is for superusers."""

@@ -509,3 +509,98 @@ def test_it_escapes_a_typed_closure_day_reason(admin_client, support):
     )
     page = admin_client.get("/accounts/administration/closure-days/").content.decode()
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+# --- Links to pages other parts of the system add ------------------------------------------
+
+
+def test_it_links_the_second_factor_tokens_and_lockouts_pages_only_when_they_exist(
+    admin_client, team, settings
+):
+    from django.urls import clear_url_caches
+
+    worker = UserFactory(username="amira", team=team)
+    page = admin_client.get(f"/accounts/users/{worker.pk}/").content.decode()
+    assert "Reset second factor" not in page and "API tokens" not in page
+    assert "Sign-in lockouts" not in page
+
+    settings.ROOT_URLCONF = "tests.accounts.admin_links_urls"
+    clear_url_caches()
+    try:
+        page = admin_client.get(f"/accounts/users/{worker.pk}/").content.decode()
+        assert f'href="/accounts/users/{worker.pk}/second-factor/reset/"' in page
+        assert f'href="/accounts/users/{worker.pk}/api-tokens/"' in page
+        assert 'href="/accounts/lockouts/"' in page
+        home = admin_client.get("/accounts/administration/").content.decode()
+        assert 'href="/accounts/lockouts/"' in home
+    finally:
+        settings.ROOT_URLCONF = "safeguarding.urls"
+        clear_url_caches()
+
+
+# --- The Django admin, still there for superusers -------------------------------------------
+
+
+def test_it_records_a_role_changed_in_the_django_admin(client, team):
+    from django.contrib.auth.models import Group
+
+    root = UserFactory(username="root", team=team)
+    root.is_superuser = root.is_staff = True
+    root.save()
+    worker = UserFactory(username="amira", team=team, first_name="Amira", last_name="Hussain")
+    client.force_login(root)
+    assert client.get(f"/admin/accounts/user/{worker.pk}/change/").status_code == 200
+    manager = Group.objects.get(name=roles.TEAM_MANAGER)
+    response = client.post(
+        f"/admin/accounts/user/{worker.pk}/change/",
+        {
+            "username": "amira",
+            "first_name": "Amira",
+            "last_name": "Hussain",
+            "email": worker.email,
+            "is_active": "on",
+            "groups": [manager.pk],
+            "team": team.pk,
+            "job_title": "",
+            "date_joined_0": "2026-01-05",
+            "date_joined_1": "09:00:00",
+            "must_change_password": "",
+            "deactivation_reason": "",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    change = RoleChange.objects.get(user=worker)
+    assert (change.before, change.after, change.changed_by) == (
+        roles.SOCIAL_WORKER,
+        roles.TEAM_MANAGER,
+        root,
+    )
+
+
+def test_it_signs_out_a_user_switched_off_in_the_django_admin(client, team):
+    from django.test import Client
+
+    root = UserFactory(username="root", team=team)
+    root.is_superuser = root.is_staff = True
+    root.save()
+    worker = UserFactory(username="amira", team=team, first_name="Amira", last_name="Hussain")
+    worker_client = Client()
+    worker_client.force_login(worker)
+    client.force_login(root)
+    response = client.post(
+        f"/admin/accounts/user/{worker.pk}/change/",
+        {
+            "username": "amira",
+            "first_name": "Amira",
+            "last_name": "Hussain",
+            "email": worker.email,
+            "groups": [g.pk for g in worker.groups.all()],
+            "team": team.pk,
+            "date_joined_0": "2026-01-05",
+            "date_joined_1": "09:00:00",
+        },  # "is_active" left out: unticked
+    )
+    assert response.status_code == 302
+    assert not User.objects.get(pk=worker.pk).is_active
+    remaining = [s.get_decoded().get("_auth_user_id") for s in Session.objects.all()]
+    assert str(worker.pk) not in remaining and str(root.pk) in remaining

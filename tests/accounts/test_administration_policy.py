@@ -5,9 +5,11 @@ import datetime
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 
 from accounts import policy, roles, services
-from tests.factories import TeamFactory, UserFactory
+from accounts.models import ClosureDay
+from tests.factories import AgencyFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -159,3 +161,87 @@ def test_it_shows_the_administration_navigation_only_to_administrators(client, t
     client.force_login(support)
     assert b'href="/accounts/administration/"' in client.get("/cases/").content
     assert client.get("/accounts/administration/").status_code == 200
+
+
+# --- Every administration service, called as every kind of actor -----------------------------
+
+
+def _build(name, team):
+    """Keyword arguments for one call of the service `name` on fresh records."""
+    target = UserFactory(username=f"t-{name}", team=team)
+    if name == "user_create":
+        return dict(
+            username=f"new-{name}",
+            first_name="Nia",
+            last_name="Clarke",
+            team=team,
+            role=roles.SOCIAL_WORKER,
+        )
+    if name == "user_update":
+        return dict(user=target, job_title="Senior social worker")
+    if name == "user_deactivate":
+        return dict(user=target, reason="Left")
+    if name == "user_reactivate":
+        target.is_active = False
+        target.save()
+        return dict(user=target)
+    if name == "user_set_temporary_password":
+        return dict(user=target, password="Temporary-Pass-2026")
+    if name == "team_create":
+        return dict(name="East", code="east")
+    if name == "team_update":
+        return dict(team=TeamFactory(name="West", code="west"), name="West Early Help")
+    if name == "agency_create":
+        return dict(name="Northshire Police", kind="police")
+    if name == "agency_update":
+        return dict(agency=AgencyFactory(name="School"), name="Northtown School")
+    if name == "closure_day_add":
+        return dict(date=datetime.date(2026, 12, 29), reason="Closed")
+    if name == "closure_day_withdraw":
+        return dict(
+            day=ClosureDay.objects.create(date=datetime.date(2026, 12, 30), reason="Closed"),
+            reason="Wrong day",
+        )
+    raise AssertionError(name)
+
+
+class Undo(Exception):
+    pass
+
+
+ADMIN_SERVICES = [
+    "user_create",
+    "user_update",
+    "user_deactivate",
+    "user_reactivate",
+    "user_set_temporary_password",
+    "team_create",
+    "team_update",
+    "agency_create",
+    "agency_update",
+    "closure_day_add",
+    "closure_day_withdraw",
+]
+
+
+@pytest.mark.parametrize("name", ADMIN_SERVICES)
+def test_it_lets_only_administrators_call_each_administration_service(name, team):
+    outcomes = {}
+    for kind in ALL_ACTORS:
+        try:
+            with transaction.atomic():
+                actor = _actor(kind, team)
+                try:
+                    getattr(services, name)(actor=actor, **_build(name, team))
+                except PermissionDenied:
+                    outcomes[kind] = "denied"
+                else:
+                    outcomes[kind] = "done"
+                raise Undo
+        except Undo:
+            pass
+    expected = {
+        kind: "done" if kind in ADMINISTRATORS or kind == "superuser" else "denied"
+        for kind in ALL_ACTORS
+    }
+    assert outcomes == expected
