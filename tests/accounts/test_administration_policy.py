@@ -245,3 +245,39 @@ def test_it_lets_only_administrators_call_each_administration_service(name, team
         for kind in ALL_ACTORS
     }
     assert outcomes == expected
+
+
+ADMIN_PAGES = [
+    "/accounts/administration/",
+    "/accounts/users/",
+    "/accounts/users/new/",
+    "/accounts/users/{pk}/",
+    "/accounts/users/{pk}/edit/",
+    "/accounts/users/{pk}/switch-off/",
+    "/accounts/users/{pk}/password/",
+    "/accounts/administration/teams/",
+    "/accounts/administration/teams/new/",
+    "/accounts/administration/teams/{team}/",
+    "/accounts/administration/agencies/",
+    "/accounts/administration/agencies/new/",
+    "/accounts/administration/closure-days/",
+    "/accounts/administration/closure-days/new/",
+]
+
+
+@pytest.mark.parametrize("kind", NOT_ADMINISTRATORS)
+def test_it_refuses_every_administration_page_to_staff_who_do_not_administer(client, kind, team):
+    actor = _actor(kind, team)
+    target = UserFactory(username="amira", team=team)
+    client.force_login(actor)
+    for page in ADMIN_PAGES:
+        url = page.format(pk=target.pk, team=team.pk)
+        assert client.get(url).status_code == 403, url
+        assert client.post(url, {}).status_code == 403, url
+
+
+def test_it_sends_anonymous_visitors_of_administration_to_sign_in(client, team):
+    target = UserFactory(username="amira", team=team)
+    for page in ADMIN_PAGES:
+        response = client.get(page.format(pk=target.pk, team=team.pk))
+        assert response.status_code == 302 and "/accounts/sign-in/" in response["Location"]
