@@ -426,3 +426,18 @@ def can_manage_notifications(user: User | None) -> bool:
     if user is None or not user.is_authenticated or not user.is_active:
         return False
     return user.is_superuser or (is_staff_member(user) and user.has_role(roles.BUSINESS_SUPPORT))
+
+
+# --- Sign-in lockouts -----------------------------------------------------------------------
+
+
+def can_unlock_sign_in(user: User | None) -> bool:
+    """A sign-in paused after too many failed attempts is ended early by business support
+    (who take the calls from staff who cannot get in), system administrators (who run
+    the accounts) and superusers. They see the usernames and addresses locked, nothing
+    of any case."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or (
+        is_staff_member(user) and user.has_role(roles.BUSINESS_SUPPORT, roles.SYSTEM_ADMINISTRATOR)
+    )

@@ -14,4 +14,6 @@ urlpatterns = [
         views.undelivered_email_resend,
         name="undelivered_email_resend",
     ),
+    path("lockouts/", views.sign_in_lockouts, name="sign_in_lockouts"),
+    path("lockouts/unlock/", views.sign_in_unlock, name="sign_in_unlock"),
 ]
