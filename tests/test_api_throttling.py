@@ -9,12 +9,14 @@ import socket
 import subprocess
 import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import time_machine
 from rest_framework.test import APIClient
 
+from accounts.throttles import UserRateThrottle
 from tests.factories import UserFactory
 
 CASES = "/api/v1/cases/"
@@ -65,6 +67,19 @@ def test_it_throttles_a_user_past_the_user_rate_with_retry_after(worker, user_ra
 
         clock.shift(datetime.timedelta(seconds=61))
         assert api.get(CASES).status_code == 200
+
+
+def test_it_counts_requests_that_arrive_together(worker, user_rate):
+    class Request:
+        user = worker
+
+    def ask(_):
+        return UserRateThrottle().allow_request(Request(), None)
+
+    with time_machine.travel(T0, tick=False), ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(ask, range(40)))
+
+    assert answers.count(True) == 5
 
 
 def test_it_reads_the_rates_when_a_request_comes(worker, settings):
