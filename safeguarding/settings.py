@@ -481,6 +481,9 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_SENSITIVE_PARAMETERS = ["password", "csrfmiddlewaretoken"]
 # axes' records are shown read-only by accounts/admin.py instead of axes' own admin.
 AXES_ENABLE_ADMIN = False
+# axes says what it does with each sign-in at INFO; its warnings (each failure, each
+# lockout, with username, address and browser) and accounts.lockout's are what is kept.
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}
 
 # The cache: DRF's throttle counters and the API's failed-authentication guard live here,
 # so every web process must share it. CACHE_URL names a Redis; with none set, the Redis
