@@ -29,6 +29,21 @@ def axes_client_ip(request: HttpRequest) -> str | None:
     return client_ip(request)
 
 
+# axes' username column; Django's sign-in forms do not enforce the username's length.
+USERNAME_MAX = 255
+
+
+def axes_username(request: HttpRequest, credentials: dict | None = None) -> str | None:
+    """The username axes counts by: as typed, cut to what its records hold (a longer one,
+    which no account has, failed to save and answered 500)."""
+    field = str(settings.AXES_USERNAME_FORM_FIELD)
+    if credentials:
+        username = credentials.get(field)
+    else:
+        username = getattr(request, "data", request.POST).get(field)
+    return username[:USERNAME_MAX] if isinstance(username, str) else None
+
+
 @receiver(user_locked_out)
 def log_lockout(sender, request=None, username=None, ip_address=None, **kwargs) -> None:
     """Each lockout, and each sign-in refused while locked, is a warning in the log (the

@@ -465,6 +465,7 @@ AXES_COOLOFF_TIME = datetime.timedelta(minutes=AXES_COOLOFF_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # The one function that says who the client is (behind the proxy too).
 AXES_CLIENT_IP_CALLABLE = "accounts.lockout.axes_client_ip"
+AXES_USERNAME_CALLABLE = "accounts.lockout.axes_username"
 # A locked-out sign-in gets the sign-in page with the reason, not axes' bare text.
 AXES_LOCKOUT_CALLABLE = "accounts.views.sign_in_locked_out"
 AXES_HTTP_RESPONSE_CODE = 429

@@ -147,6 +147,22 @@ def test_it_locks_the_admin_login_too(client, db):
     assert attempt(client, "root", PASSWORD).status_code == 429
 
 
+@pytest.mark.parametrize("path", [SIGN_IN, "/admin/login/"])
+@pytest.mark.parametrize(
+    ("username", "fifth"),
+    [
+        ("a" * 300, 429),
+        ("<script>alert(1)</script>", 429),
+        ("nul\x00byte", 200),  # the form refuses it: no password is tried, none counted
+    ],
+)
+def test_it_answers_any_username_typed_without_an_error(client, db, path, username, fifth):
+    answers = fail(client, username, 5, path=path)
+
+    assert [a.status_code for a in answers] == [200] * 4 + [fifth]
+    assert "<script>alert(1)" not in answers[4].content.decode()
+
+
 # --- Unlocking --------------------------------------------------------------------------------
 
 
