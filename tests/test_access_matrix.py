@@ -51,6 +51,10 @@ NOT_CASE_SCOPED = {
     # test_email_delivery.py): staff and case references, no case's content.
     "accounts:undelivered_emails",
     "accounts:undelivered_email_resend",
+    # Sign-in lockouts, for business support, system administrators and superusers
+    # (tests/accounts/test_lockout.py): usernames and addresses, nothing of any case.
+    "accounts:sign_in_lockouts",
+    "accounts:sign_in_unlock",
 }
 # Supervision sessions are seen by the supervisee, the supervisor and their managers,
 # not by everyone who may see a case: tests/supervision/test_privacy.py is their matrix.
