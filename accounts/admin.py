@@ -1,10 +1,23 @@
+from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin
+from axes.admin import AccessLogAdmin as AxesAccessLogAdmin
+from axes.models import AccessAttempt, AccessFailureLog
+from axes.models import AccessLog as SignInLog
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import services
-from .models import AccessLog, Agency, ClosureDay, ExternalIdentity, RoleChange, Team, User
+from .models import (
+    AccessLog,
+    Agency,
+    ClosureDay,
+    ExternalIdentity,
+    RoleChange,
+    SignInUnlock,
+    Team,
+    User,
+)
 
 
 class NoDeleteMixin:
@@ -101,3 +114,38 @@ class ExternalIdentityAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(SignInUnlock)
+class SignInUnlockAdmin(admin.ModelAdmin):
+    """Lockouts ended early (on /accounts/lockouts/): read here, never changed."""
+
+    list_display = ("unlocked_at", "username", "ip_address", "failures", "unlocked_by")
+    search_fields = ("username", "ip_address", "unlocked_by__username")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# django-axes' records (AXES_ENABLE_ADMIN is off, so they are registered here): read,
+# never deleted from the admin. Deleting a counter would unlock a sign-in with no record
+# of who did it: that is done on /accounts/lockouts/ (SignInUnlock).
+@admin.register(AccessAttempt)
+class SignInAttemptAdmin(NoDeleteMixin, AccessAttemptAdmin):
+    actions: list = []
+
+
+@admin.register(AccessFailureLog)
+class SignInFailureAdmin(NoDeleteMixin, AccessFailureLogAdmin):
+    pass
+
+
+@admin.register(SignInLog)
+class SignInLogAdmin(NoDeleteMixin, AxesAccessLogAdmin):
+    pass

@@ -58,7 +58,7 @@ def home(request):
         "closure_count": ClosureDay.objects.in_force()
         .filter(date__gte=timezone.localdate())
         .count(),
-        "lockouts_url": _url_or_none("accounts:lockouts"),
+        "lockouts_url": _url_or_none("accounts:sign_in_lockouts"),
         "manages_notifications": policy.can_manage_notifications(request.user),
     }
     return render(request, "accounts/admin/home.html", context)
@@ -254,7 +254,7 @@ def user_detail(request, pk):
         # Pages other parts of the system add: linked once they exist.
         "second_factor_url": _url_or_none("accounts:second_factor_reset", user.pk),
         "api_tokens_url": _url_or_none("accounts:user_api_tokens", user.pk),
-        "lockouts_url": _url_or_none("accounts:lockouts"),
+        "lockouts_url": _url_or_none("accounts:sign_in_lockouts"),
     }
     return render(request, "accounts/admin/user_detail.html", context)
 

@@ -1,5 +1,8 @@
-"""Session limits (DESIGN.md section 6) and no-store caching for signed-in pages."""
+"""Session limits (DESIGN.md section 6), no-store caching for signed-in pages, a temporary
+password's forced change, and the API's guard against repeated failed authentication."""
 
+import logging
+import math
 import time
 from urllib.parse import urlencode
 
@@ -8,6 +11,8 @@ from django.contrib.auth import logout
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+
+log = logging.getLogger(__name__)
 
 SESSION_STARTED = "session_started_at"
 SESSION_LAST_ACTIVE = "session_last_active_at"
@@ -97,3 +102,60 @@ class PasswordChangeRequiredMiddleware:
                     return response
                 return redirect("accounts:password_change")
         return self.get_response(request)
+
+
+class ApiAuthFailureGuardMiddleware:
+    """Too many failed authentications at the API from one address: 429, before the view.
+
+    DRF authenticates before it checks its throttles, so a request with a bad token is
+    answered 401 and never counted by them; this counts those 401s (whichever token
+    scheme gave them) per client address in the shared cache. Past
+    API_AUTH_FAILURE_LIMIT within a window of API_AUTH_FAILURE_WINDOW_SECONDS, every
+    /api/ request from that address is answered 429 with Retry-After until the window
+    ends. Windows are fixed (numbered from the epoch), so the answer is the same in every
+    web process. A cache that cannot be reached lets requests through (logged).
+    """
+
+    PREFIX = "/api/"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith(self.PREFIX):
+            return self.get_response(request)
+        from django.core.cache import cache
+
+        from .services import client_ip
+        from .throttles import CACHE_ERRORS
+
+        window = max(1, settings.API_AUTH_FAILURE_WINDOW_SECONDS)
+        now = time.time()
+        number = int(now // window)
+        key = f"api-auth-failures:{client_ip(request) or 'unknown'}:{number}"
+        try:
+            failures = cache.get(key, 0)
+        except CACHE_ERRORS:  # the cache being down must not stop the API
+            log.warning("API failed-authentication guard: cache unavailable", exc_info=True)
+            return self.get_response(request)
+        if failures >= settings.API_AUTH_FAILURE_LIMIT:
+            retry_after = max(1, math.ceil((number + 1) * window - now))
+            response = JsonResponse(
+                {
+                    "detail": "Too many failed authentication attempts from this address. "
+                    f"Try again in {retry_after} seconds."
+                },
+                status=429,
+            )
+            response["Retry-After"] = str(retry_after)
+            return response
+        response = self.get_response(request)
+        if response.status_code == 401:
+            try:
+                cache.add(key, 0, timeout=window + 1)
+                cache.incr(key)
+            except ValueError:  # expired between add and incr: this is the first
+                cache.set(key, 1, timeout=window + 1)
+            except CACHE_ERRORS:
+                log.warning("API failed-authentication guard: cache unavailable", exc_info=True)
+        return response

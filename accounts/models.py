@@ -301,3 +301,22 @@ class ExternalIdentity(models.Model):
 
     def __str__(self):
         return f"{self.user} at {self.issuer}"
+
+
+class SignInUnlock(models.Model):
+    """A sign-in lockout ended early by an administrator: whose, at which address, how it
+    stood, who ended it and when. Rows are only ever added."""
+
+    username = models.CharField(max_length=255, help_text="As typed at sign-in")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    failures = models.PositiveIntegerField(help_text="Failed attempts counted when unlocked")
+    locked_until = models.DateTimeField(help_text="When the lockout would have ended")
+    unlocked_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    unlocked_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-unlocked_at", "-id"]
+        indexes = [models.Index(fields=["-unlocked_at"])]
+
+    def __str__(self):
+        return f"Sign-in of {self.username} unlocked by {self.unlocked_by} at {self.unlocked_at}"

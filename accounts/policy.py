@@ -545,3 +545,18 @@ def can_manage_agencies(user: User | None) -> bool:
 
 def can_manage_closure_days(user: User | None) -> bool:
     return can_administer(user)
+
+
+# --- Sign-in lockouts -----------------------------------------------------------------------
+
+
+def can_unlock_sign_in(user: User | None) -> bool:
+    """A sign-in paused after too many failed attempts is ended early by business support
+    (who take the calls from staff who cannot get in), system administrators (who run
+    the accounts) and superusers. They see the usernames and addresses locked, nothing
+    of any case."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or (
+        is_staff_member(user) and user.has_role(roles.BUSINESS_SUPPORT, roles.SYSTEM_ADMINISTRATOR)
+    )

@@ -1,4 +1,5 @@
-"""Reads about notifications, for the undelivered emails page and /healthz."""
+"""Reads about notifications (the undelivered emails page and /healthz) and sign-in
+unlocks (the lockouts page)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from . import policy
-from .models import Notification, NotificationResend
+from .models import Notification, NotificationResend, SignInUnlock
 
 if TYPE_CHECKING:
     from .models import User
@@ -66,3 +67,15 @@ def email_health(now: datetime.datetime) -> dict[str, int]:
         .filter(dead_at__isnull=True, created_at__lte=overdue_since(now))
         .count(),
     }
+
+
+RECENT_UNLOCKS = 20
+
+
+def recent_sign_in_unlocks(user: User | None) -> QuerySet[SignInUnlock]:
+    """The latest lockouts ended early by an administrator, newest first."""
+    if not policy.can_unlock_sign_in(user):
+        return SignInUnlock.objects.none()
+    return SignInUnlock.objects.select_related("unlocked_by").order_by("-unlocked_at", "-id")[
+        :RECENT_UNLOCKS
+    ]

@@ -30,6 +30,7 @@ from .models import (
     Notification,
     NotificationResend,
     RoleChange,
+    SignInUnlock,
     Team,
     User,
 )
@@ -1100,3 +1101,51 @@ def closure_day_withdraw(
     day.withdrawn_by = actor
     day.withdrawal_reason = reason[:200]
     return records.save(day, actor, reason=f"Withdrawn: {reason}")
+
+
+# --- Sign-in lockouts -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def sign_in_unlock(
+    *,
+    actor: User,
+    username: str,
+    ip_address: str | None,
+    now: datetime.datetime | None = None,
+) -> SignInUnlock:
+    """End the lockout of a username at an address before its cool-off does: its failed
+    attempts are reset through axes, and who did it, when and how it stood are kept
+    (SignInUnlock). A username locked at an unknown address is reset at every address
+    (axes resets by username, or by username and address). Unlocking what is not
+    locked (it ended, or someone else unlocked it) is refused."""
+    from axes.utils import reset
+
+    from . import lockout
+
+    now = now or timezone.now()
+    if not policy.can_unlock_sign_in(actor):
+        raise PermissionDenied("Only business support or an administrator can unlock sign-in")
+    current = lockout.lockout_for(
+        username=username, ip_address=ip_address, now=now, for_update=True
+    )
+    if current is None:
+        raise ValidationError(
+            "This sign-in is not locked now: the pause ended or someone unlocked it"
+        )
+    reset(ip=ip_address, username=username)
+    unlock = SignInUnlock.objects.create(
+        username=username,
+        ip_address=ip_address,
+        failures=current.failures,
+        locked_until=current.until,
+        unlocked_by=actor,
+        unlocked_at=now,
+    )
+    logger.info(
+        "Sign-in unlocked by %s: username %r from address %s",
+        actor.get_username(),
+        username,
+        ip_address or "unknown",
+    )
+    return unlock

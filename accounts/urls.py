@@ -41,4 +41,6 @@ urlpatterns = [
         admin_views.closure_day_withdraw,
         name="closure_day_withdraw",
     ),
+    path("lockouts/", views.sign_in_lockouts, name="sign_in_lockouts"),
+    path("lockouts/unlock/", views.sign_in_unlock, name="sign_in_unlock"),
 ]

@@ -1,3 +1,5 @@
+import math
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import BACKEND_SESSION_KEY, logout
@@ -5,13 +7,24 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.forms.utils import ErrorDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from . import oidc, policy, queries, services
-from .forms import SignInForm
+from . import lockout, oidc, policy, queries, services
+from .forms import SignInForm, SignInUnlockForm
 from .models import Notification
+
+
+def sign_in_choices() -> dict:
+    """What the sign-in page offers: a password, single sign-on, or both."""
+    return {
+        "password_sign_in": settings.PASSWORD_SIGN_IN_ENABLED,
+        "sso_sign_in": settings.OIDC_ENABLED,
+        "sso_provider_name": settings.OIDC_PROVIDER_NAME,
+    }
 
 
 class SignInView(LoginView):
@@ -22,9 +35,7 @@ class SignInView(LoginView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["timed_out"] = self.request.GET.get("timeout") == "1"
-        context["password_sign_in"] = settings.PASSWORD_SIGN_IN_ENABLED
-        context["sso_sign_in"] = settings.OIDC_ENABLED
-        context["sso_provider_name"] = settings.OIDC_PROVIDER_NAME
+        context.update(sign_in_choices())
         return context
 
     def post(self, request, *args, **kwargs):
@@ -33,6 +44,46 @@ class SignInView(LoginView):
             context = self.get_context_data(form=self.get_form(), password_refused=True)
             return self.render_to_response(context, status=403)
         return super().post(request, *args, **kwargs)
+
+
+def sign_in_locked_out(request, original_response=None, credentials=None):
+    """The sign-in page, saying sign-in is paused and until when (axes calls this for a
+    locked-out sign-in, from this page or /admin/; AXES_LOCKOUT_CALLABLE). 429 Too Many
+    Requests, with Retry-After: the request was refused for its rate of failures, not
+    for who is asking."""
+    from axes.helpers import get_client_username
+
+    now = timezone.now()
+    username = get_client_username(request, credentials) or ""
+    ip_address = getattr(request, "axes_ip_address", None)
+    current = lockout.lockout_for(username=username, ip_address=ip_address, now=now)
+    until = current.until if current else now + lockout.cool_off()
+    seconds = max(1, math.ceil((until - now).total_seconds()))
+    minutes = math.ceil(seconds / 60)
+    message = (
+        f"Sign-in to this account from here is paused after {settings.AXES_FAILURE_LIMIT} failed "
+        f"attempts. Try again after {timezone.localtime(until):%H:%M} (in {minutes} "
+        f"minute{'s' if minutes != 1 else ''}), or ask business support to unlock it."
+    )
+    form = SignInForm(request, data={"username": username})
+    # Shown as it is, never cleaned (cleaning would authenticate again).
+    form._errors, form.cleaned_data = ErrorDict(), {}
+    form.add_error(None, ValidationError(message, code="locked_out"))
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = ""
+    context = {
+        "form": form,
+        "next": next_url,
+        "timed_out": False,
+        "locked_out": True,
+        **sign_in_choices(),
+    }
+    response = render(request, "accounts/sign_in.html", context, status=429)
+    response["Retry-After"] = str(seconds)
+    return response
 
 
 @require_POST
@@ -54,7 +105,11 @@ def notification_list(request):
         recipient=request.user, channel=Notification.Channel.IN_APP
     ).order_by("-created_at", "-id")
     page = Paginator(notes, 30).get_page(request.GET.get("page"))
-    context = {"page": page, "manages_notifications": policy.can_manage_notifications(request.user)}
+    context = {
+        "page": page,
+        "manages_notifications": policy.can_manage_notifications(request.user),
+        "unlocks_sign_in": policy.can_unlock_sign_in(request.user),
+    }
     return render(request, "accounts/notifications.html", context)
 
 
@@ -103,3 +158,40 @@ def undelivered_email_resend(request, pk):
     else:
         messages.success(request, f"Sending again to {note.recipient.email}: {note.subject}")
     return redirect("accounts:undelivered_emails")
+
+
+@login_required
+def sign_in_lockouts(request):
+    """Usernames paused from signing in at an address, each with "Unlock", and the
+    latest unlocks: for business support, system administrators and superusers."""
+    if not policy.can_unlock_sign_in(request.user):
+        raise PermissionDenied
+    context = {
+        "lockouts": lockout.current_lockouts(now=timezone.now()),
+        "unlocks": queries.recent_sign_in_unlocks(request.user),
+        "failure_limit": settings.AXES_FAILURE_LIMIT,
+        "cool_off_minutes": settings.AXES_COOLOFF_MINUTES,
+    }
+    return render(request, "accounts/sign_in_lockouts.html", context)
+
+
+@login_required
+@require_POST
+def sign_in_unlock(request):
+    if not policy.can_unlock_sign_in(request.user):
+        raise PermissionDenied
+    form = SignInUnlockForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "That lockout could not be read: reload the page and try again")
+        return redirect("accounts:sign_in_lockouts")
+    username = form.cleaned_data["username"]
+    ip_address = form.cleaned_data["ip_address"] or None
+    try:
+        services.sign_in_unlock(actor=request.user, username=username, ip_address=ip_address)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    else:
+        messages.success(
+            request, f"Unlocked sign-in for {username} from {ip_address or 'an unknown address'}"
+        )
+    return redirect("accounts:sign_in_lockouts")

@@ -5,6 +5,7 @@ broker under var/. DATABASE_URL and CELERY_BROKER_URL switch to PostgreSQL and
 Redis, as docker-compose.yml and CI do.
 """
 
+import datetime
 from pathlib import Path
 
 import dj_database_url
@@ -493,9 +494,13 @@ if OIDC_ENABLED:
 PASSWORD_SIGN_IN_ENABLED = env_bool("PASSWORD_SIGN_IN_ENABLED", True)
 if not PASSWORD_SIGN_IN_ENABLED and not OIDC_ENABLED:
     raise ImproperlyConfigured("PASSWORD_SIGN_IN_ENABLED off needs OIDC_ENABLED on")
+# django-axes' backend comes first: it refuses a locked-out sign-in before any other
+# ("Sign-in lockout and API throttling" below).
 AUTHENTICATION_BACKENDS = (
-    ["django.contrib.auth.backends.ModelBackend"] if PASSWORD_SIGN_IN_ENABLED else []
-) + (["accounts.oidc.ProviderBackend"] if OIDC_ENABLED else [])
+    ["axes.backends.AxesStandaloneBackend"]
+    + (["django.contrib.auth.backends.ModelBackend"] if PASSWORD_SIGN_IN_ENABLED else [])
+    + (["accounts.oidc.ProviderBackend"] if OIDC_ENABLED else [])
+)
 # Sessions from these backends get their second factor at the identity provider.
 SECOND_FACTOR_EXEMPT_BACKENDS = ["accounts.oidc.ProviderBackend"] if OIDC_ENABLED else []
 
@@ -513,3 +518,79 @@ if OIDC_ENABLED:
     CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] += sorted(
         {_origin(OIDC_OP_ISSUER), _origin(OIDC_OP_LOGOUT_ENDPOINT)} - {""}
     )
+
+
+# --- Sign-in lockout and API throttling (docs/DECISIONS.md, "Lockout and throttling") ---
+# django-axes counts failed sign-ins (the sign-in page and /admin/ alike) per username AND
+# client address together: a guesser at one address is stopped after AXES_FAILURE_LIMIT
+# tries at one account, and cannot lock the worker out from the worker's own address.
+# (AUTHENTICATION_BACKENDS, built above from the sign-in switches, starts with axes'.)
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_MINUTES = env_int("AXES_COOLOFF_MINUTES", 15)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=AXES_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The one function that says who the client is (behind the proxy too).
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.axes_client_ip"
+AXES_USERNAME_CALLABLE = "accounts.lockout.axes_username"
+# A locked-out sign-in gets the sign-in page with the reason, not axes' bare text.
+AXES_LOCKOUT_CALLABLE = "accounts.views.sign_in_locked_out"
+AXES_HTTP_RESPONSE_CODE = 429
+# The pause runs from the failure that caused it: trying again while paused neither
+# counts nor lengthens it, so the time the page gives stays true.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Signing in resets the count for that username at that address.
+AXES_RESET_ON_SUCCESS = True
+# Every failed sign-in is kept (username, address, path, whether it was locked out; the
+# password never), besides the counters that lock; axes keeps the last 1,000 per username.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# Sign-ins by username and address (AccessLog) are kept; the access log of case views
+# (accounts.AccessLog) is the project's own.
+AXES_SENSITIVE_PARAMETERS = ["password", "csrfmiddlewaretoken"]
+# axes' records are shown read-only by accounts/admin.py instead of axes' own admin.
+AXES_ENABLE_ADMIN = False
+# axes says what it does with each sign-in at INFO; its warnings (each failure, each
+# lockout, with username, address and browser) and accounts.lockout's are what is kept.
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}
+
+# The cache: DRF's throttle counters and the API's failed-authentication guard live here,
+# so every web process must share it. CACHE_URL names a Redis; with none set, the Redis
+# of CELERY_BROKER_URL (same database, keys prefixed "cache") is used; with neither (the
+# laptop default) each process has its own memory, which is enough for one process.
+# Never call cache.clear() on the shared Redis: it would empty the broker too.
+CACHE_URL = env_str("CACHE_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "")
+CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "cache")
+if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            # A Redis that cannot be reached fails a request's throttle check in a second;
+            # the throttles then let the request through (accounts.throttles).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# DRF throttles: per signed-in user, and per address for the anonymous. DRF checks them
+# after authentication and permissions, so a request with a bad token or none never
+# reaches them: the guard below answers those.
+API_THROTTLE_USER = env_str("API_THROTTLE_USER", "240/min")
+API_THROTTLE_ANON = env_str("API_THROTTLE_ANON", "30/min")
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
+    "accounts.throttles.AnonRateThrottle",
+    "accounts.throttles.UserRateThrottle",
+]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"anon": API_THROTTLE_ANON, "user": API_THROTTLE_USER}
+# The failed-authentication guard (accounts.middleware.ApiAuthFailureGuardMiddleware): an
+# address whose /api/ requests were answered 401 this many times within the window gets
+# 429 with Retry-After, before authentication, until the window ends.
+API_AUTH_FAILURE_LIMIT = env_int("API_AUTH_FAILURE_LIMIT", 20)
+API_AUTH_FAILURE_WINDOW_SECONDS = env_int("API_AUTH_FAILURE_WINDOW_SECONDS", 300)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
+    "accounts.middleware.ApiAuthFailureGuardMiddleware",
+)

@@ -75,6 +75,10 @@ NOT_CASE_SCOPED = {
     # in (tests/accounts/test_single_sign_on.py, tests/browser/test_sso_journey.py).
     "oidc_authentication_init",
     "oidc_authentication_callback",
+    # Sign-in lockouts, for business support, system administrators and superusers
+    # (tests/accounts/test_lockout.py): usernames and addresses, nothing of any case.
+    "accounts:sign_in_lockouts",
+    "accounts:sign_in_unlock",
 }
 # Supervision sessions are seen by the supervisee, the supervisor and their managers,
 # not by everyone who may see a case: tests/supervision/test_privacy.py is their matrix.

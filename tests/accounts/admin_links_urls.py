@@ -16,7 +16,7 @@ def _stand_in(request, pk=None):
 extra = [
     path("users/<int:pk>/second-factor/reset/", _stand_in, name="second_factor_reset"),
     path("users/<int:pk>/api-tokens/", _stand_in, name="user_api_tokens"),
-    path("lockouts/", _stand_in, name="lockouts"),
+    path("lockouts/", _stand_in, name="sign_in_lockouts"),
 ]
 urlpatterns = [
     path("accounts/", include((accounts_urls.urlpatterns + extra, "accounts"))),
