@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from . import policy, queries, services
+from . import policy, queries, second_factor, services
 from .forms import SignInForm
 from .models import Notification
 
@@ -23,6 +23,10 @@ class SignInView(LoginView):
         context = super().get_context_data(**kwargs)
         context["timed_out"] = self.request.GET.get("timeout") == "1"
         return context
+
+    def form_valid(self, form):
+        # The password is right; the session is signed in only after the second factor.
+        return second_factor.begin(self.request, form.get_user(), self.get_success_url())
 
 
 @require_POST
