@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import logging
+import math
 import re
 import smtplib
 import time
@@ -643,7 +644,7 @@ def second_factor_check(*, user: User, code: str, app_only: bool = False) -> Any
             allowed, info = device.verify_is_allowed()
             if not allowed:
                 until = (info or {}).get("locked_until")
-                wait = max(1, int((until - timezone.now()).total_seconds()) + 1) if until else 1
+                wait = max(1, math.ceil((until - timezone.now()).total_seconds())) if until else 1
                 refused = ValidationError(
                     "Too many wrong codes. Wait %(seconds)s seconds, then try again.",
                     code="throttled",
