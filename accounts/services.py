@@ -622,6 +622,15 @@ def _recovery_codes_issue(user: User) -> list[str]:
     return codes
 
 
+def _duration(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} second{'' if seconds == 1 else 's'}"
+    minutes = math.ceil(seconds / 60)
+    if minutes < 120:
+        return f"{minutes} minutes"
+    return f"{math.ceil(minutes / 60)} hours"
+
+
 def _normalise_code(code: str) -> str:
     return "".join(str(code).split()).lower()
 
@@ -646,9 +655,8 @@ def second_factor_check(*, user: User, code: str, app_only: bool = False) -> Any
                 until = (info or {}).get("locked_until")
                 wait = max(1, math.ceil((until - timezone.now()).total_seconds())) if until else 1
                 refused = ValidationError(
-                    "Too many wrong codes. Wait %(seconds)s seconds, then try again.",
+                    f"Too many wrong codes. Wait {_duration(wait)}, then try again.",
                     code="throttled",
-                    params={"seconds": wait},
                 )
             elif not device.verify_token(code):
                 device = None
