@@ -74,6 +74,12 @@ NOT_EDIT_FORMS = {
     "supervision:action_add",
     "supervision:action_status",
     "accounts:undelivered_email_resend",
+    # The second factor: a code at sign-in, setting up an app, new recovery codes, a
+    # reset (tests/accounts/test_second_factor.py).
+    "accounts:second_factor_verify",
+    "accounts:second_factor_enrol",
+    "accounts:second_factor",
+    "accounts:second_factor_reset",
 }
 # Pages with nothing to submit (lists, records shown, dashboards) or whose posts are
 # not records (sign out, the session clock, marking notifications read, filters).

@@ -313,14 +313,11 @@ class Command(BaseCommand):
         from safeguarding.demo_second_factor import secret_in_groups
 
         self.stdout.write("")
-        self.stdout.write("After the password, sign-in asks for a code from an authenticator app:")
-        self.stdout.write(
-            f"  add this key to any authenticator app (time based): {secret_in_groups()}"
-        )
-        self.stdout.write(
-            "  or print the code shown now: DEMO_MODE=1 uv run python manage.py demo_code"
-        )
-        self.stdout.write("  (every demo user has this key; a code signs each user in once)")
+        self.stdout.write("After the password, sign-in asks for a code from an authenticator app.")
+        self.stdout.write("Every demo user has the same key; add it to any authenticator app:")
+        self.stdout.write(f"  {secret_in_groups()}   (time based, 6 digits, 30 seconds)")
+        self.stdout.write("or print the code it shows now (each code signs a user in once):")
+        self.stdout.write("  DEMO_MODE=1 uv run python manage.py demo_code")
 
     # --- families ---------------------------------------------------------------------
 
