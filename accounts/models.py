@@ -320,3 +320,25 @@ class SignInUnlock(models.Model):
 
     def __str__(self):
         return f"Sign-in of {self.username} unlocked by {self.unlocked_by} at {self.unlocked_at}"
+
+
+class SecondFactorReset(models.Model):
+    """An administrator reset someone's second factor: who, whose, why and when.
+
+    Only ever added to. The devices are kept, marked unconfirmed (unusable); the user
+    sets up an authenticator app again at their next sign-in.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="second_factor_resets")
+    reset_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField()
+    reset_at = models.DateTimeField()
+    devices_retired = models.PositiveIntegerField(default=0)
+    sessions_ended = models.PositiveIntegerField(default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-reset_at", "-id"]
+
+    def __str__(self):
+        return f"Second factor of {self.user} reset by {self.reset_by} at {self.reset_at}"

@@ -560,3 +560,28 @@ def can_unlock_sign_in(user: User | None) -> bool:
     return user.is_superuser or (
         is_staff_member(user) and user.has_role(roles.BUSINESS_SUPPORT, roles.SYSTEM_ADMINISTRATOR)
     )
+
+
+# --- Second factor ------------------------------------------------------------------------
+
+
+def can_reset_second_factor(actor: User | None, user: User | None) -> bool:
+    """Business support, system administrators and superusers reset the second factor
+    of someone who lost their phone; never their own (that would let a stolen password
+    replace the second factor), and only a superuser a superuser's."""
+    if user is None or actor is None or not actor.is_authenticated or not actor.is_active:
+        return False
+    if actor.pk == user.pk:
+        return False
+    if user.is_superuser and not actor.is_superuser:
+        return False
+    return actor.is_superuser or (
+        is_staff_member(actor)
+        and actor.has_role(roles.BUSINESS_SUPPORT, roles.SYSTEM_ADMINISTRATOR)
+    )
+
+
+def can_set_up_second_factor(actor: User | None) -> bool:
+    """Anyone with an active account sets up and looks after their own second factor
+    (the first time, part way through signing in; the service refuses a second app)."""
+    return actor is not None and actor.pk is not None and actor.is_active

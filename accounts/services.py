@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import logging
+import math
 import re
 import smtplib
 import time
@@ -30,6 +31,7 @@ from .models import (
     Notification,
     NotificationResend,
     RoleChange,
+    SecondFactorReset,
     SignInUnlock,
     Team,
     User,
@@ -1149,3 +1151,203 @@ def sign_in_unlock(
         ip_address or "unknown",
     )
     return unlock
+
+
+# --- Second factor (accounts/second_factor.py; docs/DECISIONS.md) -------------------------
+
+second_factor_log = logging.getLogger("accounts.second_factor")
+AUTHENTICATOR_APP = "Authenticator app"
+RECOVERY_CODES = "Recovery codes"
+
+
+def _authenticator(user: User) -> Any:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("-pk").first()
+
+
+def _recovery_device(user: User) -> Any:
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    return StaticDevice.objects.filter(user=user, confirmed=True).order_by("-pk").first()
+
+
+def recovery_codes_remaining(user: User) -> int:
+    device = _recovery_device(user)
+    return device.token_set.count() if device is not None else 0
+
+
+def _recovery_codes_issue(user: User) -> list[str]:
+    """A fresh set of single-use codes; the set before (if any) stops working and is
+    kept, marked unconfirmed."""
+    from django.conf import settings
+    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+
+    StaticDevice.objects.filter(user=user, confirmed=True).update(confirmed=False)
+    device = StaticDevice.objects.create(user=user, name=RECOVERY_CODES, confirmed=True)
+    codes = [StaticToken.random_token() for _ in range(settings.SECOND_FACTOR_RECOVERY_CODES)]
+    StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    return codes
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} second{'' if seconds == 1 else 's'}"
+    minutes = math.ceil(seconds / 60)
+    if minutes < 120:
+        return f"{minutes} minutes"
+    return f"{math.ceil(minutes / 60)} hours"
+
+
+def _normalise_code(code: str) -> str:
+    return "".join(str(code).split()).lower()
+
+
+def second_factor_check(*, user: User, code: str, app_only: bool = False) -> Any:
+    """The device that accepts `code` (a 6-digit code from the authenticator app or,
+    unless `app_only`, a recovery code, which is then used up), or ValidationError:
+    code "throttled" (too many wrong codes: wait) or "invalid". Wrong codes count
+    towards django-otp's throttling."""
+    code = _normalise_code(code)
+    is_app_code = len(code) == 6 and code.isdigit()
+    if not is_app_code and app_only:
+        raise ValidationError("Enter the 6-digit code from your authenticator app", code="invalid")
+    model_device = _authenticator(user) if is_app_code else _recovery_device(user)
+    refused: ValidationError | None = None
+    device = None
+    if model_device is not None:
+        with transaction.atomic():
+            device = type(model_device).objects.select_for_update().get(pk=model_device.pk)
+            allowed, info = device.verify_is_allowed()
+            if not allowed:
+                until = (info or {}).get("locked_until")
+                wait = max(1, math.ceil((until - timezone.now()).total_seconds())) if until else 1
+                refused = ValidationError(
+                    f"Too many wrong codes. Wait {_duration(wait)}, then try again.",
+                    code="throttled",
+                )
+            elif not device.verify_token(code):
+                device = None
+    if refused is not None:
+        raise refused
+    if device is None:
+        raise ValidationError(
+            "The code is not right. Check your authenticator app and enter the code it "
+            "shows now, or enter one of your recovery codes",
+            code="invalid",
+        )
+    return device
+
+
+def second_factor_enrol(
+    *, actor: User, key: str, code: str, now: datetime.datetime
+) -> tuple[Any, list[str]]:
+    """Set up the authenticator app holding secret `key` (hex), proven by one code
+    from it, and issue recovery codes. Returns (device, codes)."""
+    from binascii import unhexlify
+
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    if not policy.can_set_up_second_factor(actor):
+        raise PermissionDenied
+    code = _normalise_code(code)
+    if not (len(code) == 6 and code.isdigit()):
+        raise ValidationError("Enter the 6-digit code from your authenticator app", code="invalid")
+    totp = TOTP(unhexlify(key.encode()), step=30, t0=0, digits=6, drift=0)
+    totp.time = now.timestamp()
+    if not totp.verify(int(code), tolerance=1):
+        raise ValidationError(
+            "The code is not right. Check the app shows this service, and enter the code "
+            "it shows now",
+            code="invalid",
+        )
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=actor.pk)
+        if _authenticator(user) is not None:
+            raise ValidationError(
+                "An authenticator app is already set up for this account", code="exists"
+            )
+        device = TOTPDevice.objects.create(
+            user=user,
+            name=AUTHENTICATOR_APP,
+            key=key,
+            confirmed=True,
+            last_t=totp.t(),
+            drift=totp.drift,
+            last_used_at=now,
+        )
+        codes = _recovery_codes_issue(user)
+    second_factor_log.info("Second factor set up for %s", user.username)
+    return device, codes
+
+
+def recovery_codes_regenerate(*, actor: User, code: str, now: datetime.datetime) -> list[str]:
+    """A fresh set of recovery codes for the actor's own account, confirmed with a
+    current code from their app; the old set stops working."""
+    if not policy.can_set_up_second_factor(actor) or _authenticator(actor) is None:
+        raise PermissionDenied
+    second_factor_check(user=actor, code=code, app_only=True)
+    with transaction.atomic():
+        User.objects.select_for_update().get(pk=actor.pk)
+        codes = _recovery_codes_issue(actor)
+    second_factor_log.info("New recovery codes for %s", actor.username)
+    return codes
+
+
+def _sessions_end(user: User, now: datetime.datetime) -> int:
+    """End every session signed in as `user`, or part way through signing in as them.
+    (Sessions are in the database; reading each live one is fine at this scale.)"""
+    from django.contrib.auth import SESSION_KEY
+    from django.contrib.sessions.models import Session
+
+    from .second_factor import PENDING_SESSION_KEY
+
+    ended = []
+    for session in Session.objects.filter(expire_date__gt=now).iterator():
+        data = session.get_decoded()
+        pending = data.get(PENDING_SESSION_KEY)
+        if data.get(SESSION_KEY) == str(user.pk) or (
+            isinstance(pending, dict) and pending.get("user_id") == user.pk
+        ):
+            ended.append(session.pk)
+    return Session.objects.filter(pk__in=ended).delete()[0]
+
+
+def second_factor_reset(
+    *, actor: User, user: User, reason: str, now: datetime.datetime
+) -> SecondFactorReset:
+    """Someone lost their phone: their app and recovery codes stop working (kept,
+    marked unconfirmed), their sessions end, and they set up an app again at their
+    next sign-in. Recorded: who, whose, why and when."""
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    if not policy.can_reset_second_factor(actor, user):
+        raise PermissionDenied
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Enter why the second factor is being reset"})
+    with transaction.atomic():
+        User.objects.select_for_update().get(pk=user.pk)
+        retired = TOTPDevice.objects.filter(user=user, confirmed=True).update(confirmed=False)
+        retired += StaticDevice.objects.filter(user=user, confirmed=True).update(confirmed=False)
+        ended = _sessions_end(user, now)
+        record = SecondFactorReset(
+            user=user,
+            reset_by=actor,
+            reason=reason,
+            reset_at=now,
+            devices_retired=retired,
+            sessions_ended=ended,
+        )
+        record._history_user = actor  # type: ignore[attr-defined]
+        record.save()
+    second_factor_log.warning(
+        "Second factor of %s reset by %s (%s devices retired, %s sessions ended)",
+        user.username,
+        actor.username,
+        retired,
+        ended,
+    )
+    return record

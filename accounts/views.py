@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from . import lockout, oidc, policy, queries, services
+from . import lockout, oidc, policy, queries, second_factor, services
 from .forms import SignInForm, SignInUnlockForm
 from .models import Notification
 
@@ -44,6 +44,10 @@ class SignInView(LoginView):
             context = self.get_context_data(form=self.get_form(), password_refused=True)
             return self.render_to_response(context, status=403)
         return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        # The password is right; the session is signed in only after the second factor.
+        return second_factor.begin(self.request, form.get_user(), self.get_success_url())
 
 
 def sign_in_locked_out(request, original_response=None, credentials=None):

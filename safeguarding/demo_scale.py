@@ -159,6 +159,9 @@ def _staff(n_teams: int, *, first: int, password: str, now) -> list[dict]:
     if service is not None:
         rows.append(Through(user_id=service.pk, group_id=groups[roles.SERVICE_MANAGER].pk))
     Through.objects.bulk_create(rows)
+    from safeguarding.demo_second_factor import give_demo_authenticator
+
+    give_demo_authenticator(users)
     return made
 
 

@@ -594,3 +594,35 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
     "accounts.middleware.ApiAuthFailureGuardMiddleware",
 )
+
+
+# --- Second factor (django-otp; docs/DECISIONS.md, "A second factor at sign-in") ------
+# Every password sign-in asks for a code from an authenticator app (TOTP) or a
+# recovery code before the session is signed in (accounts/second_factor.py).
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp_static"]
+# OTPMiddleware sets request.user.is_verified(); the enforcement after it lets a signed-in
+# session that has not given a second factor reach only the second-factor pages.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("accounts.middleware.SessionLimitsMiddleware") + 1,
+    "accounts.second_factor.SecondFactorRequiredMiddleware",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "django_otp.middleware.OTPMiddleware",
+)
+# SECOND_FACTOR_EXEMPT_BACKENDS (under "Single sign-on" above) names the backends whose
+# sign-ins bring their own second factor (the identity provider's); a session signed in
+# through one of them is not asked for a code.
+# Seconds between the password and the code (or the end of setting up an app) before
+# the half-finished sign-in is forgotten and the password must be given again.
+SECOND_FACTOR_PENDING_SECONDS = env_int("SECOND_FACTOR_PENDING_SECONDS", 10 * 60)
+# How many single-use recovery codes a user is given at a time.
+SECOND_FACTOR_RECOVERY_CODES = env_int("SECOND_FACTOR_RECOVERY_CODES", 10)
+# The name authenticator apps show beside the account.
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Safeguarding case management")
+# After n wrong codes in a row the next is refused for factor x 2^(n-1) seconds
+# (django-otp's ThrottlingMixin). Must stay above 0: 0 switches throttling off.
+OTP_TOTP_THROTTLE_FACTOR = env_int("OTP_TOTP_THROTTLE_FACTOR", 1)
+OTP_STATIC_THROTTLE_FACTOR = env_int("OTP_STATIC_THROTTLE_FACTOR", 1)
+if OTP_TOTP_THROTTLE_FACTOR < 1 or OTP_STATIC_THROTTLE_FACTOR < 1:
+    raise ImproperlyConfigured("OTP_*_THROTTLE_FACTOR must be 1 or more: 0 turns throttling off")

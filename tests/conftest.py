@@ -51,6 +51,39 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group("processes"))
 
 
+def verify_second_factor(client, user):
+    """Mark the client's signed-in session as having given a second factor for `user`,
+    as django_otp.login does after a right code: a confirmed authenticator app for the
+    user (made if they have none) and its id in the session."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return device
+
+
+@pytest.fixture(autouse=True)
+def _force_login_gives_a_second_factor(monkeypatch):
+    """`client.force_login(user)` signs in fully, second factor included, as the tests
+    written before the second factor expect. `force_login(user, second_factor=False)`
+    signs in with a password only, for the tests of the second factor's enforcement."""
+    from django.test.client import Client
+
+    original = Client.force_login
+
+    def force_login(self, user, backend=None, *, second_factor=True):
+        original(self, user, backend)
+        if second_factor:
+            verify_second_factor(self, user)
+
+    monkeypatch.setattr(Client, "force_login", force_login)
+
+
 @pytest.fixture(autouse=True)
 def _export_dir(settings, tmp_path_factory):
     """Each test's chronology exports in a directory of their own, so parallel workers

@@ -79,6 +79,12 @@ NOT_CASE_SCOPED = {
     # (tests/accounts/test_lockout.py): usernames and addresses, nothing of any case.
     "accounts:sign_in_lockouts",
     "accounts:sign_in_unlock",
+    # The second factor (tests/accounts/test_second_factor.py): the code and setting up
+    # an app at sign-in, your own second factor, and an administrator's reset.
+    "accounts:second_factor_verify",
+    "accounts:second_factor_enrol",
+    "accounts:second_factor",
+    "accounts:second_factor_reset",
 }
 # Supervision sessions are seen by the supervisee, the supervisor and their managers,
 # not by everyone who may see a case: tests/supervision/test_privacy.py is their matrix.

@@ -12,6 +12,7 @@ from accounts import roles
 from accounts.models import User
 from cases.models import Case
 from safeguarding import demo_scale
+from safeguarding.demo_second_factor import DEMO_TOTP_KEY
 from safeguarding.management.commands.seed_demo import DEMO_PASSWORD
 
 if not demo_scale.scale_teams().exists():
@@ -44,6 +45,7 @@ for key, name in [
 ]:
     plan["urls"][key] = reverse(name)
 plan["password"] = DEMO_PASSWORD
+plan["totp_key"] = DEMO_TOTP_KEY  # the demo authenticator app every scale user has
 with open(os.environ["LOAD_USERS"], "w") as f:
     json.dump(plan, f)
 print(f"{len(plan['workers'])} workers, {len(plan['managers'])} managers")

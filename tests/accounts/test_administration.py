@@ -12,6 +12,7 @@ from accounts import roles, services
 from accounts.models import Agency, ClosureDay, RoleChange, Team, User
 from safeguarding.workdays import add_working_days
 from tests.factories import PASSWORD, AgencyFactory, CaseFactory, TeamFactory, UserFactory
+from tests.second_factor import sign_in_with_code
 
 pytestmark = pytest.mark.django_db
 
@@ -353,9 +354,7 @@ def test_it_makes_a_user_choose_a_new_password_after_a_temporary_one(admin_clien
     )
     assert response.status_code == 302
     user_client = Client()
-    response = user_client.post(
-        "/accounts/sign-in/", {"username": "amira", "password": "Temporary-Pass-2026"}
-    )
+    response = sign_in_with_code(user_client, "amira", "Temporary-Pass-2026")
     assert response.status_code == 302
     response = user_client.get("/cases/")
     assert response.status_code == 302 and response["Location"] == "/accounts/password/"

@@ -9,9 +9,11 @@ from django.conf import settings
 from django.urls import reverse
 
 from accounts.middleware import SESSION_LAST_ACTIVE, SESSION_STARTED
+from tests.second_factor import app_code, authenticator_for
 
 LOGIN = reverse("accounts:login")
 LOGOUT = reverse("accounts:logout")
+CODE = reverse("accounts:second_factor_verify")
 STATUS = "/session/status"
 EXTEND = "/session/extend"
 START = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.UTC)
@@ -21,8 +23,14 @@ def signed_in(client):
     return "_auth_user_id" in client.session
 
 
-def sign_in(client, username, password):
-    return client.post(LOGIN, {"username": username, "password": password})
+def sign_in(client, username, password, **extra):
+    """The password, then the code from the user's authenticator app."""
+    device = authenticator_for(username)
+    response = client.post(LOGIN, {"username": username, "password": password, **extra})
+    if response.status_code != 302:
+        return response
+    assert response["Location"] == CODE
+    return client.post(CODE, {"code": app_code(device)})
 
 
 @pytest.fixture
@@ -68,9 +76,7 @@ def test_sign_in_works_and_rotates_the_session_key(client, worker, password):
 
 
 def test_sign_in_goes_back_to_the_page_asked_for(client, worker, password):
-    response = client.post(
-        LOGIN, {"username": worker.username, "password": password, "next": "/cases/12/"}
-    )
+    response = sign_in(client, worker.username, password, next="/cases/12/")
     assert response["Location"] == "/cases/12/"
     page = client.get(f"{LOGIN}?next=/cases/12/", follow=False)
     assert page.status_code == 302  # already signed in

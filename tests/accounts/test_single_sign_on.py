@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts import oidc, policy, roles, services
 from accounts.models import ExternalIdentity
 from tests.factories import UserFactory
+from tests.second_factor import sign_in_with_code
 
 ISSUER = "https://login.example.test/tenant-0001/v2.0"
 CLIENT_ID = "client-0001"
@@ -90,7 +91,7 @@ def test_it_refuses_the_admin_sites_password_when_password_sign_in_is_off(
 
 
 def test_it_still_takes_a_password_when_both_are_on(client, worker, password, sso):
-    response = client.post("/accounts/sign-in/", {"username": "worker", "password": password})
+    response = sign_in_with_code(client, "worker", password)
     assert response.status_code == 302
     assert client.session["_auth_user_id"] == str(worker.pk)
 
@@ -365,7 +366,7 @@ def test_it_signs_in_with_a_password_while_the_provider_cannot_be_reached(
     for name in oidc.DISCOVERED:
         setattr(sso, name, "")
     assert client.get("/accounts/sign-in/").status_code == 200
-    response = client.post("/accounts/sign-in/", {"username": "worker", "password": password})
+    response = sign_in_with_code(client, "worker", password)
     assert response.status_code == 302
     assert client.get("/dashboards/mine/").status_code == 200
     # "Sign in with ..." says it is not working rather than failing.

@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 from chronologies import services
+from tests.browser.signing_in import sign_in
 from tests.factories import AgencyFactory, CaseFactory, MembershipFactory, TeamFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -41,11 +42,7 @@ def test_it_filters_exports_and_downloads_a_chronology(page, axe, screenshot, pa
         )
         entries.append(entry)
 
-    page.goto("/accounts/sign-in/")
-    page.get_by_label("Username").fill("amira")
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/dashboards/mine/")
+    sign_in(page, "amira", password, lands_on="**/dashboards/mine/")
     page.goto(f"/cases/{case.pk}/")
     page.get_by_role("link", name="Open the chronology").click()
     axe.check(page, "chronology")

@@ -9,6 +9,7 @@ from accounts import roles
 from cases.models import Escalation
 from safeguarding.celery import app as celery_app
 from tests.factories import CaseFactory, MembershipFactory, TeamFactory, UserFactory
+from tests.second_factor import app_code, authenticator_for
 from visits import services
 from visits.models import Visit
 
@@ -81,9 +82,13 @@ def test_it_lets_a_worker_record_the_fourth_default_by_keyboard_at_360px(
         base_url=live_server.url, viewport={"width": 360, "height": 780}, has_touch=True
     )
     page = context.new_page()
+    app = authenticator_for("amira")
     page.goto("/accounts/sign-in/")
     type_into(page, page.get_by_label("Username"), "amira")
     type_into(page, page.get_by_label("Password", exact=True), password)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/accounts/sign-in/code/")
+    type_into(page, page.get_by_label("Code"), app_code(app))
     page.keyboard.press("Enter")
     page.wait_for_url("**/dashboards/mine/")
     page.goto(f"/cases/{case.pk}/")

@@ -59,3 +59,24 @@ def test_it_builds_the_demo_once_with_every_role_and_every_escalation_state(db):
     moved = Case.objects.annotate(n=Count("addresses"))
     assert moved.filter(n__gte=4).exists()  # moved three times
     assert Membership.objects.filter(relationship="grandparent", lives_in_household=True).exists()
+
+
+def test_it_gives_every_demo_user_the_demo_app_and_says_how_to_get_a_code(db):
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from safeguarding.demo_second_factor import DEMO_TOTP_KEY, secret_in_groups
+
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", stdout=StringIO())  # again: still one app each
+    for username in ("amira.hussain", "grace.okafor", "omar.reid", "admin"):
+        [device] = TOTPDevice.objects.filter(user__username=username, confirmed=True)
+        assert device.key == DEMO_TOTP_KEY
+    assert secret_in_groups() in out.getvalue()
+    assert "manage.py demo_code" in out.getvalue()
+    code = StringIO()
+    call_command("demo_code", "amira.hussain", stdout=code, stderr=StringIO())
+    assert code.getvalue().strip() in {
+        f"{totp(bytes.fromhex(DEMO_TOTP_KEY), drift=d):06d}" for d in (0, 1)
+    }

@@ -285,6 +285,9 @@ class Command(BaseCommand):
             admin.save()
             admin.groups.add(Group.objects.get(name=roles.BUSINESS_SUPPORT))
         users["admin"] = admin
+        from safeguarding.demo_second_factor import give_demo_authenticator
+
+        give_demo_authenticator(list(users.values()))
         return users
 
     def _agencies(self):
@@ -307,6 +310,14 @@ class Command(BaseCommand):
         ]
         for label, username in rows:
             self.stdout.write(f"  {label:<28} {username}")
+        from safeguarding.demo_second_factor import secret_in_groups
+
+        self.stdout.write("")
+        self.stdout.write("After the password, sign-in asks for a code from an authenticator app.")
+        self.stdout.write("Every demo user has the same key; add it to any authenticator app:")
+        self.stdout.write(f"  {secret_in_groups()}   (time based, 6 digits, 30 seconds)")
+        self.stdout.write("or print the code it shows now (each code signs a user in once):")
+        self.stdout.write("  DEMO_MODE=1 uv run python manage.py demo_code")
 
     # --- families ---------------------------------------------------------------------
 
