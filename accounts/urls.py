@@ -14,4 +14,7 @@ urlpatterns = [
         views.undelivered_email_resend,
         name="undelivered_email_resend",
     ),
+    path("api-tokens/", views.api_tokens, name="api_tokens"),
+    path("api-tokens/<int:pk>/revoke/", views.api_token_revoke, name="api_token_revoke"),
+    path("users/<int:user_id>/api-tokens/", views.user_api_tokens, name="user_api_tokens"),
 ]

@@ -40,7 +40,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "oauth2_provider",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_filters",
@@ -231,7 +232,7 @@ REST_FRAMEWORK = {
     # answers 401 only if the first class names a challenge; the session's names none
     # (it gave 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.api_auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -249,7 +250,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SERVE_AUTHENTICATION": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.api_auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # `<id:...>` in API paths (common.api.IdConverter)
@@ -446,4 +447,44 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 15 * 60,
         "options": {"expires": 15 * 60},
     },
+}
+
+# --- API credentials (docs/DECISIONS.md, "API credentials") ----------------------------
+# Staff API tokens (django-rest-knox): stored as a digest, and ended like a session after
+# this long unused or this long in all (by default the session's own limits).
+API_TOKEN_IDLE_SECONDS = env_int("API_TOKEN_IDLE_SECONDS", SESSION_IDLE_SECONDS)
+API_TOKEN_ABSOLUTE_SECONDS = env_int("API_TOKEN_ABSOLUTE_SECONDS", SESSION_ABSOLUTE_SECONDS)
+from datetime import timedelta  # noqa: E402
+
+# The swappable models, named so migrations that point at them resolve.
+KNOX_TOKEN_MODEL = "knox.AuthToken"
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+OAUTH2_PROVIDER_DEVICE_GRANT_MODEL = "oauth2_provider.DeviceGrant"
+
+REST_KNOX = {
+    # Clients send `Authorization: Token <token>`, as they did before; a 401 says so.
+    "AUTH_HEADER_PREFIX": "Token",
+    # A sliding expiry: each use moves it on (at most once a minute, to spare writes),
+    # never past the absolute limit from creation.
+    "TOKEN_TTL": timedelta(seconds=API_TOKEN_IDLE_SECONDS),
+    "AUTO_REFRESH": True,
+    "AUTO_REFRESH_MAX_TTL": timedelta(seconds=API_TOKEN_ABSOLUTE_SECONDS),
+    "MIN_REFRESH_INTERVAL": 60,
+    "TOKEN_LIMIT_PER_USER": None,
+}
+
+# Partner systems (django-oauth-toolkit, the client credentials grant only). Access
+# tokens last this long; client secrets are stored hashed.
+PARTNER_ACCESS_TOKEN_SECONDS = env_int("PARTNER_ACCESS_TOKEN_SECONDS", 60 * 60)
+PARTNER_SCOPES = {"escalations:read": "Open and overdue escalations of the granted teams"}
+OAUTH2_PROVIDER = {
+    "SCOPES": PARTNER_SCOPES,
+    "DEFAULT_SCOPES": [],
+    "SCOPES_BACKEND_CLASS": "accounts.partners.PartnerScopes",
+    "OAUTH2_VALIDATOR_CLASS": "accounts.partners.PartnerValidator",
+    "ACCESS_TOKEN_EXPIRE_SECONDS": PARTNER_ACCESS_TOKEN_SECONDS,
 }

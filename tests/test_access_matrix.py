@@ -11,7 +11,6 @@ import json
 import pytest
 from django.db.models.signals import pre_delete
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from rest_framework.authtoken.models import Token
 
 from accounts import roles
 from accounts.models import AccessLog
@@ -30,6 +29,7 @@ from tests.factories import (
     TeamFactory,
     UserFactory,
     VisitFactory,
+    api_token_for,
 )
 
 # URL names that are not about one case: checked for login only.
@@ -309,8 +309,8 @@ def test_it_applies_the_access_policy_to_every_page(client, world, user_key, no_
 def test_it_applies_the_access_policy_to_every_api_endpoint(client, world, user_key, no_deletes):
     users, cases = world
     user = users[user_key]
-    token = Token.objects.create(user=user)
-    auth = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
+    token = api_token_for(user)
+    auth = {"HTTP_AUTHORIZATION": f"Token {token}"}
     urls = project_urls()
     _, details, lists = classify(urls)
     for case_key, objects in cases.items():
