@@ -200,9 +200,7 @@ def test_it_lets_only_account_administrators_manage_anothers_tokens(
     worker, team, role, superuser, allowed
 ):
     actor = UserFactory(username="actor", team=team, role=role, is_superuser=superuser)
-    _, token = services.api_token_create(
-        actor=worker, owner=worker, name="a", now=timezone.now()
-    )
+    _, token = services.api_token_create(actor=worker, owner=worker, name="a", now=timezone.now())
     record = ApiToken.objects.get(user=worker)
 
     assert policy.can_manage_api_tokens(actor, worker) is allowed

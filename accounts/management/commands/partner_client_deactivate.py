@@ -20,9 +20,7 @@ class Command(BaseCommand):
         actor = User.objects.filter(username=options["by"]).first()
         if actor is None:
             raise CommandError(f"No user {options['by']!r}")
-        client = PartnerClient.objects.filter(
-            application__client_id=options["client_id"]
-        ).first()
+        client = PartnerClient.objects.filter(application__client_id=options["client_id"]).first()
         if client is None:
             raise CommandError("No partner system with that client id")
         try:
