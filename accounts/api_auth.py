@@ -21,6 +21,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from knox.auth import TokenAuthentication
 from knox.settings import knox_settings
 from rest_framework import exceptions
@@ -66,3 +67,10 @@ class ApiTokenAuthentication(TokenAuthentication):
             if moved > knox_settings.MIN_REFRESH_INTERVAL:  # knox saved the new expiry
                 ApiToken.objects.filter(pk=record.pk).update(last_used_at=now)
         return (user, auth_token)
+
+
+class ApiTokenScheme(KnoxTokenScheme):
+    """The schema's security scheme: `Authorization: Token <token>`."""
+
+    target_class = "accounts.api_auth.ApiTokenAuthentication"
+    name = "apiToken"

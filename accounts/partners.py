@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from oauth2_provider.contrib.rest_framework import OAuth2Authentication, TokenHasScope
 from oauth2_provider.models import AbstractApplication
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.scopes import SettingsScopes
@@ -68,12 +67,6 @@ class PartnerValidator(OAuth2Validator):
         return super().validate_grant_type(client_id, grant_type, client, request, *args, **kwargs)
 
 
-class PartnerAuthentication(OAuth2Authentication):
-    """A bearer access token from /oauth/token/; the challenge names the API realm."""
-
-    www_authenticate_realm = "api"
-
-
 class IsActivePartner(BasePermission):
     """The access token belongs to a partner client that is still active."""
 
@@ -82,7 +75,3 @@ class IsActivePartner(BasePermission):
         application = getattr(token, "application", None)
         partner = partner_of(application)
         return partner is not None and partner.active
-
-
-class PartnerTokenHasScope(TokenHasScope):
-    pass

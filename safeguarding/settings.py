@@ -488,3 +488,7 @@ OAUTH2_PROVIDER = {
     "OAUTH2_VALIDATOR_CLASS": "accounts.partners.PartnerValidator",
     "ACCESS_TOKEN_EXPIRE_SECONDS": PARTNER_ACCESS_TOKEN_SECONDS,
 }
+# The schema describes the partner endpoints' client credentials flow.
+SPECTACULAR_SETTINGS["OAUTH2_FLOWS"] = ["clientCredentials"]
+SPECTACULAR_SETTINGS["OAUTH2_TOKEN_URL"] = "/oauth/token/"
+SPECTACULAR_SETTINGS["OAUTH2_SCOPES"] = PARTNER_SCOPES

@@ -12,17 +12,13 @@ from __future__ import annotations
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
+from oauth2_provider.contrib.rest_framework import OAuth2Authentication, TokenHasScope
 from rest_framework import generics, serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import JSONRenderer
 
 from accounts import services as account_services
-from accounts.partners import (
-    IsActivePartner,
-    PartnerAuthentication,
-    PartnerTokenHasScope,
-    partner_of,
-)
+from accounts.partners import IsActivePartner, partner_of
 
 from ..models import Case, Escalation
 
@@ -49,8 +45,8 @@ class PartnerPagination(PageNumberPagination):
 class PartnerView(generics.GenericAPIView):
     """The base of every partner view: partner tokens only, each call logged, no caching."""
 
-    authentication_classes = [PartnerAuthentication]
-    permission_classes = [IsActivePartner, PartnerTokenHasScope]
+    authentication_classes = [OAuth2Authentication]  # bearer tokens from /oauth/token/
+    permission_classes = [IsActivePartner, TokenHasScope]
     renderer_classes = [JSONRenderer]
     required_scopes: list[str] = []
 
