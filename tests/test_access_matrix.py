@@ -51,6 +51,16 @@ NOT_CASE_SCOPED = {
     # test_email_delivery.py): staff and case references, no case's content.
     "accounts:undelivered_emails",
     "accounts:undelivered_email_resend",
+    # API credentials (tests/accounts/test_api_tokens.py, test_partner_clients.py): a
+    # user's own tokens, account administrators' view of anyone's; partner systems' OAuth2
+    # endpoints and their escalations list (teams granted to the client, no case content).
+    "accounts:api_tokens",
+    "accounts:api_token_revoke",
+    "accounts:user_api_tokens",
+    "oauth2_provider:token",
+    "oauth2_provider:revoke-token",
+    "oauth2_provider:introspect",
+    "partner-escalations",
 }
 # Supervision sessions are seen by the supervisee, the supervisor and their managers,
 # not by everyone who may see a case: tests/supervision/test_privacy.py is their matrix.

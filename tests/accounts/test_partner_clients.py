@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
-from oauth2_provider.models import AccessToken, Application
+from oauth2_provider.models import AccessToken, Application, set_token_value
 from rest_framework.test import APIClient
 
 from accounts import roles, services
@@ -160,14 +160,15 @@ def test_it_refuses_the_partner_endpoint_without_the_scope(team, sysadmin):
     EscalationFactory(case=CaseFactory(team=team), state="open")
     client_id, _ = register()
     application = Application.objects.get(client_id=client_id)
-    token = AccessToken.objects.create(
+    token = AccessToken(
         application=application,
-        token="no-scope-token-0123456789",
         scope="",
         expires=timezone.now() + datetime.timedelta(hours=1),
     )
+    set_token_value(token, "no-scope-token-0123456789")
+    token.save()
 
-    response = bearer(token.token).get(URL)
+    response = bearer("no-scope-token-0123456789").get(URL)
 
     assert response.status_code == 403
     assert "results" not in response.json()
@@ -256,3 +257,21 @@ def test_services_refuse_a_worker(team, worker):
         services.partner_client_create(
             actor=worker, name="X", teams=[team], scopes=["escalations:read"], now=timezone.now()
         )
+
+
+def test_it_keeps_no_usable_partner_token_in_the_database(team, sysadmin):
+    client_id, secret = register()
+    access = get_token(client_id, secret).json()["access_token"]
+
+    stored = AccessToken.objects.get()
+    assert stored.token == ""
+    assert stored.token_checksum != access
+    assert bearer(stored.token_checksum).get(URL).status_code == 401
+    assert Application.objects.get().client_secret != secret
+
+
+def test_it_refuses_a_partner_token_in_the_query_string(team, sysadmin):
+    client_id, secret = register()
+    access = get_token(client_id, secret).json()["access_token"]
+
+    assert APIClient().get(URL, {"access_token": access}).status_code == 401
