@@ -45,8 +45,10 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0005_governance_roles'),
-        migrations.swappable_dependency(settings.KNOX_TOKEN_MODEL),
-        migrations.swappable_dependency(settings.OAUTH2_PROVIDER_APPLICATION_MODEL),
+        # The tables as their apps leave them (a swappable dependency means only their
+        # first migration, after which knox still changes its primary key).
+        ("knox", "0009_extend_authtoken_field"),
+        ("oauth2_provider", "0022_refreshtoken_token_family_index"),
     ]
 
     operations = [
