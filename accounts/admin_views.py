@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
@@ -58,18 +58,10 @@ def home(request):
         "closure_count": ClosureDay.objects.in_force()
         .filter(date__gte=timezone.localdate())
         .count(),
-        "lockouts_url": _url_or_none("accounts:sign_in_lockouts"),
+        "unlocks_sign_in": policy.can_unlock_sign_in(request.user),
         "manages_notifications": policy.can_manage_notifications(request.user),
     }
     return render(request, "accounts/admin/home.html", context)
-
-
-def _url_or_none(name: str, *args: Any) -> str | None:
-    """A link to a page another part of the system adds, if it is there."""
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return None
 
 
 # --- Users ---------------------------------------------------------------------------------
@@ -251,10 +243,9 @@ def user_detail(request, pk):
         "can_reactivate": policy.can_reactivate_user(actor, user),
         "can_set_password": policy.can_set_password(actor, user),
         "is_self": user.pk == actor.pk,
-        # Pages other parts of the system add: linked once they exist.
-        "second_factor_url": _url_or_none("accounts:second_factor_reset", user.pk),
-        "api_tokens_url": _url_or_none("accounts:user_api_tokens", user.pk),
-        "lockouts_url": _url_or_none("accounts:sign_in_lockouts"),
+        "can_reset_second_factor": policy.can_reset_second_factor(actor, user),
+        "can_manage_api_tokens": policy.can_manage_api_tokens(actor, user),
+        "unlocks_sign_in": policy.can_unlock_sign_in(actor),
     }
     return render(request, "accounts/admin/user_detail.html", context)
 

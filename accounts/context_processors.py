@@ -16,6 +16,7 @@ NAV_ITEMS = [
     ("supervision", "/supervision/", "Supervision"),
     ("notifications", "/accounts/notifications/", "Notifications"),
     ("api", "/api/v1/docs/", "API"),
+    ("api_tokens", "/accounts/api-tokens/", "API tokens"),
 ]
 
 

@@ -16,3 +16,15 @@ class SignInUnlockForm(forms.Form):
 
     username = forms.CharField(max_length=255, strip=False)
     ip_address = forms.GenericIPAddressField(required=False)
+
+
+class ApiTokenForm(GovukFormMixin, forms.Form):
+    name = forms.CharField(
+        label="Name",
+        help_text="What the token is for, for example the laptop or script that uses it",
+        max_length=100,
+        error_messages={
+            "required": "Enter a name for the token",
+            "max_length": "The name must be 100 characters or fewer",
+        },
+    )

@@ -342,3 +342,111 @@ class SecondFactorReset(models.Model):
 
     def __str__(self):
         return f"Second factor of {self.user} reset by {self.reset_by} at {self.reset_at}"
+
+
+# --- API credentials (docs/DECISIONS.md, "API credentials") ------------------------------
+
+
+class ApiToken(models.Model):
+    """A staff API token's name, owner and fate. The credential is knox's row beside it
+    (a digest, never the token); that row goes when the token ends, this one stays, so
+    who made a token, when it was last used and who revoked it and why are kept."""
+
+    auth_token = models.OneToOneField(
+        "knox.AuthToken",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="api_token",
+        help_text="Empty once the token has ended (revoked or expired)",
+    )
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    # The first characters of the token, to tell tokens apart; never enough to use one.
+    key_start = models.CharField(max_length=8)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+    ends_at = models.DateTimeField(help_text="The absolute limit: never used after this")
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    # A keyed hash of the owner's password hash when the token was made: a token made
+    # before the password last changed is refused whatever path changed it.
+    password_check = models.CharField(max_length=64)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty when the system revoked it (password changed, account deactivated)",
+    )
+    revoke_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.name} ({self.user})"
+
+
+class PartnerClient(models.Model):
+    """A partner agency's system, reading through the API with the OAuth2 client
+    credentials grant. The OAuth2 application holds the client id and the hashed secret;
+    this holds what the client may read: the teams granted and the scopes."""
+
+    application = models.OneToOneField(
+        "oauth2_provider.Application", on_delete=models.PROTECT, related_name="partner"
+    )
+    name = models.CharField(max_length=200)
+    agency = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, null=True, blank=True, related_name="partner_clients"
+    )
+    teams = models.ManyToManyField(Team, related_name="partner_clients", blank=True)
+    scopes = models.CharField(max_length=200, help_text="Space-separated OAuth2 scopes")
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+    deactivated_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords(m2m_fields=[teams])
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.scopes.split()
+
+
+class PartnerCall(models.Model):
+    """One row per API call a partner client made: who, what, the answer, when, from where."""
+
+    client = models.ForeignKey(PartnerClient, on_delete=models.PROTECT, related_name="calls")
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=300)
+    status = models.PositiveSmallIntegerField()
+    at = models.DateTimeField()
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["client", "-at"])]
+
+    def __str__(self):
+        return f"{self.client} {self.method} {self.path} {self.status}"
+
+
+def api_token_state(token: ApiToken, now) -> str:
+    """ "active", "revoked" or "expired" at `now`."""
+    if token.revoked_at is not None:
+        return "revoked"
+    auth = token.auth_token
+    if auth is None or token.ends_at <= now or (auth.expiry is not None and auth.expiry <= now):
+        return "expired"
+    return "active"

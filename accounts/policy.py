@@ -585,3 +585,46 @@ def can_set_up_second_factor(actor: User | None) -> bool:
     """Anyone with an active account sets up and looks after their own second factor
     (the first time, part way through signing in; the service refuses a second app)."""
     return actor is not None and actor.pk is not None and actor.is_active
+
+
+# --- API credentials ------------------------------------------------------------------------
+
+
+def _is_account_administrator(user: User | None) -> bool:
+    """Business support and system administrators look after staff accounts; superusers
+    run the system."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or (
+        is_staff_member(user) and user.has_role(roles.BUSINESS_SUPPORT, roles.SYSTEM_ADMINISTRATOR)
+    )
+
+
+def can_create_api_token(actor: User | None, owner: User | None) -> bool:
+    """A token is made only by its owner, signed in to the web pages (so by whatever
+    sign-in asks, never by a password alone), while the account is active. What the
+    token may then do is what the owner may do: the API asks the policy as the pages do."""
+    if actor is None or owner is None or actor.pk != owner.pk:
+        return False
+    return bool(owner.is_authenticated and owner.is_active)
+
+
+def can_manage_api_tokens(actor: User | None, owner: User | None) -> bool:
+    """Seeing and revoking someone's API tokens: the owner (any of their own, while
+    active), or an account administrator (anyone's)."""
+    if actor is None or owner is None or not actor.is_authenticated or not actor.is_active:
+        return False
+    return actor.pk == owner.pk or _is_account_administrator(actor)
+
+
+def can_revoke_api_token(actor: User | None, token: Any) -> bool:
+    return can_manage_api_tokens(actor, token.user)
+
+
+def can_manage_partner_clients(actor: User | None) -> bool:
+    """Registering and deactivating partner systems: system administrators and superusers."""
+    if actor is None or not actor.is_authenticated or not actor.is_active:
+        return False
+    return actor.is_superuser or (
+        is_staff_member(actor) and actor.has_role(roles.SYSTEM_ADMINISTRATOR)
+    )

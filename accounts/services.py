@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
@@ -26,10 +27,13 @@ from . import policy, roles
 from .models import (
     AccessLog,
     Agency,
+    ApiToken,
     ClosureDay,
     ExternalIdentity,
     Notification,
     NotificationResend,
+    PartnerCall,
+    PartnerClient,
     RoleChange,
     SecondFactorReset,
     SignInUnlock,
@@ -1351,3 +1355,193 @@ def second_factor_reset(
         ended,
     )
     return record
+
+
+# --- API credentials (docs/DECISIONS.md, "API credentials") ------------------------------
+#
+# Staff tokens: knox's AuthToken holds the digest and the sliding expiry; ApiToken holds
+# the name, the owner and the fate. Ending a token deletes knox's row (the credential)
+# and marks the ApiToken (the record), which is never deleted.
+
+API_TOKEN_NAME_MAX = 100
+REVOKED_BY_OWNER = "Revoked by its owner"
+REVOKED_BY_ADMINISTRATOR = "Revoked by an administrator"
+REVOKED_PASSWORD_CHANGED = "The owner's password changed"
+REVOKED_DEACTIVATED = "The owner's account was deactivated"
+
+
+def api_token_create(
+    *, actor: User, owner: User, name: str, now: datetime.datetime
+) -> tuple[ApiToken, str]:
+    """Make a token for `owner`; the token itself is returned once and stored nowhere."""
+    from knox.models import get_token_model
+
+    from .api_auth import absolute_end, password_check
+
+    if not policy.can_create_api_token(actor, owner):
+        raise PermissionDenied("You cannot create an API token for this account")
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "Enter a name for the token"})
+    if len(name) > API_TOKEN_NAME_MAX:
+        raise ValidationError(
+            {"name": f"The name must be {API_TOKEN_NAME_MAX} characters or fewer"}
+        )
+    AuthToken = get_token_model()
+    idle = datetime.timedelta(seconds=settings.API_TOKEN_IDLE_SECONDS)
+    with transaction.atomic():
+        auth_token, token = AuthToken.objects.create(user=owner)
+        # Knox stamps its own clock; the service's `now` is the one that counts.
+        AuthToken.objects.filter(pk=auth_token.pk).update(created=now, expiry=now + idle)
+        record = ApiToken.objects.create(
+            auth_token=auth_token,
+            user=owner,
+            name=name,
+            key_start=token[:8],
+            created_by=actor,
+            created_at=now,
+            ends_at=absolute_end(now),
+            password_check=password_check(owner),
+        )
+    return record, token
+
+
+def api_token_revoke(
+    *, actor: User, token: ApiToken, now: datetime.datetime, reason: str = ""
+) -> ApiToken:
+    """End one token now: its owner, or an account administrator, may."""
+    if not policy.can_revoke_api_token(actor, token):
+        raise PermissionDenied("You cannot revoke this token")
+    if not reason:
+        reason = REVOKED_BY_OWNER if actor.pk == token.user_id else REVOKED_BY_ADMINISTRATOR
+    with transaction.atomic():
+        marked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+            revoked_at=now, revoked_by=actor, revoke_reason=reason[:200]
+        )
+        if not marked:
+            raise ValidationError("This token was already revoked")
+        _delete_credentials(ApiToken.objects.filter(pk=token.pk))
+    token.refresh_from_db()
+    return token
+
+
+def api_tokens_revoke_all(*, user: User, reason: str, now: datetime.datetime) -> int:
+    """End every token of `user` (their password changed, their account was
+    deactivated). The system does this, not a person: `revoked_by` stays empty."""
+    from knox.models import get_token_model
+
+    with transaction.atomic():
+        marked = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+            revoked_at=now, revoke_reason=reason[:200]
+        )
+        get_token_model().objects.filter(user=user).delete()
+    return marked
+
+
+def _delete_credentials(records: Any) -> None:
+    from knox.models import get_token_model
+
+    digests = list(records.exclude(auth_token=None).values_list("auth_token_id", flat=True))
+    if digests:
+        get_token_model().objects.filter(pk__in=digests).delete()
+
+
+# --- Partner systems (OAuth2 client credentials) ------------------------------------------
+
+
+def partner_client_create(
+    *,
+    actor: User,
+    name: str,
+    teams: Iterable[Team],
+    scopes: Iterable[str],
+    agency: Agency | None = None,
+    now: datetime.datetime,
+) -> tuple[PartnerClient, str]:
+    """Register a partner system. Returns the client and its secret: the secret is
+    stored hashed and cannot be shown again."""
+    from oauth2_provider.generators import generate_client_secret
+    from oauth2_provider.models import get_application_model
+
+    if not policy.can_manage_partner_clients(actor):
+        raise PermissionDenied("You cannot register partner systems")
+    name = (name or "").strip()
+    errors: dict[str, str] = {}
+    if not name:
+        errors["name"] = "Enter the partner system's name"
+    elif len(name) > 200:
+        errors["name"] = "The name must be 200 characters or fewer"
+    scope_list = sorted(set(scopes))
+    unknown = [scope for scope in scope_list if scope not in settings.PARTNER_SCOPES]
+    if not scope_list:
+        errors["scopes"] = "Choose at least one scope"
+    elif unknown:
+        errors["scopes"] = f"Unknown scope: {', '.join(unknown)}"
+    team_list = list(teams)
+    if not team_list:
+        errors["teams"] = "Choose at least one team"
+    if errors:
+        raise ValidationError(errors)
+    Application = get_application_model()
+    secret = generate_client_secret()
+    with transaction.atomic():
+        application = Application(
+            name=name[:255],
+            client_type=Application.CLIENT_CONFIDENTIAL,
+            authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
+            client_secret=secret,  # hashed when saved
+            hash_client_secret=True,
+            redirect_uris="",
+            skip_authorization=False,
+        )
+        application.save()
+        client = PartnerClient(
+            application=application,
+            name=name,
+            agency=agency,
+            scopes=" ".join(scope_list),
+            created_by=actor,
+            created_at=now,
+        )
+        client._history_user = actor  # type: ignore[attr-defined]
+        client.save()
+        client.teams.set(team_list)
+    return client, secret
+
+
+def partner_client_deactivate(
+    *, actor: User, client: PartnerClient, now: datetime.datetime
+) -> PartnerClient:
+    """Stop a partner system: no new token, and the tokens it holds end now."""
+    from oauth2_provider.models import get_access_token_model
+
+    if not policy.can_manage_partner_clients(actor):
+        raise PermissionDenied("You cannot deactivate partner systems")
+    with transaction.atomic():
+        client = PartnerClient.objects.select_for_update().get(pk=client.pk)
+        if not client.active:
+            raise ValidationError("This partner system is already inactive")
+        client.active = False
+        client.deactivated_by = actor
+        client.deactivated_at = now
+        client._history_user = actor  # type: ignore[attr-defined]
+        client.save()
+        for access_token in get_access_token_model().objects.filter(
+            application_id=client.application_id
+        ):
+            access_token.revoke()
+    return client
+
+
+def partner_call_record(
+    *, client: PartnerClient, request: HttpRequest, status: int, now: datetime.datetime
+) -> PartnerCall:
+    """One row per partner API call (one insert)."""
+    return PartnerCall.objects.create(
+        client=client,
+        method=request.method[:10] if request.method else "",
+        path=request.path[:300],
+        status=status,
+        at=now,
+        ip_address=client_ip(request),
+    )

@@ -53,4 +53,7 @@ urlpatterns = [
     ),
     path("lockouts/", views.sign_in_lockouts, name="sign_in_lockouts"),
     path("lockouts/unlock/", views.sign_in_unlock, name="sign_in_unlock"),
+    path("api-tokens/", views.api_tokens, name="api_tokens"),
+    path("api-tokens/<int:pk>/revoke/", views.api_token_revoke, name="api_token_revoke"),
+    path("users/<int:user_id>/api-tokens/", views.user_api_tokens, name="user_api_tokens"),
 ]

@@ -13,9 +13,11 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from common.errors import apply_service_errors
+
 from . import lockout, oidc, policy, queries, second_factor, services
-from .forms import SignInForm, SignInUnlockForm
-from .models import Notification
+from .forms import ApiTokenForm, SignInForm, SignInUnlockForm
+from .models import ApiToken, Notification, User, api_token_state
 
 
 def sign_in_choices() -> dict:
@@ -199,3 +201,93 @@ def sign_in_unlock(request):
             request, f"Unlocked sign-in for {username} from {ip_address or 'an unknown address'}"
         )
     return redirect("accounts:sign_in_lockouts")
+
+
+# --- API tokens ----------------------------------------------------------------------------
+
+
+def _token_rows(owner, now):
+    tokens = ApiToken.objects.filter(user=owner).select_related("auth_token", "revoked_by")
+    rows = []
+    for token in tokens[:200]:
+        state = api_token_state(token, now)
+        expires = None
+        if state == "active" and token.auth_token is not None:
+            expires = min(token.auth_token.expiry or token.ends_at, token.ends_at)
+        rows.append({"token": token, "state": state, "expires": expires})
+    return [r for r in rows if r["state"] == "active"], [r for r in rows if r["state"] != "active"]
+
+
+def _api_tokens_page(request, owner, *, form, new_token=None, status=200):
+    now = timezone.now()
+    active, ended = _token_rows(owner, now)
+    context = {
+        "owner": owner,
+        "own": owner.pk == request.user.pk,
+        "form": form,
+        "can_create": policy.can_create_api_token(request.user, owner),
+        "active": active,
+        "ended": ended[:50],
+        "new_token": new_token,
+        "idle_minutes": settings.API_TOKEN_IDLE_SECONDS // 60,
+        "absolute_hours": round(settings.API_TOKEN_ABSOLUTE_SECONDS / 3600, 1),
+    }
+    return render(request, "accounts/api_tokens.html", context, status=status)
+
+
+@login_required
+def api_tokens(request):
+    """Your API tokens: make one (shown once, here, and stored nowhere), revoke one."""
+    owner = request.user
+    if not policy.can_manage_api_tokens(request.user, owner):
+        raise PermissionDenied
+    form = ApiTokenForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                record, token = services.api_token_create(
+                    actor=request.user,
+                    owner=owner,
+                    name=form.cleaned_data["name"],
+                    now=timezone.now(),
+                )
+            except ValidationError as exc:
+                apply_service_errors([form], exc)
+            else:
+                # Shown on this response only: not put in the session or a redirect.
+                return _api_tokens_page(
+                    request,
+                    owner,
+                    form=ApiTokenForm(),
+                    new_token={"record": record, "token": token},
+                )
+        return _api_tokens_page(request, owner, form=form, status=400)
+    return _api_tokens_page(request, owner, form=form)
+
+
+@login_required
+def user_api_tokens(request, user_id):
+    """Someone's API tokens, for account administrators: see them, revoke them."""
+    owner = get_object_or_404(User, pk=user_id)
+    if not policy.can_manage_api_tokens(request.user, owner):
+        raise PermissionDenied
+    if owner.pk == request.user.pk:
+        return redirect("accounts:api_tokens")
+    return _api_tokens_page(request, owner, form=None)
+
+
+@login_required
+@require_POST
+def api_token_revoke(request, pk):
+    token = get_object_or_404(ApiToken.objects.select_related("user"), pk=pk)
+    if not policy.can_revoke_api_token(request.user, token):
+        raise PermissionDenied
+    try:
+        services.api_token_revoke(actor=request.user, token=token, now=timezone.now())
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    else:
+        messages.success(request, f"Revoked the token “{token.name}”: it no longer works")
+    if token.user_id == request.user.pk:
+        return redirect("accounts:api_tokens")
+    return redirect("accounts:user_api_tokens", user_id=token.user_id)

@@ -1,9 +1,10 @@
 """The REST API under /api/v1/ (schema and docs are routed in safeguarding/urls.py)."""
 
-from django.urls import register_converter
+from django.urls import path, register_converter
 from rest_framework.routers import DefaultRouter
 
 from cases import api as cases_api
+from cases.api import partner as partner_api
 from chronologies import api as chronology_api
 from common.api import IdConverter
 from supervision import api as supervision_api
@@ -44,4 +45,12 @@ router.register(
     basename="chronologyexport",
 )
 
-urlpatterns = router.urls
+urlpatterns = [
+    # Partner systems (OAuth2 client credentials tokens only; cases/api/partner.py).
+    path(
+        "partner/escalations/",
+        partner_api.PartnerEscalationList.as_view(),
+        name="partner-escalations",
+    ),
+    *router.urls,
+]

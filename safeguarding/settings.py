@@ -41,7 +41,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "oauth2_provider",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_filters",
@@ -233,7 +234,7 @@ REST_FRAMEWORK = {
     # answers 401 only if the first class names a challenge; the session's names none
     # (it gave 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.api_auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -251,7 +252,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SERVE_AUTHENTICATION": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.api_auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # `<id:...>` in API paths (common.api.IdConverter)
@@ -626,3 +627,64 @@ OTP_TOTP_THROTTLE_FACTOR = env_int("OTP_TOTP_THROTTLE_FACTOR", 1)
 OTP_STATIC_THROTTLE_FACTOR = env_int("OTP_STATIC_THROTTLE_FACTOR", 1)
 if OTP_TOTP_THROTTLE_FACTOR < 1 or OTP_STATIC_THROTTLE_FACTOR < 1:
     raise ImproperlyConfigured("OTP_*_THROTTLE_FACTOR must be 1 or more: 0 turns throttling off")
+
+
+# --- API credentials (docs/DECISIONS.md, "API credentials") ----------------------------
+# Staff API tokens (django-rest-knox): stored as a digest, and ended like a session after
+# this long unused or this long in all (by default the session's own limits).
+API_TOKEN_IDLE_SECONDS = env_int("API_TOKEN_IDLE_SECONDS", SESSION_IDLE_SECONDS)
+API_TOKEN_ABSOLUTE_SECONDS = env_int("API_TOKEN_ABSOLUTE_SECONDS", SESSION_ABSOLUTE_SECONDS)
+from datetime import timedelta  # noqa: E402
+
+# The swappable models, named so migrations that point at them resolve.
+KNOX_TOKEN_MODEL = "knox.AuthToken"
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+OAUTH2_PROVIDER_DEVICE_GRANT_MODEL = "oauth2_provider.DeviceGrant"
+
+REST_KNOX = {
+    # Clients send `Authorization: Token <token>`, as they did before; a 401 says so.
+    "AUTH_HEADER_PREFIX": "Token",
+    # A sliding expiry: each use moves it on (at most once a minute, to spare writes),
+    # never past the absolute limit from creation.
+    "TOKEN_TTL": timedelta(seconds=API_TOKEN_IDLE_SECONDS),
+    "AUTO_REFRESH": True,
+    "AUTO_REFRESH_MAX_TTL": timedelta(seconds=API_TOKEN_ABSOLUTE_SECONDS),
+    "MIN_REFRESH_INTERVAL": 60,
+    "TOKEN_LIMIT_PER_USER": None,
+}
+
+# Partner systems (django-oauth-toolkit, the client credentials grant only). Access
+# tokens last this long; client secrets are stored hashed.
+PARTNER_ACCESS_TOKEN_SECONDS = env_int("PARTNER_ACCESS_TOKEN_SECONDS", 60 * 60)
+PARTNER_SCOPES = {"escalations:read": "Open and overdue escalations of the granted teams"}
+OAUTH2_PROVIDER = {
+    "SCOPES": PARTNER_SCOPES,
+    "DEFAULT_SCOPES": [],
+    "SCOPES_BACKEND_CLASS": "accounts.partners.PartnerScopes",
+    "OAUTH2_VALIDATOR_CLASS": "accounts.partners.PartnerValidator",
+    "ACCESS_TOKEN_EXPIRE_SECONDS": PARTNER_ACCESS_TOKEN_SECONDS,
+    # RFC 9700 (OAuth 2.0 Security BCP) throughout: access tokens stored as a checksum
+    # only, never accepted in a query string; no implicit or password grant; https
+    # redirect URIs only (no flow here uses one).
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+}
+# The schema describes the partner endpoints' client credentials flow.
+SPECTACULAR_SETTINGS["OAUTH2_FLOWS"] = ["clientCredentials"]
+SPECTACULAR_SETTINGS["OAUTH2_TOKEN_URL"] = "/oauth/token/"
+SPECTACULAR_SETTINGS["OAUTH2_SCOPES"] = PARTNER_SCOPES

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from oauth2_provider import views as oauth2_views
 
 from accounts import session_views
 
@@ -26,6 +27,26 @@ urlpatterns = [
         "api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"
     ),
     path("admin/", admin.site.urls),
+    # OAuth2 for partner systems: the client credentials grant's endpoints only (no
+    # authorisation pages, no application management pages).
+    path(
+        "oauth/",
+        include(
+            (
+                [
+                    path("token/", oauth2_views.TokenView.as_view(), name="token"),
+                    path(
+                        "revoke_token/", oauth2_views.RevokeTokenView.as_view(), name="revoke-token"
+                    ),
+                    path(
+                        "introspect/", oauth2_views.IntrospectTokenView.as_view(), name="introspect"
+                    ),
+                ],
+                "oauth2_provider",
+            ),
+            namespace="oauth2_provider",
+        ),
+    ),
 ]
 
 handler404 = "safeguarding.views.not_found"

@@ -306,3 +306,11 @@ class ChronologyExportFactory(DjangoModelFactory):
         from chronologies.services import export_dir
 
         (export_dir() / obj.file_name).write_bytes(b"Date,Summary\r\n")
+
+
+def api_token_for(user: User, *, name: str = "Test token") -> str:
+    """A real API token for `user`, made as the page makes it (by its owner)."""
+    from accounts.services import api_token_create
+
+    _, token = api_token_create(actor=user, owner=user, name=name, now=timezone.now())
+    return token

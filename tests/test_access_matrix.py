@@ -11,7 +11,6 @@ import json
 import pytest
 from django.db.models.signals import pre_delete
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from rest_framework.authtoken.models import Token
 
 from accounts import roles
 from accounts.models import AccessLog
@@ -30,6 +29,7 @@ from tests.factories import (
     TeamFactory,
     UserFactory,
     VisitFactory,
+    api_token_for,
 )
 
 # URL names that are not about one case: checked for login only.
@@ -85,6 +85,16 @@ NOT_CASE_SCOPED = {
     "accounts:second_factor_enrol",
     "accounts:second_factor",
     "accounts:second_factor_reset",
+    # API credentials (tests/accounts/test_api_tokens.py, test_partner_clients.py): a
+    # user's own tokens, account administrators' view of anyone's; partner systems' OAuth2
+    # endpoints and their escalations list (teams granted to the client, no case content).
+    "accounts:api_tokens",
+    "accounts:api_token_revoke",
+    "accounts:user_api_tokens",
+    "oauth2_provider:token",
+    "oauth2_provider:revoke-token",
+    "oauth2_provider:introspect",
+    "partner-escalations",
 }
 # Supervision sessions are seen by the supervisee, the supervisor and their managers,
 # not by everyone who may see a case: tests/supervision/test_privacy.py is their matrix.
@@ -343,8 +353,8 @@ def test_it_applies_the_access_policy_to_every_page(client, world, user_key, no_
 def test_it_applies_the_access_policy_to_every_api_endpoint(client, world, user_key, no_deletes):
     users, cases = world
     user = users[user_key]
-    token = Token.objects.create(user=user)
-    auth = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
+    token = api_token_for(user)
+    auth = {"HTTP_AUTHORIZATION": f"Token {token}"}
     urls = project_urls()
     _, details, lists = classify(urls)
     for case_key, objects in cases.items():

@@ -3,10 +3,9 @@ Token`. Signed-in users the policy refuses still get 403 (no role) or 404 (a cas
 of reach)."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.factories import CaseFactory, UserFactory
+from tests.factories import CaseFactory, UserFactory, api_token_for
 
 
 @pytest.fixture
@@ -49,7 +48,7 @@ def test_a_signed_in_user_without_a_role_still_gets_403(team, case):
     user = UserFactory(team=team)
     user.groups.clear()
     token = APIClient()
-    token.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    token.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(user)}")
     session = APIClient()
     session.force_login(user)
 

@@ -12,9 +12,10 @@ import os
 from pathlib import Path
 
 from django.db.models import Count
-from rest_framework.authtoken.models import Token
+from django.utils import timezone
 
 from accounts.models import Agency, Team, User
+from accounts.services import api_token_create
 from cases import queries as case_queries
 from cases.models import (
     Address,
@@ -182,7 +183,7 @@ for role, username in ROLES:
         continue
     user = User.objects.get(username=username)
     (out_dir / f"{role}.toml").write_text(config_for(user))
-    token, _ = Token.objects.get_or_create(user=user)
-    rows.append(f"{role}\t{username}\t{token.key}")
+    _, token = api_token_create(actor=user, owner=user, name="Fuzzing", now=timezone.now())
+    rows.append(f"{role}\t{username}\t{token}")
 (out_dir / "roles.tsv").write_text("\n".join(rows) + "\n")
 print(f"Fuzzing as {len(rows)} roles: {', '.join(r.split(chr(9))[0] for r in rows)}")

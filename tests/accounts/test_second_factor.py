@@ -16,11 +16,10 @@ from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from rest_framework.authtoken.models import Token
 
 from accounts import policy, roles, services
 from accounts.models import SecondFactorReset
-from tests.factories import CaseFactory, UserFactory
+from tests.factories import CaseFactory, UserFactory, api_token_for
 from tests.second_factor import app_code, authenticator_for
 
 LOGIN = reverse("accounts:login")
@@ -134,8 +133,8 @@ def test_it_lets_an_identity_provider_sign_in_through(client, worker, settings, 
 
 
 def test_it_leaves_token_authenticated_api_requests_alone(worker, case):
-    token = Token.objects.create(user=worker)
-    response = Client().get("/api/v1/cases/", headers={"Authorization": f"Token {token.key}"})
+    token = api_token_for(worker)
+    response = Client().get("/api/v1/cases/", headers={"Authorization": f"Token {token}"})
     assert response.status_code == 200
 
 

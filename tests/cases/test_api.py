@@ -3,7 +3,6 @@
 import datetime
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts import roles
@@ -18,6 +17,7 @@ from tests.factories import (
     PlanFactory,
     TeamFactory,
     UserFactory,
+    api_token_for,
 )
 
 VALID_NHS = "9434765919"
@@ -27,7 +27,7 @@ VALID_UPN = "H801200001001"
 def api_for(user, *, token=False) -> APIClient:
     client = APIClient()
     if token:
-        key = Token.objects.create(user=user).key
+        key = api_token_for(user)
         client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     else:
         client.force_login(user)

@@ -10,7 +10,6 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from accounts import roles
 from cases import queries, services
@@ -25,6 +24,7 @@ from tests.factories import (
     PersonFactory,
     PlanFactory,
     UserFactory,
+    api_token_for,
 )
 from visits import services as visit_services
 from visits.models import ChildLastSeen, ChildSeen, Observation, Visit
@@ -477,12 +477,12 @@ def test_it_hides_records_the_manager_may_not_merge(client, manager, records, ca
 
 
 def api_merge(client, user, keep, body):
-    token, _ = Token.objects.get_or_create(user=user)
+    token = api_token_for(user)
     return client.post(
         reverse("person-merge", args=[keep.pk]),
         data=body,
         content_type="application/json",
-        HTTP_AUTHORIZATION=f"Token {token.key}",
+        HTTP_AUTHORIZATION=f"Token {token}",
     )
 
 

@@ -13,14 +13,19 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
-from rest_framework.authtoken.models import Token
 
 from accounts import roles
 from chronologies import services
 from chronologies.models import ChronologyEntry
 from chronologies.services import ManualEntryInput
 from common.concurrency import EditConflict
-from tests.factories import AgencyFactory, CaseFactory, MembershipFactory, UserFactory
+from tests.factories import (
+    AgencyFactory,
+    CaseFactory,
+    MembershipFactory,
+    UserFactory,
+    api_token_for,
+)
 from tests.form_html import form_data
 
 D = datetime.date
@@ -324,12 +329,12 @@ def test_the_entry_page_saves_a_significance_and_nothing_when_unchanged(
 
 
 def _patch(client, user, url, body):
-    token, _ = Token.objects.get_or_create(user=user)
+    token = api_token_for(user)
     return client.patch(
         url,
         data=json.dumps(body),
         content_type="application/json",
-        HTTP_AUTHORIZATION=f"Token {token.key}",
+        HTTP_AUTHORIZATION=f"Token {token}",
     )
 
 

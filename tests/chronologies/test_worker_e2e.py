@@ -8,12 +8,11 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from accounts.models import AccessLog
 from chronologies.models import ChronologyEntry, ChronologyExport
 from safeguarding.celery import app as celery_app
-from tests.factories import CaseFactory, TeamFactory, UserFactory
+from tests.factories import CaseFactory, TeamFactory, UserFactory, api_token_for
 from tests.safeguarding.test_processes import stack  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -71,7 +70,7 @@ def test_it_renders_a_large_export_on_a_worker_with_progress(
             for i in range(150)
         ]
     )
-    auth = {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=worker).key}"}
+    auth = {"HTTP_AUTHORIZATION": f"Token {api_token_for(worker)}"}
 
     response = client.post(
         f"/api/v1/cases/{case.pk}/chronology-exports/",

@@ -12,11 +12,11 @@ from django.apps import apps
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils.html import escape
-from rest_framework.authtoken.models import Token
 
 from common.concurrency import EditConflict
 from supervision import services
 from supervision.models import Amendment, SupervisionSession
+from tests.factories import api_token_for
 from tests.form_html import form_data
 
 from .conftest import NOW
@@ -382,8 +382,8 @@ def test_the_page_asks_why_a_signed_off_record_changes(client, people, record, k
 
 
 def _auth(user):
-    token, _ = Token.objects.get_or_create(user=user)
-    return {"HTTP_AUTHORIZATION": f"Token {token.key}"}
+    token = api_token_for(user)
+    return {"HTTP_AUTHORIZATION": f"Token {token}"}
 
 
 def _patch(client, url, user, body):

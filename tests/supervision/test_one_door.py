@@ -6,18 +6,17 @@ import re
 
 import pytest
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
 from accounts import roles
 from supervision.models import SupervisionSession
-from tests.factories import UserFactory
+from tests.factories import UserFactory, api_token_for
 
 from .conftest import TODAY
 
 
 def _api(user):
-    token, _ = Token.objects.get_or_create(user=user)
-    return {"HTTP_AUTHORIZATION": f"Token {token.key}"}
+    token = api_token_for(user)
+    return {"HTTP_AUTHORIZATION": f"Token {token}"}
 
 
 def _offered(client, user) -> set[int]:

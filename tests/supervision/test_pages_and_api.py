@@ -4,13 +4,13 @@ import json
 import pytest
 from django.urls import reverse
 from django.utils.html import escape
-from rest_framework.authtoken.models import Token
 
 from supervision.models import Action, SupervisionSession
 from tests.factories import (
     CaseDiscussionFactory,
     SupervisionActionFactory,
     SupervisionSessionFactory,
+    api_token_for,
 )
 
 from .conftest import TODAY
@@ -26,8 +26,8 @@ def planned(people):
 
 
 def _api(client, user):
-    token = Token.objects.create(user=user)
-    return {"HTTP_AUTHORIZATION": f"Token {token.key}"}
+    token = api_token_for(user)
+    return {"HTTP_AUTHORIZATION": f"Token {token}"}
 
 
 def test_it_refuses_a_cancellation_without_a_reason_and_keeps_what_was_typed(

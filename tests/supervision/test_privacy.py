@@ -6,7 +6,6 @@ import json
 
 import pytest
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
 from supervision.models import SupervisionSession
 from tests.factories import (
@@ -14,6 +13,7 @@ from tests.factories import (
     DecisionFactory,
     SupervisionActionFactory,
     SupervisionSessionFactory,
+    api_token_for,
 )
 
 WELLBEING = "Shaken after the father threatened her on the doorstep"
@@ -92,8 +92,8 @@ def test_it_never_shows_the_wellbeing_section_to_others(client, people, cp_case,
     else:
         assert case_page.status_code == 404 and decisions_page.status_code == 404
 
-    token = Token.objects.create(user=user)
-    auth = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
+    token = api_token_for(user)
+    auth = {"HTTP_AUTHORIZATION": f"Token {token}"}
     api = [
         "/api/v1/supervision/sessions/",
         f"/api/v1/supervision/sessions/{record['session'].pk}/",
@@ -143,8 +143,8 @@ def test_it_shows_the_session_and_wellbeing_to_those_in_it_and_their_managers(
     assert page.status_code == 200
     body = page.content.decode()
     assert WELLBEING in body and SUPPORT in body and ANSWER in body and DECISION in body
-    token = Token.objects.create(user=user)
-    auth = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
+    token = api_token_for(user)
+    auth = {"HTTP_AUTHORIZATION": f"Token {token}"}
     api = client.get(f"/api/v1/supervision/sessions/{record['session'].pk}/", **auth)
     assert api.status_code == 200 and json.loads(api.content)["wellbeing_impact"] == WELLBEING
     listing = json.loads(client.get("/api/v1/supervision/discussions/", **auth).content)
@@ -154,8 +154,8 @@ def test_it_shows_the_session_and_wellbeing_to_those_in_it_and_their_managers(
 def test_it_keeps_the_case_api_and_decisions_free_of_session_fields(
     client, people, cp_case, record
 ):
-    token = Token.objects.create(user=people["colleague"])
-    auth = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
+    token = api_token_for(people["colleague"])
+    auth = {"HTTP_AUTHORIZATION": f"Token {token}"}
     rows = json.loads(
         client.get(f"/api/v1/supervision/decisions/?case={cp_case.pk}", **auth).content
     )["results"]

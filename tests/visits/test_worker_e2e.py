@@ -14,13 +14,12 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from accounts import roles
 from accounts.models import Notification
 from cases.models import Escalation
 from safeguarding.celery import app as celery_app
-from tests.factories import CaseFactory, MembershipFactory, TeamFactory, UserFactory
+from tests.factories import CaseFactory, MembershipFactory, TeamFactory, UserFactory, api_token_for
 from tests.safeguarding.test_processes import stack  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -63,7 +62,7 @@ def test_it_escalates_four_defaulted_visits_through_a_real_worker(
     case = CaseFactory(team=team, family_name="Walsh", opened_on=datetime.date(2026, 1, 5))
     case.allocated_workers.add(worker)
     MembershipFactory(case=case, start_date=datetime.date(2026, 1, 5))
-    auth = {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=worker).key}"}
+    auth = {"HTTP_AUTHORIZATION": f"Token {api_token_for(worker)}"}
 
     now = timezone.now()
     for days_ago in (10, 7, 4, 1):
