@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import ipaddress
 import logging
 import re
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage, get_connection
 from django.db import InterfaceError, OperationalError, transaction
@@ -18,6 +20,8 @@ from django.db.models import F, Q
 from django.db.models.functions import Least
 from django.http import HttpRequest
 from django.utils import timezone
+from python_ipware import IpWare
+from python_ipware.modern.parsers import parse_ip
 
 from . import policy
 from .models import AccessLog, Notification, NotificationResend, User
@@ -27,18 +31,57 @@ if TYPE_CHECKING:  # types only: accounts sits left of cases
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
-    """The client address; behind the proxy the last hop it appended is trusted.
+    """The client's address: the peer's own, unless the peer is a trusted proxy.
 
-    Whatever a header says, the answer is an IP address or None: a hop that is not an
-    address ("unknown", a name, an address with a port) is recorded as not known, never
-    as the proxy's own address and never as the text sent.
+    Only a peer listed in settings.TRUSTED_PROXIES (addresses or networks) may say who it
+    forwarded for; from any other peer X-Forwarded-For is ignored, whatever it says. From a
+    trusted proxy, the hop TRUSTED_PROXY_COUNT proxies back is the client (python-ipware,
+    which django-ipware wraps, picks it out of the chain). Whatever the headers say, the
+    answer is an IP address or None: a chain too short for the proxies configured, or a
+    hop that is not an address ("unknown", a name), is recorded as not known, never as
+    the proxy's own address and never as the text sent. It never raises.
     """
     if request is None:
         return None
+    peer = _ip_or_none(request.META.get("REMOTE_ADDR", ""))
+    if peer is None or not _is_trusted_proxy(peer):
+        return peer
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if forwarded:
-        return _ip_or_none(forwarded.split(",")[-1])
-    return _ip_or_none(request.META.get("REMOTE_ADDR", ""))
+    if not isinstance(forwarded, str) or not forwarded.strip():
+        return None  # a trusted proxy that names nobody: the client is not known
+    # The hops our own proxies appended (the last TRUSTED_PROXY_COUNT) must all be
+    # addresses; else ipware would skip a bad one and take the client's own (forgeable)
+    # entry in its place. Whatever the client put to their left is never read, however
+    # long.
+    count = max(settings.TRUSTED_PROXY_COUNT, 1)
+    hops = forwarded.rsplit(",", count)[-count:]
+    if len(hops) < count or any(parse_ip(hop.strip()) is None for hop in hops):
+        return None
+    # python-ipware (under django-ipware) picks the client out of the hops we may believe:
+    # the first of them, the peer being the last proxy.
+    ip, _trusted = IpWare(
+        precedence=("HTTP_X_FORWARDED_FOR",), proxy_count=count - 1
+    ).get_client_ip({"HTTP_X_FORWARDED_FOR": ",".join(hops)}, strict=True)
+    return _ip_or_none(str(ip)) if ip is not None else None
+
+
+def _is_trusted_proxy(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in network for network in trusted_proxy_networks())
+
+
+@functools.cache
+def _networks(
+    entries: tuple[str, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
+
+
+def trusted_proxy_networks() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """settings.TRUSTED_PROXIES read as networks (an address is a network of one)."""
+    return _networks(tuple(settings.TRUSTED_PROXIES))
 
 
 def _ip_or_none(value: str) -> str | None:
