@@ -1,5 +1,7 @@
 from django.conf import settings
 
+from . import policy
+
 
 def session_limits(request):
     return {
@@ -17,6 +19,8 @@ NAV_ITEMS = [
     ("notifications", "/accounts/notifications/", "Notifications"),
     ("api", "/api/v1/docs/", "API"),
 ]
+# For those who may read the access log (accounts.policy.can_read_access_log).
+ACCESS_LOG_ITEM = ("governance", "/governance/access/", "Access log")
 
 
 def navigation(request):
@@ -33,4 +37,8 @@ def navigation(request):
     unread = Notification.objects.filter(
         recipient=user, channel=Notification.Channel.IN_APP, read_at__isnull=True
     ).count()
-    return {"nav_items": NAV_ITEMS, "nav_section": section, "unread_notifications": unread}
+    items = NAV_ITEMS
+    if policy.can_read_access_log(user):
+        items = [*NAV_ITEMS, ACCESS_LOG_ITEM]
+        section = "governance" if request.path.startswith(ACCESS_LOG_ITEM[1]) else section
+    return {"nav_items": items, "nav_section": section, "unread_notifications": unread}

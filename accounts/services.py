@@ -100,16 +100,40 @@ def access_log_record(
     what: str,
     request: HttpRequest | None = None,
     now: datetime.datetime | None = None,
-) -> AccessLog:
-    """Write who viewed, exported or downloaded what of which case."""
-    return AccessLog.objects.create(
-        user=user,
-        case_id=case.pk,
-        case_reference=case.reference,
-        what=what[:200],
-        at=now or timezone.now(),
-        ip_address=client_ip(request),
-    )
+    people: Iterable[int] = (),
+    via: str = AccessLog.Via.PAGE,
+) -> list[AccessLog]:
+    """Write, now and in one INSERT, who was shown (exported, downloaded) which people of
+    which case: one row per person, or one for the case if it named nobody. For work done
+    outside a request's answer (an export requested, a task); pages and the API note what
+    they show with accounts.access.record, written once after they answer."""
+    at = now or timezone.now()
+    ip = client_ip(request)
+    route = ""
+    match = getattr(request, "resolver_match", None)
+    if match is not None:
+        route = (match.view_name or match.route or "")[:200]
+    rows = [
+        AccessLog(
+            user=user,
+            person_id=person_id,
+            case_id=case.pk,
+            case_reference=case.reference,
+            what=what[:200],
+            via=via,
+            route=route,
+            at=at,
+            ip_address=ip,
+        )
+        for person_id in _people_or_none(people)
+    ]
+    return AccessLog.objects.bulk_create(rows)
+
+
+def _people_or_none(people: Iterable[int]) -> list[int | None]:
+    """Each person once, in order; none at all is one row for the case."""
+    found: list[int | None] = list(dict.fromkeys(people))
+    return found or [None]
 
 
 # --- Notifications (an outbox) -----------------------------------------------------------

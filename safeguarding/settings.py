@@ -69,6 +69,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "accounts.middleware.NoStoreForAuthenticatedMiddleware",
+    # Innermost: writes the access log rows the view noted, in one INSERT, after it answers.
+    "accounts.access.AccessLogMiddleware",
 ]
 
 # Permissions-Policy: no page may use the browser features a case record never needs
