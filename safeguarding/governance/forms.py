@@ -33,7 +33,10 @@ class PersonPickForm(GovukForm):
         min_value=1,
         max_value=10**18 - 1,
         help_text="Shown as “Record number” on the person's page, which links here.",
-        error_messages={"required": "Enter the record number of the child or person"},
+        error_messages={
+            "required": "Enter the record number of the child or person",
+            "invalid": "Enter the record number as a whole number, like 42",
+        },
     )
 
 

@@ -258,26 +258,33 @@ def test_it_does_not_log_a_case_when_nothing_is_shown_to_the_anonymous(client, c
     assert not rows()
 
 
-def test_it_shows_nothing_when_the_log_cannot_be_written(signed_in, case, children):
-    """Fail closed on a read: a 500 and no record shown when the log write fails."""
+@pytest.fixture
+def log_refuses_writes(transactional_db):
+    """The access log table refuses every new row (outside a test transaction, as the
+    middleware writes in autocommit), until the test ends."""
     with connection.cursor() as cursor:
         cursor.execute(
             "ALTER TABLE accounts_accesslog ADD CONSTRAINT test_refuse_all CHECK (false) NOT VALID"
         )
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE accounts_accesslog DROP CONSTRAINT test_refuse_all")
 
+
+def test_it_shows_nothing_when_the_log_cannot_be_written(
+    log_refuses_writes, signed_in, case, children
+):
+    """Fail closed on a read: a 500 and no record shown when the log write fails."""
     response = signed_in.get(reverse("cases:detail", args=[case.pk]))
 
     assert response.status_code == 500
     assert b"Ava" not in response.content
 
 
-def test_it_keeps_a_write_answer_when_the_log_cannot_be_written(signed_in, case, children):
+def test_it_keeps_a_write_answer_when_the_log_cannot_be_written(
+    log_refuses_writes, signed_in, case, children
+):
     """A write that committed is not reported as failed because its log row failed."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "ALTER TABLE accounts_accesslog ADD CONSTRAINT test_refuse_all CHECK (false) NOT VALID"
-        )
-
     response = signed_in.post(
         reverse("cases:edit", args=[case.pk]),
         {"family_name": "Carter-Jones", "summary": "Updated", "version": ""},
