@@ -131,8 +131,14 @@ def _person_id(person: Any) -> int:
     return int(getattr(person, "pk", person))
 
 
-def rows(request: Any) -> list[AccessLog]:
-    """The rows this request has noted, one per person (and case), not yet saved."""
+# Answers that show nothing of a record: what was noted as shown was refused after all
+# (a case page whose action the policy refused, 403; a person not on the case, 404).
+NOTHING_SHOWN = {403, 404}
+
+
+def rows(request: Any, status: int | None = None) -> list[AccessLog]:
+    """The rows this request has noted, one per person (and case), not yet saved; all
+    refused if the answer (`status`) showed nothing."""
     http = _http_request(request)
     entries: list[_Entry] = getattr(http, PENDING, None) or []
     user = getattr(http, "user", None)
@@ -146,12 +152,14 @@ def rows(request: Any) -> list[AccessLog]:
         route = (match.view_name or match.route or "")[:200]
     seen: set[tuple[int | None, int | None, str]] = set()
     result: list[AccessLog] = []
+    refused_all = status in NOTHING_SHOWN
     for entry in entries:
+        outcome = Outcome.REFUSED if refused_all else entry.outcome
         people = entry.people() if callable(entry.people) else entry.people
         ids: list[int | None] = [_person_id(p) for p in people]
         ids = ids or [None]
         for person_id in ids:
-            key = (person_id, entry.case_id, entry.outcome)
+            key = (person_id, entry.case_id, outcome)
             if key in seen:
                 continue
             seen.add(key)
@@ -164,7 +172,7 @@ def rows(request: Any) -> list[AccessLog]:
                     what=entry.what,
                     via=entry.via,
                     route=route,
-                    outcome=entry.outcome,
+                    outcome=outcome,
                     at=now,
                     ip_address=ip,
                 )
@@ -172,10 +180,10 @@ def rows(request: Any) -> list[AccessLog]:
     return result
 
 
-def flush(request: Any) -> int:
+def flush(request: Any, status: int | None = None) -> int:
     """Write what this request noted, in one INSERT; how many rows."""
     http = _http_request(request)
-    found = rows(http)
+    found = rows(http, status)
     setattr(http, PENDING, [])
     if found:
         # One INSERT of every row, committed by itself (the middleware runs in autocommit,
@@ -206,7 +214,7 @@ class AccessLogMiddleware:
         if not getattr(request, PENDING, None):
             return response
         try:
-            flush(request)
+            flush(request, response.status_code)
         except DatabaseError:
             logger.exception("The access log could not be written")
             if request.method in ("GET", "HEAD") and response.status_code < 400:

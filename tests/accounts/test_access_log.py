@@ -305,3 +305,11 @@ def test_old_rows_read_as_whole_case_views(worker, case):
     )
 
     assert (old.via, old.outcome, old.person_id) == ("page", "shown", None)
+
+
+def test_it_logs_a_case_action_the_policy_refuses_as_refused(signed_in, case, children):
+    # A worker may see the case but not restrict it (managers do): a 403 shows nothing.
+    assert signed_in.get(reverse("cases:restrict", args=[case.pk])).status_code == 403
+
+    assert not rows(outcome="shown")
+    assert {r.case_id for r in rows(outcome="refused")} == {case.pk}
