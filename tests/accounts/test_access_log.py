@@ -153,8 +153,12 @@ def test_it_logs_a_refused_person_page_with_the_person_asked_for(signed_in, case
     url = reverse("cases:person_edit", args=[case.pk, stranger.pk])
     assert signed_in.get(url).status_code == 404
 
-    (refused,) = rows(outcome="refused")
-    assert (refused.person_id, refused.case_id) == (stranger.pk, None)
+    # The person asked for, and the case page that showed nothing in the end.
+    assert {(r.person_id, r.case_id) for r in rows(outcome="refused")} == {
+        (stranger.pk, None),
+        (None, case.pk),
+    }
+    assert not rows(outcome="shown")
 
 
 def test_it_logs_one_row_per_child_on_the_case_list(signed_in, case, children):
