@@ -1,8 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import AccessLog, Agency, ClosureDay, Team, User
+from . import services
+from .models import AccessLog, Agency, ClosureDay, ExternalIdentity, RoleChange, Team, User
 
 
 class NoDeleteMixin:
@@ -19,6 +21,21 @@ class StaffUserAdmin(NoDeleteMixin, UserAdmin, SimpleHistoryAdmin):
     fieldsets = UserAdmin.fieldsets + (("Team", {"fields": ("team", "job_title")}),)
     add_fieldsets = UserAdmin.add_fieldsets + (("Team", {"fields": ("team", "job_title")}),)
 
+    def save_model(self, request, obj, form, change):
+        """An account switched off here is signed out everywhere, as in the application."""
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            services.user_sessions_end(user=obj)
+
+    def save_related(self, request, form, formsets, change):
+        """Roles (groups) changed here are recorded as in the application (RoleChange):
+        daily administration is at /accounts/administration/, this is for superusers."""
+        before = set(form.instance.groups.values_list("name", flat=True)) if change else set()
+        super().save_related(request, form, formsets, change)
+        services.role_change_record(
+            actor=request.user, user=form.instance, before=before, now=timezone.now()
+        )
+
 
 @admin.register(Team)
 class TeamAdmin(NoDeleteMixin, SimpleHistoryAdmin):
@@ -33,7 +50,22 @@ class AgencyAdmin(NoDeleteMixin, SimpleHistoryAdmin):
 
 @admin.register(ClosureDay)
 class ClosureDayAdmin(NoDeleteMixin, SimpleHistoryAdmin):
-    list_display = ("date", "reason")
+    list_display = ("date", "reason", "withdrawn_at")
+
+
+@admin.register(RoleChange)
+class RoleChangeAdmin(admin.ModelAdmin):
+    list_display = ("changed_at", "user", "before", "after", "changed_by")
+    search_fields = ("user__username",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(AccessLog)
@@ -50,6 +82,25 @@ class AccessLogAdmin(admin.ModelAdmin):
     )
     list_filter = ("via", "outcome")
     search_fields = ("case_reference", "user__username")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ExternalIdentity)
+class ExternalIdentityAdmin(SimpleHistoryAdmin):
+    """Read only: links are made and ended through the service (`manage.py identity_link`,
+    the user pages), which asks the policy and keeps who did it."""
+
+    list_display = ("user", "issuer", "subject", "created_at", "last_sign_in_at", "ended_at")
+    list_filter = ("issuer",)
+    search_fields = ("user__username", "subject")
 
     def has_add_permission(self, request):
         return False

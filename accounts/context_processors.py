@@ -1,7 +1,5 @@
 from django.conf import settings
 
-from . import policy
-
 
 def session_limits(request):
     return {
@@ -23,22 +21,34 @@ NAV_ITEMS = [
 ACCESS_LOG_ITEM = ("governance", "/governance/access/", "Access log")
 
 
+# The administration area (accounts/admin_views.py), for those the policy lets in; its
+# pages live under these paths.
+ADMINISTRATION_ITEM = ("administration", "/accounts/administration/", "Administration")
+ADMINISTRATION_PATHS = ("/accounts/administration/", "/accounts/users/", "/accounts/lockouts/")
+
+
 def navigation(request):
     """The service navigation: which section is current, and unread notifications."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    from . import policy
     from .models import Notification
 
+    items = list(NAV_ITEMS)
+    if policy.can_administer(user):
+        items.append(ADMINISTRATION_ITEM)
+    if policy.can_read_access_log(user):
+        items.append(ACCESS_LOG_ITEM)
     # The most specific section the path is in: /cases/escalations/ is not "Cases".
-    matches = [(len(href), key) for key, href, _ in NAV_ITEMS if request.path.startswith(href)]
+    matches = [(len(href), key) for key, href, _ in items if request.path.startswith(href)]
     section = max(matches)[1] if matches else ""
+    if request.path.startswith(ADMINISTRATION_PATHS):
+        section = "administration"
+    if request.path.startswith(ACCESS_LOG_ITEM[1]):
+        section = "governance"
 
     unread = Notification.objects.filter(
         recipient=user, channel=Notification.Channel.IN_APP, read_at__isnull=True
     ).count()
-    items = NAV_ITEMS
-    if policy.can_read_access_log(user):
-        items = [*NAV_ITEMS, ACCESS_LOG_ITEM]
-        section = "governance" if request.path.startswith(ACCESS_LOG_ITEM[1]) else section
     return {"nav_items": items, "nav_section": section, "unread_notifications": unread}

@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import logout
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -64,3 +64,36 @@ class NoStoreForAuthenticatedMiddleware:
             response["Cache-Control"] = "no-store"
             response["Pragma"] = "no-cache"
         return response
+
+
+class PasswordChangeRequiredMiddleware:
+    """After an administrator set a temporary password (`must_change_password`), every
+    page sends the user to choose their own until they have: only that page, signing
+    out and the session's own status calls are let through. The API answers 403."""
+
+    ALLOWED = ("/session/status", "/session/extend", "/healthz")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.must_change_password:
+            allowed = (
+                reverse("accounts:password_change"),
+                reverse("accounts:logout"),
+                settings.STATIC_URL,
+                *self.ALLOWED,
+            )
+            if not request.path.startswith(allowed):
+                if request.path.startswith("/api/"):
+                    return JsonResponse(
+                        {"detail": "Change your temporary password on the website first"},
+                        status=403,
+                    )
+                if request.headers.get("HX-Request"):
+                    response = HttpResponse(status=204)
+                    response["HX-Redirect"] = reverse("accounts:password_change")
+                    return response
+                return redirect("accounts:password_change")
+        return self.get_response(request)

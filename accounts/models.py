@@ -23,6 +23,15 @@ class User(AbstractUser):
         Team, on_delete=models.PROTECT, null=True, blank=False, related_name="members"
     )
     job_title = models.CharField(max_length=120, blank=True)
+    # Set with a temporary password given by an administrator: the next sign-in goes
+    # straight to choosing a new one (accounts.middleware.PasswordChangeRequiredMiddleware).
+    must_change_password = models.BooleanField(default=False)
+    # Who switched the account off, when and why (is_active is false while set).
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+    deactivated_by = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    deactivation_reason = models.CharField(max_length=500, blank=True)
     history = HistoricalRecords(excluded_fields=["password", "last_login"])
 
     class Meta:
@@ -83,18 +92,62 @@ class Agency(models.Model):
         return self.name
 
 
-class ClosureDay(models.Model):
-    """A local closure day (not a bank holiday) that working-day deadlines skip."""
+class ClosureDayQuerySet(models.QuerySet):
+    def in_force(self):
+        """Closure days not withdrawn: the ones working-day deadlines skip."""
+        return self.filter(withdrawn_at__isnull=True)
 
-    date = models.DateField(unique=True)
+
+class ClosureDay(models.Model):
+    """A local closure day (not a bank holiday) that working-day deadlines skip.
+
+    One entered by mistake is withdrawn (kept, with who, when and why), never deleted;
+    the same date can then be added again.
+    """
+
+    date = models.DateField()
     reason = models.CharField(max_length=200)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    withdrawal_reason = models.CharField(max_length=200, blank=True)
     history = HistoricalRecords()
+
+    objects = ClosureDayQuerySet.as_manager()
 
     class Meta:
         ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["date"],
+                condition=models.Q(withdrawn_at__isnull=True),
+                name="closure_day_once_in_force",
+            )
+        ]
 
     def __str__(self):
         return f"{self.date:%d %B %Y}: {self.reason}"
+
+
+class RoleChange(models.Model):
+    """Who changed whose roles, from what to what, and when. Roles are group
+    memberships, which the user's own history does not hold; rows are only ever added."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="role_changes")
+    changed_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    changed_at = models.DateTimeField()
+    before = models.CharField(max_length=500, blank=True, help_text="Roles held before")
+    after = models.CharField(max_length=500, blank=True, help_text="Roles held after")
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["user", "-changed_at"])]
+
+    def __str__(self):
+        return f"{self.user}: {self.before or 'no role'} to {self.after or 'no role'}"
 
 
 class AccessLog(models.Model):
@@ -235,3 +288,47 @@ class NotificationResend(models.Model):
 
     def __str__(self):
         return f"Notification {self.notification_id} resent by {self.resent_by} at {self.resent_at}"
+
+
+class ExternalIdentity(models.Model):
+    """A person's account at an identity provider, linked to a user here by an
+    administrator: the provider's issuer and the stable subject it gives that person
+    (the claim named by OIDC_USER_CLAIM: `sub`, or `oid` for Microsoft Entra ID). Single
+    sign-on finds the user by these two only, never by a name or email address, which
+    people and providers change. A link is ended (with who and when), never deleted.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="external_identities")
+    issuer = models.CharField(max_length=300)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    history = HistoricalRecords(excluded_fields=["last_sign_in_at"])
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "external identities"
+        constraints = [
+            # One person at the provider signs in as one user; a user has one link to
+            # each provider. Ended links stay, as history, outside both.
+            models.UniqueConstraint(
+                fields=["issuer", "subject"],
+                condition=models.Q(ended_at__isnull=True),
+                name="external_identity_subject_once",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "issuer"],
+                condition=models.Q(ended_at__isnull=True),
+                name="external_identity_one_per_user_and_issuer",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} at {self.issuer}"

@@ -428,6 +428,125 @@ def can_manage_notifications(user: User | None) -> bool:
     return user.is_superuser or (is_staff_member(user) and user.has_role(roles.BUSINESS_SUPPORT))
 
 
+# --- Single sign-on: linking accounts at an identity provider ------------------------------
+
+
+def can_link_external_identity(user: User | None, target: User | None) -> bool:
+    """Recording (or ending) which person at the identity provider signs in as `target`
+    decides who gets that user's roles and cases, so it is for the people who set up
+    accounts: business support, system administrators and superusers. Nobody links
+    their own account."""
+    if user is None or target is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.pk == target.pk and not user.is_superuser:
+        return False
+    return user.is_superuser or (
+        is_staff_member(user) and user.has_role(roles.BUSINESS_SUPPORT, roles.SYSTEM_ADMINISTRATOR)
+    )
+
+
+# --- Administration: users, teams, agencies, closure days -------------------------------
+#
+# docs/DECISIONS.md ("Administration in the application") gives the reasons. In short:
+# business support and system administrators (and superusers) run the administration
+# pages. Business support manage users, teams, agencies and closure days, but neither
+# grant the System administrator role nor touch the account of a system administrator
+# or a superuser. Nobody administers their own account there: not their roles, not their
+# team (which decides the cases they see), not whether it is active. Nobody is made a
+# superuser in the application (only `manage.py createsuperuser` or the Django admin).
+
+ADMINISTERING_ROLES = (roles.BUSINESS_SUPPORT, roles.SYSTEM_ADMINISTRATOR)
+
+
+def _active(user: Any) -> bool:
+    return user is not None and user.is_authenticated and user.is_active
+
+
+def can_administer(user: User | None) -> bool:
+    """The administration area: business support, system administrators, superusers."""
+    if not _active(user):
+        return False
+    assert user is not None
+    return user.is_superuser or (is_staff_member(user) and user.has_role(*ADMINISTERING_ROLES))
+
+
+def is_system_administrator(user: User | None) -> bool:
+    """Superusers and holders of the System administrator role."""
+    if not _active(user):
+        return False
+    assert user is not None
+    return user.is_superuser or (
+        is_staff_member(user) and user.has_role(roles.SYSTEM_ADMINISTRATOR)
+    )
+
+
+def can_manage_users(user: User | None) -> bool:
+    """See the list of users and create new ones."""
+    return can_administer(user)
+
+
+def can_grant_role(user: User | None, role: str) -> bool:
+    """Give (or take away) a role: System administrator only by a system administrator
+    or a superuser; any other role by whoever administers."""
+    if role not in roles.ALL_ROLES or not can_administer(user):
+        return False
+    return role != roles.SYSTEM_ADMINISTRATOR or is_system_administrator(user)
+
+
+def can_view_user(user: User | None, target: User) -> bool:
+    """An administrator sees every account, their own included."""
+    return can_administer(user)
+
+
+def can_edit_user(user: User | None, target: User) -> bool:
+    """Change someone's details, team and role, or give them a temporary password: not
+    one's own account; a superuser's only by a superuser; a system administrator's only
+    by whoever may grant that role."""
+    if not can_administer(user) or target.pk is None:
+        return False
+    assert user is not None
+    if target.pk == user.pk:
+        return False
+    if target.is_superuser and not user.is_superuser:
+        return False
+    return not target.has_role(roles.SYSTEM_ADMINISTRATOR) or is_system_administrator(user)
+
+
+def can_change_roles(user: User | None, target: User, role: str | None = None) -> bool:
+    """Change `target`'s role (to `role` when given): who may edit them, and may take
+    away each role they hold and grant the new one."""
+    if not can_edit_user(user, target):
+        return False
+    held_ok = all(can_grant_role(user, name) for name in target.role_names)
+    return held_ok and (role is None or can_grant_role(user, role))
+
+
+def can_deactivate_user(user: User | None, target: User) -> bool:
+    """Switch off an active account (never one's own)."""
+    return target.is_active and can_edit_user(user, target)
+
+
+def can_reactivate_user(user: User | None, target: User) -> bool:
+    return not target.is_active and can_edit_user(user, target)
+
+
+def can_set_password(user: User | None, target: User) -> bool:
+    """Give someone a temporary password they must change at their next sign-in."""
+    return target.is_active and can_edit_user(user, target)
+
+
+def can_manage_teams(user: User | None) -> bool:
+    return can_administer(user)
+
+
+def can_manage_agencies(user: User | None) -> bool:
+    return can_administer(user)
+
+
+def can_manage_closure_days(user: User | None) -> bool:
+    return can_administer(user)
+
+
 # --- The access log (who was shown which child) --------------------------------------------
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage, get_connection
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Least
 from django.http import HttpRequest
@@ -23,8 +23,20 @@ from django.utils import timezone
 from python_ipware import IpWare
 from python_ipware.modern.parsers import parse_ip
 
-from . import policy
-from .models import AccessLog, Notification, NotificationResend, User
+from common import records
+
+from . import policy, roles
+from .models import (
+    AccessLog,
+    Agency,
+    ClosureDay,
+    ExternalIdentity,
+    Notification,
+    NotificationResend,
+    RoleChange,
+    Team,
+    User,
+)
 
 if TYPE_CHECKING:  # types only: accounts sits left of cases
     from cases.models import Case
@@ -649,3 +661,509 @@ def notification_resend(
     note.save(update_fields=["dead_at", "rejections", "next_attempt_at", "claimed_until"])
     transaction.on_commit(notifications_send_soon)
     return note
+
+
+# --- Single sign-on: accounts at an identity provider ------------------------------------
+
+
+def external_identity_link(
+    *, actor: User | None, user: User, issuer: str, subject: str, now: datetime.datetime
+) -> ExternalIdentity:
+    """Record that the person the identity provider `issuer` knows by `subject` (the
+    claim OIDC_USER_CLAIM names) signs in as `user`. Linking the same pair again changes
+    nothing. A subject already linked to someone else, or a user already linked to
+    another subject of that provider, is refused: end that link first. `actor` None is
+    the system itself (a management command run by whoever runs the service)."""
+    if actor is not None and not policy.can_link_external_identity(actor, user):
+        raise PermissionDenied("Only business support or an administrator can link accounts")
+    issuer = issuer.strip()
+    subject = subject.strip()
+    if not issuer:
+        raise ValidationError({"issuer": "Enter the identity provider's issuer"})
+    if not subject:
+        raise ValidationError({"subject": "Enter the subject the identity provider gives them"})
+    if len(issuer) > 300 or len(subject) > 255:
+        raise ValidationError("The issuer or subject is too long")
+    active = ExternalIdentity.objects.filter(issuer=issuer, ended_at__isnull=True)
+    existing = active.filter(subject=subject).select_related("user").first()
+    if existing is not None:
+        if existing.user_id == user.pk:
+            return existing
+        raise ValidationError(
+            {"subject": f"This identity already signs in as {existing.user.username}"}
+        )
+    if active.filter(user=user).exists():
+        raise ValidationError(
+            {"subject": f"{user.username} is already linked to another identity there"}
+        )
+    identity = ExternalIdentity(
+        user=user, issuer=issuer, subject=subject, created_at=now, created_by=actor
+    )
+    identity._history_user = actor  # type: ignore[attr-defined]
+    try:
+        with transaction.atomic():
+            identity.save()
+    except IntegrityError as exc:  # linked at the same moment by someone else
+        raise ValidationError("This identity or user was linked at the same moment") from exc
+    logger.info(
+        "Single sign-on: %s linked to subject %r of %s by %s",
+        user.username,
+        subject,
+        issuer,
+        actor.username if actor is not None else "the system",
+    )
+    return identity
+
+
+def external_identity_end(
+    *, actor: User | None, identity: ExternalIdentity, now: datetime.datetime
+) -> ExternalIdentity:
+    """End a link: that person no longer signs in as the user. Kept, with who and when."""
+    if actor is not None and not policy.can_link_external_identity(actor, identity.user):
+        raise PermissionDenied("Only business support or an administrator can unlink accounts")
+    updated = ExternalIdentity.objects.filter(pk=identity.pk, ended_at__isnull=True).first()
+    if updated is None:
+        return identity
+    updated.ended_at = now
+    updated.ended_by = actor
+    updated._history_user = actor  # type: ignore[attr-defined]
+    updated.save(update_fields=["ended_at", "ended_by"])
+    return updated
+
+
+def external_identity_record_sign_in(*, identity: ExternalIdentity, now: datetime.datetime) -> None:
+    """The linked person signed in (as Django records `last_login`): no history row."""
+    ExternalIdentity.objects.filter(pk=identity.pk).update(last_sign_in_at=now)
+
+
+# --- Administration: users, teams, agencies, closure days -------------------------------
+#
+# Each service asks the policy first (accounts.policy, "Administration"), validates, then
+# writes with the actor on the history row (common.records). An update that changes
+# nothing writes nothing. docs/DECISIONS.md ("Administration in the application").
+
+# Roles whose holders work in a team (they see their team's cases through it); the
+# council-wide roles need none.
+TEAMLESS_ROLES = (roles.INFORMATION_GOVERNANCE, roles.SYSTEM_ADMINISTRATOR)
+
+USER_FIELDS = ("first_name", "last_name", "email", "job_title", "team")
+
+
+def _refuse(message: str) -> PermissionDenied:
+    return PermissionDenied(message)
+
+
+def _check_role_and_team(*, role: str, team: Team | None, old_team_id: int | None) -> None:
+    if role not in roles.ALL_ROLES:
+        raise ValidationError({"role": "Select a role"})
+    if team is None and role not in TEAMLESS_ROLES:
+        raise ValidationError({"team": f"Select the team of this {role.lower()}"})
+    if team is not None and not team.active and team.pk != old_team_id:
+        raise ValidationError({"team": f"{team.name} is inactive: select an active team"})
+
+
+def _clean_user_values(values: dict[str, Any]) -> dict[str, Any]:
+    cleaned = {name: values[name] for name in USER_FIELDS if name in values}
+    for name in ("first_name", "last_name", "job_title"):
+        if name in cleaned:
+            cleaned[name] = " ".join(str(cleaned[name] or "").split())
+    if "email" in cleaned:
+        cleaned["email"] = User.objects.normalize_email((cleaned["email"] or "").strip())
+    for name in ("first_name", "last_name"):
+        if name in cleaned and not cleaned[name]:
+            label = name.replace("_", " ")
+            raise ValidationError({name: f"Enter the {label}"})
+    return cleaned
+
+
+def _save_user(
+    user: User, actor: User, *, reason: str = "", now: datetime.datetime | None = None
+) -> User:
+    """Validate the fields (a council-wide role has no team, which the model's form
+    validation would refuse) and save with the actor, and the time of the change, on
+    the history row."""
+    user.full_clean(exclude=["team", "password"], validate_unique=False, validate_constraints=False)
+    if now is not None:
+        user._history_date = now  # type: ignore[attr-defined]
+    return records.save(user, actor, reason=reason, validate=False)
+
+
+def _set_role(*, actor: User, user: User, role: str, now: datetime.datetime) -> bool:
+    """Make `role` the user's one role; False when it already was. Written as a
+    RoleChange row (the user's history does not hold group memberships)."""
+    from django.contrib.auth.models import Group
+
+    before = sorted(user.groups.values_list("name", flat=True))
+    if before == [role]:
+        return False
+    group, _ = Group.objects.get_or_create(name=role)
+    user.groups.set([group])
+    user._role_names = {role}
+    RoleChange.objects.create(
+        user=user,
+        changed_by=actor,
+        changed_at=now,
+        before=", ".join(before)[:500],
+        after=role,
+    )
+    return True
+
+
+def role_change_record(
+    *, actor: User | None, user: User, before: Iterable[str], now: datetime.datetime
+) -> RoleChange | None:
+    """Record a change of roles made outside the services (the Django admin, where
+    superusers may still edit groups): from `before` to what the user holds now."""
+    before_names = sorted(before)
+    after_names = sorted(user.groups.values_list("name", flat=True))
+    if before_names == after_names:
+        return None
+    return RoleChange.objects.create(
+        user=user,
+        changed_by=actor,
+        changed_at=now,
+        before=", ".join(before_names)[:500],
+        after=", ".join(after_names)[:500],
+    )
+
+
+@transaction.atomic
+def user_create(
+    *,
+    actor: User,
+    username: str,
+    first_name: str,
+    last_name: str,
+    email: str = "",
+    job_title: str = "",
+    team: Team | None,
+    role: str,
+    now: datetime.datetime | None = None,
+) -> User:
+    """A new account with one role. It has no usable password until an administrator
+    gives it a temporary one (`user_set_temporary_password`) or single sign-on is used."""
+    now = now or timezone.now()
+    if not policy.can_manage_users(actor):
+        raise _refuse("Only business support or a system administrator can add users")
+    if not policy.can_grant_role(actor, role):
+        raise _refuse(f"You cannot give the {role} role")
+    username = (username or "").strip()
+    if not username:
+        raise ValidationError({"username": "Enter a username"})
+    User.username_validator(username)
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationError({"username": "A user with this username already exists"})
+    values = _clean_user_values(
+        {
+            "first_name": first_name,
+            "last_name": last_name,
+            "email": email,
+            "job_title": job_title,
+            "team": team,
+        }
+    )
+    _check_role_and_team(role=role, team=team, old_team_id=None)
+    user = User(username=username, **values)
+    user.set_unusable_password()
+    _save_user(user, actor, reason="Added", now=now)
+    _set_role(actor=actor, user=user, role=role, now=now)
+    return user
+
+
+@transaction.atomic
+def user_update(
+    *,
+    actor: User,
+    user: User,
+    role: str | None = None,
+    now: datetime.datetime | None = None,
+    **values: Any,
+) -> list[str]:
+    """Change a user's details (first_name, last_name, email, job_title, team) and role.
+    Returns what changed; nothing changed writes nothing."""
+    now = now or timezone.now()
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not policy.can_edit_user(actor, user):
+        raise _refuse("You cannot change this user")
+    unknown = set(values) - set(USER_FIELDS)
+    if unknown:
+        raise TypeError(f"user_update() got unexpected fields: {', '.join(sorted(unknown))}")
+    role_changes = role is not None and role not in user.role_names
+    if role_changes:
+        assert role is not None
+        if not policy.can_change_roles(actor, user, role):
+            raise _refuse(f"You cannot give the {role} role")
+    cleaned = _clean_user_values(values)
+    new_team = cleaned.get("team", user.team)
+    effective_role = role if role_changes else user.role_label
+    if effective_role:
+        _check_role_and_team(role=effective_role, team=new_team, old_team_id=user.team_id)
+    changed = records.assign(user, **{k: v for k, v in cleaned.items() if k != "team"})
+    if "team" in cleaned and user.team_id != (new_team.pk if new_team else None):
+        user.team = new_team
+        changed.append("team")
+    if changed:
+        _save_user(user, actor, now=now)
+    if role_changes and role and _set_role(actor=actor, user=user, role=role, now=now):
+        changed.append("role")
+    return changed
+
+
+def user_sessions_end(*, user: User, now: datetime.datetime | None = None) -> int:
+    """Delete every stored session signed in as `user`; how many.
+
+    Sessions are in the database (SESSION_ENGINE db) and hold the user's id only inside
+    the encoded data, so each unexpired session is decoded: a few thousand rows at most,
+    as sessions end after SESSION_COOKIE_AGE idle (docs/DECISIONS.md).
+    """
+    from django.contrib.auth import SESSION_KEY
+    from django.contrib.sessions.models import Session
+
+    now = now or timezone.now()
+    mine = []
+    for session in Session.objects.filter(expire_date__gt=now).iterator(chunk_size=500):
+        if str(session.get_decoded().get(SESSION_KEY)) == str(user.pk):
+            mine.append(session.session_key)
+    if not mine:
+        return 0
+    deleted, _ = Session.objects.filter(session_key__in=mine).delete()
+    return deleted
+
+
+@transaction.atomic
+def user_deactivate(
+    *, actor: User, user: User, reason: str, now: datetime.datetime | None = None
+) -> User:
+    """Switch an account off, with a reason: it can no longer sign in, and every session
+    it has ends now (its next request is signed out). API tokens end here too once token
+    authentication is connected to it (django-rest-knox; see docs/DECISIONS.md)."""
+    now = now or timezone.now()
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not policy.can_deactivate_user(actor, user):
+        if not user.is_active:
+            raise ValidationError("This account is already switched off")
+        raise _refuse("You cannot switch off this account")
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ValidationError({"reason": "Enter why the account is being switched off"})
+    user.is_active = False
+    user.deactivated_at = now
+    user.deactivated_by = actor
+    user.deactivation_reason = reason[:500]
+    _save_user(user, actor, reason=f"Switched off: {reason}", now=now)
+    user_sessions_end(user=user, now=now)
+    return user
+
+
+@transaction.atomic
+def user_reactivate(
+    *, actor: User, user: User, reason: str = "", now: datetime.datetime | None = None
+) -> User:
+    """Switch an account back on. Its old sessions were ended when it was switched off."""
+    now = now or timezone.now()
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not policy.can_reactivate_user(actor, user):
+        if user.is_active:
+            raise ValidationError("This account is already active")
+        raise _refuse("You cannot switch on this account")
+    user.is_active = True
+    user.deactivated_at = None
+    user.deactivated_by = None
+    user.deactivation_reason = ""
+    reason = " ".join((reason or "").split())
+    _save_user(user, actor, reason=f"Switched on again{': ' + reason if reason else ''}", now=now)
+    return user
+
+
+@transaction.atomic
+def user_set_temporary_password(
+    *, actor: User, user: User, password: str, now: datetime.datetime | None = None
+) -> User:
+    """Give a temporary password, told to the user by the administrator (never emailed):
+    the user must choose a new one at their next sign-in. Their sessions end."""
+    from django.contrib.auth.password_validation import validate_password
+
+    now = now or timezone.now()
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not policy.can_set_password(actor, user):
+        raise _refuse("You cannot set this user's password")
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from exc
+    user.set_password(password)
+    user.must_change_password = True
+    user._history_date = now  # type: ignore[attr-defined]
+    records.save(user, actor, reason="Temporary password set", validate=False)
+    user_sessions_end(user=user, now=now)
+    return user
+
+
+@transaction.atomic
+def user_change_own_password(*, user: User, old_password: str, new_password: str) -> User:
+    """A signed-in user chooses a new password (and, after a temporary one, must)."""
+    from django.contrib.auth.password_validation import validate_password
+
+    if not _active_user(user):
+        raise _refuse("Sign in to change your password")
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not user.check_password(old_password):
+        raise ValidationError({"old_password": "Your current password is not right"})
+    if old_password == new_password:
+        raise ValidationError({"new_password1": "Choose a password different from the old one"})
+    try:
+        validate_password(new_password, user)
+    except ValidationError as exc:
+        raise ValidationError({"new_password1": exc.messages}) from exc
+    user.set_password(new_password)
+    user.must_change_password = False
+    records.save(user, user, reason="Password changed", validate=False)
+    return user
+
+
+def _active_user(user: Any) -> bool:
+    return user is not None and user.is_authenticated and user.is_active
+
+
+@transaction.atomic
+def team_create(*, actor: User, name: str, code: str, now: datetime.datetime | None = None) -> Team:
+    if not policy.can_manage_teams(actor):
+        raise _refuse("You cannot add teams")
+    team = Team(name=" ".join((name or "").split()), code=(code or "").strip().lower())
+    _check_team_unique(team)
+    return records.save(team, actor, reason="Added")
+
+
+def _check_team_unique(team: Team) -> None:
+    others = Team.objects.exclude(pk=team.pk)
+    if others.filter(name__iexact=team.name).exists():
+        raise ValidationError({"name": "A team with this name already exists"})
+    if others.filter(code__iexact=team.code).exists():
+        raise ValidationError({"code": "A team with this code already exists"})
+
+
+@transaction.atomic
+def team_update(
+    *,
+    actor: User,
+    team: Team,
+    name: str | None = None,
+    code: str | None = None,
+    active: bool | None = None,
+    now: datetime.datetime | None = None,
+) -> list[str]:
+    """Rename a team or switch it off. A team is switched off only when it has no active
+    members and no open cases: move them first (a case or a worker in no live team
+    would drop out of every team dashboard)."""
+    team = Team.objects.select_for_update().get(pk=team.pk)
+    if not policy.can_manage_teams(actor):
+        raise _refuse("You cannot change teams")
+    values: dict[str, Any] = {}
+    if name is not None:
+        values["name"] = " ".join(name.split())
+    if code is not None:
+        values["code"] = code.strip().lower()
+    if active is not None:
+        values["active"] = active
+    changed = records.assign(team, **values)
+    if not changed:
+        return []
+    if "active" in changed and not team.active:
+        members = team.members.filter(is_active=True).count()
+        open_cases = team.cases.filter(status="open").count()
+        if members or open_cases:
+            raise ValidationError(
+                {
+                    "active": f"{team.name} still has {members} active member"
+                    f"{'s' if members != 1 else ''} and {open_cases} open case"
+                    f"{'s' if open_cases != 1 else ''}: move them to another team first"
+                }
+            )
+    _check_team_unique(team)
+    records.save(team, actor)
+    return changed
+
+
+@transaction.atomic
+def agency_create(
+    *, actor: User, name: str, kind: str, now: datetime.datetime | None = None
+) -> Agency:
+    if not policy.can_manage_agencies(actor):
+        raise _refuse("You cannot add agencies")
+    agency = Agency(name=" ".join((name or "").split()), kind=kind)
+    _check_agency_unique(agency)
+    return records.save(agency, actor, reason="Added")
+
+
+def _check_agency_unique(agency: Agency) -> None:
+    if Agency.objects.exclude(pk=agency.pk).filter(name__iexact=agency.name).exists():
+        raise ValidationError({"name": "An agency with this name already exists"})
+
+
+@transaction.atomic
+def agency_update(
+    *,
+    actor: User,
+    agency: Agency,
+    name: str | None = None,
+    kind: str | None = None,
+    active: bool | None = None,
+    now: datetime.datetime | None = None,
+) -> list[str]:
+    """Rename an agency, change its kind, or switch it off (it stays on the records that
+    name it; it is no longer offered for new ones)."""
+    agency = Agency.objects.select_for_update().get(pk=agency.pk)
+    if not policy.can_manage_agencies(actor):
+        raise _refuse("You cannot change agencies")
+    values: dict[str, Any] = {}
+    if name is not None:
+        values["name"] = " ".join(name.split())
+    if kind is not None:
+        values["kind"] = kind
+    if active is not None:
+        values["active"] = active
+    changed = records.assign(agency, **values)
+    if changed:
+        _check_agency_unique(agency)
+        records.save(agency, actor)
+    return changed
+
+
+@transaction.atomic
+def closure_day_add(
+    *, actor: User, date: datetime.date, reason: str, now: datetime.datetime | None = None
+) -> ClosureDay:
+    """A local closure day: working-day deadlines worked out from now on skip it.
+    Deadlines already fixed (an escalation's due date) stay as they were announced."""
+    if not policy.can_manage_closure_days(actor):
+        raise _refuse("You cannot add closure days")
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ValidationError({"reason": "Enter why the offices are closed"})
+    if date.weekday() >= 5:
+        raise ValidationError({"date": "This is a weekend: it is not a working day anyway"})
+    if ClosureDay.objects.in_force().filter(date=date).exists():
+        raise ValidationError({"date": f"{date:%-d %B %Y} is already a closure day"})
+    day = ClosureDay(date=date, reason=reason)
+    return records.save(day, actor, reason="Added")
+
+
+@transaction.atomic
+def closure_day_withdraw(
+    *, actor: User, day: ClosureDay, reason: str, now: datetime.datetime | None = None
+) -> ClosureDay:
+    """Withdraw a closure day entered by mistake: kept, with who, when and why; working
+    days counted from now on count it again."""
+    now = now or timezone.now()
+    day = ClosureDay.objects.select_for_update().get(pk=day.pk)
+    if not policy.can_manage_closure_days(actor):
+        raise _refuse("You cannot withdraw closure days")
+    if day.withdrawn_at is not None:
+        raise ValidationError("This closure day has already been withdrawn")
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ValidationError({"reason": "Enter why the closure day is withdrawn"})
+    day.withdrawn_at = now
+    day.withdrawn_by = actor
+    day.withdrawal_reason = reason[:200]
+    return records.save(day, actor, reason=f"Withdrawn: {reason}")

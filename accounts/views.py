@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import BACKEND_SESSION_KEY, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from . import policy, queries, services
+from . import oidc, policy, queries, services
 from .forms import SignInForm
 from .models import Notification
 
@@ -22,13 +22,28 @@ class SignInView(LoginView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["timed_out"] = self.request.GET.get("timeout") == "1"
+        context["password_sign_in"] = settings.PASSWORD_SIGN_IN_ENABLED
+        context["sso_sign_in"] = settings.OIDC_ENABLED
+        context["sso_provider_name"] = settings.OIDC_PROVIDER_NAME
         return context
+
+    def post(self, request, *args, **kwargs):
+        if not settings.PASSWORD_SIGN_IN_ENABLED:
+            # Passwords are switched off: only single sign-on signs anyone in.
+            context = self.get_context_data(form=self.get_form(), password_refused=True)
+            return self.render_to_response(context, status=403)
+        return super().post(request, *args, **kwargs)
 
 
 @require_POST
 def sign_out(request):
+    """The session here ends first, whatever the identity provider then does; a single
+    sign-on session goes on to end at the provider too."""
+    backend = request.session.get(BACKEND_SESSION_KEY)
+    id_token = request.session.get(oidc.ID_TOKEN_SESSION_KEY)
     logout(request)
-    return redirect("accounts:login")
+    end_session = oidc.end_session_url(request, backend=backend, id_token=id_token)
+    return redirect(end_session or "accounts:login")
 
 
 @login_required

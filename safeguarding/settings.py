@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.SessionLimitsMiddleware",
+    "accounts.middleware.PasswordChangeRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -449,6 +450,72 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 15 * 60},
     },
 }
+
+# --- Single sign-on (OpenID Connect) and password sign-in (README, docs/DECISIONS.md) ---
+# Microsoft Entra ID or any OpenID provider, through mozilla-django-oidc (accounts/oidc.py).
+# The redirect URI to register at the provider is <site>/oidc/callback/.
+OIDC_ENABLED = env_bool("OIDC_ENABLED", False)
+OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "Microsoft")
+# The issuer exactly as the provider's ID tokens name it (Entra ID:
+# https://login.microsoftonline.com/<tenant id>/v2.0). Endpoints left unset are read from
+# <issuer>/.well-known/openid-configuration at first use and kept for the process.
+OIDC_OP_ISSUER = env_str("OIDC_OP_ISSUER")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("OIDC_OP_AUTHORIZATION_ENDPOINT")
+OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_OP_TOKEN_ENDPOINT")
+OIDC_OP_USER_ENDPOINT = env_str("OIDC_OP_USER_ENDPOINT")
+OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_OP_JWKS_ENDPOINT")
+OIDC_OP_LOGOUT_ENDPOINT = env_str("OIDC_OP_LOGOUT_ENDPOINT")
+OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID")
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET")
+OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid email profile")
+OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO", "RS256")
+# The claim that names the person at the provider, matched against ExternalIdentity:
+# `sub` by default; `oid` for Entra ID (the same object id in every application).
+OIDC_USER_CLAIM = env_str("OIDC_USER_CLAIM", "sub")
+OIDC_USE_NONCE = True
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_STORE_ID_TOKEN = True  # kept in the (server-side) session for id_token_hint at sign-out
+OIDC_CREATE_USER = False
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT", 10)
+OIDC_VERIFY_SSL = True
+OIDC_CLOCK_SKEW_SECONDS = env_int("OIDC_CLOCK_SKEW_SECONDS", 60)
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
+if OIDC_ENABLED:
+    _missing = [
+        name
+        for name in ("OIDC_OP_ISSUER", "OIDC_RP_CLIENT_ID", "OIDC_RP_CLIENT_SECRET")
+        if not globals()[name]
+    ]
+    if _missing:
+        raise ImproperlyConfigured(f"OIDC_ENABLED needs {', '.join(_missing)}")
+
+# Signing in with a username and password; off, only single sign-on signs anyone in
+# (the admin site too), and Django's password backend is not consulted.
+PASSWORD_SIGN_IN_ENABLED = env_bool("PASSWORD_SIGN_IN_ENABLED", True)
+if not PASSWORD_SIGN_IN_ENABLED and not OIDC_ENABLED:
+    raise ImproperlyConfigured("PASSWORD_SIGN_IN_ENABLED off needs OIDC_ENABLED on")
+AUTHENTICATION_BACKENDS = (
+    ["django.contrib.auth.backends.ModelBackend"] if PASSWORD_SIGN_IN_ENABLED else []
+) + (["accounts.oidc.ProviderBackend"] if OIDC_ENABLED else [])
+# Sessions from these backends get their second factor at the identity provider.
+SECOND_FACTOR_EXEMPT_BACKENDS = ["accounts.oidc.ProviderBackend"] if OIDC_ENABLED else []
+
+
+def _origin(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+if OIDC_ENABLED:
+    # Signing out (a form) ends at the provider's end-session endpoint: a redirect the
+    # page's form-action must allow.
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] += sorted(
+        {_origin(OIDC_OP_ISSUER), _origin(OIDC_OP_LOGOUT_ENDPOINT)} - {""}
+    )
+
 
 # --- Client addresses behind proxies (the access log, lockouts, API call logs) ---
 # Only a peer listed here (addresses or networks: "10.0.0.5, 172.16.0.0/12") may say, in

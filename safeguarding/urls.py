@@ -11,6 +11,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("healthz/background", views.healthz_background, name="healthz_background"),
     path("accounts/", include("accounts.urls")),
+    path("oidc/", include("accounts.oidc_urls")),
     path("session/status", session_views.session_status, name="session-status"),
     path("session/extend", session_views.session_extend, name="session-extend"),
     path("cases/", include("cases.urls")),

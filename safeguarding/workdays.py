@@ -1,7 +1,8 @@
 """Working-day arithmetic for practice deadlines (DESIGN.md section 2).
 
 A working day is Monday to Friday, not a bank holiday of the configured region
-and not a local closure day (``accounts.models.ClosureDay``, edited by an admin).
+and not a local closure day in force (``accounts.models.ClosureDay``, added and
+withdrawn by administrators on /accounts/administration/closure-days/).
 
 Bank holidays come from the ``holidays`` package with ``observed=True``: when a
 holiday falls on a weekend the package lists both the weekend date (harmless, it
@@ -179,10 +180,11 @@ def _working(day: datetime.date, holidays: _HolidayLookup, closed: set) -> bool:
 
 
 def _closure_days(first: datetime.date, last: datetime.date) -> set[datetime.date]:
-    """Local closure days in ``[first, last]``: one query."""
+    """Local closure days in force (not withdrawn) in ``[first, last]``: one query."""
     from accounts.models import ClosureDay  # lazy: the app registry may not be ready at import
 
-    return set(ClosureDay.objects.filter(date__range=(first, last)).values_list("date", flat=True))
+    days = ClosureDay.objects.in_force().filter(date__range=(first, last))
+    return set(days.values_list("date", flat=True))
 
 
 class _HolidayLookup:

@@ -41,7 +41,8 @@ def pytest_terminal_summary(terminalreporter):
 
 # Tests that start processes of their own run one after another on one xdist worker
 # (`make test` runs `-n 2 --dist loadgroup`), beside the rest of the suite.
-PROCESS_FIXTURES = {"live_server", "stack"}  # Chromium drives a live server; bin/* run
+# Chromium drives a live server; bin/* run; an OpenID Provider runs on Node.js.
+PROCESS_FIXTURES = {"live_server", "stack", "oidc_provider"}
 
 
 def pytest_collection_modifyitems(config, items):

@@ -51,6 +51,30 @@ NOT_CASE_SCOPED = {
     # test_email_delivery.py): staff and case references, no case's content.
     "accounts:undelivered_emails",
     "accounts:undelivered_email_resend",
+    # Administration and one's own password (tests/accounts/test_administration*.py):
+    # staff, teams, agencies and closure days, no case's content.
+    "accounts:password_change",
+    "accounts:administration",
+    "accounts:users",
+    "accounts:user_create",
+    "accounts:user_detail",
+    "accounts:user_edit",
+    "accounts:user_deactivate",
+    "accounts:user_reactivate",
+    "accounts:user_password",
+    "accounts:teams",
+    "accounts:team_create",
+    "accounts:team_edit",
+    "accounts:agencies",
+    "accounts:agency_create",
+    "accounts:agency_edit",
+    "accounts:closure_days",
+    "accounts:closure_day_create",
+    "accounts:closure_day_withdraw",
+    # Single sign-on: the start and the provider's callback are for people not yet signed
+    # in (tests/accounts/test_single_sign_on.py, tests/browser/test_sso_journey.py).
+    "oidc_authentication_init",
+    "oidc_authentication_callback",
 }
 # Supervision sessions are seen by the supervisee, the supervisor and their managers,
 # not by everyone who may see a case: tests/supervision/test_privacy.py is their matrix.

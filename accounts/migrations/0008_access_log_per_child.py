@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0005_governance_roles'),
+        ('accounts', '0007_user_administration'),
     ]
 
     operations = [
