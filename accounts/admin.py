@@ -83,8 +83,17 @@ class RoleChangeAdmin(admin.ModelAdmin):
 
 @admin.register(AccessLog)
 class AccessLogAdmin(admin.ModelAdmin):
-    list_display = ("at", "user", "case_reference", "what", "ip_address")
-    list_filter = ("what",)
+    list_display = (
+        "at",
+        "user",
+        "person_id",
+        "case_reference",
+        "via",
+        "what",
+        "ip_address",
+        "outcome",
+    )
+    list_filter = ("via", "outcome")
     search_fields = ("case_reference", "user__username")
 
     def has_add_permission(self, request):

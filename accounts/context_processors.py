@@ -18,6 +18,8 @@ NAV_ITEMS = [
     ("api", "/api/v1/docs/", "API"),
     ("api_tokens", "/accounts/api-tokens/", "API tokens"),
 ]
+# For those who may read the access log (accounts.policy.can_read_access_log).
+ACCESS_LOG_ITEM = ("governance", "/governance/access/", "Access log")
 
 
 # The administration area (accounts/admin_views.py), for those the policy lets in; its
@@ -37,11 +39,15 @@ def navigation(request):
     items = list(NAV_ITEMS)
     if policy.can_administer(user):
         items.append(ADMINISTRATION_ITEM)
+    if policy.can_read_access_log(user):
+        items.append(ACCESS_LOG_ITEM)
     # The most specific section the path is in: /cases/escalations/ is not "Cases".
     matches = [(len(href), key) for key, href, _ in items if request.path.startswith(href)]
     section = max(matches)[1] if matches else ""
     if request.path.startswith(ADMINISTRATION_PATHS):
         section = "administration"
+    if request.path.startswith(ACCESS_LOG_ITEM[1]):
+        section = "governance"
 
     unread = Notification.objects.filter(
         recipient=user, channel=Notification.Channel.IN_APP, read_at__isnull=True

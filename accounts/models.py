@@ -151,25 +151,56 @@ class RoleChange(models.Model):
 
 
 class AccessLog(models.Model):
-    """Who looked at or exported which case, when and from where.
+    """Who was shown (or refused) which child, when, from where and through what.
 
-    The case is held by id and reference rather than a foreign key: accounts sits
+    One row per child shown: `person_id` is the child (or other person) on the page,
+    list, search result, dashboard, API response or export; the case id and reference say
+    in which case's context, when there was one. A row with no person is a view of a case
+    that showed nobody by name (and every row written before rows were kept per child:
+    those were one per case view). `outcome` "refused" is an attempt the policy refused
+    (a 404), holding the id that was asked for. Written by accounts.access, one INSERT
+    per request.
+
+    Cases and people are held by id and reference rather than foreign keys: accounts sits
     left of cases in the dependency order, and a log row must outlive anything.
     """
 
+    class Via(models.TextChoices):
+        PAGE = "page", "Page"
+        LIST = "list", "List"
+        SEARCH = "search", "Search"
+        DASHBOARD = "dashboard", "Dashboard"
+        API = "api", "API"
+        EXPORT = "export", "Export"
+        ACCESS_LOG = "access_log", "Access log"
+
+    class Outcome(models.TextChoices):
+        SHOWN = "shown", "Shown"
+        REFUSED = "refused", "Refused"
+
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    case_id = models.BigIntegerField(db_index=True)
-    case_reference = models.CharField(max_length=32)
+    person_id = models.BigIntegerField(null=True, blank=True)
+    case_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    case_reference = models.CharField(max_length=32, blank=True)
     what = models.CharField(max_length=200)
+    via = models.CharField(max_length=16, choices=Via.choices, default=Via.PAGE)
+    route = models.CharField(
+        max_length=200, blank=True, help_text="The URL's name or pattern, never its query"
+    )
+    outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.SHOWN)
     at = models.DateTimeField(db_index=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-at"]
-        indexes = [models.Index(fields=["user", "-at"])]
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-at"]),
+            models.Index(fields=["person_id", "-at"], name="accesslog_person_at"),
+        ]
 
     def __str__(self):
-        return f"{self.user} {self.what} {self.case_reference} at {self.at:%Y-%m-%d %H:%M}"
+        who = f"person {self.person_id}" if self.person_id else self.case_reference
+        return f"{self.user} {self.what} {who} at {self.at:%Y-%m-%d %H:%M}"
 
 
 class Notification(models.Model):

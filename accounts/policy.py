@@ -628,3 +628,59 @@ def can_manage_partner_clients(actor: User | None) -> bool:
     return actor.is_superuser or (
         is_staff_member(actor) and actor.has_role(roles.SYSTEM_ADMINISTRATOR)
     )
+
+
+# --- The access log (who was shown which child) --------------------------------------------
+
+
+def reads_whole_access_log(user: User | None) -> bool:
+    """Information governance and service managers read every row (superusers too)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or user.has_role(roles.INFORMATION_GOVERNANCE, roles.SERVICE_MANAGER)
+
+
+def can_read_access_log(user: User | None) -> bool:
+    """Who may open the access log pages at all: those who read all of it, and team
+    managers (for the children on their team's cases, see visible_access_log)."""
+    if reads_whole_access_log(user):
+        return True
+    return (
+        is_staff_member(user)
+        and user is not None
+        and user.team_id is not None
+        and user.has_role(roles.TEAM_MANAGER)
+    )
+
+
+def visible_access_log(
+    user: User | None, logs: QuerySet, *, cases: QuerySet, memberships: QuerySet
+) -> QuerySet:
+    """Narrow a queryset of AccessLog to the rows this user may read.
+
+    A team manager reads the rows about their team's cases they may see (a restricted
+    case only if named on it) and about the people on those cases, wherever those people
+    were looked at. `cases` and `memberships` are Case and Membership querysets, passed
+    in because the policy imports no model of the apps to its right.
+    """
+    if not can_read_access_log(user):
+        return logs.none()
+    if reads_whole_access_log(user):
+        return logs
+    assert user is not None
+    team_cases = visible_cases(user, cases.filter(team_id=user.team_id)).values("pk")
+    people = memberships.filter(case__in=team_cases).values("person_id")
+    return logs.filter(Q(case_id__in=team_cases) | Q(person_id__in=people))
+
+
+def can_read_access_log_of_person(user: User | None, person: Person, *, cases: QuerySet) -> bool:
+    """Whether this user may read who looked at this person: anyone who reads the whole
+    log; a team manager if the person is on a case of their team they may see. `cases` is
+    a Case queryset (passed in: the policy imports no model to its right)."""
+    if reads_whole_access_log(user):
+        return True
+    if not can_read_access_log(user):
+        return False
+    assert user is not None
+    team_cases = visible_cases(user, cases.filter(team_id=user.team_id)).values("pk")
+    return person.memberships.filter(case__in=team_cases).exists()

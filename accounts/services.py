@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import ipaddress
 import logging
 import math
@@ -20,6 +21,8 @@ from django.db.models import F, Q
 from django.db.models.functions import Least
 from django.http import HttpRequest
 from django.utils import timezone
+from python_ipware import IpWare
+from python_ipware.modern.parsers import parse_ip
 
 from common import records
 
@@ -46,18 +49,57 @@ if TYPE_CHECKING:  # types only: accounts sits left of cases
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
-    """The client address; behind the proxy the last hop it appended is trusted.
+    """The client's address: the peer's own, unless the peer is a trusted proxy.
 
-    Whatever a header says, the answer is an IP address or None: a hop that is not an
-    address ("unknown", a name, an address with a port) is recorded as not known, never
-    as the proxy's own address and never as the text sent.
+    Only a peer listed in settings.TRUSTED_PROXIES (addresses or networks) may say who it
+    forwarded for; from any other peer X-Forwarded-For is ignored, whatever it says. From a
+    trusted proxy, the hop TRUSTED_PROXY_COUNT proxies back is the client (python-ipware,
+    which django-ipware wraps, picks it out of the chain). Whatever the headers say, the
+    answer is an IP address or None: a chain too short for the proxies configured, or a
+    hop that is not an address ("unknown", a name), is recorded as not known, never as
+    the proxy's own address and never as the text sent. It never raises.
     """
     if request is None:
         return None
+    peer = _ip_or_none(request.META.get("REMOTE_ADDR", ""))
+    if peer is None or not _is_trusted_proxy(peer):
+        return peer
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if forwarded:
-        return _ip_or_none(forwarded.split(",")[-1])
-    return _ip_or_none(request.META.get("REMOTE_ADDR", ""))
+    if not isinstance(forwarded, str) or not forwarded.strip():
+        return None  # a trusted proxy that names nobody: the client is not known
+    # The hops our own proxies appended (the last TRUSTED_PROXY_COUNT) must all be
+    # addresses; else ipware would skip a bad one and take the client's own (forgeable)
+    # entry in its place. Whatever the client put to their left is never read, however
+    # long.
+    count = max(settings.TRUSTED_PROXY_COUNT, 1)
+    hops = forwarded.rsplit(",", count)[-count:]
+    if len(hops) < count or any(parse_ip(hop.strip()) is None for hop in hops):
+        return None
+    # python-ipware (under django-ipware) picks the client out of the hops we may believe:
+    # the first of them, the peer being the last proxy.
+    ip, _trusted = IpWare(
+        precedence=("HTTP_X_FORWARDED_FOR",), proxy_count=count - 1
+    ).get_client_ip({"HTTP_X_FORWARDED_FOR": ",".join(hops)}, strict=True)
+    return _ip_or_none(str(ip)) if ip is not None else None
+
+
+def _is_trusted_proxy(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in network for network in trusted_proxy_networks())
+
+
+@functools.cache
+def _networks(
+    entries: tuple[str, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
+
+
+def trusted_proxy_networks() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """settings.TRUSTED_PROXIES read as networks (an address is a network of one)."""
+    return _networks(tuple(settings.TRUSTED_PROXIES))
 
 
 def _ip_or_none(value: str) -> str | None:
@@ -76,16 +118,40 @@ def access_log_record(
     what: str,
     request: HttpRequest | None = None,
     now: datetime.datetime | None = None,
-) -> AccessLog:
-    """Write who viewed, exported or downloaded what of which case."""
-    return AccessLog.objects.create(
-        user=user,
-        case_id=case.pk,
-        case_reference=case.reference,
-        what=what[:200],
-        at=now or timezone.now(),
-        ip_address=client_ip(request),
-    )
+    people: Iterable[int] = (),
+    via: str = AccessLog.Via.PAGE,
+) -> list[AccessLog]:
+    """Write, now and in one INSERT, who was shown (exported, downloaded) which people of
+    which case: one row per person, or one for the case if it named nobody. For work done
+    outside a request's answer (an export requested, a task); pages and the API note what
+    they show with accounts.access.record, written once after they answer."""
+    at = now or timezone.now()
+    ip = client_ip(request)
+    route = ""
+    match = getattr(request, "resolver_match", None)
+    if match is not None:
+        route = (match.view_name or match.route or "")[:200]
+    rows = [
+        AccessLog(
+            user=user,
+            person_id=person_id,
+            case_id=case.pk,
+            case_reference=case.reference,
+            what=what[:200],
+            via=via,
+            route=route,
+            at=at,
+            ip_address=ip,
+        )
+        for person_id in _people_or_none(people)
+    ]
+    return AccessLog.objects.bulk_create(rows)
+
+
+def _people_or_none(people: Iterable[int]) -> list[int | None]:
+    """Each person once, in order; none at all is one row for the case."""
+    found: list[int | None] = list(dict.fromkeys(people))
+    return found or [None]
 
 
 # --- Notifications (an outbox) -----------------------------------------------------------

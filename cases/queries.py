@@ -308,7 +308,10 @@ def children_plan_status(case: Case, *, today: datetime.date) -> list[tuple[Pers
             child__in=[m.person_id for m in children],
         )
     }
-    return [(m.person, plans.get(m.person_id)) for m in children]
+    found = [(m.person, plans.get(m.person_id)) for m in children]
+    # Kept for this request: the access log names the children the page showed.
+    case._children_plan_status = (today, found)
+    return found
 
 
 @dataclass

@@ -17,8 +17,8 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts import access
 from accounts.models import Agency
-from accounts.services import access_log_record
 from cases.api import CaseRecordViewSet, ReasonSerializer
 from cases.models import Case, Person
 from cases.queries import cases_for
@@ -223,7 +223,16 @@ def filters_from(params) -> queries.Filters:
 
 class _CaseScoped(CaseRecordViewSet):
     def case(self) -> Case:
-        return get_object_or_404(cases_for(self.request.user), pk=self.kwargs["case_pk"])
+        try:
+            return get_object_or_404(cases_for(self.request.user), pk=self.kwargs["case_pk"])
+        except Http404:
+            access.refused(
+                self.request,
+                what=f"API refused {self.label} of case",
+                via=access.Via.API,
+                case_id=self.kwargs["case_pk"],
+            )
+            raise
 
 
 class ChronologyViewSet(_CaseScoped):
@@ -232,6 +241,13 @@ class ChronologyViewSet(_CaseScoped):
 
     def scoped_queryset(self):
         return queries.case_entries(self.case(), filters_from(self.request.query_params))
+
+    def people_by_case(self, entries):
+        """The children each entry concerns (read with the entries)."""
+        found: dict[int | None, list[int]] = {}
+        for entry in entries:
+            found.setdefault(entry.case_id, []).extend(c.pk for c in entry.children.all())
+        return found
 
     @extend_schema(parameters=[FilterSerializer])
     def list(self, request, *args, **kwargs):
@@ -341,11 +357,12 @@ class ChronologyExportViewSet(_CaseScoped):
         path = services.export_dir() / export.file_name if export.file_name else None
         if not export.is_ready or path is None or not path.exists():
             raise Http404
-        access_log_record(
-            user=request.user,
+        access.record(
+            request,
             case=export.case,
-            request=request,
             what=f"API downloaded chronology export {export.pk}",
+            via=access.Via.EXPORT,
+            people=[child.pk for child in queries.case_children(export.case)],
         )
         return FileResponse(
             path.open("rb"),

@@ -561,7 +561,10 @@ def export_request(
     now: datetime.datetime | None = None,
 ) -> ChronologyExport:
     """Record the request (in the access log too); the caller renders it now or queues it."""
+    from accounts.models import AccessLog
     from accounts.services import access_log_record
+
+    from . import queries
 
     now = now or timezone.now()
     if not policy.can_view_case(actor, case):
@@ -581,12 +584,15 @@ def export_request(
         in_error=in_error,
         filters=filters,
     )
+    # One row per child of the case: the export is about them all (a task renders it).
     access_log_record(
         user=actor,
         case=case,
         request=request,
         now=now,
         what=f"exported chronology ({format}{', redacted' if redacted else ''})",
+        via=AccessLog.Via.EXPORT,
+        people=[child.pk for child in queries.case_children(case)],
     )
     return export
 

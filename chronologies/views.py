@@ -13,8 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from accounts import policy
-from accounts.services import access_log_record
+from accounts import access, policy
 from cases.views import case_context, case_for_page
 from common.errors import apply_service_errors
 from common.pages import form_page
@@ -327,11 +326,12 @@ def export_download(request, pk, export_pk):
     path = services.export_dir() / export.file_name
     if not path.exists():
         raise Http404("This export has been removed")
-    access_log_record(
-        user=request.user,
+    access.record(
+        request,
         case=case,
-        request=request,
         what=f"downloaded chronology export {export.pk} ({export.format})",
+        via=access.Via.EXPORT,
+        people=[child.pk for child in queries.case_children(case)],
     )
     content_type = "application/pdf" if export.format == "pdf" else "text/csv; charset=utf-8"
     response = FileResponse(

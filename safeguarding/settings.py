@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "accounts.middleware.NoStoreForAuthenticatedMiddleware",
+    # Innermost: writes the access log rows the view noted, in one INSERT, after it answers.
+    "accounts.access.AccessLogMiddleware",
 ]
 
 # Permissions-Policy: no page may use the browser features a case record never needs
@@ -688,3 +690,33 @@ OAUTH2_PROVIDER = {
 SPECTACULAR_SETTINGS["OAUTH2_FLOWS"] = ["clientCredentials"]
 SPECTACULAR_SETTINGS["OAUTH2_TOKEN_URL"] = "/oauth/token/"
 SPECTACULAR_SETTINGS["OAUTH2_SCOPES"] = PARTNER_SCOPES
+
+
+# --- Client addresses behind proxies (the access log, lockouts, API call logs) ---
+# Only a peer listed here (addresses or networks: "10.0.0.5, 172.16.0.0/12") may say, in
+# X-Forwarded-For, whom it forwarded for; from any other peer the header is ignored. Empty
+# (the default): nobody is trusted and the log records the connecting address.
+# TRUSTED_PROXY_COUNT: how many proxies stand in front, the listed one included (one TLS
+# proxy: 1; a load balancer in front of it: 2). bin/web passes the same list to gunicorn
+# as --forwarded-allow-ips, so X-Forwarded-Proto is believed from the same peers.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1)
+
+
+def _check_trusted_proxies(entries: list[str], count: int) -> None:
+    import ipaddress
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                f"TRUSTED_PROXIES: {entry!r} is not an IP address or network"
+            ) from exc
+    if count < 1:
+        raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 1 or more")
+
+
+_check_trusted_proxies(TRUSTED_PROXIES, TRUSTED_PROXY_COUNT)

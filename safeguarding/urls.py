@@ -21,6 +21,7 @@ urlpatterns = [
     path("cases/", include("supervision.case_urls")),
     path("supervision/", include("supervision.urls")),
     path("dashboards/", include("safeguarding.dashboards.urls")),
+    path("governance/", include("safeguarding.governance.urls")),
     path("api/v1/", include("safeguarding.api_urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(

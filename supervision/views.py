@@ -17,8 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import policy
-from accounts.services import access_log_record
+from accounts import access, policy
 from cases.queries import cases_for
 from cases.views import case_context, case_for_page
 from common.errors import apply_service_errors
@@ -146,12 +145,7 @@ def session_detail(request, session_pk):
         .prefetch_related("decisions", "actions__owner")
     )
     for discussion in discussions:
-        access_log_record(
-            user=request.user,
-            case=discussion.case,
-            what="viewed a supervision discussion",
-            request=request,
-        )
+        access.record(request, case=discussion.case, what="viewed a supervision discussion")
     worried = [session.most_worried_case_id, session.least_worried_case_id]
     visible_case_ids = set(
         cases_for(request.user)
@@ -301,12 +295,7 @@ def _discussion(request, session, discussion_pk):
         pk=discussion_pk,
         session=session,
     )
-    access_log_record(
-        user=request.user,
-        case=discussion.case,
-        what="opened a supervision discussion",
-        request=request,
-    )
+    access.record(request, case=discussion.case, what="opened a supervision discussion")
     return discussion
 
 

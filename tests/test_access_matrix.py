@@ -126,6 +126,9 @@ DASHBOARD_SCOPED |= {
     "dashboards:service_figure",
     "dashboards:service_refresh",
 }
+# The access log, for managers and information governance: its own policy matrix is in
+# tests/safeguarding/test_governance.py.
+DASHBOARD_SCOPED |= {"governance:access", "governance:access_child", "governance:access_user"}
 SUPERVISION_API = {"supervisionsession", "supervisiondiscussion", "supervisionaction"}
 # Case lists: the case must be listed for those who may see it and absent for others.
 DOMAIN_APPS = {"accounts", "cases", "visits", "chronologies", "supervision", "auth"}
@@ -340,9 +343,18 @@ def test_it_applies_the_access_policy_to_every_page(client, world, user_key, no_
             listing = client.get(reverse(listing_name) + "?scope=team")
             assert listing.status_code == 200
             assert (case.reference in listing.content.decode()) is visible, (case_key, listing_name)
-    logged = set(AccessLog.objects.filter(user=user).values_list("case_id", flat=True))
+    shown = AccessLog.objects.filter(user=user, outcome="shown")
+    # (Rows of no case are people a search showed, the search being the policy's.)
+    logged = set(shown.values_list("case_id", flat=True)) - {None}
     expected = {o["case"].pk for k, o in cases.items() if user_key in VISIBLE[k]}
     assert logged == expected
+    # Every refusal is logged, with the case that was asked for (the cases seen too: an
+    # action on them the policy refused, 403).
+    refused = set(
+        AccessLog.objects.filter(user=user, outcome="refused").values_list("case_id", flat=True)
+    )
+    hidden = {o["case"].pk for k, o in cases.items() if user_key not in VISIBLE[k]}
+    assert hidden <= refused
     assert no_deletes == []
 
 

@@ -107,6 +107,10 @@ NO_FORM = {
     "accounts:closure_days",
     "accounts:sign_in_lockouts",
     "accounts:user_api_tokens",
+    # The access log's pages filter by GET; nothing is saved there.
+    "governance:access",
+    "governance:access_child",
+    "governance:access_user",
     "oauth2_provider:token",
     "oauth2_provider:revoke-token",
     "oauth2_provider:introspect",

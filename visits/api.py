@@ -381,6 +381,18 @@ class VisitViewSet(CaseRecordViewSet):
     def fresh(self, visit):
         return self.get_queryset().get(pk=visit.pk)
 
+    def people_by_case(self, visits):
+        """The children each visit names (seen or not) and the people it names as present
+        or observed, all read with the visits."""
+        found: dict[int | None, list[int]] = {}
+        for visit in visits:
+            people = found.setdefault(visit.case_id, [])
+            people += [row.child_id for row in visit.children.all()]
+            people += [p.pk for p in visit.present_members.all()]
+            for o in visit.observations.all():
+                people += [pk for pk in (o.adult_id, o.child_id) if pk]
+        return found
+
     @extend_schema(
         request=VisitPlanSerializer, responses={201: VisitSerializer}, summary="Plan a visit"
     )

@@ -3,12 +3,12 @@ policy, the base viewset that writes the access log, and small input serializers
 
 import datetime
 
+from django.http import Http404
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers
 
-from accounts import policy
-from accounts.services import access_log_record
+from accounts import access, policy
 from common.api import IdFilter, RecordViewSet
 
 from .. import queries, services
@@ -90,10 +90,49 @@ class CaseRecordViewSet(RecordViewSet):
     def case_ids_of(self, objects) -> set[int]:
         return {obj.case_id for obj in objects}
 
+    def people_by_case(self, objects) -> dict[int | None, list[int]]:
+        """The people each response names, by the case it names them in (None: in no
+        case's context): a record's person or child."""
+        found: dict[int | None, list[int]] = {}
+        for obj in objects:
+            person = getattr(obj, "person_id", None) or getattr(obj, "child_id", None)
+            if person is not None:
+                found.setdefault(getattr(obj, "case_id", None), []).append(person)
+        return found
+
     def log(self, objects, what: str) -> None:
+        """Note for the access log one row per person the response names, in the case
+        named with them; a case named with nobody, one row."""
         ids = self.case_ids_of(objects)
+        people = self.people_by_case(objects)
         for case in Case.objects.filter(pk__in=ids).only("pk", "reference"):
-            access_log_record(user=self.request.user, case=case, what=what, request=self.request)
+            access.record(
+                self.request,
+                case=case,
+                what=what,
+                via=access.Via.API,
+                people=people.pop(case.pk, []),
+            )
+        elsewhere = [p for pids in people.values() for p in pids]
+        if elsewhere:
+            access.record(self.request, what=what, via=access.Via.API, people=elsewhere)
+
+    def log_refused(self, pk) -> None:
+        """A record asked for by id that the policy refused (404), the id kept."""
+        access.refused(
+            self.request,
+            what=f"API refused {self.label} {str(pk)[:20]}",
+            via=access.Via.API,
+            case_id=pk if self.label == "case" else None,
+            person_id=pk if self.label == "person" else None,
+        )
+
+    def get_object(self):
+        try:
+            return super().get_object()
+        except Http404:
+            self.log_refused(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field))
+            raise
 
 
 class _EndAndInErrorMixin:

@@ -2,6 +2,7 @@
 
 from django.db import transaction
 from django.db.models import Prefetch
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import (
@@ -14,9 +15,8 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts import policy
+from accounts import access, policy
 from accounts.models import Team, User
-from accounts.services import access_log_record
 from common.api import CONFLICT, ID_SCHEMA, Conflict, IdFilter, version_input
 
 from .. import queries, services
@@ -135,10 +135,14 @@ class CaseViewSet(CaseRecordViewSet):
 
     def log(self, objects, what):
         for case in objects:
-            access_log_record(user=self.request.user, case=case, what=what, request=self.request)
+            access.record(self.request, case=case, what=what, via=access.Via.API)
 
     def get_object(self):
-        return policy.get_case_for(self.request.user, self.get_queryset(), self.kwargs["pk"])
+        try:
+            return policy.get_case_for(self.request.user, self.get_queryset(), self.kwargs["pk"])
+        except Http404:
+            self.log_refused(self.kwargs["pk"])
+            raise
 
     @extend_schema(
         request=CaseCreateSerializer, responses={201: CaseSerializer}, summary="Open a case"

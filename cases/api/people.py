@@ -135,11 +135,23 @@ class PersonViewSet(CaseRecordViewSet):
         )
 
     def case_ids_of(self, people):
-        return set(
+        self._on_cases = list(
             Membership.objects.filter(
                 person__in=[p.pk for p in people], case__in=_visible_case_ids(self.request.user)
-            ).values_list("case_id", flat=True)
+            ).values_list("case_id", "person_id")
         )
+        return {case_id for case_id, _ in self._on_cases}
+
+    def people_by_case(self, people):
+        """Each person in each case of theirs this user may see; in none, on their own."""
+        found: dict[int | None, list[int]] = {}
+        for case_id, person_id in dict.fromkeys(self._on_cases):
+            found.setdefault(case_id, []).append(person_id)
+        placed = {person_id for _, person_id in self._on_cases}
+        alone = [p.pk for p in people if p.pk not in placed]
+        if alone:
+            found[None] = alone
+        return found
 
     @extend_schema(
         request=PersonInputSerializer,

@@ -2,21 +2,34 @@
 the top of the page (identity, plan status, hazards, escalations) and the form page."""
 
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.services import access_log_record
+from accounts import access
 from common.pages import form_page, render_form_page
 
 from .. import queries
 from ..models import Case
 
 
-def _case(request, pk, what: str) -> Case:
-    """The case if this user may see it (else 404), with the view written to the log."""
-    case = queries.get_case(request.user, pk)
-    access_log_record(user=request.user, case=case, what=what, request=request)
+def _case(request, pk, what: str, *, via: str = access.Via.PAGE) -> Case:
+    """The case if this user may see it (else 404, the refusal logged with the id asked
+    for), with the view noted for the access log: one row per child the page shows at its
+    top (read by the time the log is written, after the page is rendered)."""
+    try:
+        case = queries.get_case(request.user, pk)
+    except Http404:
+        access.refused(request, case_id=pk, what=what, via=via)
+        raise
+    access.record(request, case=case, what=what, via=via, people=lambda: children_shown(case))
     return case
+
+
+def children_shown(case: Case) -> list[int]:
+    """The children this request read for the top of the case's page (none if it did not)."""
+    known = getattr(case, "_children_plan_status", None)
+    return [person.pk for person, _ in known[1]] if known else []
 
 
 def _case_context(case: Case, today) -> dict:
@@ -41,9 +54,9 @@ def _top_of_page(case: Case, today, *, children, hazards, escalations) -> dict:
     }
 
 
-def case_for_page(request, pk, what: str) -> Case:
+def case_for_page(request, pk, what: str, *, via: str = access.Via.PAGE) -> Case:
     """For case pages in other apps: the case under the one policy, with the view logged."""
-    return _case(request, pk, what)
+    return _case(request, pk, what, via=via)
 
 
 def case_context(request, case: Case) -> dict:

@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from accounts import policy
+from accounts import access, policy
 
 from .. import forms, history, panels, queries, services
 from .base import _case, _case_context, _submit, _top_of_page
@@ -27,6 +27,14 @@ def case_detail(request, pk):
         children=record.children_status,
         hazards=record.active_hazards,
         escalations=record.active_escalations,
+    )
+    # Everyone the page names: the household now, elsewhere and before (the children
+    # are among them).
+    access.record(
+        request,
+        case=case,
+        what="viewed case page",
+        people=[m.person_id for group in record.household.values() for m in group],
     )
     addresses = list(case.addresses.filter(in_error=False))
     context.update(

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from accounts import access
 from common.pages import form_page
 
 from .. import forms, queries, services
@@ -56,6 +57,15 @@ def case_list(request):
         mine=scope == "mine",
     )
     page = Paginator(cases, 25).get_page(request.GET.get("page"))
+    via = access.Via.SEARCH if filters.get("q") else access.Via.LIST
+    for case in page:  # the page's cases are read here, once, for the template too
+        access.record(
+            request,
+            case=case,
+            people=[m.person_id for m in case.current_children],
+            what="case list",
+            via=via,
+        )
     return render(
         request,
         "cases/case_list.html",
@@ -100,6 +110,8 @@ def escalation_list(request):
     scope = request.GET.get("scope") or ("team" if request.user.is_manager else "mine")
     escalations = queries.escalations_for(request.user, scope=scope)
     page = Paginator(escalations, 50).get_page(request.GET.get("page"))
+    for escalation in page:
+        access.record(request, case=escalation.case, what="escalations list", via=access.Via.LIST)
     return render(
         request,
         "cases/escalation_list.html",

@@ -9,12 +9,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from accounts import policy
+from accounts import access, policy
 from common.errors import apply_service_errors
 from common.pages import render_form_page
 
 from .. import forms, queries, rules, services
-from ..models import Membership, Person
+from ..models import Case, Membership, Person
 from ..services.merge import why_not_one_person
 from .base import _case, _case_context, _require_open, _submit
 
@@ -46,6 +46,12 @@ def person_add(request, pk):
             last_name=s["last_name"],
             date_of_birth=s["date_of_birth"],
             nhs_number=s["nhs_number"],
+        )
+        access.record(
+            request,
+            what="person search results",
+            via=access.Via.SEARCH,
+            people=[m.person.pk for m in matches],
         )
         choice = forms.PersonChoiceForm(request.POST if action == "add" else None, matches=matches)
         membership = forms.MembershipFields(
@@ -154,7 +160,14 @@ def person_edit(request, pk, person_pk):
     case = _case(request, pk, "opened edit person")
     person = _person_on_case(case, person_pk)
     if person is None or person.merged_into_id is not None:
-        return _person_merged_page(request, case, _merged_from_case(case, person_pk))
+        try:
+            merged = _merged_from_case(case, person_pk)
+        except Http404:
+            access.refused(request, what="opened edit person", person_id=person_pk)
+            raise
+        access.record(request, case=case, what="viewed a merged record", people=[merged.pk])
+        return _person_merged_page(request, case, merged)
+    access.record(request, case=case, what="opened edit person", people=[person.pk])
     form = forms.PersonEditForm(
         request.POST or None,
         instance=person,
@@ -179,6 +192,9 @@ def person_edit(request, pk, person_pk):
             person.merged_records.select_related("merged_by").order_by("merged_at", "pk")
         ),
         can_merge=policy.can_merge_people(request.user),
+        can_read_access_log=policy.can_read_access_log_of_person(
+            request.user, person, cases=Case.objects.all()
+        ),
     )
 
 
@@ -275,6 +291,12 @@ def person_merge(request, pk, person_pk):
             # offered: the merge would be refused.
             if why_not_one_person(person, match.person) is None
         ]
+    access.record(
+        request,
+        what="person search results (merge)",
+        via=access.Via.SEARCH,
+        people=[m.person.pk for m in matches],
+    )
     choice = forms.MergeChoiceForm(
         request.POST if action == "pick" else None, matches=matches, prefix="c"
     )

@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts import policy
+from accounts import access, policy
 
 from . import charts_manager as charts
 from . import queries_manager as q
@@ -159,6 +159,7 @@ def _figure_page(request, user, figure, team):
     items = page.object_list
     if figure.kind == "workers":
         items = q.decorate_workers(items, m)
+    _log_figure_page(request, figure, items)
     noun, plural = NOUNS[figure.kind]
     return render(
         request,
@@ -174,6 +175,22 @@ def _figure_page(request, user, figure, team):
             "is_service_manager": user.is_service_manager,
         },
     )
+
+
+def _log_figure_page(request, figure, items) -> None:
+    """The access log of a drill-down list: a row per child it names (the children
+    figures), else a row per case it names; the workers lists name no family."""
+    what = f"dashboard list: {figure.key}"
+    via = access.Via.DASHBOARD
+    if figure.kind == "children":
+        for m in items:
+            access.record(request, case=m.case, people=[m.person_id], what=what, via=via)
+    elif figure.kind == "escalations":
+        for escalation in items:
+            access.record(request, case=escalation.case, what=what, via=via)
+    elif figure.kind != "workers":
+        for case in items:
+            access.record(request, case=case, what=what, via=via)
 
 
 # --- Presentation: what the templates show, in what order -----------------------------------

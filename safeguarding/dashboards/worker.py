@@ -11,6 +11,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from accounts import access
+
 from . import queries_worker
 
 
@@ -18,6 +20,14 @@ from . import queries_worker
 @require_GET
 def my_work(request):
     work = queries_worker.my_work(request.user, now=timezone.now())
+    for row in work.cases:
+        access.record(
+            request,
+            case=row.case,
+            people=[c.child.pk for c in row.children],
+            what="My work",
+            via=access.Via.DASHBOARD,
+        )
     return render(
         request,
         "dashboards/worker.html",

@@ -733,9 +733,15 @@ def test_it_writes_every_api_read_of_a_case_to_the_access_log(worker, api, case)
     assert AccessLog.objects.filter(what="API list hazard", case_id=case.pk).count() == 1
 
 
-def test_it_does_not_log_a_refused_read(api, other_case):
+def test_it_logs_a_refused_read_as_refused(api, other_case):
     assert api.get(f"/api/v1/cases/{other_case.pk}/").status_code == 404
-    assert not AccessLog.objects.exists()
+    log = AccessLog.objects.get()
+    assert (log.case_id, log.outcome, log.via, log.case_reference) == (
+        other_case.pk,
+        "refused",
+        "api",
+        "",
+    )
 
 
 def test_it_serves_the_schema_and_docs_only_after_login(worker):

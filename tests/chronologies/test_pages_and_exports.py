@@ -279,7 +279,11 @@ def test_export_and_download_are_logged_and_checked(client, worker, case, entrie
         ).status_code
         == 404
     )
-    assert not AccessLog.objects.filter(user=outsider).exists()
+    # Nothing shown; both attempts logged as refused, with the case asked for.
+    assert not AccessLog.objects.filter(user=outsider, outcome="shown").exists()
+    refused = AccessLog.objects.filter(user=outsider, outcome="refused")
+    assert set(refused.values_list("case_id", flat=True)) == {case.pk}
+    assert refused.count() == 2
 
 
 def test_large_exports_are_queued_and_poll(client, worker, case, entries, settings, monkeypatch):

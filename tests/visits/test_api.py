@@ -574,5 +574,5 @@ def test_outsiders_get_404_on_everything(worker, case, visit, child):
 
     assert_not_recorded(visit)
     assert Visit.objects.count() == 2
-    assert not AccessLog.objects.filter(case_id=restricted.pk).exists()
-    assert not AccessLog.objects.filter(user=stranger).exists()
+    assert not AccessLog.objects.filter(case_id=restricted.pk, outcome="shown").exists()
+    assert not AccessLog.objects.filter(user=stranger, outcome="shown").exists()

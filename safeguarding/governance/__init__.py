@@ -1,0 +1,1 @@
+"""Pages for managers and information governance: who was shown which child."""
