@@ -29,7 +29,7 @@ from . import roles
 
 if TYPE_CHECKING:  # types only: the policy never imports the apps to its right
     from cases.models import Case, Escalation, Person
-    from chronologies.models import ChronologyEntry
+    from chronologies.models import ChronologyEntry, ChronologyExport
     from supervision.models import Action, CaseDiscussion, Decision, SupervisionSession
 
     from .models import Team, User
@@ -426,3 +426,18 @@ def can_manage_notifications(user: User | None) -> bool:
     if user is None or not user.is_authenticated or not user.is_active:
         return False
     return user.is_superuser or (is_staff_member(user) and user.has_role(roles.BUSINESS_SUPPORT))
+
+
+# --- Redaction review ---------------------------------------------------------------------
+
+
+def can_review_redaction(user: User | None, export: ChronologyExport) -> bool:
+    """A redacted chronology is reviewed and approved for release by the person who asked
+    for it, while they may still see the case: the one who will share it answers for
+    what it says."""
+    return (
+        user is not None
+        and user.is_authenticated
+        and export.requested_by_id == user.pk
+        and can_view_case(user, export.case)
+    )
