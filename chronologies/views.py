@@ -315,7 +315,7 @@ def _review_export(request, pk, export_pk, what):
     case = case_for_page(request, pk, what)
     export = queries.case_export(request.user, case, export_pk)
     if not export.redacted or not policy.can_review_redaction(request.user, export):
-        raise Http404("No redaction review here")
+        raise PermissionDenied("Only the person who asked for this redacted export reviews it")
     return case, export
 
 
@@ -392,9 +392,11 @@ def export_review(request, pk, export_pk):
 
 
 @login_required
-@require_http_methods(["POST"])
+@require_http_methods(["GET", "POST"])
 def export_approve(request, pk, export_pk):
     case, export = _review_export(request, pk, export_pk, "sent approval of redacted chronology")
+    if request.method != "POST":
+        return redirect("chronologies:review", case.pk, export.pk)
     form = forms.RedactionApprovalForm(request.POST)
     if form.is_valid():
         try:

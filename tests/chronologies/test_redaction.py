@@ -342,3 +342,41 @@ def test_it_keeps_words_that_only_contain_a_name_and_lower_case_words():
     assert plan.apply("ROSE ELM and Rose's sister at 3 elm road") == (
         "[neighbour] and [neighbour]'s sister at [neighbour's address]"
     )
+
+
+def test_it_finds_candidates_by_pattern():
+    text = (
+        "Seen at 4 Mill Lane and on Station Road, post code nr13ab or NR1 3AB; "
+        "ring 01603 123456 or +44 7700 900123, mail a.b@example.org, NHS 943 476 5919, "
+        "car AB12 CDE, @someone online. Dr Chen and Ms Lee Park came. The Family Court sat."
+    )
+    found = {c.text: c.kind for c in redaction.find_candidates([text], redaction.Plan([]), [])}
+    assert found["4 Mill Lane"] == "house number and street"
+    assert found["Station Road"] == "street"
+    assert found["NR1 3AB"] == "postcode"  # both spellings are one term
+    assert found["01603 123456"] == found["+44 7700 900123"] == "phone number"
+    assert found["a.b@example.org"] == "email address"
+    assert found["943 476 5919"] == "NHS number"
+    assert found["AB12 CDE"] == "vehicle registration"
+    assert found["@someone"] == "social media handle"
+    assert found["Chen"] == found["Lee Park"] == "name"
+    assert "Family Court" not in found and "Court" not in found
+    candidates = redaction.find_candidates([text], redaction.Plan([]), [])
+    redact, left = redaction.candidate_rules(candidates)
+    plan = redaction.Plan(redact, left)
+    assert plan.apply("nr1 3ab, NR13AB and Dr Chen") == "[postcode], [postcode] and [third party 1]"
+
+
+def test_only_the_requester_reviews(client, worker, case, example):
+    export = request_redacted(worker, case)
+    colleague = UserFactory(team=worker.team)
+    client.force_login(colleague)
+    for name in ("chronologies:review", "chronologies:approve"):
+        url = reverse(name, args=[case.pk, export.pk])
+        assert client.get(url).status_code == 403
+        assert client.post(url, {"confirm": "on"}).status_code == 403
+    stranger = UserFactory()
+    client.force_login(stranger)
+    assert client.get(reverse("chronologies:review", args=[case.pk, export.pk])).status_code == 404
+    export.refresh_from_db()
+    assert export.status == "review"
