@@ -118,6 +118,13 @@ class Rule:
             body = rf"(?:{TITLES}\s+(?:[A-Z]\.?\s+){{0,2}})?{body}"
         return WORD_START + body + WORD_END
 
+    def anchor(self) -> str:
+        """A piece of text (lower case) that every match of this rule contains."""
+        if self.kind == "postcode":
+            return postcode_key(self.text)[-3:].lower()
+        words = self.text.replace(",", " ").split()
+        return max(words, key=len).lower() if words else ""
+
     def to_json(self) -> list:
         return [self.text, self.label, self.origin, self.kind, self.name_word, self.titled]
 
@@ -158,19 +165,37 @@ class Plan:
         # Longest first, so "12 Elm Road" wins over "Elm Road" at the same place.
         every.sort(key=lambda item: (-len(item[0].text), item[0].text))
         self._every = every
-        self._regex = (
-            re.compile("|".join(f"({r.pattern()})" for r, _ in every), re.IGNORECASE)
-            if every
-            else None
-        )
+        self._patterns = [r.pattern() for r, _ in every]
+        # A piece of each rule's text that any match contains, in lower case: a text is
+        # only searched with the rules whose piece it contains (one regex of hundreds of
+        # alternatives, tried at every character, is far too slow).
+        self._anchors = [r.anchor() for r, _ in every]
+        self._regexes: dict[tuple[int, ...], re.Pattern] = {}
+
+    def _regex_for(self, text: str) -> tuple[tuple[int, ...], re.Pattern | None]:
+        lowered = text.lower()
+        found = tuple(i for i, anchor in enumerate(self._anchors) if anchor in lowered)
+        if not found:
+            return found, None
+        regex = self._regexes.get(found)
+        if regex is None:
+            if len(self._regexes) > 5000:
+                self._regexes.clear()
+            regex = self._regexes[found] = re.compile(
+                "|".join(f"({self._patterns[i]})" for i in found), re.IGNORECASE
+            )
+        return found, regex
 
     def segments(self, text: str) -> list[Segment]:
-        if not text or self._regex is None:
-            return [Segment(text)] if text else []
+        if not text:
+            return []
+        chosen, regex = self._regex_for(text)
+        if regex is None:
+            return [Segment(text)]
         out: list[Segment] = []
         at = 0
-        for match in self._regex.finditer(text):
-            rule, left = self._every[match.lastindex - 1]
+        for match in regex.finditer(text):
+            rule, left = self._every[chosen[match.lastindex - 1]]
             found = match.group(0)
             if rule.name_word and not found[:1].isupper() and not found.split()[0][:1].isupper():
                 continue  # "rose" is not the name Rose
