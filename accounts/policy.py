@@ -29,7 +29,7 @@ from . import roles
 
 if TYPE_CHECKING:  # types only: the policy never imports the apps to its right
     from cases.models import Case, Escalation, Person
-    from chronologies.models import ChronologyEntry
+    from chronologies.models import ChronologyEntry, ChronologyExport
     from supervision.models import Action, CaseDiscussion, Decision, SupervisionSession
 
     from .models import Team, User
@@ -684,3 +684,18 @@ def can_read_access_log_of_person(user: User | None, person: Person, *, cases: Q
     assert user is not None
     team_cases = visible_cases(user, cases.filter(team_id=user.team_id)).values("pk")
     return person.memberships.filter(case__in=team_cases).exists()
+
+
+# --- Redaction review ---------------------------------------------------------------------
+
+
+def can_review_redaction(user: User | None, export: ChronologyExport) -> bool:
+    """A redacted chronology is reviewed and approved for release by the person who asked
+    for it, while they may still see the case: the one who will share it answers for
+    what it says."""
+    return (
+        user is not None
+        and user.is_authenticated
+        and export.requested_by_id == user.pk
+        and can_view_case(user, export.case)
+    )

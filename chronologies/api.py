@@ -1,6 +1,7 @@
 """The chronology over REST: /api/v1/cases/{case_pk}/chronology/ (list with filters, add
 a manual entry, change significance, mark in error) and
-/api/v1/cases/{case_pk}/chronology-exports/ (request, status, download).
+/api/v1/cases/{case_pk}/chronology-exports/ (request, status, download). A redacted
+export is only released once its requester has reviewed and approved it on the page.
 
 The case comes first through the one policy (404 for anyone who may not see it), then
 the input is checked; services decide and write. Every read and download is logged.
@@ -11,6 +12,7 @@ import dataclasses
 from django.conf import settings
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -139,6 +141,10 @@ class SignificanceSerializer(serializers.Serializer):
 
 class ExportSerializer(serializers.ModelSerializer):
     download_url = serializers.SerializerMethodField()
+    review_url = serializers.SerializerMethodField(
+        help_text="A redacted export waits (status review) until the person who asked for "
+        "it reviews and approves it on this page; null otherwise"
+    )
 
     class Meta:
         model = ChronologyExport
@@ -157,8 +163,14 @@ class ExportSerializer(serializers.ModelSerializer):
             "finished_at",
             "expires_at",
             "download_url",
+            "review_url",
         ]
         read_only_fields = fields
+
+    def get_review_url(self, export) -> str | None:
+        if not export.awaits_review:
+            return None
+        return reverse("chronologies:review", args=[export.case_id, export.pk])
 
     def get_download_url(self, export) -> str | None:
         if not export.is_ready:
@@ -330,6 +342,10 @@ class ChronologyExportViewSet(_CaseScoped):
         export = services.export_request(
             actor=request.user, case=case, filters=filters.as_dict(), request=request, **data
         )
+        if export.awaits_review:
+            # Released only once reviewed and approved on the page (review_url): the API
+            # offers no approval of its own, so what is shared has been read by a person.
+            return Response(self.get_serializer(export).data, status=status.HTTP_202_ACCEPTED)
         if (
             queries.case_entries(case, filters).count()
             <= settings.CHRONOLOGY_EXPORT_SYNC_MAX_ENTRIES

@@ -1,16 +1,17 @@
 """Rendering a chronology to PDF (WeasyPrint) and CSV. No database writes here.
 
 The PDF's URL fetcher reaches only the project's own static files. Text users typed
-is escaped by the template engine. The redacted version replaces informants' names
-and addresses with their role, in every text field of every entry. A long PDF is laid
+is escaped by the template engine. The redacted version applies the plan its reviewer
+approved (chronologies.redaction) to every text field of every entry. A long PDF is laid
 out in parts in parallel processes and joined (see "PDF" below); the benchmark is
 chronologies.benchmark.run_benchmark (manage.py chronology_benchmark).
 """
 
 import csv
 import gc
+import hashlib
 import io
-import re
+import json
 from dataclasses import dataclass
 
 from django.contrib.staticfiles import finders
@@ -57,51 +58,63 @@ class Row:
     in_error_reason: str
 
 
-def _redactor(entries):
-    """Informants' names and addresses, each replaced by their role."""
-    pairs = []
+TEXT_FIELDS = (
+    "source",
+    "title",
+    "details",
+    "analysis",
+    "action_taken",
+    "children",
+    "in_error_reason",
+)
+
+
+def entry_texts(entry, *, redacted: bool) -> dict[str, str]:
+    """The text of an entry's row, before any redaction. A redacted export names the
+    source by its kind only (the informant's name and address are not added to it)."""
+    source = entry.source_label
+    if not redacted and entry.informant_name:
+        source = f"{source}: {entry.informant_name}"
+        if entry.informant_address:
+            source += f", {entry.informant_address}"
+    return {
+        "source": source,
+        "title": entry.title,
+        "details": entry.details,
+        "analysis": entry.analysis,
+        "action_taken": entry.action_taken,
+        "children": ", ".join(c.display_name for c in entry.children.all()),
+        "in_error_reason": entry.in_error_reason
+        or ("Source recorded in error" if entry.source_in_error else ""),
+    }
+
+
+def fingerprint(entries) -> str:
+    """What a redaction review was made for: the redacted export's entries and all their
+    text, in order. The export is refused if this differs when it is rendered."""
+    digest = hashlib.sha256()
     for e in entries:
-        if not e.informant_type:
-            continue
-        role = e.get_informant_type_display().lower()
-        if e.informant_name.strip():
-            pairs.append((e.informant_name.strip(), f"[{role}]"))
-        if e.informant_address.strip():
-            pairs.append((e.informant_address.strip(), f"[{role}'s address]"))
-    pairs.sort(key=lambda p: -len(p[0]))
-    if not pairs:
-        return lambda text: text
-    pattern = re.compile("|".join(re.escape(p[0]) for p in pairs), re.IGNORECASE)
-    table = {p[0].lower(): p[1] for p in pairs}
-    return lambda text: pattern.sub(lambda m: table[m.group(0).lower()], text)
+        digest.update(json.dumps([e.pk, e.date_label, entry_texts(e, redacted=True)]).encode())
+    return digest.hexdigest()
 
 
-def rows_for(entries, *, redacted: bool) -> list[Row]:
-    entries = list(entries)
-    clean = _redactor(entries) if redacted else (lambda text: text)
+def rows_for(entries, *, redacted: bool, plan=None) -> list[Row]:
+    """The rows of an export. A redacted one needs the approved plan of its review
+    (chronologies.redaction.Plan): it is applied to every text field of every entry."""
+    if redacted and plan is None:
+        raise ValueError("A redacted export needs its approved redaction plan")
+    clean = plan.apply if redacted else (lambda text: text)
     out = []
     for e in entries:
-        source = e.source_label
-        if not redacted and e.informant_name:
-            source = f"{source}: {e.informant_name}"
-            if e.informant_address:
-                source += f", {e.informant_address}"
+        texts = {k: clean(v) for k, v in entry_texts(e, redacted=redacted).items()}
         out.append(
             Row(
                 date=e.date_label,
                 category=e.get_category_display(),
-                source=clean(source),
                 significance=e.get_significance_display(),
                 significance_code=e.significance,
-                title=clean(e.title),
-                details=clean(e.details),
-                analysis=clean(e.analysis),
-                action_taken=clean(e.action_taken),
-                children=clean(", ".join(c.display_name for c in e.children.all())),
                 in_error=e.is_struck,
-                in_error_reason=clean(
-                    e.in_error_reason or ("Source recorded in error" if e.source_in_error else "")
-                ),
+                **texts,
             )
         )
     return out

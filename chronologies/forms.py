@@ -184,8 +184,8 @@ class ExportForm(GovukForm):
             ("no", "Within the agency: full details"),
             (
                 "yes",
-                "Sharing outside the agency: informants' names and addresses "
-                "replaced by their role",
+                "Sharing outside the agency: informants and third parties removed; "
+                "you review the redacted text before it is released",
             ),
         ],
         initial="no",
@@ -195,4 +195,36 @@ class ExportForm(GovukForm):
         widget=forms.RadioSelect,
         choices=[("leave_out", "Leave them out"), ("strike", "Show them struck through")],
         initial="leave_out",
+    )
+
+
+class RedactionDecisionsForm(GovukForm):
+    """The reviewer's decisions on the candidates (checked: redact) and their own terms."""
+
+    shown = forms.MultipleChoiceField(widget=forms.MultipleHiddenInput, required=False)
+    redact = forms.MultipleChoiceField(
+        label="Remaining candidates",
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    added_terms = forms.CharField(
+        label="Other words or phrases to redact",
+        help_text="One on each line. Each is replaced by [redacted] wherever it appears.",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=5000,
+        required=False,
+    )
+
+    def __init__(self, *args, candidates, **kwargs):
+        super().__init__(*args, **kwargs)
+        keys = [(c.key, c.text) for c in candidates]
+        self.fields["shown"].choices = keys
+        self.fields["redact"].choices = keys
+
+
+class RedactionApprovalForm(GovukForm):
+    version = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    confirm = forms.BooleanField(
+        label="I have reviewed this redacted chronology and approve its release",
+        required=False,
     )

@@ -162,6 +162,7 @@ class ChronologyExport(models.Model):
         CSV = "csv", "CSV (spreadsheet)"
 
     class Status(models.TextChoices):
+        REVIEW = "review", "Awaiting redaction review"
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Being prepared"
         DONE = "done", "Ready"
@@ -213,9 +214,59 @@ class ChronologyExport(models.Model):
         return self.status in (self.Status.DONE, self.Status.FAILED, self.Status.EXPIRED)
 
     @property
+    def awaits_review(self) -> bool:
+        return self.status == self.Status.REVIEW
+
+    @property
     def download_name(self) -> str:
         suffix = "-redacted" if self.redacted else ""
         return f"chronology-{self.case.reference}{suffix}.{self.format}".replace("/", "-")
+
+
+class RedactionReview(models.Model):
+    """The review of a redacted export before its release (chronologies.redaction).
+
+    While it is open, `decisions` (candidate term -> "redact" or "leave") and
+    `added_terms` are what the preview shows. On approval the whole plan is stored in
+    `rules`, with `fingerprint` (of the entries' text it was made for) and the counts:
+    the export applies exactly those rules to exactly that text, or fails."""
+
+    export = models.OneToOneField(
+        ChronologyExport, on_delete=models.PROTECT, related_name="redaction_review"
+    )
+    decisions = models.JSONField(default=dict, blank=True)
+    added_terms = models.JSONField(default=list, blank=True)
+    rules = models.JSONField(default=list, blank=True)
+    fingerprint = models.CharField(max_length=64, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    automatic_redactions = models.PositiveIntegerField(null=True, blank=True)
+    candidates_redacted = models.PositiveIntegerField(null=True, blank=True)
+    candidates_left = models.PositiveIntegerField(null=True, blank=True)
+    terms_added = models.PositiveIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField()
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="redaction_review_approved_with_who_and_when",
+                condition=Q(approved_by__isnull=True, approved_at__isnull=True)
+                | Q(approved_by__isnull=False, approved_at__isnull=False),
+            )
+        ]
+
+    def __str__(self):
+        return f"Redaction review of export {self.export_id}"
+
+    @property
+    def is_approved(self) -> bool:
+        return self.approved_at is not None
 
 
 def month_start(day: datetime.date) -> datetime.date:

@@ -127,3 +127,78 @@ def case_export(user, case, pk) -> ChronologyExport:
 
 def significant_q() -> Q:
     return ~Q(significance=Significance.ROUTINE)
+
+
+def redaction_people(case):
+    """Who a redacted export removes and who stays (chronologies.redaction): the
+    informants named on any of the case's entries and the third parties on the case
+    (everyone whose memberships are not those of the family: child, mother, father,
+    step-parent), with their other names and the records merged into theirs; and the
+    family, whose names stay (listed as candidates)."""
+    from cases.models import Membership
+
+    from . import redaction
+    from .models import InformantType
+
+    identities: list[redaction.Identity] = []
+    kept: list[redaction.KnownName] = []
+    labels = dict(Membership.Relationship.choices)
+    people: dict[int, dict] = {}
+    for m in (
+        Membership.objects.filter(case=case).select_related("person").order_by("start_date", "id")
+    ):
+        entry = people.setdefault(m.person_id, {"person": m.person, "roles": []})
+        if not m.in_error:
+            entry["roles"].append(m.relationship)
+    merged: dict[int, list] = {}
+    for p in Person.objects.filter(merged_into_id__in=list(people)).order_by("pk"):
+        merged.setdefault(p.merged_into_id, []).append(p)
+
+    def names_of(person) -> list[str]:
+        names = [person.full_name]
+        names += [line.strip() for line in person.aliases.splitlines() if line.strip()]
+        for other in merged.get(person.pk, ()):
+            names.append(other.full_name)
+            names += [line.strip() for line in other.aliases.splitlines() if line.strip()]
+        return [n for n in names if n]
+
+    seen: dict[str, redaction.Identity] = {}
+    informants = (
+        ChronologyEntry.objects.filter(case=case)
+        .exclude(informant_type="")
+        .order_by("occurred_on", "id")
+        .values_list("informant_type", "informant_name", "informant_address")
+    )
+    informant_labels = dict(InformantType.choices)
+    for kind, name, address in informants:
+        name, address = name.strip(), address.strip()
+        if not name and not address:
+            continue
+        role = "informant" if kind == "anonymous" else informant_labels[kind].lower()
+        key = redaction.normal_key(name) if name else "address:" + redaction.normal_key(address)
+        ident = seen.get(key)
+        if ident is None:
+            ident = seen[key] = redaction.Identity(role=role)
+            identities.append(ident)
+            if name:
+                ident.names.append(name)
+        if address and address not in ident.addresses:
+            ident.addresses.append(address)
+    for info in people.values():
+        person, roles = info["person"], info["roles"]
+        family = [r for r in roles if r in redaction.FAMILY_RELATIONSHIPS]
+        if family:
+            who = " and ".join(f"the {labels[r].lower()}" for r in dict.fromkeys(family))
+            kept += [redaction.KnownName(n, who) for n in names_of(person)]
+            continue
+        role = labels[roles[0]].lower() if roles else "third party"
+        role = role.split(" (")[0]
+        key = redaction.normal_key(person.full_name)
+        ident = seen.get(key)
+        if ident is None:
+            ident = seen[key] = redaction.Identity(role=role)
+            identities.append(ident)
+        for n in names_of(person):
+            if n not in ident.names:
+                ident.names.append(n)
+    return identities, kept

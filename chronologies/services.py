@@ -23,7 +23,14 @@ from cases.services.base import require_open
 from common.concurrency import check_version, version_of
 from common.records import acting, assign, save
 
-from .models import Category, ChronologyEntry, ChronologyExport, InformantType, Significance
+from .models import (
+    Category,
+    ChronologyEntry,
+    ChronologyExport,
+    InformantType,
+    RedactionReview,
+    Significance,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -560,7 +567,9 @@ def export_request(
     request: HttpRequest | None = None,
     now: datetime.datetime | None = None,
 ) -> ChronologyExport:
-    """Record the request (in the access log too); the caller renders it now or queues it."""
+    """Record the request (in the access log too); the caller renders it now or queues it.
+    A redacted export is not rendered until its review is approved: it waits in status
+    "review" (`redaction_review_approve`)."""
     from accounts.models import AccessLog
     from accounts.services import access_log_record
 
@@ -583,7 +592,11 @@ def export_request(
         redacted=redacted,
         in_error=in_error,
         filters=filters,
+        # A redacted export waits for its requester to review it (redaction_review_*).
+        status=ChronologyExport.Status.REVIEW if redacted else ChronologyExport.Status.QUEUED,
     )
+    if redacted:
+        RedactionReview.objects.create(export=export, updated_at=now, updated_by=actor)
     # One row per child of the case: the export is about them all (a task renders it).
     access_log_record(
         user=actor,
@@ -653,7 +666,18 @@ def export_render(export_id: int, *, now: datetime.datetime | None = None) -> Ch
     try:
         filters = queries.Filters.from_dict(export.filters)
         entries = queries.case_entries(case, filters, include_in_error=export.in_error == "strike")
-        rows = render.rows_for(entries, redacted=export.redacted)
+        plan = None
+        if export.redacted:
+            refusal = export_release_refusal(export)
+            if refusal:
+                raise ValidationError(refusal)
+            review = RedactionReview.objects.get(export=export)
+            if render.fingerprint(entries) != review.fingerprint:
+                raise ValidationError(CHANGED_SINCE_REVIEW)
+            from .redaction import Plan
+
+            plan = Plan.from_json(review.rules)
+        rows = render.rows_for(entries, redacted=export.redacted, plan=plan)
         _set_progress(export_id, 20, rows=len(rows))
         name = f"{export.pk}-{uuid.uuid4().hex}.{export.format}"
         pages = None
@@ -661,8 +685,10 @@ def export_render(export_id: int, *, now: datetime.datetime | None = None) -> Ch
             data = render.csv_bytes(rows)
         else:
             dates = [e.occurred_on for e in entries]
+            children = queries.case_children(case)
             cover = {
-                "children": queries.case_children(case),
+                "children": children,
+                "family": case.family_name,
                 "date_range": (
                     f"{min(dates):%-d %B %Y} to {max(dates):%-d %B %Y}" if dates else "No entries"
                 ),
@@ -671,6 +697,17 @@ def export_render(export_id: int, *, now: datetime.datetime | None = None) -> Ch
                 "generated_by": export.requested_by.get_full_name() or export.requested_by.username,
                 "redacted": export.redacted,
             }
+            if plan is not None:
+                review = RedactionReview.objects.select_related("approved_by").get(export=export)
+                cover["family"] = plan.apply(case.family_name)
+                cover["children"] = [
+                    {"display_name": plan.apply(c.display_name), "date_of_birth": c.date_of_birth}
+                    for c in children
+                ]
+                approver = review.approved_by
+                assert approver is not None  # an approved review names who approved it
+                cover["approved_by"] = approver.get_full_name() or approver.username
+                cover["approved_at"] = review.approved_at
             data, pages = render.pdf_bytes(
                 case=case, rows=rows, cover=cover, progress=lambda p: _set_progress(export_id, p)
             )
@@ -686,11 +723,12 @@ def export_render(export_id: int, *, now: datetime.datetime | None = None) -> Ch
             expires_at=done + datetime.timedelta(hours=settings.CHRONOLOGY_EXPORT_KEEP_HOURS),
         )
     except Exception as exc:
+        message = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
         _set_progress(
             export_id,
             100,
             status=ChronologyExport.Status.FAILED,
-            error=str(exc)[:300],
+            error=message[:300],
             finished_at=timezone.now(),
         )
         raise
@@ -710,3 +748,183 @@ def exports_remove_expired(*, now: datetime.datetime | None = None) -> int:
             removed_at=now, status=ChronologyExport.Status.EXPIRED
         )
     return removed
+
+
+# --- Redaction review ----------------------------------------------------------------------
+#
+# A redacted export is released only once the person who asked for it has reviewed the
+# redacted text and approved it. The preview shows every automatic redaction and every
+# remaining candidate; the reviewer decides on each candidate and may add terms; the
+# approval stores the whole plan, which the render (in the request or on the worker)
+# applies exactly, to exactly the text it was approved for.
+
+NOT_APPROVED = "This redacted export has not been reviewed and approved for release."
+CHANGED_SINCE_REVIEW = (
+    "The chronology changed after its redaction was approved: export it again and review it."
+)
+
+
+def export_release_refusal(export: ChronologyExport) -> str | None:
+    """Why this export's file may not be made (None: it may). The one rule that the page,
+    the API and the worker follow: a redacted export needs an approved review."""
+    if not export.redacted:
+        return None
+    review = RedactionReview.objects.filter(export=export).first()
+    if review is None or not review.is_approved:
+        return NOT_APPROVED
+    return None
+
+
+def export_entries(export: ChronologyExport) -> Any:
+    from . import queries
+
+    filters = queries.Filters.from_dict(export.filters)
+    return queries.case_entries(export.case, filters, include_in_error=export.in_error == "strike")
+
+
+@dataclass
+class ReviewState:
+    """What the review page shows: each entry's fields as segments, the review (plan,
+    candidates), the fingerprint of the text and the version the approval must name."""
+
+    export: ChronologyExport
+    review: Any  # chronologies.redaction.Review
+    entries: list[tuple[ChronologyEntry, dict[str, list]]]
+    fingerprint: str
+    version: str
+    counts: dict[str, int]
+    cover: list[list] = field(default_factory=list)  # the family name, then each child's
+
+
+def redaction_review_state(export: ChronologyExport) -> ReviewState:
+    """The review as it stands: the current entries with the stored decisions."""
+    import hashlib
+
+    from . import export as render
+    from . import queries, redaction
+
+    stored = RedactionReview.objects.get(export=export)
+    entries = list(export_entries(export))
+    texts = [render.entry_texts(e, redacted=True) for e in entries]
+    cover = [export.case.family_name, *(c.display_name for c in queries.case_children(export.case))]
+    identities, kept = queries.redaction_people(export.case)
+    review = redaction.build_review(
+        [*cover, *(t for fields in texts for t in fields.values())],
+        identities,
+        kept,
+        stored.decisions,
+        stored.added_terms,
+    )
+    shown = [
+        (e, {k: review.plan.segments(v) for k, v in fields.items()})
+        for e, fields in zip(entries, texts, strict=True)
+    ]
+    fingerprint = render.fingerprint(entries)
+    version = hashlib.sha256(f"{fingerprint}:{review.plan.digest()}".encode()).hexdigest()[:32]
+    counts = review.counts(t for fields in texts for t in fields.values())
+    cover_shown = [review.plan.segments(text) for text in cover]
+    return ReviewState(export, review, shown, fingerprint, version, counts, cover_shown)
+
+
+def _reviewable(actor: User, export: ChronologyExport) -> RedactionReview:
+    if not policy.can_review_redaction(actor, export):
+        raise PermissionDenied
+    review = RedactionReview.objects.select_for_update().get(export=export)
+    if review.is_approved or export.status != ChronologyExport.Status.REVIEW:
+        raise ValidationError("This redacted export has already been approved for release")
+    return review
+
+
+@transaction.atomic
+def redaction_review_update(
+    *,
+    actor: User,
+    export: ChronologyExport,
+    shown: Iterable[str],
+    redact: Iterable[str],
+    added_terms: str,
+    now: datetime.datetime | None = None,
+) -> RedactionReview:
+    """The reviewer's decisions: of the candidates `shown`, those in `redact` are
+    redacted and the others left in; `added_terms` (one per line) are redacted too."""
+    from . import redaction
+
+    now = now or timezone.now()
+    review = _reviewable(actor, export)
+    redact = set(redact)
+    decisions = dict(review.decisions)
+    for key in list(shown)[:2000]:
+        decisions[key[:300]] = redaction.REDACT if key in redact else redaction.LEAVE
+    review.decisions = decisions
+    review.added_terms = redaction.clean_added_terms(added_terms)
+    review.updated_at, review.updated_by = now, actor
+    return _save(review, actor)
+
+
+@transaction.atomic
+def redaction_review_approve(
+    *,
+    actor: User,
+    export: ChronologyExport,
+    version: str,
+    confirmed: bool,
+    request: HttpRequest | None = None,
+    now: datetime.datetime | None = None,
+) -> ChronologyExport:
+    """The reviewer approves the release of what the preview showed (`version` names
+    it): the plan, the fingerprint of the text and the counts are stored, the release is
+    written to the access log and the export is queued. The caller renders it or sends it
+    to the worker."""
+    from accounts.models import AccessLog
+    from accounts.services import access_log_record
+
+    from . import queries
+
+    now = now or timezone.now()
+    review = _reviewable(actor, export)
+    if not confirmed:
+        raise ValidationError({"confirm": "Confirm that you have reviewed the redacted chronology"})
+    state = redaction_review_state(export)
+    if version != state.version:
+        raise ValidationError(
+            "The chronology or its redactions changed since this preview: check the "
+            "preview again before you approve it"
+        )
+    review.rules = state.review.plan.to_json()
+    review.fingerprint = state.fingerprint
+    review.approved_by, review.approved_at = actor, now
+    for name, value in state.counts.items():
+        setattr(review, name, value)
+    review.updated_at, review.updated_by = now, actor
+    _save(review, actor, reason="Approved for release")
+    queued = ChronologyExport.objects.filter(
+        pk=export.pk, status=ChronologyExport.Status.REVIEW
+    ).update(status=ChronologyExport.Status.QUEUED)
+    if not queued:
+        raise ValidationError("This redacted export has already been approved for release")
+    c = state.counts
+    access_log_record(
+        user=actor,
+        case=export.case,
+        request=request,
+        now=now,
+        what=(
+            f"approved redacted chronology export {export.pk} for release "
+            f"({c['automatic_redactions']} automatic, {c['candidates_redacted']} candidates "
+            f"redacted, {c['candidates_left']} left, {c['terms_added']} added)"
+        ),
+        via=AccessLog.Via.EXPORT,
+        people=[child.pk for child in queries.case_children(export.case)],
+    )
+    export.refresh_from_db()
+    return export
+
+
+def export_start(export: ChronologyExport) -> ChronologyExport:
+    """Render a queued export now if it is short, or hand it to the worker."""
+    from django.conf import settings
+
+    if export_entries(export).count() <= settings.CHRONOLOGY_EXPORT_SYNC_MAX_ENTRIES:
+        return export_render(export.pk)
+    export_send_to_worker(export.pk)
+    return export

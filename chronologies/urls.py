@@ -13,6 +13,16 @@ urlpatterns = [
     path("<int:pk>/chronology/export/", views.export_request, name="export_request"),
     path("<int:pk>/chronology/exports/<int:export_pk>/", views.export_status, name="export"),
     path(
+        "<int:pk>/chronology/exports/<int:export_pk>/review/",
+        views.export_review,
+        name="review",
+    ),
+    path(
+        "<int:pk>/chronology/exports/<int:export_pk>/approve/",
+        views.export_approve,
+        name="approve",
+    ),
+    path(
         "<int:pk>/chronology/exports/<int:export_pk>/download/",
         views.export_download,
         name="download",

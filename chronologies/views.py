@@ -18,8 +18,8 @@ from cases.views import case_context, case_for_page
 from common.errors import apply_service_errors
 from common.pages import form_page
 
-from . import analysis, forms, presentation, queries, services
-from .models import ChronologyEntry
+from . import analysis, forms, presentation, queries, redaction, services
+from .models import ChronologyEntry, RedactionReview
 
 PER_PAGE = 40
 
@@ -300,12 +300,125 @@ def export_request(request, pk):
         filters=filters.as_dict(),
         request=request,
     )
+    if export.awaits_review:
+        return redirect("chronologies:review", case.pk, export.pk)
     count = queries.case_entries(case, filters).count()
     if count <= settings.CHRONOLOGY_EXPORT_SYNC_MAX_ENTRIES:
         services.export_render(export.pk)
     else:
         services.export_send_to_worker(export.pk)
     return redirect("chronologies:export", case.pk, export.pk)
+
+
+def _review_export(request, pk, export_pk, what):
+    case = case_for_page(request, pk, what)
+    export = queries.case_export(request.user, case, export_pk)
+    if not export.redacted or not policy.can_review_redaction(request.user, export):
+        raise PermissionDenied("Only the person who asked for this redacted export reviews it")
+    return case, export
+
+
+def _review_page(request, case, export, *, decisions_form=None, approval_form=None, status=200):
+    state = services.redaction_review_state(export)
+    stored = RedactionReview.objects.get(export=export)
+    candidates = state.review.candidates
+    if decisions_form is None:
+        decisions_form = forms.RedactionDecisionsForm(
+            candidates=candidates,
+            initial={
+                "shown": [c.key for c in candidates],
+                "redact": [c.key for c in candidates if c.redacted],
+                "added_terms": "\n".join(stored.added_terms),
+            },
+        )
+    if approval_form is None:
+        approval_form = forms.RedactionApprovalForm(initial={"version": state.version})
+    automatic: dict = {}
+    for _entry, fields in state.entries:
+        for segments in fields.values():
+            for s in segments:
+                if s.rule is not None and s.rule.origin == "automatic":
+                    item = automatic.setdefault(
+                        (s.rule.label, s.text), {"label": s.rule.label, "text": s.text, "count": 0}
+                    )
+                    item["count"] += 1
+    return _page(
+        request,
+        case,
+        "chronologies/review.html",
+        status=status,
+        export=export,
+        state=state,
+        candidates=candidates,
+        automatic=sorted(automatic.values(), key=lambda i: (i["label"], i["text"])),
+        entries=[
+            (e, {k: redaction.highlighted(v) for k, v in f.items()}) for e, f in state.entries
+        ],
+        cover=[redaction.highlighted(segments) for segments in state.cover],
+        decisions_form=decisions_form,
+        approval_form=approval_form,
+        redact_checked=set(decisions_form["redact"].value() or []),
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def export_review(request, pk, export_pk):
+    """The redacted text before release: automatic redactions, candidates to decide on,
+    the reviewer's own terms; then the approval (export_approve)."""
+    case, export = _review_export(request, pk, export_pk, "reviewed redacted chronology")
+    if not export.awaits_review:
+        return redirect("chronologies:export", case.pk, export.pk)
+    if request.method == "POST":
+        candidates = services.redaction_review_state(export).review.candidates
+        form = forms.RedactionDecisionsForm(request.POST, candidates=candidates)
+        if form.is_valid():
+            try:
+                services.redaction_review_update(
+                    actor=request.user,
+                    export=export,
+                    shown=form.cleaned_data["shown"],
+                    redact=form.cleaned_data["redact"],
+                    added_terms=form.cleaned_data["added_terms"],
+                )
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, "Preview updated with your decisions")
+                return redirect(reverse("chronologies:review", args=[case.pk, export.pk]))
+        return _review_page(request, case, export, decisions_form=form, status=400)
+    return _review_page(request, case, export)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def export_approve(request, pk, export_pk):
+    case, export = _review_export(request, pk, export_pk, "sent approval of redacted chronology")
+    if request.method != "POST":
+        return redirect("chronologies:review", case.pk, export.pk)
+    form = forms.RedactionApprovalForm(request.POST)
+    if form.is_valid():
+        try:
+            export = services.redaction_review_approve(
+                actor=request.user,
+                export=export,
+                version=form.cleaned_data["version"],
+                confirmed=form.cleaned_data["confirm"],
+                request=request,
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            services.export_start(export)
+            return redirect("chronologies:export", case.pk, export.pk)
+    export.refresh_from_db()
+    if not export.awaits_review:
+        return redirect("chronologies:export", case.pk, export.pk)
+    fresh = forms.RedactionApprovalForm(
+        initial={"version": services.redaction_review_state(export).version}
+    )
+    fresh._errors = form.errors  # the errors, with the version of what is shown now
+    return _review_page(request, case, export, approval_form=fresh, status=400)
 
 
 @login_required

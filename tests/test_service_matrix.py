@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from accounts import roles
 from cases.models import Case, ChildProtectionPlan, Escalation, Hazard
+from chronologies import services as chronology_services
 from chronologies.services import ManualEntryInput
 from supervision.models import QUESTION_FIELDS
 from supervision.services import Answers
@@ -181,6 +182,24 @@ def recorders(kind: str) -> set[str]:
 def the_supervisor(kind: str) -> set[str]:
     """Only the supervisor signs the record off."""
     return {SESSIONS[kind][1]}
+
+
+def the_requester(kind: str) -> set[str]:
+    """A redacted export's review: only whoever asked for the export (see redacted_export)."""
+    return ALLOCATED[kind]
+
+
+def redacted_export(world: "World", kind: str):
+    """A redacted export of the case, asked for by its allocated worker, awaiting review."""
+    return chronology_services.export_request(
+        actor=world.user(next(iter(ALLOCATED[kind]))),
+        case=world.case(kind),
+        format="pdf",
+        redacted=True,
+        in_error="leave_out",
+        filters={},
+        now=NOW,
+    )
 
 
 def owner_or_recorders(kind: str) -> set[str]:
@@ -529,6 +548,24 @@ MATRIX: dict[str, Row] = {
         ),
         anyone_who_sees,
         closed_case="allowed",  # reading a closed record
+    ),
+    # A redacted export is reviewed and approved by the one who asked for it (here the
+    # allocated worker), while they see the case, closed or not.
+    "redaction_review_update": Row(
+        lambda w, k: dict(
+            export=redacted_export(w, k), shown=["okonkwo"], redact=[], added_terms="x"
+        ),
+        the_requester,
+        closed_case="allowed",
+    ),
+    "redaction_review_approve": Row(
+        lambda w, k: dict(
+            export=(export := redacted_export(w, k)),
+            version=chronology_services.redaction_review_state(export).version,
+            confirmed=True,
+        ),
+        the_requester,
+        closed_case="allowed",
     ),
     # Supervision: sessions belong to their people, whatever case is discussed
     "session_create": Row(

@@ -108,3 +108,94 @@ def test_it_renders_a_large_export_on_a_worker_with_progress(
         assert f"Page {number} of {export.pages}" in text and "OFFICIAL-SENSITIVE" in text
     assert "Entry 149" in pages[1] and "Entry 0\n" in pages[-1]
     assert AccessLog.objects.filter(user=worker, what__startswith="API downloaded").exists()
+
+
+def test_it_applies_the_approved_redaction_on_the_worker(
+    redis_and_postgres, publish_to, client, settings
+):
+    """A long redacted export is rendered on the worker with exactly the decisions its
+    reviewer approved: automatic redactions, a candidate left in, a term added."""
+    from chronologies import services
+    from tests.factories import MembershipFactory
+
+    procs = publish_to
+    settings.CHRONOLOGY_EXPORT_SYNC_MAX_ENTRIES = 10
+    procs.env.update(
+        CELERY_TASK_DEFAULT_QUEUE=f"test-{procs.tag}",
+        CHRONOLOGY_EXPORT_DIR=str(settings.CHRONOLOGY_EXPORT_DIR),
+        CHRONOLOGY_PDF_CHUNK_ENTRIES="40",
+        CHRONOLOGY_PDF_PROCESSES="2",
+    )
+    worker_proc = procs.start("worker")
+    procs.wait_for("the worker to be ready", lambda: " ready." in worker_proc.output())
+
+    team = TeamFactory(name="North Assessment", code="north")
+    worker = UserFactory(username="amira", team=team)
+    case = CaseFactory(team=team, family_name="Walsh", opened_on=datetime.date(2025, 1, 5))
+    case.allocated_workers.add(worker)
+    MembershipFactory(
+        case=case,
+        relationship="grandparent",
+        person__first_name="Maureen",
+        person__last_name="Hale",
+    )
+    now = timezone.now()
+    ChronologyEntry.objects.bulk_create(
+        [
+            ChronologyEntry(
+                case=case,
+                source_type="bulk",
+                source_id=str(i),
+                category="multi_agency",
+                occurred_on=datetime.date(2025, 1, 5) + datetime.timedelta(days=i),
+                title=f"Entry {i}",
+                details=f"Janet Whitfield of 12 Elm Road saw Maureen; Dr Osei and Mr Patel {i}",
+                informant_type="neighbour",
+                informant_name="Janet Whitfield",
+                informant_address="12 Elm Road, NR1 3AB",
+                created_at=now,
+                updated_at=now,
+            )
+            for i in range(150)
+        ]
+    )
+    auth = {"HTTP_AUTHORIZATION": f"Token {api_token_for(worker)}"}
+    response = client.post(
+        f"/api/v1/cases/{case.pk}/chronology-exports/",
+        {"format": "pdf", "redacted": True},
+        content_type="application/json",
+        **auth,
+    )
+    assert response.status_code == 202 and response.json()["status"] == "review"
+    export = ChronologyExport.objects.get(pk=response.json()["id"])
+    state = services.redaction_review_state(export)
+    keys = {c.text: c.key for c in state.review.candidates}
+    services.redaction_review_update(
+        actor=worker,
+        export=export,
+        shown=keys.values(),
+        redact=[k for text, k in keys.items() if text != "Osei"],
+        added_terms="Entry 7\n",
+    )
+    state = services.redaction_review_state(export)
+    export = services.redaction_review_approve(
+        actor=worker, export=export, version=state.version, confirmed=True
+    )
+    services.export_start(export)
+
+    def finished():
+        e = ChronologyExport.objects.get(pk=export.pk)
+        return e if e.is_finished else None
+
+    export = procs.wait_for("the worker to render the export", finished, timeout=120)
+    assert export.status == "done", export.error
+    status = client.get(f"/api/v1/cases/{case.pk}/chronology-exports/{export.pk}/", **auth)
+    data = b"".join(client.get(status.json()["download_url"], **auth).streaming_content)
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=data, capture_output=True, check=True
+    ).stdout.decode()
+    for secret in ("Janet", "Whitfield", "Elm Road", "Maureen", "Patel", "NR1"):
+        assert secret not in text, secret
+    assert text.count("Dr Osei") == 150  # left in, as decided
+    assert "[grandparent]" in text and "[third party 1]" in text
+    assert "Entry 7\n" not in text and "[redacted]" in text and "Entry 149" in text
