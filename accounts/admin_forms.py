@@ -180,3 +180,27 @@ class WithdrawClosureDayForm(GovukForm):
         max_length=200,
         help_text="For example, entered for the wrong date",
     )
+
+
+class ExternalIdentityForm(GovukForm):
+    """Who this user is at the identity provider: the stable id single sign-on matches
+    (the claim OIDC_USER_CLAIM names), never a name or an email address."""
+
+    subject = forms.CharField(
+        label="Their id at the identity provider",
+        max_length=255,
+        help_text="For Microsoft Entra ID, the Object ID of their account (a long id of "
+        "letters, digits and dashes), not their name or email address",
+    )
+    issuer = forms.CharField(
+        label="Identity provider (issuer)",
+        max_length=300,
+        help_text="The issuer exactly as the provider names it",
+    )
+
+    def __init__(self, *args: Any, issuer: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if issuer:
+            # The one provider configured (OIDC_OP_ISSUER): nothing to choose.
+            self.fields["issuer"].initial = issuer
+            self.fields["issuer"].widget = forms.HiddenInput()

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -25,7 +26,7 @@ from common.pages import form_page, render_form_page
 
 from . import admin_forms as forms
 from . import policy, services
-from .models import Agency, ClosureDay, RoleChange, Team, User
+from .models import Agency, ClosureDay, ExternalIdentity, RoleChange, Team, User
 
 FORM_TEMPLATE = "accounts/admin/form_page.html"
 
@@ -246,6 +247,8 @@ def user_detail(request, pk):
         "can_reset_second_factor": policy.can_reset_second_factor(actor, user),
         "can_manage_api_tokens": policy.can_manage_api_tokens(actor, user),
         "unlocks_sign_in": policy.can_unlock_sign_in(actor),
+        "can_link_identity": policy.can_link_external_identity(actor, user),
+        "identities": user.external_identities.filter(ended_at__isnull=True),
     }
     return render(request, "accounts/admin/user_detail.html", context)
 
@@ -348,6 +351,53 @@ def user_password(request, pk):
         next_url=reverse("accounts:user_detail", args=[user.pk]),
         back=reverse("accounts:user_detail", args=[user.pk]),
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def user_identity(request, pk):
+    """Single sign-on: the user's links to people at the identity provider, a form to
+    link one and a button to end each (services.external_identity_link / _end)."""
+    user = _user(request, pk)
+    if not policy.can_link_external_identity(request.user, user):
+        raise PermissionDenied
+    name = user.get_full_name() or user.username
+    here = reverse("accounts:user_identity", args=[user.pk])
+    links = ExternalIdentity.objects.filter(user=user).select_related("created_by", "ended_by")
+    return form_page(
+        request,
+        forms.ExternalIdentityForm(request.POST or None, issuer=settings.OIDC_OP_ISSUER),
+        lambda data: services.external_identity_link(
+            actor=request.user,
+            user=user,
+            issuer=data["issuer"],
+            subject=data["subject"],
+            now=timezone.now(),
+        ),
+        success=f"{name} now signs in through the identity provider with that id",
+        next_url=here,
+        template="accounts/admin/user_identity.html",
+        context={
+            "subject_user": user,
+            "name": name,
+            "links": links,
+            "sso_enabled": settings.OIDC_ENABLED,
+            "provider_name": settings.OIDC_PROVIDER_NAME,
+            "cancel_url": reverse("accounts:user_detail", args=[user.pk]),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+def user_identity_end(request, pk, identity_pk):
+    user = _user(request, pk)
+    identity = get_object_or_404(ExternalIdentity, pk=identity_pk, user=user)
+    if not policy.can_link_external_identity(request.user, user):
+        raise PermissionDenied
+    services.external_identity_end(actor=request.user, identity=identity, now=timezone.now())
+    messages.success(request, "That link has ended: its person no longer signs in as this user")
+    return redirect("accounts:user_identity", pk=user.pk)
 
 
 @login_required

@@ -34,6 +34,12 @@ urlpatterns = [
     path("users/<int:pk>/switch-off/", admin_views.user_deactivate, name="user_deactivate"),
     path("users/<int:pk>/switch-on/", admin_views.user_reactivate, name="user_reactivate"),
     path("users/<int:pk>/password/", admin_views.user_password, name="user_password"),
+    path("users/<int:pk>/single-sign-on/", admin_views.user_identity, name="user_identity"),
+    path(
+        "users/<int:pk>/single-sign-on/<int:identity_pk>/end/",
+        admin_views.user_identity_end,
+        name="user_identity_end",
+    ),
     path("administration/teams/", admin_views.team_list, name="teams"),
     path("administration/teams/new/", admin_views.team_create, name="team_create"),
     path("administration/teams/<int:pk>/", admin_views.team_edit, name="team_edit"),

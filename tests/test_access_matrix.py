@@ -85,6 +85,8 @@ NOT_CASE_SCOPED = {
     "accounts:second_factor_enrol",
     "accounts:second_factor",
     "accounts:second_factor_reset",
+    "accounts:user_identity",
+    "accounts:user_identity_end",
     # API credentials (tests/accounts/test_api_tokens.py, test_partner_clients.py): a
     # user's own tokens, account administrators' view of anyone's; partner systems' OAuth2
     # endpoints and their escalations list (teams granted to the client, no case content).

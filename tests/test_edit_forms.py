@@ -56,6 +56,8 @@ NOT_EDIT_FORMS = {
     # API credentials: making and revoking a token; the OAuth2 endpoints take no page form.
     "accounts:api_tokens",
     "accounts:api_token_revoke",
+    "accounts:user_identity",
+    "accounts:user_identity_end",
     # A redacted export's review and its approval: steps before the file is released.
     "chronologies:review",
     "chronologies:approve",

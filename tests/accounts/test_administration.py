@@ -597,3 +597,60 @@ def test_it_signs_out_a_user_switched_off_in_the_django_admin(client, team):
     assert not User.objects.get(pk=worker.pk).is_active
     remaining = [s.get_decoded().get("_auth_user_id") for s in Session.objects.all()]
     assert str(worker.pk) not in remaining and str(root.pk) in remaining
+
+
+# --- Single sign-on links ------------------------------------------------------------------
+
+
+def test_it_links_and_ends_a_single_sign_on_id_from_the_user_page(
+    admin_client, support, team, settings
+):
+    from accounts.models import ExternalIdentity
+
+    settings.OIDC_OP_ISSUER = "https://login.example/tenant/v2.0"
+    worker = UserFactory(username="amira", team=team)
+    page = admin_client.get(f"/accounts/users/{worker.pk}/").content.decode()
+    assert f'href="/accounts/users/{worker.pk}/single-sign-on/"' in page
+    assert "Not linked" in page
+
+    url = f"/accounts/users/{worker.pk}/single-sign-on/"
+    form = admin_client.get(url).content.decode()
+    assert 'type="hidden" name="issuer" value="https://login.example/tenant/v2.0"' in form
+    response = admin_client.post(
+        url, {"subject": "0f1e-<b>oid</b>", "issuer": "https://login.example/tenant/v2.0"}
+    )
+    assert response.status_code == 302
+    link = ExternalIdentity.objects.get(user=worker)
+    assert (link.subject, link.issuer, link.created_by) == (
+        "0f1e-<b>oid</b>",
+        "https://login.example/tenant/v2.0",
+        support,
+    )
+    page = admin_client.get(url).content.decode()
+    assert "0f1e-&lt;b&gt;oid&lt;/b&gt;" in page and "<b>oid</b>" not in page
+
+    # The same id for someone else is refused on the form, and nothing changes.
+    other = UserFactory(username="tom", team=team)
+    response = admin_client.post(
+        f"/accounts/users/{other.pk}/single-sign-on/",
+        {"subject": "0f1e-<b>oid</b>", "issuer": "https://login.example/tenant/v2.0"},
+    )
+    assert response.status_code == 400
+    assert "already signs in as amira" in response.content.decode()
+    assert not ExternalIdentity.objects.filter(user=other).exists()
+
+    response = admin_client.post(f"/accounts/users/{worker.pk}/single-sign-on/{link.pk}/end/")
+    assert response.status_code == 302
+    link.refresh_from_db()
+    assert link.ended_by == support and link.ended_at is not None
+
+
+def test_it_refuses_single_sign_on_links_to_those_who_do_not_administer(client, team):
+    worker = UserFactory(username="amira", team=team)
+    other = UserFactory(username="tom", team=team)
+    client.force_login(worker)
+    assert client.get(f"/accounts/users/{other.pk}/single-sign-on/").status_code == 403
+    response = client.post(
+        f"/accounts/users/{other.pk}/single-sign-on/", {"subject": "x", "issuer": "https://i"}
+    )
+    assert response.status_code == 403
