@@ -4,6 +4,14 @@ then the code the user's authenticator app would show, worked out from their sec
 from tests.second_factor import app_code, authenticator_for
 
 
+def give_password(page, username, password):
+    """The password step alone, as someone who gets it wrong."""
+    page.goto("/accounts/sign-in/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
 def sign_in(page, username, password, *, lands_on: str | None = None):
     device = authenticator_for(username)
     page.goto("/accounts/sign-in/")

@@ -5,7 +5,7 @@ import pytest
 
 from accounts import roles
 from accounts.models import SignInUnlock
-from tests.browser.signing_in import sign_in
+from tests.browser.signing_in import give_password, sign_in
 from tests.factories import TeamFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -21,7 +21,7 @@ def test_a_paused_sign_in_is_explained_and_business_support_unlock_it(
     )
 
     for n in range(5):
-        sign_in(page, "amira", f"not-my-password-{n}")
+        give_password(page, "amira", f"not-my-password-{n}")
     summary = page.locator(".govuk-error-summary")
     assert "Sign-in to this account from here is paused after 5 failed attempts" in (
         summary.inner_text()
@@ -29,7 +29,7 @@ def test_a_paused_sign_in_is_explained_and_business_support_unlock_it(
     assert "ask business support to unlock it" in summary.inner_text()
     axe.check(page, "sign-in paused")
 
-    sign_in(page, "amira", password)
+    give_password(page, "amira", password)
     assert "paused" in page.locator(".govuk-error-summary").inner_text()
     # Chromium logs each 429 as a failed load; nothing else may go wrong.
     assert [e for e in page.console_errors if "status of 429" not in e] == []

@@ -11,6 +11,7 @@ from accounts.models import AccessLog
 from chronologies import services
 from chronologies.models import RedactionReview
 from tests.browser.conftest import ARTIFACTS
+from tests.browser.signing_in import sign_in
 from tests.factories import CaseFactory, MembershipFactory, TeamFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -45,11 +46,7 @@ def test_it_reviews_approves_and_downloads_a_redacted_chronology(
         ),
     )
 
-    page.goto("/accounts/sign-in/")
-    page.get_by_label("Username").fill("amira")
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/dashboards/mine/")
+    sign_in(page, "amira", password, lands_on="**/dashboards/mine/")
     page.goto(f"/cases/{case.pk}/chronology/")
     page.get_by_label("Sharing outside the agency").check()
     page.get_by_role("button", name="Export chronology").click()
