@@ -30,7 +30,9 @@ class UserFactory(DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     first_name = factory.Faker("first_name")
-    last_name = factory.Faker("last_name")
+    # Not a Faker surname: families' names come from there, and a page that must not
+    # show a family's name always shows the signed-in user's.
+    last_name = factory.Sequence(lambda n: f"Staffer{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@council.example")
     team = factory.SubFactory(TeamFactory)
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
