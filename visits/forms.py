@@ -311,3 +311,30 @@ class InErrorForm(GovukForm):
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+class LoneWorkingCheckInForm(GovukForm):
+    address = forms.CharField(
+        label="Address you are going to",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    expected_end = TimeField(
+        label="When do you expect to be out?",
+        help_text="Today, for example 15:30. Your buddy and team managers are alerted if "
+        "you have not checked out soon after",
+    )
+
+    def end_at(self) -> datetime.datetime:
+        return timezone.make_aware(
+            datetime.datetime.combine(timezone.localdate(), self.cleaned_data["expected_end"])
+        )
+
+
+class LoneWorkingAcknowledgeForm(GovukForm):
+    action = forms.CharField(
+        label="What did you do?",
+        help_text="For example: phoned them and they are safe, or went to the address",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

@@ -290,7 +290,7 @@ def _message(check_in: LoneWorkingCheckIn, tier: str, recipients: list[User]) ->
         event_key=f"lone-working:{check_in.pk}:{tier}:{stamp}",
         subject=subject,
         body=body,
-        link=f"/visits/lone-working/{check_in.pk}/",
+        link=f"/cases/lone-working/{check_in.pk}/",
         case_id=check_in.case_id,
         case_reference=ref,
     )
@@ -310,7 +310,7 @@ def _tell_all_clear(
                 event_key=f"lone-working:{check_in.pk}:clear:{int(now.timestamp())}",
                 subject=f"Lone worker alert over: {worker} ({check_in.case.reference})",
                 body=f"{worker} {what} at {_hhmm(now)}.",
-                link=f"/visits/lone-working/{check_in.pk}/",
+                link=f"/cases/lone-working/{check_in.pk}/",
                 case_id=check_in.case_id,
                 case_reference=check_in.case.reference,
             )

@@ -5,6 +5,7 @@ import datetime
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts import roles
@@ -250,3 +251,70 @@ def test_it_refuses_a_check_in_on_a_case_the_worker_cannot_see(people):
             now=NOW,
         )
     assert not LoneWorkingCheckIn.objects.exists()
+
+
+# --- Pages ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def page_people(people):
+    from tests.factories import AddressFactory
+
+    AddressFactory(case=people["case"], line_1="12 Station Road", end_date=None)
+    return people
+
+
+def test_it_checks_in_extends_and_checks_out_from_my_work(client, page_people):
+    people = page_people
+    client.force_login(people["worker"])
+    url = reverse("visits:check_in", args=[people["case"].pk]) + f"?visit={people['visit'].pk}"
+    with time_machine.travel(NOW, tick=False):
+        form = client.get(url)
+        assert form.status_code == 200
+        assert "12 Station Road" in form.content.decode()  # prefilled from the case
+        assert 'value="15:00"' in form.content.decode()  # an hour from now
+        response = client.post(
+            url, {"address": "<b>Flat 2</b> 12 Station Road", "expected_end": "15:30"}
+        )
+        assert response.status_code == 302
+        ci = LoneWorkingCheckIn.objects.get()
+        assert ci.visit == people["visit"] and ci.expected_end_at == minutes(90)
+        page = client.get(reverse("dashboards:mine")).content.decode()
+    assert "You are checked in at &lt;b&gt;Flat 2&lt;/b&gt; 12 Station Road until 15:30" in page
+    assert "I&#x27;m out, safe" in page or "I'm out, safe" in page
+    with time_machine.travel(minutes(20), tick=False):  # within the session's idle time
+        r = client.post(reverse("visits:lone_working_extend", args=[ci.pk]), {"minutes": "30"})
+        assert r.status_code == 302
+        ci.refresh_from_db()
+        assert ci.expected_end_at == minutes(120)
+        client.post(reverse("visits:lone_working_out", args=[ci.pk]), {"next": "my-work"})
+    ci.refresh_from_db()
+    assert ci.state == State.OUT
+
+
+def test_it_refuses_a_time_in_the_past_on_the_form(client, page_people):
+    client.force_login(page_people["worker"])
+    url = reverse("visits:check_in", args=[page_people["case"].pk])
+    with time_machine.travel(NOW, tick=False):
+        response = client.post(url, {"address": "12 Station Road", "expected_end": "13:00"})
+    assert response.status_code == 400
+    assert "must be in the future" in response.content.decode()
+    assert not LoneWorkingCheckIn.objects.exists()
+
+
+def test_it_lets_a_team_manager_acknowledge_from_the_page_and_keeps_others_out(client, page_people):
+    people = page_people
+    ci = check_in(people)
+    lone_working.lone_working_alerts_due(now=minutes(75))
+    url = reverse("visits:lone_working_acknowledge", args=[ci.pk])
+    client.force_login(people["outsider"])
+    assert client.get(reverse("visits:lone_working", args=[ci.pk])).status_code == 404
+    assert client.post(url, {"action": "Called"}).status_code == 404
+    client.force_login(people["manager"])
+    with time_machine.travel(minutes(78), tick=False):
+        page = client.get(reverse("dashboards:mine")).content.decode()
+        assert "1 lone worker overdue" in page and url in page
+        assert client.post(url, {"action": ""}).status_code == 400
+        client.post(url, {"action": "Phoned her, safe"})
+    ci.refresh_from_db()
+    assert ci.state == State.ACKNOWLEDGED and ci.acknowledged_by == people["manager"]
