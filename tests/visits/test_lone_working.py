@@ -318,3 +318,14 @@ def test_it_lets_a_team_manager_acknowledge_from_the_page_and_keeps_others_out(c
         client.post(url, {"action": "Phoned her, safe"})
     ci.refresh_from_db()
     assert ci.state == State.ACKNOWLEDGED and ci.acknowledged_by == people["manager"]
+
+
+def test_it_sends_anonymous_users_to_sign_in_from_the_lone_working_pages(client, people):
+    ci = check_in(people)
+    for name in ("lone_working", "lone_working_extend", "lone_working_out"):
+        response = client.post(reverse(f"visits:{name}", args=[ci.pk]), {"minutes": "15"})
+        assert response.status_code == 302 and "/accounts/sign-in/" in response["Location"]
+    response = client.get(reverse("visits:lone_working_acknowledge", args=[ci.pk]))
+    assert response.status_code == 302 and "/accounts/sign-in/" in response["Location"]
+    ci.refresh_from_db()
+    assert ci.expected_end_at == minutes(60) and ci.is_open
