@@ -321,14 +321,23 @@ class LoneWorkingCheckInForm(GovukForm):
     )
     expected_end = TimeField(
         label="When do you expect to be out?",
-        help_text="Today, for example 15:30. Your buddy and team managers are alerted if "
-        "you have not checked out soon after",
+        help_text="For example 15:30, within the next 12 hours. Your buddy and team "
+        "managers are alerted if you have not checked out soon after",
     )
 
-    def end_at(self) -> datetime.datetime:
-        return timezone.make_aware(
-            datetime.datetime.combine(timezone.localdate(), self.cleaned_data["expected_end"])
+    def end_at(self, now: datetime.datetime) -> datetime.datetime:
+        """The next time of day given after `now`: 00:30 typed at 23:40 is tomorrow's."""
+        local = timezone.localtime(now)
+        end = timezone.make_aware(
+            datetime.datetime.combine(local.date(), self.cleaned_data["expected_end"])
         )
+        if end <= now:
+            end = timezone.make_aware(
+                datetime.datetime.combine(
+                    local.date() + datetime.timedelta(days=1), self.cleaned_data["expected_end"]
+                )
+            )
+        return end
 
 
 class LoneWorkingAcknowledgeForm(GovukForm):

@@ -72,7 +72,7 @@ def check_in(request, pk):
                 case=case,
                 visit=visit,
                 address=form.cleaned_data["address"],
-                expected_end=form.end_at(),
+                expected_end=form.end_at(now),
                 now=now,
             )
         except ValidationError as exc:

@@ -292,14 +292,26 @@ def test_it_checks_in_extends_and_checks_out_from_my_work(client, page_people):
     assert ci.state == State.OUT
 
 
-def test_it_refuses_a_time_in_the_past_on_the_form(client, page_people):
+def test_it_refuses_a_time_more_than_12_hours_ahead_on_the_form(client, page_people):
     client.force_login(page_people["worker"])
     url = reverse("visits:check_in", args=[page_people["case"].pk])
     with time_machine.travel(NOW, tick=False):
         response = client.post(url, {"address": "12 Station Road", "expected_end": "13:00"})
     assert response.status_code == 400
-    assert "must be in the future" in response.content.decode()
+    # 13:00 typed at 14:00 is tomorrow's 13:00; 00:30 typed at 23:40 is tonight's.
+    assert "must be within 12 hours" in response.content.decode()
     assert not LoneWorkingCheckIn.objects.exists()
+
+
+def test_it_reads_a_time_after_midnight_as_tonight(client, page_people):
+    url = reverse("visits:check_in", args=[page_people["case"].pk])
+    with time_machine.travel(NOW.replace(hour=23, minute=40), tick=False):
+        client.force_login(page_people["worker"])
+        response = client.post(url, {"address": "12 Station Road", "expected_end": "00:30"})
+        assert response.status_code == 302
+    assert LoneWorkingCheckIn.objects.get().expected_end_at == NOW.replace(
+        hour=0, minute=30
+    ) + datetime.timedelta(days=1)
 
 
 def test_it_lets_a_team_manager_acknowledge_from_the_page_and_keeps_others_out(client, page_people):
