@@ -27,6 +27,7 @@ from accounts import policy, roles
 from accounts.models import User
 from accounts.services import Message, notify
 from cases.models import Case
+from cases.services.base import require_open
 from common import sweeps
 
 from .models import LoneWorkingCheckIn, LoneWorkingEvent, Visit
@@ -95,6 +96,7 @@ def lone_working_check_in(
     managers are alerted all the same)."""
     if not policy.can_check_in(actor, case):
         raise PermissionDenied("You cannot check in on this case")
+    require_open(case, "checking in to visit it")
     address = (address or "").strip()
     errors: dict[str, str] = {}
     if not address:
