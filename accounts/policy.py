@@ -699,3 +699,73 @@ def can_review_redaction(user: User | None, export: ChronologyExport) -> bool:
         and export.requested_by_id == user.pk
         and can_view_case(user, export.case)
     )
+
+
+# --- Lone working (R10): check-in and check-out ---------------------------------------------
+# A check-in is seen by the worker, their buddy, the members of the worker's team and the
+# service managers, even on a restricted case: those alerted for a worker's safety must
+# see where the worker is (the address, times and case reference), not the case itself.
+
+
+def can_check_in(user: User | None, case: Case) -> bool:
+    """Case-holding staff who may work on the case check in before going to it."""
+    return can_hold_cases(user) and can_edit_case(user, case)
+
+
+def can_be_lone_working_buddy(buddy: User | None, worker: User | None) -> bool:
+    """A buddy is another active member of the worker's team."""
+    return (
+        is_staff_member(buddy)
+        and worker is not None
+        and buddy is not None
+        and buddy.pk != worker.pk
+        and worker.team_id is not None
+        and buddy.team_id == worker.team_id
+    )
+
+
+def lone_working_visibility_q(user: User | None, prefix: str = "") -> Q | None:
+    """The filter on LoneWorkingCheckIn for this user; None: nothing."""
+    if not is_staff_member(user):
+        return None
+    assert user is not None
+    p = f"{prefix}__" if prefix else ""
+    if user.is_service_manager:
+        return Q()
+    reach = Q(**{f"{p}worker": user}) | Q(**{f"{p}buddy": user})
+    if user.team_id is not None:
+        reach |= Q(**{f"{p}worker__team_id": user.team_id})
+    return reach
+
+
+def can_view_lone_working(user: User | None, check_in: Any) -> bool:
+    if not is_staff_member(user):
+        return False
+    assert user is not None
+    return (
+        user.is_service_manager
+        or check_in.worker_id == user.pk
+        or check_in.buddy_id == user.pk
+        or (user.team_id is not None and check_in.worker.team_id == user.team_id)
+    )
+
+
+def can_change_lone_working(user: User | None, check_in: Any) -> bool:
+    """Only the worker extends their time or checks out, while checked in."""
+    return is_staff_member(user) and user is not None and check_in.worker_id == user.pk
+
+
+def can_acknowledge_lone_working(user: User | None, check_in: Any) -> bool:
+    """Those alerted acknowledge an alert: the buddy, the worker's team managers and the
+    service managers; never the worker."""
+    if not is_staff_member(user) or user is None or check_in.worker_id == user.pk:
+        return False
+    return (
+        check_in.buddy_id == user.pk
+        or user.is_service_manager
+        or (
+            user.has_role(roles.TEAM_MANAGER)
+            and user.team_id is not None
+            and check_in.worker.team_id == user.team_id
+        )
+    )

@@ -720,3 +720,25 @@ def _check_trusted_proxies(entries: list[str], count: int) -> None:
 
 
 _check_trusted_proxies(TRUSTED_PROXIES, TRUSTED_PROXY_COUNT)
+
+
+# --- Lone working (R10): check-in, check-out and alerts ---
+# An overdue worker's buddy and team managers are alerted this many minutes after the
+# time they expected to be out; the service managers if nobody acknowledges within
+# LONE_WORKING_SECOND_TIER_MINUTES of that. The check-in form suggests an expected end
+# LONE_WORKING_DEFAULT_MINUTES from now. Besides a task scheduled for each check-in's due
+# time, the sweep runs every LONE_WORKING_SWEEP_SECONDS: the longest a lost task can
+# delay an alert.
+LONE_WORKING_GRACE_MINUTES = env_int("LONE_WORKING_GRACE_MINUTES", 15)
+LONE_WORKING_SECOND_TIER_MINUTES = env_int("LONE_WORKING_SECOND_TIER_MINUTES", 15)
+LONE_WORKING_DEFAULT_MINUTES = env_int("LONE_WORKING_DEFAULT_MINUTES", 60)
+LONE_WORKING_SWEEP_SECONDS = env_int("LONE_WORKING_SWEEP_SECONDS", 60)
+SWEEPS["lone_working"] = LONE_WORKING_SWEEP_SECONDS
+# The check scheduled for each due time goes on the sweeps queue too: it must not wait.
+CELERY_TASK_ROUTES["visits.tasks.lone_working_sweep"] = {"queue": CELERY_SWEEPS_QUEUE}
+CELERY_TASK_ROUTES["visits.tasks.lone_working_check"] = {"queue": CELERY_SWEEPS_QUEUE}
+CELERY_BEAT_SCHEDULE["lone-working-sweep"] = {
+    "task": "visits.tasks.lone_working_sweep",
+    "schedule": LONE_WORKING_SWEEP_SECONDS,
+    "options": {"queue": CELERY_SWEEPS_QUEUE},
+}

@@ -117,6 +117,15 @@ SUPERVISION_SCOPED = {
     "supervision:decision_edit",
     "supervision:action_edit",
 }
+# Lone-working check-ins are seen by the worker, their buddy, their team and service
+# managers (even on a restricted case: those alerted must see where the worker is), not
+# by everyone who may see the case: tests/visits/test_lone_working.py is their matrix.
+LONE_WORKING_SCOPED = {
+    "visits:lone_working",
+    "visits:lone_working_extend",
+    "visits:lone_working_out",
+    "visits:lone_working_acknowledge",
+}
 # Dashboards are about the user's own work, team or service; every figure on them is
 # scoped through the policy, tested in tests/safeguarding/dashboards/.
 DASHBOARD_SCOPED = {"dashboards:home", "dashboards:mine"}
@@ -274,7 +283,12 @@ def page_kwargs(name, params, objects):
 def classify(urls):
     pages, api_details, api_lists, other = [], [], [], []
     for name, params in urls.items():
-        if name in NOT_CASE_SCOPED or name in SUPERVISION_SCOPED or name in DASHBOARD_SCOPED:
+        if (
+            name in NOT_CASE_SCOPED
+            or name in SUPERVISION_SCOPED
+            or name in DASHBOARD_SCOPED
+            or name in LONE_WORKING_SCOPED
+        ):
             other.append(name)
         elif name.startswith(("cases:", "visits:", "supervision_case:", "chronologies:")):
             pages.append(name)

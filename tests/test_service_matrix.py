@@ -57,12 +57,13 @@ from tests.factories import (
     UserFactory,
     VisitFactory,
 )
-from visits.models import Visit
+from visits.models import LoneWorkingCheckIn, Visit
 from visits.services import Outcome
 
 SERVICE_MODULES = (
     "cases.services",  # and each of its submodules
     "visits.services",
+    "visits.lone_working",
     "supervision.services",
     "chronologies.services",
 )
@@ -205,6 +206,21 @@ def redacted_export(world: "World", kind: str):
 def owner_or_recorders(kind: str) -> set[str]:
     """An action is moved on by its owner (here the supervisee) or a recorder."""
     return {SESSIONS[kind][0]} | RECORDERS[kind]
+
+
+def lone_check_in(world: "World", kind: str, alerted: bool = False) -> LoneWorkingCheckIn:
+    """The case's allocated worker checked in on it (overdue and alerted if asked)."""
+    worker = world.user(next(iter(ALLOCATED[kind])))
+    return LoneWorkingCheckIn.objects.create(
+        worker=worker,
+        case=world.case(kind),
+        address="1 Mill Lane",
+        checked_in_at=NOW - datetime.timedelta(hours=2),
+        expected_end_at=NOW - datetime.timedelta(hours=1),
+        due_at=NOW - datetime.timedelta(minutes=45),
+        state="alerted" if alerted else "in",
+        first_alert_at=NOW if alerted else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -510,6 +526,32 @@ MATRIX: dict[str, Row] = {
     "visit_log": Row(lambda w, k: dict(case=w.case(k), data=_defaulted()), anyone_who_sees),
     "visit_mark_in_error": Row(
         lambda w, k: dict(visit=w.get(k, "visit"), reason="Wrong family"), anyone_who_sees
+    ),
+    # Lone working (docs/DECISIONS.md "Lone working"): case holders who see the case check
+    # in; only the worker extends and checks out, even once the case is closed (they must
+    # still get out); the worker's team managers and the service managers acknowledge.
+    "lone_working_check_in": Row(
+        lambda w, k: dict(
+            case=w.case(k),
+            address="1 Mill Lane",
+            expected_end=NOW + datetime.timedelta(hours=1),
+        ),
+        lambda k: SEES[k] - {"business_support", "service_manager"},
+    ),
+    "lone_working_extend": Row(
+        lambda w, k: dict(check_in=lone_check_in(w, k), minutes=15),
+        lambda k: ALLOCATED[k],
+        closed_case="allowed",
+    ),
+    "lone_working_check_out": Row(
+        lambda w, k: dict(check_in=lone_check_in(w, k)),
+        lambda k: ALLOCATED[k],
+        closed_case="allowed",
+    ),
+    "lone_working_acknowledge": Row(
+        lambda w, k: dict(check_in=lone_check_in(w, k, alerted=True), action="Phoned, safe"),
+        lambda k: {"other_manager" if k == "other_team" else "team_manager", "service_manager"},
+        closed_case="allowed",
     ),
     # The chronology
     "entry_add_manual": Row(

@@ -311,3 +311,39 @@ class InErrorForm(GovukForm):
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+class LoneWorkingCheckInForm(GovukForm):
+    address = forms.CharField(
+        label="Address you are going to",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    expected_end = TimeField(
+        label="When do you expect to be out?",
+        help_text="For example 15:30, within the next 12 hours. Your buddy and team "
+        "managers are alerted if you have not checked out soon after",
+    )
+
+    def end_at(self, now: datetime.datetime) -> datetime.datetime:
+        """The next time of day given after `now`: 00:30 typed at 23:40 is tomorrow's."""
+        local = timezone.localtime(now)
+        end = timezone.make_aware(
+            datetime.datetime.combine(local.date(), self.cleaned_data["expected_end"])
+        )
+        if end <= now:
+            end = timezone.make_aware(
+                datetime.datetime.combine(
+                    local.date() + datetime.timedelta(days=1), self.cleaned_data["expected_end"]
+                )
+            )
+        return end
+
+
+class LoneWorkingAcknowledgeForm(GovukForm):
+    action = forms.CharField(
+        label="What did you do?",
+        help_text="For example: phoned them and they are safe, or went to the address",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

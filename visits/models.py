@@ -269,3 +269,125 @@ class EvaluationRequest(models.Model):
 
     def __str__(self):
         return f"Evaluation of case {self.case_id} requested at {self.requested_at}"
+
+
+class LoneWorkingCheckIn(models.Model):
+    """R10: a worker checked in at an address, with the time they expect to be out.
+
+    `due_at` (the expected end plus the grace period) is what the lone-working sweep
+    reads: from then on, while the worker has not checked out, the buddy and the team's
+    managers are alerted; if nobody acknowledges in time, the service managers. The
+    state only moves by compare-and-swap updates (visits.services), so one alert of each
+    tier is sent however many sweeps and scheduled checks run at once."""
+
+    class State(models.TextChoices):
+        IN = "in", "Checked in"
+        ALERTED = "alerted", "Overdue: buddy and team managers alerted"
+        ESCALATED = "escalated", "Overdue: service managers alerted"
+        ACKNOWLEDGED = "acknowledged", "Overdue: alert acknowledged"
+        OUT = "out", "Checked out"
+
+    OPEN_STATES = ("in", "alerted", "escalated", "acknowledged")
+
+    worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="lone_working"
+    )
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="lone_working")
+    visit = models.ForeignKey(
+        Visit, on_delete=models.PROTECT, null=True, blank=True, related_name="lone_working"
+    )
+    buddy = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="lone_working_buddy",
+        help_text="A colleague alerted first, with the team's managers",
+    )
+    address = models.CharField(max_length=500)
+    checked_in_at = models.DateTimeField()
+    expected_end_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    state = models.CharField(max_length=12, choices=State.choices, default=State.IN)
+    checked_out_at = models.DateTimeField(null=True, blank=True)
+    first_alert_at = models.DateTimeField(null=True, blank=True)
+    second_alert_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    acknowledged_action = models.TextField("what was done", max_length=2000, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-checked_in_at", "-id"]
+        constraints = [
+            # One open check-in per worker: a second needs the first checked out.
+            models.UniqueConstraint(
+                fields=["worker"],
+                condition=Q(checked_out_at__isnull=True),
+                name="lone_working_one_open_per_worker",
+            ),
+            models.CheckConstraint(
+                name="lone_working_out_has_time",
+                condition=Q(state="out", checked_out_at__isnull=False)
+                | (~Q(state="out") & Q(checked_out_at__isnull=True)),
+            ),
+            models.CheckConstraint(
+                name="lone_working_due_after_end",
+                condition=Q(due_at__gte=models.F("expected_end_at")),
+            ),
+        ]
+        indexes = [
+            # The sweep's read: open check-ins by due time, a handful of rows at most.
+            models.Index(
+                fields=["due_at"],
+                name="lone_working_open_by_due",
+                condition=Q(checked_out_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.worker} at {self.address} until {self.expected_end_at:%H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.checked_out_at is None
+
+
+class LoneWorkingEvent(models.Model):
+    """Everything that happened to a check-in, in order; rows are only ever added."""
+
+    class Kind(models.TextChoices):
+        CHECK_IN = "check_in", "Checked in"
+        EXTENSION = "extension", "Extended"
+        CHECK_OUT = "check_out", "Checked out"
+        FIRST_ALERT = "first_alert", "Buddy and team managers alerted"
+        SECOND_ALERT = "second_alert", "Service managers alerted"
+        ACKNOWLEDGEMENT = "acknowledgement", "Alert acknowledged"
+
+    check_in = models.ForeignKey(
+        LoneWorkingCheckIn, on_delete=models.PROTECT, related_name="events"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty for what the system did (alerts)",
+    )
+    detail = models.CharField(max_length=2000, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["check_in", "at"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} at {self.at:%H:%M}"

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts import access
+from visits.lone_working_views import my_work_panel
 
 from . import queries_worker
 
@@ -33,6 +34,7 @@ def my_work(request):
         "dashboards/worker.html",
         {
             "work": work,
+            "lone": my_work_panel(request.user),
             "today": work.today,
             "cp_interval": settings.VISIT_EVERY_WORKING_DAYS_CP,
             "cin_interval": settings.VISIT_EVERY_WORKING_DAYS_CIN,

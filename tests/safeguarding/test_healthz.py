@@ -33,6 +33,7 @@ def test_it_answers_200_when_database_and_broker_are_up(client):
         "escalations": "ok",
         "visits": "ok",
         "notifications": "ok",
+        "lone_working": "ok",
     }
     assert "no-cache" in response["Cache-Control"]
 
