@@ -720,3 +720,8 @@ def _check_trusted_proxies(entries: list[str], count: int) -> None:
 
 
 _check_trusted_proxies(TRUSTED_PROXIES, TRUSTED_PROXY_COUNT)
+
+# --- Written agreements with a family ---
+# The review of a written agreement falls due this many working days after it was agreed
+# (England's bank holidays and any closure days skipped), unless a date is given.
+WRITTEN_AGREEMENT_REVIEW_WORKING_DAYS = env_int("WRITTEN_AGREEMENT_REVIEW_WORKING_DAYS", 20)
