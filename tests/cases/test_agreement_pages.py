@@ -1,0 +1,186 @@
+"""The written agreement on the case page, and its pages."""
+
+import datetime
+
+import pytest
+import time_machine
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts import roles
+from cases.models import AgreementBreach, WrittenAgreement
+from chronologies.models import ChronologyEntry
+from tests.factories import (
+    MembershipFactory,
+    RecordedVisitFactory,
+    TeamFactory,
+    UserFactory,
+    WrittenAgreementFactory,
+)
+
+D = datetime.date
+TODAY = timezone.make_aware(datetime.datetime(2026, 3, 20, 12, 0))
+
+
+@pytest.fixture(autouse=True)
+def _today():
+    with time_machine.travel(TODAY, tick=False):
+        yield
+
+
+def date_data(name, day):
+    return {f"{name}-day": day.day, f"{name}-month": day.month, f"{name}-year": day.year}
+
+
+def test_it_records_an_agreement_from_its_page(signed_in, worker, case, settings):
+    settings.WRITTEN_AGREEMENT_REVIEW_WORKING_DAYS = 20
+    mother = MembershipFactory(case=case, relationship="parent", start_date=D(2026, 1, 5)).person
+
+    response = signed_in.post(
+        reverse("cases:agreement_add", args=[case.pk]),
+        {
+            "unacceptable_behaviour": "Shouting at staff",
+            "family_agrees": "Speak calmly; show the bedrooms",
+            "consequences": ["office_only", "other"],
+            "consequence_other": "Letter before proceedings",
+            "agreed_by": [str(mother.pk)],
+            **date_data("agreed_on", D(2026, 3, 2)),
+        },
+    )
+
+    assert response.status_code == 302
+    agreement = WrittenAgreement.objects.get(case=case)
+    assert agreement.consequences == ["office_only", "other"]
+    assert list(agreement.agreed_by.all()) == [mother]
+    assert agreement.review_due == D(2026, 3, 30)  # 20 working days, no holiday between
+    assert agreement.history.first().history_user == worker
+
+
+def test_it_shows_the_agreement_in_force_with_its_review_overdue(signed_in, case):
+    agreement = WrittenAgreementFactory(case=case, review_due=D(2026, 3, 16))
+    AgreementBreach.objects.create(
+        agreement=agreement,
+        occurred_on=D(2026, 3, 3),
+        what_happened="Refused entry",
+        created_at=TODAY,
+        created_by=agreement.created_by,
+    )
+
+    html = signed_in.get(reverse("cases:detail", args=[case.pk])).content.decode()
+
+    assert "Written agreement in force" in html
+    assert "bedrooms at every visit" in html
+    assert "Visits only by two workers together" in html
+    assert "Review overdue by 4 days" in html
+    assert "Refused entry" in html
+    assert reverse("cases:agreement_breach", args=[case.pk, agreement.pk]) in html
+
+
+def test_it_shows_a_review_due_soon(signed_in, case):
+    WrittenAgreementFactory(case=case, review_due=D(2026, 3, 23))
+
+    html = signed_in.get(reverse("cases:detail", args=[case.pk])).content.decode()
+
+    assert "Review due in 3 days" in html
+
+
+def test_it_shows_no_agreement_once_ended(signed_in, case):
+    WrittenAgreementFactory(case=case, ended_on=D(2026, 3, 1), end_reason="Kept for a month")
+
+    html = signed_in.get(reverse("cases:detail", args=[case.pk])).content.decode()
+
+    assert "No written agreement is in force." in html
+    assert "Earlier agreements (1)" in html
+
+
+def test_it_escapes_what_was_typed_on_the_case_page(signed_in, case):
+    agreement = WrittenAgreementFactory(
+        case=case,
+        unacceptable_behaviour="<script>alert(1)</script>",
+        family_agrees='<b onmouseover="x">calm</b>',
+    )
+    AgreementBreach.objects.create(
+        agreement=agreement,
+        occurred_on=D(2026, 3, 3),
+        what_happened="<img src=x onerror=alert(2)>",
+        created_at=TODAY,
+        created_by=agreement.created_by,
+    )
+
+    html = signed_in.get(reverse("cases:detail", args=[case.pk])).content.decode()
+
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html
+    assert "<b onmouseover" not in html
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(2)&gt;" in html
+
+
+def test_it_records_a_breach_from_a_visit_on_its_page(signed_in, worker, case):
+    agreement = WrittenAgreementFactory(case=case)
+    visit = RecordedVisitFactory(case=case, outcome="completed", lead_worker=worker)
+
+    response = signed_in.post(
+        reverse("cases:agreement_breach", args=[case.pk, agreement.pk]),
+        {
+            "what_happened": "Bedrooms not shown",
+            "visit": str(visit.pk),
+            **date_data("occurred_on", D(2026, 3, 18)),
+        },
+    )
+
+    assert response.status_code == 302
+    breach = AgreementBreach.objects.get()
+    assert breach.visit == visit and breach.created_by == worker
+    entry = ChronologyEntry.objects.get(source_type="agreement_breach", source_id=str(breach.pk))
+    assert entry.title == "Written agreement not kept (seen on a visit)"
+
+
+def test_it_ends_an_agreement_from_its_page(signed_in, case):
+    agreement = WrittenAgreementFactory(case=case)
+
+    response = signed_in.post(
+        reverse("cases:agreement_end", args=[case.pk, agreement.pk]),
+        {"reason": "Reviewed: no longer needed", **date_data("ended_on", D(2026, 3, 19))},
+    )
+
+    assert response.status_code == 302
+    agreement.refresh_from_db()
+    assert agreement.ended_on == D(2026, 3, 19)
+
+
+def test_it_marks_a_breach_in_error_from_its_page(signed_in, case):
+    agreement = WrittenAgreementFactory(case=case)
+    breach = AgreementBreach.objects.create(
+        agreement=agreement,
+        occurred_on=D(2026, 3, 3),
+        what_happened="x",
+        created_at=TODAY,
+        created_by=agreement.created_by,
+    )
+
+    response = signed_in.post(
+        reverse("cases:mark_in_error", args=[case.pk, "breach", breach.pk]),
+        {"reason": "Other family"},
+    )
+
+    assert response.status_code == 302
+    breach.refresh_from_db()
+    assert breach.in_error and breach.in_error_reason == "Other family"
+
+
+def test_it_refuses_someone_outside_the_team_with_404(client, case):
+    agreement = WrittenAgreementFactory(case=case)
+    outsider = UserFactory(team=TeamFactory(), role=roles.SOCIAL_WORKER)
+    client.force_login(outsider)
+    rows = agreement.history.count()
+
+    for url in (
+        reverse("cases:agreement_add", args=[case.pk]),
+        reverse("cases:agreement_edit", args=[case.pk, agreement.pk]),
+        reverse("cases:agreement_end", args=[case.pk, agreement.pk]),
+        reverse("cases:agreement_breach", args=[case.pk, agreement.pk]),
+        reverse("cases:mark_in_error", args=[case.pk, "agreement", agreement.pk]),
+    ):
+        assert client.get(url).status_code == 404
+        assert client.post(url, {"reason": "x", "what_happened": "x"}).status_code == 404
+    assert not AgreementBreach.objects.exists()
+    assert agreement.history.count() == rows
