@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import roles
+from cases import services
 from cases.models import AgreementBreach, WrittenAgreement
 from chronologies.models import ChronologyEntry
 from tests.factories import (
@@ -184,3 +185,23 @@ def test_it_refuses_someone_outside_the_team_with_404(client, case):
         assert client.post(url, {"reason": "x", "what_happened": "x"}).status_code == 404
     assert not AgreementBreach.objects.exists()
     assert agreement.history.count() == rows
+
+
+def test_it_lists_agreement_changes_in_the_case_history(signed_in, worker, case):
+    agreement = services.agreement_create(
+        actor=worker,
+        case=case,
+        unacceptable_behaviour="Threats",
+        family_agrees="Calm <voices>",
+        consequences=["office_only"],
+        agreed_on=D(2026, 3, 2),
+    )
+    services.agreement_breach_record(
+        actor=worker, agreement=agreement, occurred_on=D(2026, 3, 3), what_happened="Shouted"
+    )
+
+    html = signed_in.get(reverse("cases:history", args=[case.pk])).content.decode()
+
+    assert "Written agreement" in html
+    assert "Breach of the written agreement" in html
+    assert "Calm <voices>" not in html
