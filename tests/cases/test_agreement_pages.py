@@ -205,3 +205,22 @@ def test_it_lists_agreement_changes_in_the_case_history(signed_in, worker, case)
     assert "Written agreement" in html
     assert "Breach of the written agreement" in html
     assert "Calm <voices>" not in html
+
+
+def test_it_shows_the_error_beside_the_other_consequence_and_keeps_what_was_typed(signed_in, case):
+    response = signed_in.post(
+        reverse("cases:agreement_add", args=[case.pk]),
+        {
+            "unacceptable_behaviour": "Threats <to> staff",
+            "family_agrees": "Calm",
+            "consequences": ["other"],
+            **date_data("agreed_on", D(2026, 3, 2)),
+        },
+    )
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Enter the other consequence" in html
+    assert 'href="#id_consequence_other"' in html
+    assert "Threats &lt;to&gt; staff" in html
+    assert not WrittenAgreement.objects.exists()
