@@ -228,6 +228,7 @@ API_BASENAMES = {
     "address": "address",
     "cpplan": "plan",
     "hazard": "hazard",
+    "writtenagreement": "agreement",
     "visit": "visit",
     "meeting": "meeting",
     "chronology": "entry",

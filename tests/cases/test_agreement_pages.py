@@ -224,3 +224,34 @@ def test_it_shows_the_error_beside_the_other_consequence_and_keeps_what_was_type
     assert 'href="#id_consequence_other"' in html
     assert "Threats &lt;to&gt; staff" in html
     assert not WrittenAgreement.objects.exists()
+
+
+def test_it_reads_agreements_through_the_api_for_those_who_may_see_the_case(client, case):
+    from tests.factories import api_token_for
+
+    agreement = WrittenAgreementFactory(case=case, family_agrees="Calm <voices>")
+    AgreementBreach.objects.create(
+        agreement=agreement,
+        occurred_on=D(2026, 3, 3),
+        what_happened="Shouted",
+        created_at=TODAY,
+        created_by=agreement.created_by,
+    )
+    url = reverse("writtenagreement-detail", args=[agreement.pk])
+    worker = case.allocated_workers.get()
+    outsider = UserFactory(team=TeamFactory(), role=roles.SOCIAL_WORKER)
+
+    mine = client.get(url, HTTP_AUTHORIZATION=f"Token {api_token_for(worker)}")
+    theirs = client.get(url, HTTP_AUTHORIZATION=f"Token {api_token_for(outsider)}")
+    post = client.post(
+        reverse("writtenagreement-list"),
+        data="{}",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Token {api_token_for(worker)}",
+    )
+
+    assert mine.status_code == 200
+    assert mine.json()["family_agrees"] == "Calm <voices>"
+    assert [b["what_happened"] for b in mine.json()["breaches"]] == ["Shouted"]
+    assert theirs.status_code == 404
+    assert post.status_code == 405
