@@ -7,7 +7,16 @@ from accounts import policy
 from accounts.models import Agency, Team, User
 from common.forms import GovukDateField, GovukForm, GovukFormMixin, VersionField
 
-from .models import Case, ChildProtectionPlan, Escalation, Hazard, Meeting, Membership, Person
+from .models import (
+    Case,
+    ChildProtectionPlan,
+    Escalation,
+    Hazard,
+    Meeting,
+    Membership,
+    Person,
+    WrittenAgreement,
+)
 from .services.people import PERSON_FIELDS
 from .validators import validate_nhs_number, validate_postcode, validate_upn
 
@@ -574,3 +583,103 @@ class EscalationEditForm(GovukForm):
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text="What the family is doing or not doing, and the effect on the children",
     )
+
+
+# --- Written agreements ---------------------------------------------------------------
+
+
+class PersonChoiceField(forms.ModelMultipleChoiceField):
+    widget = forms.CheckboxSelectMultiple
+
+    def label_from_instance(self, obj):
+        return obj.display_name
+
+
+class AgreementForm(GovukForm):
+    unacceptable_behaviour = forms.CharField(
+        label="Behaviour that is not acceptable",
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Exactly what, for example raising voices, threats, refusing to let the "
+        "worker see the children's rooms",
+    )
+    family_agrees = forms.CharField(
+        label="What the family agrees to do",
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    consequences = forms.MultipleChoiceField(
+        label="What follows if it is not kept",
+        choices=WrittenAgreement.Consequence.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Select all that apply",
+        error_messages={"required": "Select what follows if the agreement is not kept"},
+    )
+    consequence_other = forms.CharField(
+        label="Other consequence",
+        max_length=500,
+        required=False,
+        help_text="Only if you selected Other",
+    )
+    agreed_by = PersonChoiceField(
+        label="Who agreed it",
+        queryset=Person.objects.none(),
+        required=False,
+        help_text="People on this case who agreed to it",
+    )
+    agreed_on = GovukDateField(label="Date agreed")
+    review_due = GovukDateField(
+        label="Review due",
+        required=False,
+        help_text="Leave blank for the usual number of working days after the date agreed",
+    )
+
+    def __init__(self, *args, people, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agreed_by"].queryset = people
+
+
+class AgreementEditForm(AgreementForm):
+    """An agreement as it was recorded, to correct it."""
+
+    version = VersionField()
+    field_order = ["version"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["review_due"].required = True
+        self.fields["review_due"].help_text = ""
+
+
+class AgreementEndForm(GovukForm):
+    ended_on = GovukDateField(label="Date the agreement ended")
+    reason = forms.CharField(
+        label="Why it ended",
+        max_length=500,
+        help_text="For example, reviewed and no longer needed, or replaced by a new agreement",
+    )
+
+
+class VisitChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return str(obj)
+
+
+class BreachForm(GovukForm):
+    occurred_on = GovukDateField(label="Date it happened")
+    what_happened = forms.CharField(
+        label="What happened",
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
+    visit = VisitChoiceField(
+        label="Seen on a visit",
+        queryset=None,
+        required=False,
+        empty_label="Not on a visit",
+        help_text="If it was seen on one of this case's visits",
+    )
+
+    def __init__(self, *args, visits, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["visit"].queryset = visits

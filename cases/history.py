@@ -8,7 +8,16 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from simple_history.models import ModelChange
 
-from .models import Address, Case, ChildProtectionPlan, Hazard, Membership, Person
+from .models import (
+    Address,
+    AgreementBreach,
+    Case,
+    ChildProtectionPlan,
+    Hazard,
+    Membership,
+    Person,
+    WrittenAgreement,
+)
 
 ACTIONS = {"+": "Added", "~": "Changed", "-": "Removed"}
 HIDDEN_FIELDS = {"created_at", "created_by", "in_error_at", "in_error_by", "history_user"}
@@ -164,6 +173,18 @@ def case_changes(
             Hazard,
             "Hazard",
             _versions(Hazard).filter(Q(case_id=case.pk) | Q(person_id__in=person_ids)),
+        ),
+        (
+            WrittenAgreement,
+            "Written agreement",
+            _versions(WrittenAgreement).filter(case_id=case.pk),
+        ),
+        (
+            AgreementBreach,
+            "Breach of the written agreement",
+            _versions(AgreementBreach).filter(
+                agreement_id__in=WrittenAgreement.objects.filter(case=case).values("pk")
+            ),
         ),
         (Person, "Person", _versions(Person).filter(id__in=person_ids)),
     ]

@@ -1,6 +1,7 @@
 import datetime
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
@@ -617,3 +618,91 @@ class Escalation(models.Model):
     def overdue_q(cls, today) -> Q:
         """`is_overdue` as a filter."""
         return Q(state__in=cls.ACTIVE_STATES, due_date__lt=today)
+
+
+class WrittenAgreement(InErrorFields):
+    """A written agreement with the family: exactly what behaviour is not acceptable,
+    what the family agrees to do, and what follows if it is not kept (R10, R11)."""
+
+    class Consequence(models.TextChoices):
+        JOINT_VISITS = "joint_visits", "Visits only by two workers together"
+        OFFICE_ONLY = "office_only", "Contact at the office only"
+        PROTECTION_MEETING = (
+            "protection_meeting",
+            "A meeting to consider the children's protection",
+        )
+        OTHER = "other", "Other"
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="agreements")
+    unacceptable_behaviour = models.TextField("behaviour that is not acceptable", max_length=4000)
+    family_agrees = models.TextField("what the family agrees to do", max_length=4000)
+    consequences = ArrayField(
+        models.CharField(max_length=30, choices=Consequence.choices), default=list
+    )
+    consequence_other = models.CharField("other consequence", max_length=500, blank=True)
+    agreed_by = models.ManyToManyField(Person, related_name="agreements", blank=True)
+    agreed_on = models.DateField()
+    review_due = models.DateField()
+    ended_on = models.DateField(null=True, blank=True)
+    end_reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    history = HistoricalRecords(m2m_fields=[agreed_by])
+
+    class Meta:
+        ordering = ["-agreed_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                name="agreement_dates_in_order",
+                condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("agreed_on")),
+            ),
+        ]
+
+    def __str__(self):
+        return f"Written agreement of {self.agreed_on:%d/%m/%Y}"
+
+    @property
+    def in_force(self) -> bool:
+        return self.ended_on is None and not self.in_error
+
+    def consequence_labels(self) -> list[str]:
+        labels = dict(self.Consequence.choices)
+        out = [labels[c] for c in self.consequences if c != self.Consequence.OTHER]
+        if self.Consequence.OTHER in self.consequences and self.consequence_other:
+            out.append(self.consequence_other)
+        return out
+
+
+class AgreementBreach(InErrorFields):
+    """A time the written agreement was not kept: seen on a visit or recorded by hand."""
+
+    agreement = models.ForeignKey(
+        WrittenAgreement, on_delete=models.PROTECT, related_name="breaches"
+    )
+    occurred_on = models.DateField("date it happened")
+    what_happened = models.TextField(max_length=4000)
+    # A string reference: cases does not import visits (the app to its right).
+    visit = models.ForeignKey(
+        "visits.Visit",
+        on_delete=models.PROTECT,
+        related_name="agreement_breaches",
+        null=True,
+        blank=True,
+    )
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-occurred_on", "-id"]
+
+    def __str__(self):
+        return f"Breach of the written agreement on {self.occurred_on:%d/%m/%Y}"
+
+    @property
+    def case(self) -> Case:
+        return self.agreement.case

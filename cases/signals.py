@@ -33,3 +33,6 @@ escalation_changed = Signal()  # escalation (its state says what happened)
 # it for the escalations of a batch that went overdue; an escalation met or cancelled is
 # still sent alone through escalation_changed.
 escalations_changed = Signal()
+agreement_made = Signal()  # agreement (a written agreement with the family)
+agreement_ended = Signal()  # agreement
+agreement_breached = Signal()  # breach (of a written agreement)

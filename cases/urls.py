@@ -35,6 +35,18 @@ urlpatterns = [
     path("<int:pk>/hazards/add/", views.hazard_add, name="hazard_add"),
     path("<int:pk>/hazards/<int:hazard_pk>/edit/", views.hazard_edit, name="hazard_edit"),
     path("<int:pk>/hazards/<int:hazard_pk>/end/", views.hazard_end, name="hazard_end"),
+    path("<int:pk>/agreements/add/", views.agreement_add, name="agreement_add"),
+    path(
+        "<int:pk>/agreements/<int:agreement_pk>/edit/",
+        views.agreement_edit,
+        name="agreement_edit",
+    ),
+    path("<int:pk>/agreements/<int:agreement_pk>/end/", views.agreement_end, name="agreement_end"),
+    path(
+        "<int:pk>/agreements/<int:agreement_pk>/breach/",
+        views.agreement_breach,
+        name="agreement_breach",
+    ),
     path("<int:pk>/meetings/add/", views.meeting_add, name="meeting_add"),
     path("<int:pk>/meetings/<int:meeting_pk>/edit/", views.meeting_edit, name="meeting_edit"),
     path("<int:pk>/escalations/raise/", views.escalation_raise, name="escalation_raise"),

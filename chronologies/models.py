@@ -35,6 +35,7 @@ class Category(models.TextChoices):
     OBSERVATION = "observation", "Direct observation"
     MULTI_AGENCY = "multi_agency", "Multi-agency information"
     SUPERVISION = "supervision", "Supervision decision"
+    AGREEMENT = "agreement", "Written agreement"
 
 
 class InformantType(models.TextChoices):

@@ -7,7 +7,16 @@ from django.db.models import Q
 from django.utils import timezone
 
 from cases import signals as case_signals
-from cases.models import Address, ChildProtectionPlan, Escalation, Hazard, Meeting, Membership
+from cases.models import (
+    Address,
+    AgreementBreach,
+    ChildProtectionPlan,
+    Escalation,
+    Hazard,
+    Meeting,
+    Membership,
+    WrittenAgreement,
+)
 from cases.services import UNMET_REASON
 from cases.services.merge import merge_reason
 from supervision import signals as supervision_signals
@@ -395,6 +404,70 @@ def escalations_changed(escalations, *, actor=None, now=None):
     )
 
 
+# --- Written agreements ----------------------------------------------------------------
+
+
+def agreement_made(agreement, *, actor=None, now=None):
+    who = ", ".join(p.display_name for p in agreement.agreed_by.all())
+    lines = [
+        f"Behaviour that is not acceptable: {agreement.unacceptable_behaviour}",
+        f"The family agrees to: {agreement.family_agrees}",
+        "If it is not kept: " + "; ".join(agreement.consequence_labels()),
+    ]
+    if who:
+        lines.append(f"Agreed by: {who}")
+    return entry_record(
+        case=agreement.case,
+        source_type="agreement",
+        source_id=agreement.pk,
+        category=Category.AGREEMENT,
+        occurred_on=agreement.agreed_on,
+        title="Written agreement made with the family",
+        details="\n".join(lines),
+        children=_children(agreement.case),
+        significance=S.SIGNIFICANT,
+        source_in_error=agreement.in_error,
+        actor=actor,
+        now=now,
+    )
+
+
+def agreement_ended(agreement, *, actor=None, now=None):
+    if not agreement.ended_on:
+        return None
+    return entry_record(
+        case=agreement.case,
+        source_type="agreement_ended",
+        source_id=agreement.pk,
+        category=Category.AGREEMENT,
+        occurred_on=agreement.ended_on,
+        title="Written agreement ended",
+        details=agreement.end_reason,
+        source_in_error=agreement.in_error,
+        actor=actor,
+        now=now,
+    )
+
+
+def agreement_breached(breach, *, actor=None, now=None):
+    agreement = breach.agreement
+    how = "seen on a visit" if breach.visit_id else "recorded by hand"
+    return entry_record(
+        case=agreement.case,
+        source_type="agreement_breach",
+        source_id=breach.pk,
+        category=Category.AGREEMENT,
+        occurred_on=breach.occurred_on,
+        title=f"Written agreement not kept ({how})",
+        details=breach.what_happened,
+        children=_children(agreement.case),
+        significance=S.SIGNIFICANT,
+        source_in_error=breach.in_error or agreement.in_error,
+        actor=actor,
+        now=now,
+    )
+
+
 # --- Visits -------------------------------------------------------------------------------
 
 
@@ -542,6 +615,8 @@ IN_ERROR_SOURCES = {
     ChildProtectionPlan: ("plan_started", "plan_ended"),
     Hazard: ("hazard", "hazard_ended"),
     Meeting: ("meeting",),
+    WrittenAgreement: ("agreement", "agreement_ended"),
+    AgreementBreach: ("agreement_breach",),
 }
 
 
@@ -558,6 +633,10 @@ def record_in_error(instance, *, actor=None, now=None):
             met = [str(pk) for pk in instance.escalations_met.values_list("pk", flat=True)]
             if met:
                 sources |= Q(source_type="escalation_closed", source_id__in=met)
+        if isinstance(instance, WrittenAgreement):
+            # An agreement never made was never broken.
+            breaches = [str(pk) for pk in instance.breaches.values_list("pk", flat=True)]
+            sources |= Q(source_type="agreement_breach", source_id__in=breaches)
         entries_mark_source_in_error(sources, actor=actor, now=now)
 
 
@@ -601,6 +680,10 @@ def record_corrected(instance, *, actor=None, now=None):
         meeting_recorded(instance, **kw)
     elif isinstance(instance, Escalation):
         escalation_changed(instance, **kw)
+    elif isinstance(instance, WrittenAgreement):
+        agreement_made(instance, **kw)
+        if instance.ended_on:
+            agreement_ended(instance, **kw)
 
 
 # --- Wiring ------------------------------------------------------------------------------
@@ -638,6 +721,9 @@ RECEIVERS = [
     (case_signals.meeting_recorded, _receiver(meeting_recorded, "meeting")),
     (case_signals.escalation_changed, _receiver(escalation_changed, "escalation")),
     (case_signals.escalations_changed, _receiver(escalations_changed, "escalations")),
+    (case_signals.agreement_made, _receiver(agreement_made, "agreement")),
+    (case_signals.agreement_ended, _receiver(agreement_ended, "agreement")),
+    (case_signals.agreement_breached, _receiver(agreement_breached, "breach")),
     (visit_signals.visit_recorded, _receiver(visit_recorded, "visit")),
     # Rewriting a visit's entries carries its recorded-in-error mark to them.
     (visit_signals.visit_in_error, _receiver(visit_recorded, "visit")),

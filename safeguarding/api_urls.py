@@ -23,6 +23,9 @@ router.register("addresses", cases_api.AddressViewSet, basename="address")
 router.register("cp-plans", cases_api.PlanViewSet, basename="cpplan")
 router.register("hazards", cases_api.HazardViewSet, basename="hazard")
 router.register("meetings", cases_api.MeetingViewSet, basename="meeting")
+router.register(
+    "written-agreements", cases_api.WrittenAgreementViewSet, basename="writtenagreement"
+)
 router.register("visits", visits_api.VisitViewSet, basename="visit")
 router.register(
     "supervision/sessions", supervision_api.SessionViewSet, basename="supervisionsession"

@@ -742,3 +742,9 @@ CELERY_BEAT_SCHEDULE["lone-working-sweep"] = {
     "schedule": LONE_WORKING_SWEEP_SECONDS,
     "options": {"queue": CELERY_SWEEPS_QUEUE},
 }
+
+
+# --- Written agreements with a family ---
+# The review of a written agreement falls due this many working days after it was agreed
+# (England's bank holidays and any closure days skipped), unless a date is given.
+WRITTEN_AGREEMENT_REVIEW_WORKING_DAYS = env_int("WRITTEN_AGREEMENT_REVIEW_WORKING_DAYS", 20)

@@ -124,6 +124,20 @@ class HazardFactory(DjangoModelFactory):
     created_by = factory.SubFactory(UserFactory)
 
 
+class WrittenAgreementFactory(DjangoModelFactory):
+    class Meta:
+        model = "cases.WrittenAgreement"
+
+    case = factory.SubFactory(CaseFactory)
+    unacceptable_behaviour = "Shouting at or threatening staff"
+    family_agrees = "Let the worker see the children's bedrooms at every visit"
+    consequences = factory.LazyFunction(lambda: ["joint_visits", "protection_meeting"])
+    agreed_on = datetime.date(2026, 2, 2)
+    review_due = datetime.date(2026, 3, 2)
+    created_at = factory.LazyFunction(timezone.now)
+    created_by = factory.SubFactory(UserFactory)
+
+
 class VisitFactory(DjangoModelFactory):
     class Meta:
         model = "visits.Visit"

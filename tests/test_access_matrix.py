@@ -29,6 +29,7 @@ from tests.factories import (
     TeamFactory,
     UserFactory,
     VisitFactory,
+    WrittenAgreementFactory,
     api_token_for,
 )
 
@@ -204,6 +205,7 @@ def world(db):
             "address": AddressFactory(case=case),
             "plan": PlanFactory(case=case, child=child.person),
             "hazard": HazardFactory(case=case),
+            "agreement": WrittenAgreementFactory(case=case),
             "visit": VisitFactory(case=case, lead_worker=users["team_manager"]),
             "escalation": EscalationFactory(case=case),
             "meeting": MeetingFactory(case=case, created_by=users["team_manager"]),
@@ -235,6 +237,7 @@ API_BASENAMES = {
     "address": "address",
     "cpplan": "plan",
     "hazard": "hazard",
+    "writtenagreement": "agreement",
     "visit": "visit",
     "meeting": "meeting",
     "chronology": "entry",
@@ -267,6 +270,7 @@ def page_kwargs(name, params, objects):
         "address_pk": objects["address"].pk,
         "plan_pk": objects["plan"].pk,
         "hazard_pk": objects["hazard"].pk,
+        "agreement_pk": objects["agreement"].pk,
         "record_pk": objects["membership"].pk,
         "kind": "membership",
         "visit_pk": objects["visit"].pk,

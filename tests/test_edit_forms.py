@@ -34,6 +34,7 @@ from tests.factories import (
     PlanFactory,
     TeamFactory,
     UserFactory,
+    WrittenAgreementFactory,
 )
 from tests.form_html import form_data
 from tests.test_access_matrix import project_urls
@@ -73,6 +74,9 @@ NOT_EDIT_FORMS = {
     "cases:plan_end",
     "cases:hazard_add",
     "cases:hazard_end",
+    "cases:agreement_add",
+    "cases:agreement_end",
+    "cases:agreement_breach",
     "cases:mark_in_error",
     "cases:meeting_add",
     "cases:escalation_raise",
@@ -340,6 +344,26 @@ def _hazard(world):
     return {"pk": world["case"].pk, "hazard_pk": hazard.pk}
 
 
+def _agreement(world):
+    """Agreed by someone no longer on the case, with another consequence: the form
+    must keep both."""
+    gone = MembershipFactory(
+        case=world["case"],
+        relationship="partner",
+        start_date=datetime.date(2026, 1, 5),
+        end_date=datetime.date(2026, 2, 1),
+    ).person
+    agreement = WrittenAgreementFactory(
+        case=world["case"],
+        unacceptable_behaviour='Shouting <at> staff & "threats"\nRefusing entry',
+        consequences=["joint_visits", "other"],
+        consequence_other="Letter before proceedings",
+        created_by=world["worker"],
+    )
+    agreement.agreed_by.set([world["child"].person, gone])
+    return {"pk": world["case"].pk, "agreement_pk": agreement.pk}
+
+
 def _meeting(world):
     """Attended by someone who has since left the team and an agency no longer in use:
     the form must keep them."""
@@ -388,6 +412,7 @@ EDIT_FORMS = {
     "cases:plan_edit": ("worker", _plan),
     "cases:hazard_edit": ("worker", _hazard),
     "cases:meeting_edit": ("worker", _meeting),
+    "cases:agreement_edit": ("worker", _agreement),
     "cases:escalation_edit": ("worker", _escalation),
     "cases:allocate": ("manager", lambda w: {"pk": w["case"].pk}),
     "cases:restrict": ("manager", lambda w: {"pk": w["case"].pk}),

@@ -56,6 +56,7 @@ from tests.factories import (
     TeamFactory,
     UserFactory,
     VisitFactory,
+    WrittenAgreementFactory,
 )
 from visits.models import LoneWorkingCheckIn, Visit
 from visits.services import Outcome
@@ -289,6 +290,7 @@ class World:
                 # the case being closed, not for the plan having ended.
                 "plan": PlanFactory(case=case, child=child.person),
                 "hazard": HazardFactory(case=case),
+                "agreement": WrittenAgreementFactory(case=case),
                 "visit": VisitFactory(case=case, lead_worker=lead),
                 "escalation": EscalationFactory(case=case),
                 "meeting": MeetingFactory(case=case, created_by=lead),
@@ -467,6 +469,30 @@ MATRIX: dict[str, Row] = {
     ),
     "hazard_update": Row(
         lambda w, k: dict(hazard=w.get(k, "hazard"), details="Two large dogs"), anyone_who_sees
+    ),
+    "agreement_create": Row(
+        lambda w, k: dict(
+            case=w.case(k),
+            unacceptable_behaviour="Threats to staff",
+            family_agrees="Speak calmly to the worker",
+            consequences=["office_only"],
+            agreed_on=D(2026, 3, 2),
+        ),
+        anyone_who_sees,
+    ),
+    "agreement_update": Row(
+        lambda w, k: dict(agreement=w.get(k, "agreement"), family_agrees="Keep the dog out"),
+        anyone_who_sees,
+    ),
+    "agreement_end": Row(
+        lambda w, k: dict(agreement=w.get(k, "agreement"), ended_on=D(2026, 3, 2), reason="Kept"),
+        anyone_who_sees,
+    ),
+    "agreement_breach_record": Row(
+        lambda w, k: dict(
+            agreement=w.get(k, "agreement"), occurred_on=D(2026, 3, 2), what_happened="Shouting"
+        ),
+        anyone_who_sees,
     ),
     "meeting_update": Row(
         lambda w, k: dict(meeting=w.get(k, "meeting"), chair="Sam Patel"), anyone_who_sees

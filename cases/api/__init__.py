@@ -12,6 +12,7 @@ case record is written to the access log. Nothing here deletes a row: records
 are ended, or marked recorded-in-error, through actions.
 """
 
+from .agreements import WrittenAgreementViewSet
 from .base import (
     CaseRecordFilter,
     CaseRecordViewSet,
@@ -37,4 +38,5 @@ __all__ = [
     "PlanViewSet",
     "ReasonSerializer",
     "VisibleCaseField",
+    "WrittenAgreementViewSet",
 ]

@@ -8,6 +8,16 @@ deletes a row. One module per resource; the escalation engine is `escalations`.
 """
 
 from .addresses import ADDRESS_FIELDS, address_add, address_end, address_update, address_version
+from .agreements import (
+    AGREEMENT_FIELDS,
+    agreement_breach_record,
+    agreement_create,
+    agreement_end,
+    agreement_in_force,
+    agreement_review_due,
+    agreement_update,
+    agreement_version,
+)
 from .case import (
     case_allocate,
     case_close,
@@ -57,6 +67,14 @@ from .plans import PLAN_FIELDS, plan_end, plan_start, plan_update, plan_version
 from .records import IN_ERROR_MODELS, record_mark_in_error
 
 __all__ = [
+    "AGREEMENT_FIELDS",
+    "agreement_breach_record",
+    "agreement_create",
+    "agreement_end",
+    "agreement_in_force",
+    "agreement_review_due",
+    "agreement_update",
+    "agreement_version",
     "ADDRESS_FIELDS",
     "HAZARD_FIELDS",
     "IN_ERROR_MODELS",

@@ -1,6 +1,7 @@
 """Records kept but marked recorded in error."""
 
 import datetime
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -10,23 +11,39 @@ from accounts import policy
 from accounts.models import User
 
 from .. import signals
-from ..models import Address, ChildProtectionPlan, Hazard, Meeting, Membership
+from ..models import (
+    Address,
+    AgreementBreach,
+    ChildProtectionPlan,
+    Hazard,
+    Meeting,
+    Membership,
+    WrittenAgreement,
+)
 from .base import _require_open, _save
 from .escalations import _escalations_unmet
 
 # --- Recorded in error ----------------------------------------------------------------
 
-IN_ERROR_MODELS = (Membership, Address, ChildProtectionPlan, Hazard, Meeting)
+IN_ERROR_MODELS = (
+    Membership,
+    Address,
+    ChildProtectionPlan,
+    Hazard,
+    Meeting,
+    WrittenAgreement,
+    AgreementBreach,
+)
 
 
 @transaction.atomic
 def record_mark_in_error(
     *,
     actor: User,
-    record: Membership | Address | ChildProtectionPlan | Hazard | Meeting,
+    record: Any,
     reason: str,
     now: datetime.datetime | None = None,
-) -> Membership | Address | ChildProtectionPlan | Hazard | Meeting:
+) -> Any:
     """Keep a wrong record but take it out of every current view, with the reason.
 
     A meeting recorded in error met nothing: the escalations it met are worked out

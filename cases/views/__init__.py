@@ -1,6 +1,7 @@
 """Pages of the case record. Views collect input, ask the policy what to show, and call
 services and queries; one module per resource."""
 
+from .agreements import agreement_add, agreement_breach, agreement_edit, agreement_end
 from .base import case_context, case_for_page
 from .case import (
     case_allocate,
@@ -42,6 +43,10 @@ from .records import (
 )
 
 __all__ = [
+    "agreement_add",
+    "agreement_breach",
+    "agreement_edit",
+    "agreement_end",
     "address_add",
     "address_edit",
     "address_end",

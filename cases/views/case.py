@@ -56,7 +56,34 @@ def case_detail(request, pk):
         can_edit=case.is_open and policy.can_edit_case(request.user, case),
         past_escalations=record.past_escalations,
     )
+    context.update(_agreements(case, today))
     return render(request, "cases/case_detail.html", context)
+
+
+REVIEW_DUE_SOON_DAYS = 7
+
+
+def _agreements(case, today) -> dict:
+    """The written agreement in force (with its breaches, and whether its review is due
+    or overdue) and the ones before it: ended, or recorded in error, struck through."""
+    agreements = list(
+        case.agreements.prefetch_related("agreed_by", "breaches__visit").order_by(
+            "-agreed_on", "-id"
+        )
+    )
+    in_force = next((a for a in agreements if a.in_force), None)
+    review = None
+    if in_force is not None:
+        days = (in_force.review_due - today).days
+        if days < 0:
+            review = {"state": "overdue", "days": -days}
+        elif days <= REVIEW_DUE_SOON_DAYS:
+            review = {"state": "due", "days": days}
+    return {
+        "agreement": in_force,
+        "agreement_review": review,
+        "past_agreements": [a for a in agreements if a is not in_force],
+    }
 
 
 @login_required

@@ -13,7 +13,16 @@ from accounts import policy
 from common.errors import apply_service_errors
 
 from .. import forms, services
-from ..models import Address, ChildProtectionPlan, Hazard, Meeting, Membership, Person
+from ..models import (
+    Address,
+    AgreementBreach,
+    ChildProtectionPlan,
+    Hazard,
+    Meeting,
+    Membership,
+    Person,
+    WrittenAgreement,
+)
 from .base import _case, _form_page, _require_open, _submit
 
 
@@ -238,6 +247,8 @@ IN_ERROR_KINDS = {
     "plan": ChildProtectionPlan,
     "hazard": Hazard,
     "meeting": Meeting,
+    "agreement": WrittenAgreement,
+    "breach": AgreementBreach,
 }
 
 
@@ -250,6 +261,10 @@ def mark_in_error(request, pk, kind, record_pk):
     model = IN_ERROR_KINDS[kind]
     if model is Hazard:
         record = _case_hazard(case, record_pk)
+    elif model is AgreementBreach:
+        record = get_object_or_404(
+            AgreementBreach, pk=record_pk, agreement__case=case, in_error=False
+        )
     else:
         record = get_object_or_404(model, pk=record_pk, case=case, in_error=False)
     intro = ""

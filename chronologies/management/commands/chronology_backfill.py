@@ -8,6 +8,7 @@ from django.db import transaction
 
 from cases.models import (
     Address,
+    AgreementBreach,
     Case,
     ChildProtectionPlan,
     Escalation,
@@ -15,6 +16,7 @@ from cases.models import (
     Meeting,
     Membership,
     Person,
+    WrittenAgreement,
 )
 from chronologies import receivers
 from supervision.models import Decision
@@ -58,6 +60,15 @@ def backfill_case(case) -> int:
     for h in Hazard.objects.filter(case=case).select_related("case"):
         receivers.hazard_added(h)
         receivers.hazard_ended(h)
+        n += 1
+    for ag in WrittenAgreement.objects.filter(case=case).select_related("case"):
+        receivers.agreement_made(ag)
+        receivers.agreement_ended(ag)
+        n += 1
+    for br in AgreementBreach.objects.filter(agreement__case=case).select_related(
+        "agreement__case"
+    ):
+        receivers.agreement_breached(br)
         n += 1
     for mt in Meeting.objects.filter(case=case).select_related("case"):
         receivers.meeting_recorded(mt)

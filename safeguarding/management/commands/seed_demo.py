@@ -431,6 +431,23 @@ class Command(BaseCommand):
                 start_date=_day(today, start_ago),
                 **target,
             )
+        if agreement := spec.get("agreement"):
+            made = services.agreement_create(
+                actor=worker,
+                case=case,
+                unacceptable_behaviour=agreement["unacceptable_behaviour"],
+                family_agrees=agreement["family_agrees"],
+                consequences=agreement["consequences"],
+                agreed_by=[people[key] for key in agreement["agreed_by"]],
+                agreed_on=_day(today, agreement["agreed_ago"]),
+            )
+            for days_ago, what in agreement["breaches"]:
+                services.agreement_breach_record(
+                    actor=worker,
+                    agreement=made,
+                    occurred_on=_day(today, days_ago),
+                    what_happened=what,
+                )
         if spec.get("closed"):
             manager = users["grace.okafor" if spec["team"] == "north" else "rachel.green"]
             services.case_close(
@@ -706,6 +723,24 @@ class Command(BaseCommand):
                 ],
                 "addresses": [("7 Albion Terrace", "Leeds", "LS12 3DT", 500)],
                 "plans": [("t", "emotional", 150, None), ("l", "emotional", 150, None)],
+                # A written agreement after threats to staff, broken once since.
+                "agreement": {
+                    "agreed_ago": 40,
+                    "agreed_by": ["mum"],
+                    "unacceptable_behaviour": "Shouting at or threatening the social worker; "
+                    "Darren Mills being at the home during visits.",
+                    "family_agrees": "Chelsea will speak calmly to workers, let them see Tyler "
+                    "and Lexi's bedrooms at every visit, and ask Darren to leave before a "
+                    "visit.",
+                    "consequences": ["joint_visits", "protection_meeting"],
+                    "breaches": [
+                        (
+                            12,
+                            "Darren Mills answered the door and shouted at the worker to go "
+                            "away; the worker left and came back with a colleague.",
+                        ),
+                    ],
+                },
                 "hazards": [
                     (
                         "d",
