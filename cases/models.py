@@ -1,7 +1,6 @@
 import datetime
 
 from django.conf import settings
-from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
@@ -636,9 +635,9 @@ class WrittenAgreement(InErrorFields):
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="agreements")
     unacceptable_behaviour = models.TextField("behaviour that is not acceptable", max_length=4000)
     family_agrees = models.TextField("what the family agrees to do", max_length=4000)
-    consequences = ArrayField(
-        models.CharField(max_length=30, choices=Consequence.choices), default=list
-    )
+    # The Consequence values chosen (a JSON list, so it works on SQLite as on PostgreSQL;
+    # cases.services.agreements checks each is one of them).
+    consequences = models.JSONField(default=list)
     consequence_other = models.CharField("other consequence", max_length=500, blank=True)
     agreed_by = models.ManyToManyField(Person, related_name="agreements", blank=True)
     agreed_on = models.DateField()
