@@ -440,9 +440,7 @@ def can_link_external_identity(user: User | None, target: User | None) -> bool:
         return False
     if user.pk == target.pk and not user.is_superuser:
         return False
-    return user.is_superuser or (
-        is_staff_member(user) and user.has_role(roles.BUSINESS_SUPPORT, roles.SYSTEM_ADMINISTRATOR)
-    )
+    return can_administer(user)
 
 
 # --- Administration: users, teams, agencies, closure days -------------------------------
@@ -555,11 +553,7 @@ def can_unlock_sign_in(user: User | None) -> bool:
     (who take the calls from staff who cannot get in), system administrators (who run
     the accounts) and superusers. They see the usernames and addresses locked, nothing
     of any case."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return False
-    return user.is_superuser or (
-        is_staff_member(user) and user.has_role(roles.BUSINESS_SUPPORT, roles.SYSTEM_ADMINISTRATOR)
-    )
+    return can_administer(user)
 
 
 # --- Second factor ------------------------------------------------------------------------
@@ -575,10 +569,7 @@ def can_reset_second_factor(actor: User | None, user: User | None) -> bool:
         return False
     if user.is_superuser and not actor.is_superuser:
         return False
-    return actor.is_superuser or (
-        is_staff_member(actor)
-        and actor.has_role(roles.BUSINESS_SUPPORT, roles.SYSTEM_ADMINISTRATOR)
-    )
+    return can_administer(actor)
 
 
 def can_set_up_second_factor(actor: User | None) -> bool:
@@ -593,11 +584,7 @@ def can_set_up_second_factor(actor: User | None) -> bool:
 def _is_account_administrator(user: User | None) -> bool:
     """Business support and system administrators look after staff accounts; superusers
     run the system."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return False
-    return user.is_superuser or (
-        is_staff_member(user) and user.has_role(roles.BUSINESS_SUPPORT, roles.SYSTEM_ADMINISTRATOR)
-    )
+    return can_administer(user)
 
 
 def can_create_api_token(actor: User | None, owner: User | None) -> bool:
